@@ -1,1 +1,27 @@
+//! Model formats and I/O for retarget.
+//!
+//! - [`hf_folder`]: Hugging Face model folders (`config.json`, `tokenizer.json`,
+//!   safetensors weights, sharded or not, and the small files beside them).
+//! - [`safetensors_file`] / [`weights`]: memory-mapped, validated safetensors.
+//! - [`gguf`], [`gguf_convert`], [`gguf_tokenizer`]: GGUF reading and
+//!   GGUF → HF conversion.
+//! - [`tensor_roles`]: which tensor is the embedding, the head, a layer.
+//! - [`writer`]: atomic output folders and the streaming sharded writer.
+//! - [`inspect`] and [`convert`]: the `retarget inspect` / `convert` commands.
 
+pub mod config;
+pub mod convert;
+pub mod dtype;
+pub mod error;
+pub mod gguf;
+pub mod gguf_convert;
+pub mod gguf_tokenizer;
+pub mod hf_folder;
+pub mod inspect;
+pub mod progress;
+pub mod safetensors_file;
+pub mod tensor_roles;
+pub mod weights;
+pub mod writer;
+
+pub use error::{ModelError, Result};

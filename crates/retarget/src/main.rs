@@ -1,1 +1,23 @@
-fn main(){}
+//! The `retarget` command line: parses arguments, calls the libraries, renders
+//! results. Exit code 2 means bad input, 1 an internal or system failure.
+
+mod cli;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            let bad_input = err
+                .downcast_ref::<retarget_model::ModelError>()
+                .is_some_and(retarget_model::ModelError::is_bad_input);
+            ExitCode::from(if bad_input { 2 } else { 1 })
+        }
+    }
+}

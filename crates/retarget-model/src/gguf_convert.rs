@@ -1,0 +1,244 @@
+//! Mapping a llama-architecture GGUF file onto a Hugging Face `LlamaForCausalLM`
+//! folder: `config.json` from the metadata, tensor names, and undoing
+//! llama.cpp's interleaving of the query/key rows for its rotary embedding.
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::error::{ModelError, Result};
+use crate::gguf::{GgufFile, GgufTensor};
+
+/// GGUF `general.architecture` values converted as Llama.
+pub const LLAMA_LIKE: &[&str] = &["llama"];
+
+/// How a GGUF tensor becomes an HF tensor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorMapping {
+    /// GGUF name.
+    pub gguf_name: String,
+    /// HF name.
+    pub hf_name: String,
+    /// Rows must be de-interleaved for rotary embeddings, with this many heads.
+    pub unpermute_heads: Option<usize>,
+}
+
+/// Per-layer name pairs: GGUF suffix after `blk.N.` → HF suffix after `model.layers.N.`.
+const LAYER_NAMES: &[(&str, &str)] = &[
+    ("attn_norm.weight", "input_layernorm.weight"),
+    ("attn_q.weight", "self_attn.q_proj.weight"),
+    ("attn_q.bias", "self_attn.q_proj.bias"),
+    ("attn_k.weight", "self_attn.k_proj.weight"),
+    ("attn_k.bias", "self_attn.k_proj.bias"),
+    ("attn_v.weight", "self_attn.v_proj.weight"),
+    ("attn_v.bias", "self_attn.v_proj.bias"),
+    ("attn_output.weight", "self_attn.o_proj.weight"),
+    ("attn_output.bias", "self_attn.o_proj.bias"),
+    ("ffn_norm.weight", "post_attention_layernorm.weight"),
+    ("ffn_gate.weight", "mlp.gate_proj.weight"),
+    ("ffn_up.weight", "mlp.up_proj.weight"),
+    ("ffn_down.weight", "mlp.down_proj.weight"),
+];
+
+/// Tensors llama.cpp stores that `transformers` recomputes.
+const SKIPPED: &[&str] = &["rope_freqs.weight"];
+
+/// The hyper-parameters of a llama GGUF.
+#[derive(Debug, Clone)]
+pub struct LlamaParams {
+    /// Attention heads.
+    pub heads: usize,
+    /// Key/value heads.
+    pub kv_heads: usize,
+}
+
+fn required(file: &GgufFile, key: &str) -> Result<u64> {
+    file.meta_u64(key)
+        .ok_or_else(|| ModelError::invalid(file.path(), format!("GGUF metadata lacks `{key}`")))
+}
+
+/// Checks the architecture and reads the head counts.
+pub fn llama_params(file: &GgufFile) -> Result<LlamaParams> {
+    let arch = file.architecture().unwrap_or("");
+    if !LLAMA_LIKE.contains(&arch) {
+        return Err(ModelError::unsupported(
+            file.path(),
+            format!(
+                "converting GGUF architecture `{arch}` to a Hugging Face folder; supported: {}",
+                LLAMA_LIKE.join(", ")
+            ),
+        ));
+    }
+    let heads = required(file, "llama.attention.head_count")? as usize;
+    let kv_heads = file
+        .meta_u64("llama.attention.head_count_kv")
+        .map_or(heads, |v| v as usize);
+    if heads == 0 || kv_heads == 0 {
+        return Err(ModelError::invalid(file.path(), "head counts must be positive"));
+    }
+    Ok(LlamaParams { heads, kv_heads })
+}
+
+/// Maps every tensor of a llama GGUF to its HF name, in HF order
+/// (embedding, layers, final norm, head). Unknown tensors are an error.
+pub fn llama_tensor_map(file: &GgufFile, params: &LlamaParams) -> Result<Vec<TensorMapping>> {
+    let mut mapped: Vec<(usize, usize, TensorMapping)> = Vec::new();
+    for t in file.tensors() {
+        let name = t.name.as_str();
+        if SKIPPED.contains(&name) {
+            continue;
+        }
+        let simple = |hf: &str, rank: usize| (rank, 0, mapping(t, hf, None));
+        let entry = match name {
+            "token_embd.weight" => simple("model.embed_tokens.weight", 0),
+            "output_norm.weight" => simple("model.norm.weight", usize::MAX - 1),
+            "output.weight" => simple("lm_head.weight", usize::MAX),
+            _ => {
+                let rest = name.strip_prefix("blk.").and_then(|r| r.split_once('.'));
+                let Some((layer, suffix)) = rest.and_then(|(n, s)| Some((n.parse::<usize>().ok()?, s))) else {
+                    return Err(unknown(file, name));
+                };
+                let Some(position) = LAYER_NAMES.iter().position(|(g, _)| *g == suffix) else {
+                    return Err(unknown(file, name));
+                };
+                let heads = match suffix {
+                    "attn_q.weight" | "attn_q.bias" => Some(params.heads),
+                    "attn_k.weight" | "attn_k.bias" => Some(params.kv_heads),
+                    _ => None,
+                };
+                let hf = format!("model.layers.{layer}.{}", LAYER_NAMES[position].1);
+                (layer + 1, position, mapping(t, &hf, heads))
+            }
+        };
+        mapped.push(entry);
+    }
+    mapped.sort_by_key(|(rank, position, _)| (*rank, *position));
+    Ok(mapped.into_iter().map(|(_, _, m)| m).collect())
+}
+
+fn mapping(t: &GgufTensor, hf: &str, unpermute_heads: Option<usize>) -> TensorMapping {
+    TensorMapping {
+        gguf_name: t.name.clone(),
+        hf_name: hf.to_string(),
+        unpermute_heads,
+    }
+}
+
+fn unknown(file: &GgufFile, name: &str) -> ModelError {
+    ModelError::unsupported(
+        file.path(),
+        format!("GGUF tensor `{name}` has no Hugging Face llama counterpart"),
+    )
+}
+
+/// Undoes llama.cpp's rotary interleaving of a `[rows, cols]` projection:
+/// within each head, GGUF row `2*d + t` becomes HF row `t*half + d`, where
+/// `half` is half the head dimension.
+pub fn unpermute_rows(values: &[f32], rows: usize, heads: usize) -> Vec<f32> {
+    let cols = values.len() / rows.max(1);
+    let head_rows = rows / heads;
+    let half = head_rows / 2;
+    let mut out = vec![0f32; values.len()];
+    for h in 0..heads {
+        for d in 0..half {
+            for t in 0..2 {
+                let src = h * head_rows + 2 * d + t;
+                let dst = h * head_rows + t * half + d;
+                out[dst * cols..(dst + 1) * cols].copy_from_slice(&values[src * cols..(src + 1) * cols]);
+            }
+        }
+    }
+    out
+}
+
+/// Builds `config.json` for `LlamaForCausalLM` from the GGUF metadata.
+pub fn llama_config(file: &GgufFile, vocab_size: usize, dtype_name: &str) -> Result<Map<String, Json>> {
+    let p = |k: &str| format!("llama.{k}");
+    let hidden = required(file, &p("embedding_length"))?;
+    let heads = required(file, &p("attention.head_count"))?;
+    let mut c = Map::new();
+    c.insert("architectures".into(), json!(["LlamaForCausalLM"]));
+    c.insert("model_type".into(), json!("llama"));
+    c.insert("vocab_size".into(), json!(vocab_size));
+    c.insert("hidden_size".into(), json!(hidden));
+    c.insert("intermediate_size".into(), json!(required(file, &p("feed_forward_length"))?));
+    c.insert("num_hidden_layers".into(), json!(required(file, &p("block_count"))?));
+    c.insert("num_attention_heads".into(), json!(heads));
+    c.insert(
+        "num_key_value_heads".into(),
+        json!(file.meta_u64(&p("attention.head_count_kv")).unwrap_or(heads)),
+    );
+    let head_dim = file.meta_u64(&p("rope.dimension_count")).unwrap_or(hidden / heads);
+    c.insert("head_dim".into(), json!(head_dim));
+    c.insert("hidden_act".into(), json!("silu"));
+    if let Some(ctx) = file.meta_u64(&p("context_length")) {
+        c.insert("max_position_embeddings".into(), json!(ctx));
+    }
+    // GGUF stores the epsilon as f32; print the shortest decimal that is
+    // that f32 (1e-05, not 9.999999747378752e-06), as the original config had.
+    let eps = file.meta_f64(&p("attention.layer_norm_rms_epsilon")).unwrap_or(1e-6);
+    c.insert("rms_norm_eps".into(), json!(shortest_f32(eps)));
+    c.insert(
+        "rope_theta".into(),
+        json!(shortest_f32(file.meta_f64(&p("rope.freq_base")).unwrap_or(10000.0))),
+    );
+    if let Some(kind) = file.meta_str(&p("rope.scaling.type")) {
+        if kind != "none" {
+            return Err(ModelError::unsupported(
+                file.path(),
+                format!("converting GGUF rope scaling `{kind}`"),
+            ));
+        }
+    }
+    let has_bias = file.tensors().iter().any(|t| t.name.ends_with("attn_q.bias"));
+    c.insert("attention_bias".into(), json!(has_bias));
+    c.insert("mlp_bias".into(), json!(false));
+    c.insert("tie_word_embeddings".into(), json!(file.tensor("output.weight").is_none()));
+    for (key, name) in [
+        ("tokenizer.ggml.bos_token_id", "bos_token_id"),
+        ("tokenizer.ggml.eos_token_id", "eos_token_id"),
+        ("tokenizer.ggml.padding_token_id", "pad_token_id"),
+    ] {
+        if let Some(id) = file.meta_u64(key) {
+            c.insert(name.into(), json!(id));
+        }
+    }
+    c.insert("torch_dtype".into(), json!(dtype_name));
+    Ok(c)
+}
+
+/// The shortest decimal that rounds to the same `f32`, as an `f64`.
+fn shortest_f32(v: f64) -> f64 {
+    let s = format!("{}", v as f32);
+    s.parse().unwrap_or(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpermute_inverts_llama_cpp_permutation() {
+        // llama.cpp: w.reshape(heads, 2, rows/heads/2, cols).swapaxes(1, 2):
+        // HF row h*hr + t*half + d goes to GGUF row h*hr + 2*d + t.
+        let (rows, cols, heads) = (8, 3, 2);
+        let hf: Vec<f32> = (0..rows * cols).map(|v| v as f32).collect();
+        let (hr, half) = (rows / heads, rows / heads / 2);
+        let mut gguf = vec![0f32; hf.len()];
+        for h in 0..heads {
+            for t in 0..2 {
+                for d in 0..half {
+                    let src = h * hr + t * half + d;
+                    let dst = h * hr + 2 * d + t;
+                    gguf[dst * cols..(dst + 1) * cols].copy_from_slice(&hf[src * cols..(src + 1) * cols]);
+                }
+            }
+        }
+        assert_ne!(gguf, hf);
+        assert_eq!(unpermute_rows(&gguf, rows, heads), hf);
+    }
+
+    #[test]
+    fn shortest_f32_prints_like_the_original_config() {
+        assert_eq!(shortest_f32(9.999999747378752e-06), 1e-5);
+        assert_eq!(shortest_f32(100000.0), 100000.0);
+    }
+}

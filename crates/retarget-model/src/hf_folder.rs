@@ -1,0 +1,116 @@
+//! A Hugging Face model folder: `config.json`, `tokenizer.json`, the weights,
+//! and the small files that travel with them.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::ModelConfig;
+use crate::error::{ModelError, Result};
+use crate::tensor_roles::Architecture;
+use crate::weights::Weights;
+
+/// File names (or name patterns) that hold weights; everything else in a
+/// model folder is a small file copied verbatim.
+pub fn is_weight_file(name: &str) -> bool {
+    name.ends_with(".safetensors")
+        || name == crate::weights::INDEX_FILE
+        || (name.starts_with("pytorch_model") && (name.ends_with(".bin") || name.ends_with(".bin.index.json")))
+        || name == "tf_model.h5"
+        || name == "flax_model.msgpack"
+        || name.ends_with(".gguf")
+        || name.ends_with(".onnx")
+}
+
+/// An opened HF model folder.
+#[derive(Debug)]
+pub struct HfFolder {
+    dir: PathBuf,
+    config: Option<ModelConfig>,
+    tokenizer: Option<tokenizers::Tokenizer>,
+    weights: Weights,
+}
+
+impl HfFolder {
+    /// Opens `dir`: parses `config.json` and `tokenizer.json` when present and
+    /// memory-maps and validates the weights.
+    pub fn open(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(ModelError::invalid(dir, "not a folder"));
+        }
+        let config_path = dir.join("config.json");
+        let config = if config_path.is_file() {
+            Some(ModelConfig::read(&config_path)?)
+        } else {
+            None
+        };
+        let tokenizer_path = dir.join("tokenizer.json");
+        let tokenizer = if tokenizer_path.is_file() {
+            Some(
+                tokenizers::Tokenizer::from_file(&tokenizer_path)
+                    .map_err(|e| ModelError::invalid(&tokenizer_path, format!("cannot load tokenizer: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let weights = Weights::open_dir(dir)?;
+        Ok(HfFolder {
+            dir: dir.to_path_buf(),
+            config,
+            tokenizer,
+            weights,
+        })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `config.json`, if present.
+    pub fn config(&self) -> Option<&ModelConfig> {
+        self.config.as_ref()
+    }
+
+    /// `tokenizer.json`, if present.
+    pub fn tokenizer(&self) -> Option<&tokenizers::Tokenizer> {
+        self.tokenizer.as_ref()
+    }
+
+    /// The weights.
+    pub fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
+    /// The tensor-role table row for this model's `model_type`.
+    pub fn architecture(&self) -> Option<&'static Architecture> {
+        Architecture::for_model_type(self.config.as_ref()?.model_type()?)
+    }
+
+    /// Every non-weight file, as paths relative to the folder (recursing into
+    /// sub-folders such as sentence-transformers' `1_Pooling/`).
+    pub fn small_files(&self) -> Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        collect_small_files(&self.dir, Path::new(""), &mut out)?;
+        out.sort();
+        Ok(out)
+    }
+}
+
+fn collect_small_files(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let dir = root.join(relative);
+    for entry in std::fs::read_dir(&dir).map_err(|e| ModelError::io(&dir, e))? {
+        let entry = entry.map_err(|e| ModelError::io(&dir, e))?;
+        let name = entry.file_name();
+        let name_str = name.to_string_lossy();
+        let rel = relative.join(&name);
+        let file_type = entry.file_type().map_err(|e| ModelError::io(entry.path(), e))?;
+        if name_str == ".git" || name_str.starts_with(".cache") {
+            continue;
+        }
+        if file_type.is_dir() {
+            collect_small_files(root, &rel, out)?;
+        } else if !is_weight_file(&name_str) {
+            out.push(rel);
+        }
+    }
+    Ok(())
+}

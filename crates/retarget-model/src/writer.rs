@@ -1,0 +1,396 @@
+//! Atomic output folders and the streaming, sharded safetensors writer.
+//!
+//! Everything is written into a temporary folder beside the destination and
+//! renamed into place only when all of it succeeded; on any error (or a
+//! panic) the temporary folder is removed, so no half-written model is ever
+//! left at the destination.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use indicatif::ProgressBar;
+use safetensors::{Dtype, View};
+
+use crate::error::{ModelError, Result};
+use crate::weights::{INDEX_FILE, SINGLE_FILE};
+
+/// Default `--max-shard-size`: 5 GB, as `transformers` uses.
+pub const DEFAULT_MAX_SHARD_BYTES: u64 = 5_000_000_000;
+
+/// A destination folder being written atomically.
+#[derive(Debug)]
+pub struct OutputDir {
+    destination: PathBuf,
+    temp: PathBuf,
+    committed: bool,
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|e| ModelError::io(path, e))
+}
+
+/// Resolves symlinks of the longest existing ancestor, so that paths can be
+/// compared even when the tail does not exist yet.
+fn resolved(path: &Path) -> Result<PathBuf> {
+    let abs = absolute(path)?;
+    let mut existing = abs.as_path();
+    let mut tail = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                tail.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut out = fs::canonicalize(existing).map_err(|e| ModelError::io(existing, e))?;
+    for name in tail.into_iter().rev() {
+        out.push(name);
+    }
+    Ok(out)
+}
+
+impl OutputDir {
+    /// Prepares to write `destination`. Refuses when it overlaps any of
+    /// `inputs` (same folder, inside one, or containing one) or when it
+    /// already exists and is not an empty folder.
+    pub fn create(destination: &Path, inputs: &[&Path]) -> Result<Self> {
+        let dest = resolved(destination)?;
+        for input in inputs {
+            let input = resolved(input)?;
+            let input_dir = if input.is_file() {
+                input.parent().map(Path::to_path_buf).unwrap_or_default()
+            } else {
+                input.clone()
+            };
+            if dest == input_dir || dest.starts_with(&input) || input.starts_with(&dest) {
+                return Err(ModelError::Usage(format!(
+                    "refusing to write {} : it overlaps the input {}; choose an output folder outside the inputs",
+                    destination.display(),
+                    input.display()
+                )));
+            }
+        }
+        if dest.exists() {
+            let empty_dir = dest.is_dir()
+                && fs::read_dir(&dest)
+                    .map_err(|e| ModelError::io(&dest, e))?
+                    .next()
+                    .is_none();
+            if !empty_dir {
+                return Err(ModelError::Usage(format!(
+                    "{} already exists; retarget never overwrites: remove it or choose another output",
+                    destination.display()
+                )));
+            }
+        }
+        let parent = dest.parent().ok_or_else(|| {
+            ModelError::Usage(format!("{} has no parent folder", destination.display()))
+        })?;
+        fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        let temp = parent.join(format!(".{name}.retarget-partial-{}", std::process::id()));
+        if temp.exists() {
+            fs::remove_dir_all(&temp).map_err(|e| ModelError::io(&temp, e))?;
+        }
+        fs::create_dir(&temp).map_err(|e| ModelError::io(&temp, e))?;
+        set_mode(&temp, 0o755)?;
+        Ok(OutputDir {
+            destination: dest,
+            temp,
+            committed: false,
+        })
+    }
+
+    /// The temporary folder files are written to.
+    pub fn path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Writes a small file (mode 0644) at `relative` inside the output.
+    pub fn write_file(&self, relative: &Path, bytes: &[u8]) -> Result<()> {
+        let path = self.temp.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
+        }
+        fs::write(&path, bytes).map_err(|e| ModelError::io(&path, e))?;
+        set_mode(&path, 0o644)
+    }
+
+    /// Copies `source` verbatim to `relative` inside the output (mode 0644).
+    pub fn copy_file(&self, source: &Path, relative: &Path) -> Result<()> {
+        let path = self.temp.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
+        }
+        fs::copy(source, &path).map_err(|e| ModelError::io(source, e))?;
+        set_mode(&path, 0o644)
+    }
+
+    /// Moves the finished output into place.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        if self.destination.is_dir() {
+            // Checked empty in `create`; `remove_dir` fails if that changed.
+            fs::remove_dir(&self.destination).map_err(|e| ModelError::io(&self.destination, e))?;
+        }
+        fs::rename(&self.temp, &self.destination)
+            .map_err(|e| ModelError::io(&self.destination, e))?;
+        self.committed = true;
+        Ok(self.destination.clone())
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.temp);
+        }
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| ModelError::io(path, e))
+}
+
+/// One tensor the writer will produce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedTensor {
+    /// Output name.
+    pub name: String,
+    /// Output dtype.
+    pub dtype: Dtype,
+    /// Output shape.
+    pub shape: Vec<usize>,
+}
+
+impl PlannedTensor {
+    /// Bytes the tensor occupies.
+    pub fn byte_len(&self) -> usize {
+        self.shape.iter().product::<usize>() * self.dtype.bitsize() / 8
+    }
+}
+
+/// Produces the bytes of the tensor at an index of the plan, on demand.
+pub type Producer<'a> = dyn Fn(usize) -> Result<Cow<'a, [u8]>> + Sync + 'a;
+
+/// What the writer wrote.
+#[derive(Debug, Clone)]
+pub struct WrittenWeights {
+    /// File names of the shards (or the single file), in order.
+    pub files: Vec<String>,
+    /// Total tensor bytes.
+    pub total_bytes: u64,
+}
+
+/// Assigns planned tensors to shards of at most `max_bytes` each (a tensor
+/// larger than that gets a shard of its own), keeping plan order.
+pub fn assign_shards(plan: &[PlannedTensor], max_bytes: u64) -> Vec<Vec<usize>> {
+    let mut shards: Vec<Vec<usize>> = Vec::new();
+    let mut current = 0u64;
+    for (i, t) in plan.iter().enumerate() {
+        let size = t.byte_len() as u64;
+        match shards.last_mut() {
+            Some(shard) if current + size <= max_bytes => {
+                shard.push(i);
+                current += size;
+            }
+            _ => {
+                shards.push(vec![i]);
+                current = size;
+            }
+        }
+    }
+    shards
+}
+
+/// A tensor handed to `safetensors` lazily: its bytes are produced only when
+/// the serializer reaches it, so one tensor at a time is in memory.
+struct LazyTensor<'p, 'a> {
+    index: usize,
+    planned: &'p PlannedTensor,
+    producer: &'p Producer<'a>,
+    failure: &'p RefCell<Option<ModelError>>,
+    progress: &'p ProgressBar,
+}
+
+impl View for LazyTensor<'_, '_> {
+    fn dtype(&self) -> Dtype {
+        self.planned.dtype
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.planned.shape
+    }
+
+    fn data(&self) -> Cow<'_, [u8]> {
+        let expected = self.planned.byte_len();
+        if self.failure.borrow().is_some() {
+            return Cow::Owned(vec![0; expected]);
+        }
+        let result = (self.producer)(self.index).and_then(|bytes| {
+            if bytes.len() == expected {
+                Ok(bytes)
+            } else {
+                Err(ModelError::Usage(format!(
+                    "internal error: tensor `{}` produced {} bytes, planned {expected}",
+                    self.planned.name,
+                    bytes.len()
+                )))
+            }
+        });
+        self.progress.inc(expected as u64);
+        match result {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                *self.failure.borrow_mut() = Some(e);
+                Cow::Owned(vec![0; expected])
+            }
+        }
+    }
+
+    fn data_len(&self) -> usize {
+        self.planned.byte_len()
+    }
+}
+
+/// Writes the planned tensors into `out` as `model.safetensors`, or as
+/// `model-0000K-of-0000N.safetensors` shards plus `model.safetensors.index.json`
+/// when they exceed `max_shard_bytes`. Tensors are produced and written one
+/// at a time. Files get mode 0644 and the `{"format": "pt"}` metadata that
+/// `transformers` expects.
+pub fn write_weights<'a>(
+    out: &OutputDir,
+    plan: &[PlannedTensor],
+    max_shard_bytes: u64,
+    producer: &Producer<'a>,
+    progress: &ProgressBar,
+) -> Result<WrittenWeights> {
+    let mut seen = HashMap::new();
+    for t in plan {
+        if seen.insert(t.name.as_str(), ()).is_some() {
+            return Err(ModelError::Usage(format!(
+                "internal error: tensor `{}` planned twice",
+                t.name
+            )));
+        }
+    }
+    let shards = assign_shards(plan, max_shard_bytes.max(1));
+    let count = shards.len();
+    let names: Vec<String> = if count <= 1 {
+        vec![SINGLE_FILE.to_string()]
+    } else {
+        (1..=count)
+            .map(|k| format!("model-{k:05}-of-{count:05}.safetensors"))
+            .collect()
+    };
+    let failure = RefCell::new(None);
+    let metadata = Some(HashMap::from([("format".to_string(), "pt".to_string())]));
+    let mut weight_map = BTreeMap::new();
+    for (shard, file_name) in shards.iter().zip(&names) {
+        let views = shard.iter().map(|&i| {
+            (
+                plan[i].name.clone(),
+                LazyTensor {
+                    index: i,
+                    planned: &plan[i],
+                    producer,
+                    failure: &failure,
+                    progress,
+                },
+            )
+        });
+        let path = out.path().join(file_name);
+        safetensors::serialize_to_file(views, metadata.clone(), &path)
+            .map_err(|e| ModelError::invalid(&path, format!("writing safetensors: {e}")))?;
+        if let Some(err) = failure.borrow_mut().take() {
+            return Err(err);
+        }
+        set_mode(&path, 0o644)?;
+        for &i in shard {
+            weight_map.insert(plan[i].name.clone(), file_name.clone());
+        }
+    }
+    let total_bytes: u64 = plan.iter().map(|t| t.byte_len() as u64).sum();
+    if count > 1 {
+        let index = serde_json::json!({
+            "metadata": {"total_size": total_bytes},
+            "weight_map": weight_map,
+        });
+        let mut bytes = serde_json::to_vec_pretty(&index).expect("JSON serialises");
+        bytes.push(b'\n');
+        out.write_file(Path::new(INDEX_FILE), &bytes)?;
+    }
+    Ok(WrittenWeights {
+        files: names,
+        total_bytes,
+    })
+}
+
+/// Parses sizes such as `5GB`, `500MB`, `2GiB`, `1000` (bytes), the way
+/// `transformers`' `max_shard_size` reads them (GB = 10^9, GiB = 2^30).
+pub fn parse_size(text: &str) -> Result<u64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| ModelError::Usage(format!("cannot read size `{text}`: expected e.g. 5GB, 500MB, 2GiB")))?;
+    let factor: f64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1.0,
+        "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        "KIB" => 1024.0,
+        "MIB" => 1024f64.powi(2),
+        "GIB" => 1024f64.powi(3),
+        "TIB" => 1024f64.powi(4),
+        other => {
+            return Err(ModelError::Usage(format!(
+                "cannot read size `{text}`: unknown unit `{other}`"
+            )))
+        }
+    };
+    let bytes = value * factor;
+    if bytes < 1.0 {
+        return Err(ModelError::Usage(format!("size `{text}` is smaller than one byte")));
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_size("5GB").unwrap(), 5_000_000_000);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("1.5MB").unwrap(), 1_500_000);
+        assert_eq!(parse_size("123").unwrap(), 123);
+        assert!(parse_size("5XB").is_err());
+        assert!(parse_size("GB").is_err());
+    }
+
+    #[test]
+    fn shards_greedily_and_isolates_oversized_tensors() {
+        let t = |n: usize| PlannedTensor {
+            name: format!("t{n}"),
+            dtype: Dtype::F32,
+            shape: vec![n],
+        };
+        let plan = [t(10), t(10), t(30), t(5), t(1)];
+        assert_eq!(assign_shards(&plan, 80), vec![vec![0, 1], vec![2], vec![3, 4]]);
+        assert_eq!(assign_shards(&plan, 1000), vec![vec![0, 1, 2, 3, 4]]);
+    }
+}

@@ -1,0 +1,86 @@
+//! Argument definitions and dispatch.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use retarget_model::convert::{convert, ConvertOptions};
+use retarget_model::dtype::FloatType;
+use retarget_model::progress::bytes_bar;
+use retarget_model::writer::parse_size;
+
+use crate::render;
+
+/// Bring a pretrained language model to a new target language, and measure
+/// whether it got there.
+#[derive(Debug, Parser)]
+#[command(name = "retarget", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show and validate what a model folder, safetensors file or GGUF file holds.
+    Inspect {
+        /// An HF model folder, a .safetensors file or a .gguf file.
+        path: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert GGUF → HF folder, or HF → HF (dtype change, resharding).
+    Convert {
+        /// An HF model folder or a llama-architecture .gguf file.
+        input: PathBuf,
+        /// The output folder (must not exist, or be empty).
+        output: PathBuf,
+        /// Convert floating-point tensors to this type (GGUF input defaults to f32).
+        #[arg(long, value_parser = parse_float_type)]
+        dtype: Option<FloatType>,
+        /// Largest shard, e.g. 5GB, 500MB, 2GiB.
+        #[arg(long, default_value = "5GB")]
+        max_shard_size: String,
+    },
+}
+
+fn parse_float_type(s: &str) -> Result<FloatType, String> {
+    s.parse()
+}
+
+/// Runs one parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Inspect { path, json } => {
+            let report = retarget_model::inspect::inspect(&path)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", render::inspect_table(&report));
+            }
+        }
+        Command::Convert {
+            input,
+            output,
+            dtype,
+            max_shard_size,
+        } => {
+            let options = ConvertOptions {
+                dtype,
+                max_shard_bytes: parse_size(&max_shard_size)?,
+            };
+            let summary = convert(&input, &output, &options, &|total| {
+                bytes_bar(total, "converting")
+            })?;
+            println!(
+                "wrote {} ({} tensors, {} bytes in {})",
+                summary.output.display(),
+                summary.tensors,
+                summary.bytes,
+                summary.files.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
