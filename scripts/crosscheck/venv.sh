@@ -15,5 +15,9 @@ if [ ! -f "$venv/.complete" ]; then
     "$venv/bin/pip" install --quiet --upgrade pip >&2
     "$venv/bin/pip" install --quiet -r "$req" >&2
     touch "$venv/.complete"
+    # Virtualenvs of older requirement sets are no longer used.
+    for old in "$cache"/crosscheck-venv-*; do
+        [ "$old" = "$venv" ] || rm -rf "$old"
+    done
 fi
 echo "$venv"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every cross-check against the reference implementations.
+# Usage: scripts/crosscheck/run.sh [path/to/retarget-binary]
+# Builds the binary (release) if not given, fetches the example assets, writes
+# the fixtures and runs each check script in the cached virtualenv.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+bin=${1:-}
+if [ -z "$bin" ]; then
+  cargo build --release --quiet --bin retarget --bin make-fixtures
+  bin="$root/target/release/retarget"
+fi
+fixtures_bin="$(dirname "$bin")/make-fixtures"
+venv=$(bash scripts/crosscheck/venv.sh)
+bash scripts/fetch-examples.sh
+work=$(mktemp -d "${TMPDIR:-/tmp}/retarget-crosscheck.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+"$fixtures_bin" "$work/fixtures" >/dev/null
+"$venv/bin/python" scripts/crosscheck/model_check.py \
+  --retarget "$bin" --fixtures "$work/fixtures" --assets examples/assets --work "$work"
