@@ -29,7 +29,12 @@ pub enum Fixture {
 
 impl Fixture {
     /// Every fixture.
-    pub const ALL: [Fixture; 4] = [Fixture::LlamaTied, Fixture::LlamaUntied, Fixture::Bert, Fixture::T5];
+    pub const ALL: [Fixture; 4] = [
+        Fixture::LlamaTied,
+        Fixture::LlamaUntied,
+        Fixture::Bert,
+        Fixture::T5,
+    ];
 
     /// Folder name used by `write_all`-style callers.
     pub fn name(self) -> &'static str {
@@ -63,7 +68,10 @@ fn seed(parts: &[&str]) -> u64 {
 
 impl Tensors {
     fn new(fixture: &'static str) -> Self {
-        Tensors { fixture, items: Vec::new() }
+        Tensors {
+            fixture,
+            items: Vec::new(),
+        }
     }
 
     /// Normal(mean, std) values.
@@ -71,7 +79,9 @@ impl Tensors {
         let mut rng = ChaCha8Rng::seed_from_u64(seed(&[self.fixture, name]));
         let dist = Normal::new(mean, std).expect("valid normal");
         let n: usize = shape.iter().product();
-        let bytes = (0..n).flat_map(|_| dist.sample(&mut rng).to_le_bytes()).collect();
+        let bytes = (0..n)
+            .flat_map(|_| dist.sample(&mut rng).to_le_bytes())
+            .collect();
         self.items.push((name.to_string(), shape.to_vec(), bytes));
     }
 
@@ -95,11 +105,15 @@ impl Tensors {
             .items
             .iter()
             .map(|(name, shape, bytes)| {
-                let view = TensorView::new(Dtype::F32, shape.clone(), bytes).expect("consistent tensor");
+                let view =
+                    TensorView::new(Dtype::F32, shape.clone(), bytes).expect("consistent tensor");
                 (name.clone(), view)
             })
             .collect();
-        let metadata = Some(std::collections::HashMap::from([("format".to_string(), "pt".to_string())]));
+        let metadata = Some(std::collections::HashMap::from([(
+            "format".to_string(),
+            "pt".to_string(),
+        )]));
         safetensors::serialize_to_file(views, metadata, path).map_err(io::Error::other)
     }
 }
@@ -128,7 +142,7 @@ pub fn write_fixture(fixture: Fixture, dir: &Path) -> io::Result<()> {
 }
 
 fn llama(dir: &Path, tied: bool) -> io::Result<()> {
-    let tk = tokenizers_train::byte_level_bpe(400);
+    let tk = tokenizers_train::embedded::byte_level_bpe();
     let vocab = tk.get_vocab_size(true);
     let (hidden, inter, layers, heads, kv_heads) = (64usize, 128usize, 2usize, 4usize, 2usize);
     let head_dim = hidden / heads;
@@ -138,10 +152,22 @@ fn llama(dir: &Path, tied: bool) -> io::Result<()> {
     for i in 0..layers {
         let p = format!("model.layers.{i}.");
         t.scale(&format!("{p}input_layernorm.weight"), hidden);
-        t.weight(&format!("{p}self_attn.q_proj.weight"), &[heads * head_dim, hidden]);
-        t.weight(&format!("{p}self_attn.k_proj.weight"), &[kv_heads * head_dim, hidden]);
-        t.weight(&format!("{p}self_attn.v_proj.weight"), &[kv_heads * head_dim, hidden]);
-        t.weight(&format!("{p}self_attn.o_proj.weight"), &[hidden, heads * head_dim]);
+        t.weight(
+            &format!("{p}self_attn.q_proj.weight"),
+            &[heads * head_dim, hidden],
+        );
+        t.weight(
+            &format!("{p}self_attn.k_proj.weight"),
+            &[kv_heads * head_dim, hidden],
+        );
+        t.weight(
+            &format!("{p}self_attn.v_proj.weight"),
+            &[kv_heads * head_dim, hidden],
+        );
+        t.weight(
+            &format!("{p}self_attn.o_proj.weight"),
+            &[hidden, heads * head_dim],
+        );
         t.scale(&format!("{p}post_attention_layernorm.weight"), hidden);
         t.weight(&format!("{p}mlp.gate_proj.weight"), &[inter, hidden]);
         t.weight(&format!("{p}mlp.up_proj.weight"), &[inter, hidden]);
@@ -193,22 +219,31 @@ fn llama(dir: &Path, tied: bool) -> io::Result<()> {
 }
 
 fn bert(dir: &Path) -> io::Result<()> {
-    let tk = tokenizers_train::wordpiece(500);
+    let tk = tokenizers_train::embedded::wordpiece();
     let vocab = tk.get_vocab_size(true);
     let (hidden, inter, layers, heads, positions) = (32usize, 64usize, 2usize, 2usize, 64usize);
     let mut t = Tensors::new("bert");
     t.weight("bert.embeddings.word_embeddings.weight", &[vocab, hidden]);
-    t.weight("bert.embeddings.position_embeddings.weight", &[positions, hidden]);
+    t.weight(
+        "bert.embeddings.position_embeddings.weight",
+        &[positions, hidden],
+    );
     t.weight("bert.embeddings.token_type_embeddings.weight", &[2, hidden]);
     t.scale("bert.embeddings.LayerNorm.weight", hidden);
     t.bias("bert.embeddings.LayerNorm.bias", hidden);
     for i in 0..layers {
         let p = format!("bert.encoder.layer.{i}.");
         for proj in ["query", "key", "value"] {
-            t.weight(&format!("{p}attention.self.{proj}.weight"), &[hidden, hidden]);
+            t.weight(
+                &format!("{p}attention.self.{proj}.weight"),
+                &[hidden, hidden],
+            );
             t.bias(&format!("{p}attention.self.{proj}.bias"), hidden);
         }
-        t.weight(&format!("{p}attention.output.dense.weight"), &[hidden, hidden]);
+        t.weight(
+            &format!("{p}attention.output.dense.weight"),
+            &[hidden, hidden],
+        );
         t.bias(&format!("{p}attention.output.dense.bias"), hidden);
         t.scale(&format!("{p}attention.output.LayerNorm.weight"), hidden);
         t.bias(&format!("{p}attention.output.LayerNorm.bias"), hidden);
@@ -264,9 +299,10 @@ fn bert(dir: &Path) -> io::Result<()> {
 }
 
 fn t5(dir: &Path) -> io::Result<()> {
-    let tk = tokenizers_train::unigram(300);
+    let tk = tokenizers_train::embedded::unigram();
     let vocab = tk.get_vocab_size(true);
-    let (d_model, d_kv, heads, d_ff, layers, buckets) = (32usize, 8usize, 4usize, 64usize, 2usize, 8usize);
+    let (d_model, d_kv, heads, d_ff, layers, buckets) =
+        (32usize, 8usize, 4usize, 64usize, 2usize, 8usize);
     let inner = heads * d_kv;
     let mut t = Tensors::new("t5");
     t.weight("shared.weight", &[vocab, d_model]);
@@ -274,16 +310,25 @@ fn t5(dir: &Path) -> io::Result<()> {
         for i in 0..layers {
             let p = format!("{stack}.block.{i}.layer.");
             for proj in ["q", "k", "v"] {
-                t.weight(&format!("{p}0.SelfAttention.{proj}.weight"), &[inner, d_model]);
+                t.weight(
+                    &format!("{p}0.SelfAttention.{proj}.weight"),
+                    &[inner, d_model],
+                );
             }
             t.weight(&format!("{p}0.SelfAttention.o.weight"), &[d_model, inner]);
             if i == 0 {
-                t.weight(&format!("{p}0.SelfAttention.relative_attention_bias.weight"), &[buckets, heads]);
+                t.weight(
+                    &format!("{p}0.SelfAttention.relative_attention_bias.weight"),
+                    &[buckets, heads],
+                );
             }
             t.scale(&format!("{p}0.layer_norm.weight"), d_model);
             let ff = if stack == "decoder" {
                 for proj in ["q", "k", "v"] {
-                    t.weight(&format!("{p}1.EncDecAttention.{proj}.weight"), &[inner, d_model]);
+                    t.weight(
+                        &format!("{p}1.EncDecAttention.{proj}.weight"),
+                        &[inner, d_model],
+                    );
                 }
                 t.weight(&format!("{p}1.EncDecAttention.o.weight"), &[d_model, inner]);
                 t.scale(&format!("{p}1.layer_norm.weight"), d_model);
@@ -291,8 +336,14 @@ fn t5(dir: &Path) -> io::Result<()> {
             } else {
                 1
             };
-            t.weight(&format!("{p}{ff}.DenseReluDense.wi.weight"), &[d_ff, d_model]);
-            t.weight(&format!("{p}{ff}.DenseReluDense.wo.weight"), &[d_model, d_ff]);
+            t.weight(
+                &format!("{p}{ff}.DenseReluDense.wi.weight"),
+                &[d_ff, d_model],
+            );
+            t.weight(
+                &format!("{p}{ff}.DenseReluDense.wo.weight"),
+                &[d_model, d_ff],
+            );
             t.scale(&format!("{p}{ff}.layer_norm.weight"), d_model);
         }
         t.scale(&format!("{stack}.final_layer_norm.weight"), d_model);

@@ -1,6 +1,12 @@
 //! Real tokenizers trained on the fixture corpus with the `tokenizers` crate:
 //! byte-level BPE (GPT-2/Llama style), WordPiece (BERT style) and Unigram
 //! (T5/SentencePiece style).
+//!
+//! The crate's WordPiece and Unigram trainers iterate randomly seeded hash
+//! maps, so equally ranked tokens come out in a different order on each run.
+//! Fixtures must be byte-identical, so the trained files are generated once by
+//! the `train-fixture-tokenizers` binary, committed under `data/`, and
+//! embedded (see [`embedded`]).
 
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::decoders::metaspace::Metaspace as MetaspaceDecoder;
@@ -75,7 +81,11 @@ pub fn wordpiece(vocab_size: usize) -> Tokenizer {
 pub fn unigram(vocab_size: u32) -> Tokenizer {
     let mut tk = Tokenizer::new(Unigram::default());
     tk.with_pre_tokenizer(Some(Metaspace::new('▁', PrependScheme::Always, true)));
-    tk.with_decoder(Some(MetaspaceDecoder::new('▁', PrependScheme::Always, true)));
+    tk.with_decoder(Some(MetaspaceDecoder::new(
+        '▁',
+        PrependScheme::Always,
+        true,
+    )));
     let trainer: UnigramTrainer = UnigramTrainer::builder()
         .vocab_size(vocab_size)
         .show_progress(false)
@@ -94,4 +104,37 @@ pub fn unigram(vocab_size: u32) -> Tokenizer {
         .expect("valid template");
     tk.with_post_processor(Some(post));
     tk
+}
+
+/// Vocabulary sizes the committed tokenizers were trained with.
+pub const BPE_VOCAB: usize = 400;
+/// See [`BPE_VOCAB`].
+pub const WORDPIECE_VOCAB: usize = 500;
+/// See [`BPE_VOCAB`].
+pub const UNIGRAM_VOCAB: u32 = 300;
+
+/// The committed, trained tokenizers, embedded in the crate.
+pub mod embedded {
+    use std::str::FromStr;
+
+    use tokenizers::Tokenizer;
+
+    fn load(json: &str) -> Tokenizer {
+        Tokenizer::from_str(json).expect("committed tokenizer loads")
+    }
+
+    /// [`super::byte_level_bpe`] output.
+    pub fn byte_level_bpe() -> Tokenizer {
+        load(include_str!("../data/byte_level_bpe.json"))
+    }
+
+    /// [`super::wordpiece`] output.
+    pub fn wordpiece() -> Tokenizer {
+        load(include_str!("../data/wordpiece.json"))
+    }
+
+    /// [`super::unigram`] output.
+    pub fn unigram() -> Tokenizer {
+        load(include_str!("../data/unigram.json"))
+    }
 }

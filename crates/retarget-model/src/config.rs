@@ -16,7 +16,12 @@ pub struct ModelConfig {
 
 /// Alternative key names used by different architectures for the same field.
 const HIDDEN_KEYS: &[&str] = &["hidden_size", "d_model", "n_embd", "dim"];
-const LAYER_KEYS: &[&str] = &["num_hidden_layers", "num_layers", "n_layer", "encoder_layers"];
+const LAYER_KEYS: &[&str] = &[
+    "num_hidden_layers",
+    "num_layers",
+    "n_layer",
+    "encoder_layers",
+];
 const DTYPE_KEYS: &[&str] = &["torch_dtype", "dtype"];
 
 impl ModelConfig {
@@ -168,7 +173,16 @@ mod tests {
         let keys: Vec<_> = back.as_object().unwrap().keys().cloned().collect();
         assert_eq!(
             keys,
-            ["zeta", "model_type", "d_model", "num_layers", "vocab_size", "tie_word_embeddings", "alpha", "torch_dtype"]
+            [
+                "zeta",
+                "model_type",
+                "d_model",
+                "num_layers",
+                "vocab_size",
+                "tie_word_embeddings",
+                "alpha",
+                "torch_dtype"
+            ]
         );
         assert_eq!(back["zeta"]["nested"][1], 2);
         assert_eq!(back["alpha"].as_f64(), Some(1e-6));
@@ -178,6 +192,9 @@ mod tests {
     fn malformed_json_names_the_file() {
         let err = ModelConfig::parse(Path::new("/m/config.json"), b"{\"a\": ").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("/m/config.json") && msg.contains("malformed JSON"), "{msg}");
+        assert!(
+            msg.contains("/m/config.json") && msg.contains("malformed JSON"),
+            "{msg}"
+        );
     }
 }

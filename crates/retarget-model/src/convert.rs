@@ -137,7 +137,10 @@ fn convert_gguf(
 
     let tensors: Vec<_> = mapping
         .iter()
-        .map(|m| file.tensor(&m.gguf_name).expect("mapped from the file's own tensors"))
+        .map(|m| {
+            file.tensor(&m.gguf_name)
+                .expect("mapped from the file's own tensors")
+        })
         .collect();
     let plan: Vec<PlannedTensor> = mapping
         .iter()
@@ -180,10 +183,18 @@ fn convert_gguf(
             generation.insert(key.into(), v.clone());
         }
     }
-    write_json(&out, "generation_config.json", &serde_json::Value::Object(generation))?;
+    write_json(
+        &out,
+        "generation_config.json",
+        &serde_json::Value::Object(generation),
+    )?;
     write_json(&out, "tokenizer.json", &tokenizer.tokenizer_json)?;
     write_json(&out, "tokenizer_config.json", &tokenizer.tokenizer_config)?;
-    write_json(&out, "special_tokens_map.json", &tokenizer.special_tokens_map)?;
+    write_json(
+        &out,
+        "special_tokens_map.json",
+        &tokenizer.special_tokens_map,
+    )?;
     progress.finish_and_clear();
     Ok(ConvertSummary {
         output: out.commit()?,

@@ -79,9 +79,7 @@ fn map_read_error(path: &Path, err: candle_core::Error) -> ModelError {
             let name = ggml_type_name(id).unwrap_or("unknown");
             return ModelError::unsupported(
                 path,
-                format!(
-                    "GGUF tensor type {id} ({name}); retarget reads {SUPPORTED_GGML_TYPES}"
-                ),
+                format!("GGUF tensor type {id} ({name}); retarget reads {SUPPORTED_GGML_TYPES}"),
             );
         }
     }
@@ -264,7 +262,9 @@ fn layout(path: &Path, content: &Content, file_len: u64) -> Result<Vec<GgufTenso
         let offset = content
             .tensor_data_offset
             .checked_add(info.offset)
-            .ok_or_else(|| ModelError::invalid(path, format!("tensor `{name}`: offset overflows")))?;
+            .ok_or_else(|| {
+                ModelError::invalid(path, format!("tensor `{name}`: offset overflows"))
+            })?;
         match offset.checked_add(byte_len) {
             Some(end) if end <= file_len => {}
             _ => {

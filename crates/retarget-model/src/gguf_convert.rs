@@ -72,7 +72,10 @@ pub fn llama_params(file: &GgufFile) -> Result<LlamaParams> {
         .meta_u64("llama.attention.head_count_kv")
         .map_or(heads, |v| v as usize);
     if heads == 0 || kv_heads == 0 {
-        return Err(ModelError::invalid(file.path(), "head counts must be positive"));
+        return Err(ModelError::invalid(
+            file.path(),
+            "head counts must be positive",
+        ));
     }
     Ok(LlamaParams { heads, kv_heads })
 }
@@ -93,7 +96,9 @@ pub fn llama_tensor_map(file: &GgufFile, params: &LlamaParams) -> Result<Vec<Ten
             "output.weight" => simple("lm_head.weight", usize::MAX),
             _ => {
                 let rest = name.strip_prefix("blk.").and_then(|r| r.split_once('.'));
-                let Some((layer, suffix)) = rest.and_then(|(n, s)| Some((n.parse::<usize>().ok()?, s))) else {
+                let Some((layer, suffix)) =
+                    rest.and_then(|(n, s)| Some((n.parse::<usize>().ok()?, s)))
+                else {
                     return Err(unknown(file, name));
                 };
                 let Some(position) = LAYER_NAMES.iter().position(|(g, _)| *g == suffix) else {
@@ -142,7 +147,8 @@ pub fn unpermute_rows(values: &[f32], rows: usize, heads: usize) -> Vec<f32> {
             for t in 0..2 {
                 let src = h * head_rows + 2 * d + t;
                 let dst = h * head_rows + t * half + d;
-                out[dst * cols..(dst + 1) * cols].copy_from_slice(&values[src * cols..(src + 1) * cols]);
+                out[dst * cols..(dst + 1) * cols]
+                    .copy_from_slice(&values[src * cols..(src + 1) * cols]);
             }
         }
     }
@@ -150,7 +156,11 @@ pub fn unpermute_rows(values: &[f32], rows: usize, heads: usize) -> Vec<f32> {
 }
 
 /// Builds `config.json` for `LlamaForCausalLM` from the GGUF metadata.
-pub fn llama_config(file: &GgufFile, vocab_size: usize, dtype_name: &str) -> Result<Map<String, Json>> {
+pub fn llama_config(
+    file: &GgufFile,
+    vocab_size: usize,
+    dtype_name: &str,
+) -> Result<Map<String, Json>> {
     let p = |k: &str| format!("llama.{k}");
     let hidden = required(file, &p("embedding_length"))?;
     let heads = required(file, &p("attention.head_count"))?;
@@ -159,14 +169,24 @@ pub fn llama_config(file: &GgufFile, vocab_size: usize, dtype_name: &str) -> Res
     c.insert("model_type".into(), json!("llama"));
     c.insert("vocab_size".into(), json!(vocab_size));
     c.insert("hidden_size".into(), json!(hidden));
-    c.insert("intermediate_size".into(), json!(required(file, &p("feed_forward_length"))?));
-    c.insert("num_hidden_layers".into(), json!(required(file, &p("block_count"))?));
+    c.insert(
+        "intermediate_size".into(),
+        json!(required(file, &p("feed_forward_length"))?),
+    );
+    c.insert(
+        "num_hidden_layers".into(),
+        json!(required(file, &p("block_count"))?),
+    );
     c.insert("num_attention_heads".into(), json!(heads));
     c.insert(
         "num_key_value_heads".into(),
-        json!(file.meta_u64(&p("attention.head_count_kv")).unwrap_or(heads)),
+        json!(file
+            .meta_u64(&p("attention.head_count_kv"))
+            .unwrap_or(heads)),
     );
-    let head_dim = file.meta_u64(&p("rope.dimension_count")).unwrap_or(hidden / heads);
+    let head_dim = file
+        .meta_u64(&p("rope.dimension_count"))
+        .unwrap_or(hidden / heads);
     c.insert("head_dim".into(), json!(head_dim));
     c.insert("hidden_act".into(), json!("silu"));
     if let Some(ctx) = file.meta_u64(&p("context_length")) {
@@ -174,11 +194,15 @@ pub fn llama_config(file: &GgufFile, vocab_size: usize, dtype_name: &str) -> Res
     }
     // GGUF stores the epsilon as f32; print the shortest decimal that is
     // that f32 (1e-05, not 9.999999747378752e-06), as the original config had.
-    let eps = file.meta_f64(&p("attention.layer_norm_rms_epsilon")).unwrap_or(1e-6);
+    let eps = file
+        .meta_f64(&p("attention.layer_norm_rms_epsilon"))
+        .unwrap_or(1e-6);
     c.insert("rms_norm_eps".into(), json!(shortest_f32(eps)));
     c.insert(
         "rope_theta".into(),
-        json!(shortest_f32(file.meta_f64(&p("rope.freq_base")).unwrap_or(10000.0))),
+        json!(shortest_f32(
+            file.meta_f64(&p("rope.freq_base")).unwrap_or(10000.0)
+        )),
     );
     if let Some(kind) = file.meta_str(&p("rope.scaling.type")) {
         if kind != "none" {
@@ -188,10 +212,16 @@ pub fn llama_config(file: &GgufFile, vocab_size: usize, dtype_name: &str) -> Res
             ));
         }
     }
-    let has_bias = file.tensors().iter().any(|t| t.name.ends_with("attn_q.bias"));
+    let has_bias = file
+        .tensors()
+        .iter()
+        .any(|t| t.name.ends_with("attn_q.bias"));
     c.insert("attention_bias".into(), json!(has_bias));
     c.insert("mlp_bias".into(), json!(false));
-    c.insert("tie_word_embeddings".into(), json!(file.tensor("output.weight").is_none()));
+    c.insert(
+        "tie_word_embeddings".into(),
+        json!(file.tensor("output.weight").is_none()),
+    );
     for (key, name) in [
         ("tokenizer.ggml.bos_token_id", "bos_token_id"),
         ("tokenizer.ggml.eos_token_id", "eos_token_id"),
@@ -228,7 +258,8 @@ mod tests {
                 for d in 0..half {
                     let src = h * hr + t * half + d;
                     let dst = h * hr + 2 * d + t;
-                    gguf[dst * cols..(dst + 1) * cols].copy_from_slice(&hf[src * cols..(src + 1) * cols]);
+                    gguf[dst * cols..(dst + 1) * cols]
+                        .copy_from_slice(&hf[src * cols..(src + 1) * cols]);
                 }
             }
         }

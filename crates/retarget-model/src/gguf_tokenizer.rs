@@ -25,7 +25,8 @@ const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L
 const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 /// `tokenizer.ggml.pre` values understood, for error messages.
-const KNOWN_PRE: &str = "default, gpt-2, smollm, llama3, llama-v3, llama-bpe, smaug-bpe, qwen2, deepseek-r1-qwen";
+const KNOWN_PRE: &str =
+    "default, gpt-2, smollm, llama3, llama-v3, llama-bpe, smaug-bpe, qwen2, deepseek-r1-qwen";
 
 /// A tokenizer rebuilt from GGUF metadata.
 #[derive(Debug, Clone)]
@@ -64,15 +65,16 @@ fn strings(file: &GgufFile, key: &str) -> Result<Vec<String>> {
         .iter()
         .map(|v| match v {
             Value::String(s) => Ok(s.clone()),
-            _ => Err(ModelError::invalid(file.path(), format!("`{key}` holds a non-string"))),
+            _ => Err(ModelError::invalid(
+                file.path(),
+                format!("`{key}` holds a non-string"),
+            )),
         })
         .collect()
 }
 
 fn pre_tokenizer(path: &Path, pre: &str) -> Result<Json> {
-    let byte_level = |use_regex: bool| {
-        json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": use_regex})
-    };
+    let byte_level = |use_regex: bool| json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": use_regex});
     let split = |regex: &str| {
         json!({"type": "Sequence", "pretokenizers": [
             {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": false},
@@ -112,7 +114,13 @@ pub fn rebuild(file: &GgufFile) -> Result<GgufTokenizer> {
     let raw_tokens = strings(file, "tokenizer.ggml.tokens")?;
     let tokens: Vec<String> = raw_tokens
         .iter()
-        .map(|t| if in_alphabet(t) { t.clone() } else { respell(t) })
+        .map(|t| {
+            if in_alphabet(t) {
+                t.clone()
+            } else {
+                respell(t)
+            }
+        })
         .collect();
     let token_types: Vec<u64> = file
         .meta_array("tokenizer.ggml.token_type")
@@ -122,7 +130,10 @@ pub fn rebuild(file: &GgufFile) -> Result<GgufTokenizer> {
         .iter()
         .map(|m| {
             let (l, r) = m.split_once(' ').ok_or_else(|| {
-                ModelError::invalid(path, format!("merge `{m}` is not two tokens separated by a space"))
+                ModelError::invalid(
+                    path,
+                    format!("merge `{m}` is not two tokens separated by a space"),
+                )
             })?;
             Ok(json!([l, r]))
         })
@@ -130,7 +141,10 @@ pub fn rebuild(file: &GgufFile) -> Result<GgufTokenizer> {
     let mut vocab = Map::new();
     for (id, token) in tokens.iter().enumerate() {
         if vocab.insert(token.clone(), json!(id)).is_some() {
-            return Err(ModelError::invalid(path, format!("token `{token}` appears twice in the vocabulary")));
+            return Err(ModelError::invalid(
+                path,
+                format!("token `{token}` appears twice in the vocabulary"),
+            ));
         }
     }
     let mut added = Vec::new();
@@ -152,8 +166,12 @@ pub fn rebuild(file: &GgufFile) -> Result<GgufTokenizer> {
     let eos = token_at("tokenizer.ggml.eos_token_id");
     let unk = token_at("tokenizer.ggml.unknown_token_id");
     let pad = token_at("tokenizer.ggml.padding_token_id");
-    let add_bos = file.meta_bool("tokenizer.ggml.add_bos_token").unwrap_or(false);
-    let add_eos = file.meta_bool("tokenizer.ggml.add_eos_token").unwrap_or(false);
+    let add_bos = file
+        .meta_bool("tokenizer.ggml.add_bos_token")
+        .unwrap_or(false);
+    let add_eos = file
+        .meta_bool("tokenizer.ggml.add_eos_token")
+        .unwrap_or(false);
     let pre = file.meta_str("tokenizer.ggml.pre").unwrap_or("default");
 
     let post_processor = match (&bos, add_bos || add_eos) {
@@ -163,7 +181,10 @@ pub fn rebuild(file: &GgufFile) -> Result<GgufTokenizer> {
             let mut special_tokens = Map::new();
             if add_bos {
                 single.push(json!({"SpecialToken": {"id": bos_token, "type_id": 0}}));
-                special_tokens.insert(bos_token.clone(), json!({"id": bos_token, "ids": [bos_id], "tokens": [bos_token]}));
+                special_tokens.insert(
+                    bos_token.clone(),
+                    json!({"id": bos_token, "ids": [bos_id], "tokens": [bos_token]}),
+                );
             }
             single.push(json!({"Sequence": {"id": "A", "type_id": 0}}));
             if let (true, Some(eos_token)) = (add_eos, &eos) {
@@ -181,7 +202,9 @@ pub fn rebuild(file: &GgufFile) -> Result<GgufTokenizer> {
             }));
             json!({"type": "TemplateProcessing", "single": single, "pair": pair, "special_tokens": special_tokens})
         }
-        _ => json!({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true}),
+        _ => {
+            json!({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true})
+        }
     };
 
     let tokenizer_json = json!({
@@ -201,14 +224,22 @@ pub fn rebuild(file: &GgufFile) -> Result<GgufTokenizer> {
     });
     let text = serde_json::to_string(&tokenizer_json).expect("JSON serialises");
     tokenizers::Tokenizer::from_bytes(text.as_bytes()).map_err(|e| {
-        ModelError::invalid(path, format!("the tokenizer rebuilt from GGUF metadata does not load: {e}"))
+        ModelError::invalid(
+            path,
+            format!("the tokenizer rebuilt from GGUF metadata does not load: {e}"),
+        )
     })?;
 
     let mut special_map = Map::new();
     let mut config = Map::new();
     config.insert("add_bos_token".into(), json!(add_bos));
     config.insert("add_eos_token".into(), json!(add_eos));
-    for (name, token) in [("bos_token", &bos), ("eos_token", &eos), ("unk_token", &unk), ("pad_token", &pad)] {
+    for (name, token) in [
+        ("bos_token", &bos),
+        ("eos_token", &eos),
+        ("unk_token", &unk),
+        ("pad_token", &pad),
+    ] {
         if let Some(token) = token {
             config.insert(name.into(), json!(token));
             special_map.insert(name.into(), json!(token));

@@ -13,7 +13,8 @@ use crate::weights::Weights;
 pub fn is_weight_file(name: &str) -> bool {
     name.ends_with(".safetensors")
         || name == crate::weights::INDEX_FILE
-        || (name.starts_with("pytorch_model") && (name.ends_with(".bin") || name.ends_with(".bin.index.json")))
+        || (name.starts_with("pytorch_model")
+            && (name.ends_with(".bin") || name.ends_with(".bin.index.json")))
         || name == "tf_model.h5"
         || name == "flax_model.msgpack"
         || name.ends_with(".gguf")
@@ -45,8 +46,9 @@ impl HfFolder {
         let tokenizer_path = dir.join("tokenizer.json");
         let tokenizer = if tokenizer_path.is_file() {
             Some(
-                tokenizers::Tokenizer::from_file(&tokenizer_path)
-                    .map_err(|e| ModelError::invalid(&tokenizer_path, format!("cannot load tokenizer: {e}")))?,
+                tokenizers::Tokenizer::from_file(&tokenizer_path).map_err(|e| {
+                    ModelError::invalid(&tokenizer_path, format!("cannot load tokenizer: {e}"))
+                })?,
             )
         } else {
             None
@@ -102,7 +104,9 @@ fn collect_small_files(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> 
         let name = entry.file_name();
         let name_str = name.to_string_lossy();
         let rel = relative.join(&name);
-        let file_type = entry.file_type().map_err(|e| ModelError::io(entry.path(), e))?;
+        let file_type = entry
+            .file_type()
+            .map_err(|e| ModelError::io(entry.path(), e))?;
         if name_str == ".git" || name_str.starts_with(".cache") {
             continue;
         }

@@ -229,7 +229,9 @@ fn inspect_gguf(path: &Path) -> Result<InspectReport> {
     let mut dtypes: BTreeMap<String, DtypeStats> = BTreeMap::new();
     let mut parameters = 0u64;
     for t in file.tensors() {
-        let stats = dtypes.entry(ggml_dtype_name(t.dtype).to_string()).or_default();
+        let stats = dtypes
+            .entry(ggml_dtype_name(t.dtype).to_string())
+            .or_default();
         stats.tensors += 1;
         stats.elements += t.numel() as u64;
         stats.bytes += t.byte_len;
@@ -238,7 +240,10 @@ fn inspect_gguf(path: &Path) -> Result<InspectReport> {
             parameters += t.numel() as u64;
         }
     }
-    let key = |k: &str| arch.as_ref().and_then(|a| file.meta_u64(&format!("{a}.{k}")));
+    let key = |k: &str| {
+        arch.as_ref()
+            .and_then(|a| file.meta_u64(&format!("{a}.{k}")))
+    };
     let rows = |n: &str| file.tensor(n).and_then(|t| t.shape.first().copied());
     let mut report = InspectReport {
         path: path.to_path_buf(),

@@ -112,8 +112,9 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<Header, String> {
         }
         let entry: RawEntry = serde_json::from_value(value)
             .map_err(|e| format!("tensor `{name}`: malformed header entry: {e}"))?;
-        let dtype: Dtype = serde_json::from_value(serde_json::Value::String(entry.dtype.clone()))
-            .map_err(|_| format!("tensor `{name}`: unknown dtype `{}`", entry.dtype))?;
+        let dtype: Dtype =
+            serde_json::from_value(serde_json::Value::String(entry.dtype.clone()))
+                .map_err(|_| format!("tensor `{name}`: unknown dtype `{}`", entry.dtype))?;
         let (start, end) = entry.data_offsets;
         if end < start {
             return Err(format!(

@@ -60,8 +60,22 @@ pub struct Architecture {
 const DECODER_ONLY: Architecture = Architecture {
     family: "llama-like decoder",
     model_types: &[
-        "llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "smollm3",
-        "phi3", "olmo", "olmo2", "granite", "stablelm", "starcoder2", "cohere",
+        "llama",
+        "mistral",
+        "mixtral",
+        "qwen2",
+        "qwen3",
+        "gemma",
+        "gemma2",
+        "gemma3_text",
+        "smollm3",
+        "phi3",
+        "olmo",
+        "olmo2",
+        "granite",
+        "stablelm",
+        "starcoder2",
+        "cohere",
     ],
     embedding: &["model.embed_tokens.weight"],
     head: &["lm_head.weight"],
@@ -90,12 +104,18 @@ const TABLE: &[Architecture] = &[
     Architecture {
         family: "bert",
         model_types: &["bert"],
-        embedding: &["bert.embeddings.word_embeddings.weight", "embeddings.word_embeddings.weight"],
+        embedding: &[
+            "bert.embeddings.word_embeddings.weight",
+            "embeddings.word_embeddings.weight",
+        ],
         head: &["cls.predictions.decoder.weight"],
         head_bias: &["cls.predictions.bias", "cls.predictions.decoder.bias"],
         tied_aliases: &[],
         positions: &["embeddings.position_embeddings.weight"],
-        stacks: &[("bert.encoder.layer.", "layers"), ("encoder.layer.", "layers")],
+        stacks: &[
+            ("bert.encoder.layer.", "layers"),
+            ("encoder.layer.", "layers"),
+        ],
         buffers: &["embeddings.position_ids", "embeddings.token_type_ids"],
         ties_by_default: true,
     },
@@ -110,7 +130,10 @@ const TABLE: &[Architecture] = &[
         head_bias: &["lm_head.bias", "lm_head.decoder.bias"],
         tied_aliases: &[],
         positions: &["embeddings.position_embeddings.weight"],
-        stacks: &[("roberta.encoder.layer.", "layers"), ("encoder.layer.", "layers")],
+        stacks: &[
+            ("roberta.encoder.layer.", "layers"),
+            ("encoder.layer.", "layers"),
+        ],
         buffers: &["embeddings.position_ids", "embeddings.token_type_ids"],
         ties_by_default: true,
     },
@@ -132,9 +155,15 @@ const TABLE: &[Architecture] = &[
         embedding: &["model.shared.weight"],
         head: &["lm_head.weight"],
         head_bias: &["final_logits_bias"],
-        tied_aliases: &["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"],
+        tied_aliases: &[
+            "model.encoder.embed_tokens.weight",
+            "model.decoder.embed_tokens.weight",
+        ],
         positions: &["embed_positions.weight"],
-        stacks: &[("model.encoder.layers.", "encoder"), ("model.decoder.layers.", "decoder")],
+        stacks: &[
+            ("model.encoder.layers.", "encoder"),
+            ("model.decoder.layers.", "decoder"),
+        ],
         buffers: &[],
         ties_by_default: true,
     },
@@ -144,9 +173,15 @@ const TABLE: &[Architecture] = &[
         embedding: &["model.shared.weight"],
         head: &["lm_head.weight"],
         head_bias: &[],
-        tied_aliases: &["model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"],
+        tied_aliases: &[
+            "model.encoder.embed_tokens.weight",
+            "model.decoder.embed_tokens.weight",
+        ],
         positions: &["embed_positions.weights", "embed_positions.weight"],
-        stacks: &[("model.encoder.layers.", "encoder"), ("model.decoder.layers.", "decoder")],
+        stacks: &[
+            ("model.encoder.layers.", "encoder"),
+            ("model.decoder.layers.", "decoder"),
+        ],
         buffers: &["embed_positions.weights"],
         ties_by_default: true,
     },
@@ -160,7 +195,10 @@ impl Architecture {
 
     /// Every `model_type` in the table, for error messages.
     pub fn known_model_types() -> Vec<&'static str> {
-        TABLE.iter().flat_map(|a| a.model_types.iter().copied()).collect()
+        TABLE
+            .iter()
+            .flat_map(|a| a.model_types.iter().copied())
+            .collect()
     }
 
     /// The input embedding's name among `names`.
@@ -231,23 +269,38 @@ mod tests {
     #[test]
     fn finds_roles_for_each_family() {
         let llama = Architecture::for_model_type("qwen2").unwrap();
-        assert_eq!(llama.role("model.embed_tokens.weight"), TensorRole::InputEmbedding);
+        assert_eq!(
+            llama.role("model.embed_tokens.weight"),
+            TensorRole::InputEmbedding
+        );
         assert_eq!(llama.role("lm_head.weight"), TensorRole::OutputHead);
         assert_eq!(
             llama.role("model.layers.11.self_attn.q_proj.weight"),
-            TensorRole::Layer { stack: "layers", index: 11 }
+            TensorRole::Layer {
+                stack: "layers",
+                index: 11
+            }
         );
         assert_eq!(llama.role("model.norm.weight"), TensorRole::Other);
 
         let t5 = Architecture::for_model_type("mt5").unwrap();
-        assert_eq!(t5.role("encoder.embed_tokens.weight"), TensorRole::TiedAlias);
+        assert_eq!(
+            t5.role("encoder.embed_tokens.weight"),
+            TensorRole::TiedAlias
+        );
         assert_eq!(
             t5.role("decoder.block.3.layer.2.DenseReluDense.wo.weight"),
-            TensorRole::Layer { stack: "decoder", index: 3 }
+            TensorRole::Layer {
+                stack: "decoder",
+                index: 3
+            }
         );
 
         let bert = Architecture::for_model_type("bert").unwrap();
-        let names = ["embeddings.word_embeddings.weight", "encoder.layer.0.output.dense.weight"];
+        let names = [
+            "embeddings.word_embeddings.weight",
+            "encoder.layer.0.output.dense.weight",
+        ];
         assert_eq!(
             bert.find_embedding(&mut names.iter().copied()),
             Some("embeddings.word_embeddings.weight")
@@ -260,9 +313,22 @@ mod tests {
 
         let gpt2 = Architecture::for_model_type("gpt2").unwrap();
         assert_eq!(gpt2.role("h.0.attn.bias"), TensorRole::Buffer);
-        assert_eq!(gpt2.role("h.0.attn.c_attn.bias"), TensorRole::Layer { stack: "layers", index: 0 });
+        assert_eq!(
+            gpt2.role("h.0.attn.c_attn.bias"),
+            TensorRole::Layer {
+                stack: "layers",
+                index: 0
+            }
+        );
 
-        for mt in ["marian", "m2m_100", "xlm-roberta", "mistral", "gemma", "llama"] {
+        for mt in [
+            "marian",
+            "m2m_100",
+            "xlm-roberta",
+            "mistral",
+            "gemma",
+            "llama",
+        ] {
             assert!(Architecture::for_model_type(mt).is_some(), "{mt}");
         }
         assert!(Architecture::for_model_type("mamba").is_none());
@@ -271,7 +337,9 @@ mod tests {
     #[test]
     fn tying_defaults_follow_transformers() {
         assert!(!Architecture::for_model_type("llama").unwrap().is_tied(None));
-        assert!(Architecture::for_model_type("llama").unwrap().is_tied(Some(true)));
+        assert!(Architecture::for_model_type("llama")
+            .unwrap()
+            .is_tied(Some(true)));
         assert!(Architecture::for_model_type("t5").unwrap().is_tied(None));
     }
 }

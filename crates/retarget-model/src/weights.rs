@@ -76,9 +76,8 @@ impl Weights {
     /// named shard exists and holds the tensors the index maps to it.
     pub fn open_index(index_path: &Path) -> Result<Self> {
         let text = std::fs::read(index_path).map_err(|e| ModelError::io(index_path, e))?;
-        let index: IndexJson = serde_json::from_slice(&text).map_err(|e| {
-            ModelError::invalid(index_path, format!("malformed index JSON: {e}"))
-        })?;
+        let index: IndexJson = serde_json::from_slice(&text)
+            .map_err(|e| ModelError::invalid(index_path, format!("malformed index JSON: {e}")))?;
         let dir = index_path.parent().unwrap_or(Path::new("."));
         let mut shard_names: Vec<&str> = index.weight_map.values().map(String::as_str).collect();
         shard_names.sort_unstable();
@@ -115,7 +114,11 @@ impl Weights {
         }
         let mut warnings = Vec::new();
         for file in &files {
-            let shard = file.path().file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let shard = file
+                .path()
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("");
             for entry in file.tensors() {
                 if index.weight_map.get(&entry.name).map(String::as_str) != Some(shard) {
                     warnings.push(format!(
@@ -128,7 +131,11 @@ impl Weights {
         let data_bytes: u64 = index
             .weight_map
             .iter()
-            .map(|(t, s)| files[shard_of[s.as_str()]].entry(t).map_or(0, |e| e.byte_len() as u64))
+            .map(|(t, s)| {
+                files[shard_of[s.as_str()]]
+                    .entry(t)
+                    .map_or(0, |e| e.byte_len() as u64)
+            })
             .sum();
         if let Some(total) = index.metadata.get("total_size").and_then(|v| v.as_u64()) {
             if total != data_bytes {
@@ -147,13 +154,21 @@ impl Weights {
                     .collect()
             })
             .collect();
-        let mut weights = Self::assemble_filtered(files, Some(index_path.to_path_buf()), warnings, &keep)?;
+        let mut weights =
+            Self::assemble_filtered(files, Some(index_path.to_path_buf()), warnings, &keep)?;
         weights.index = Some(index_path.to_path_buf());
         Ok(weights)
     }
 
-    fn assemble(files: Vec<SafetensorsFile>, index: Option<PathBuf>, warnings: Vec<String>) -> Result<Self> {
-        let keep: Vec<Vec<bool>> = files.iter().map(|f| vec![true; f.tensors().len()]).collect();
+    fn assemble(
+        files: Vec<SafetensorsFile>,
+        index: Option<PathBuf>,
+        warnings: Vec<String>,
+    ) -> Result<Self> {
+        let keep: Vec<Vec<bool>> = files
+            .iter()
+            .map(|f| vec![true; f.tensors().len()])
+            .collect();
         Self::assemble_filtered(files, index, warnings, &keep)
     }
 

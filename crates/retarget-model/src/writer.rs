@@ -342,9 +342,11 @@ pub fn parse_size(text: &str) -> Result<u64> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| ModelError::Usage(format!("cannot read size `{text}`: expected e.g. 5GB, 500MB, 2GiB")))?;
+    let value: f64 = number.parse().map_err(|_| {
+        ModelError::Usage(format!(
+            "cannot read size `{text}`: expected e.g. 5GB, 500MB, 2GiB"
+        ))
+    })?;
     let factor: f64 = match unit.trim().to_ascii_uppercase().as_str() {
         "" | "B" => 1.0,
         "KB" => 1e3,
@@ -363,7 +365,9 @@ pub fn parse_size(text: &str) -> Result<u64> {
     };
     let bytes = value * factor;
     if bytes < 1.0 {
-        return Err(ModelError::Usage(format!("size `{text}` is smaller than one byte")));
+        return Err(ModelError::Usage(format!(
+            "size `{text}` is smaller than one byte"
+        )));
     }
     Ok(bytes as u64)
 }
@@ -390,7 +394,10 @@ mod tests {
             shape: vec![n],
         };
         let plan = [t(10), t(10), t(30), t(5), t(1)];
-        assert_eq!(assign_shards(&plan, 80), vec![vec![0, 1], vec![2], vec![3, 4]]);
+        assert_eq!(
+            assign_shards(&plan, 80),
+            vec![vec![0, 1], vec![2], vec![3, 4]]
+        );
         assert_eq!(assign_shards(&plan, 1000), vec![vec![0, 1, 2, 3, 4]]);
     }
 }

@@ -27,7 +27,10 @@ pub fn inspect_table(r: &InspectReport) -> String {
         row("architectures", r.architectures.join(", "));
     }
     row("family", opt(&r.family));
-    row("parameters", format!("{} ({:.1}M)", r.parameters, r.parameters as f64 / 1e6));
+    row(
+        "parameters",
+        format!("{} ({:.1}M)", r.parameters, r.parameters as f64 / 1e6),
+    );
     row("tensors", r.tensors.to_string());
     row("hidden size", opt(&r.hidden_size));
     row("layers", opt(&r.layers));
@@ -42,7 +45,10 @@ pub fn inspect_table(r: &InspectReport) -> String {
         ),
     );
     row("tied embeddings", opt(&r.tied_embeddings));
-    row("bytes", format!("{} ({:.1} MiB)", r.bytes, r.bytes as f64 / (1 << 20) as f64));
+    row(
+        "bytes",
+        format!("{} ({:.1} MiB)", r.bytes, r.bytes as f64 / (1 << 20) as f64),
+    );
     let _ = writeln!(s, "dtypes:");
     for (dtype, st) in &r.dtypes {
         let _ = writeln!(
