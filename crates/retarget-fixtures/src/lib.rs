@@ -4,6 +4,7 @@
 //!
 //! The same seed always gives byte-identical files.
 
+pub mod broken;
 pub mod corpus;
 mod models;
 pub mod tokenizers_train;

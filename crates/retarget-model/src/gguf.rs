@@ -72,8 +72,18 @@ fn ggml_type_name(id: u32) -> Option<&'static str> {
 pub const SUPPORTED_GGML_TYPES: &str =
     "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K";
 
+/// candle's message without the backtrace it appends when `RUST_BACKTRACE`
+/// is set.
+fn candle_message(err: &candle_core::Error) -> String {
+    err.to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn map_read_error(path: &Path, err: candle_core::Error) -> ModelError {
-    let text = err.to_string();
+    let text = candle_message(&err);
     if let Some(rest) = text.strip_prefix("unknown dtype for tensor ") {
         if let Ok(id) = rest.trim().parse::<u32>() {
             let name = ggml_type_name(id).unwrap_or("unknown");
@@ -195,7 +205,10 @@ impl GgufFile {
         let file = File::open(&self.path).map_err(|e| ModelError::io(&self.path, e))?;
         let mut reader = BufReader::new(file);
         let fail = |e: candle_core::Error| {
-            ModelError::invalid(&self.path, format!("tensor `{}`: {e}", tensor.name))
+            ModelError::invalid(
+                &self.path,
+                format!("tensor `{}`: {}", tensor.name, candle_message(&e)),
+            )
         };
         let q = self
             .content

@@ -387,6 +387,35 @@ mod tests {
     }
 
     #[test]
+    fn a_failing_tensor_leaves_nothing_behind() {
+        let parent = tempfile::tempdir().unwrap();
+        let dest = parent.path().join("out");
+        let plan: Vec<PlannedTensor> = (0..3)
+            .map(|i| PlannedTensor {
+                name: format!("t{i}"),
+                dtype: Dtype::F32,
+                shape: vec![4],
+            })
+            .collect();
+        let producer = |i: usize| -> Result<Cow<'static, [u8]>> {
+            if i == 1 {
+                Err(ModelError::invalid(
+                    "/in/model.gguf",
+                    "tensor `t1`: corrupt",
+                ))
+            } else {
+                Ok(Cow::Owned(vec![0; 16]))
+            }
+        };
+        let out = OutputDir::create(&dest, &[]).unwrap();
+        let err = write_weights(&out, &plan, 8, &producer, &ProgressBar::hidden()).unwrap_err();
+        assert!(err.to_string().contains("corrupt"));
+        drop(out);
+        assert!(!dest.exists());
+        assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
+    }
+
+    #[test]
     fn shards_greedily_and_isolates_oversized_tensors() {
         let t = |n: usize| PlannedTensor {
             name: format!("t{n}"),
