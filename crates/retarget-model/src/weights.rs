@@ -69,7 +69,7 @@ impl Weights {
     /// Opens one safetensors file.
     pub fn open_file(path: &Path) -> Result<Self> {
         let file = SafetensorsFile::open(path)?;
-        Self::assemble(vec![file], None, Vec::new())
+        Self::assemble(vec![file], None, Vec::new(), &[])
     }
 
     /// Opens an index file and every shard it names, checking that each
@@ -112,30 +112,34 @@ impl Weights {
                 ));
             }
         }
+        // Tensors a shard holds but the index does not map to it are ignored,
+        // as `transformers` ignores them; they are reported.
         let mut warnings = Vec::new();
-        for file in &files {
-            let shard = file
-                .path()
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("");
-            for entry in file.tensors() {
-                if index.weight_map.get(&entry.name).map(String::as_str) != Some(shard) {
-                    warnings.push(format!(
-                        "shard `{shard}` holds tensor `{}`, which the index does not map to it (ignored)",
-                        entry.name
-                    ));
-                }
-            }
-        }
-        let data_bytes: u64 = index
-            .weight_map
+        let keep: Vec<Vec<bool>> = files
             .iter()
-            .map(|(t, s)| {
-                files[shard_of[s.as_str()]]
-                    .entry(t)
-                    .map_or(0, |e| e.byte_len() as u64)
+            .map(|file| {
+                let shard = file.path().file_name().and_then(|n| n.to_str()).unwrap_or("");
+                file.tensors()
+                    .iter()
+                    .map(|entry| {
+                        let mapped = index.weight_map.get(&entry.name).map(String::as_str) == Some(shard);
+                        if !mapped {
+                            warnings.push(format!(
+                                "shard `{shard}` holds tensor `{}`, which the index does not map to it (ignored)",
+                                entry.name
+                            ));
+                        }
+                        mapped
+                    })
+                    .collect()
             })
+            .collect();
+        let data_bytes: u64 = files
+            .iter()
+            .zip(&keep)
+            .flat_map(|(f, k)| f.tensors().iter().zip(k))
+            .filter(|(_, &kept)| kept)
+            .map(|(e, _)| e.byte_len() as u64)
             .sum();
         if let Some(total) = index.metadata.get("total_size").and_then(|v| v.as_u64()) {
             if total != data_bytes {
@@ -144,35 +148,12 @@ impl Weights {
                 ));
             }
         }
-        let keep: Vec<Vec<bool>> = files
-            .iter()
-            .map(|f| {
-                let shard = f.path().file_name().and_then(|n| n.to_str()).unwrap_or("");
-                f.tensors()
-                    .iter()
-                    .map(|e| index.weight_map.get(&e.name).map(String::as_str) == Some(shard))
-                    .collect()
-            })
-            .collect();
-        let mut weights =
-            Self::assemble_filtered(files, Some(index_path.to_path_buf()), warnings, &keep)?;
-        weights.index = Some(index_path.to_path_buf());
-        Ok(weights)
+        Self::assemble(files, Some(index_path.to_path_buf()), warnings, &keep)
     }
 
+    /// Collects the kept tensors of `files` (all of them when `keep` is
+    /// empty) into one name → location table.
     fn assemble(
-        files: Vec<SafetensorsFile>,
-        index: Option<PathBuf>,
-        warnings: Vec<String>,
-    ) -> Result<Self> {
-        let keep: Vec<Vec<bool>> = files
-            .iter()
-            .map(|f| vec![true; f.tensors().len()])
-            .collect();
-        Self::assemble_filtered(files, index, warnings, &keep)
-    }
-
-    fn assemble_filtered(
         files: Vec<SafetensorsFile>,
         index: Option<PathBuf>,
         warnings: Vec<String>,
@@ -182,7 +163,7 @@ impl Weights {
         let mut by_name = HashMap::new();
         for (fi, file) in files.iter().enumerate() {
             for (ei, entry) in file.tensors().iter().enumerate() {
-                if !keep[fi][ei] {
+                if !keep.get(fi).is_none_or(|k| k[ei]) {
                     continue;
                 }
                 if by_name.insert(entry.name.clone(), order.len()).is_some() {
