@@ -99,6 +99,16 @@ fn map_read_error(path: &Path, err: candle_core::Error) -> ModelError {
     ModelError::invalid(path, format!("not a valid GGUF file: {text}"))
 }
 
+/// Parses a GGUF image held in memory and validates its tensor layout, as
+/// [`GgufFile::open`] does for a file; returns the number of tensors. This is
+/// the entry point of the GGUF fuzz target.
+pub fn validate_bytes(bytes: &[u8]) -> Result<usize> {
+    let path = Path::new("<memory>");
+    let content =
+        Content::read(&mut std::io::Cursor::new(bytes)).map_err(|e| map_read_error(path, e))?;
+    Ok(layout(path, &content, bytes.len() as u64)?.len())
+}
+
 impl GgufFile {
     /// Opens `path`, parses its header and checks that every tensor's data
     /// lies inside the file and that no two tensors overlap.

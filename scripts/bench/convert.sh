@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Benchmarks `retarget convert` on a multi-GB random llama folder against `cp`
+# of the same bytes: wall time (page cache warm for both) and peak anonymous
+# memory. Usage: scripts/bench/convert.sh [LAYERS=12] (12 layers ≈ 3.0 GB).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+layers=${1:-12}
+work=${BENCH_DIR:-/tmp/retarget-bench}
+cargo build --release --quiet --bin retarget --bin make-random-model
+bin="$root/target/release"
+rm -rf "$work" && mkdir -p "$work"
+"$bin/make-random-model" "$work/in" "$layers" >/dev/null
+bytes=$(du -sb "$work/in" | cut -f1)
+largest=$((32000 * 2048 * 4))
+echo "input: $bytes bytes, largest tensor $largest bytes, $(nproc) cores"
+measure() { python3 scripts/bench/measure.py "$@"; }
+cat "$work/in/model.safetensors" >/dev/null   # warm the page cache for every run alike
+for run in 1 2 3; do
+  measure "cp -r (run $run)" -- cp -r "$work/in" "$work/cp"; rm -rf "$work/cp"; sync
+  measure "retarget convert, same dtype (run $run)" -- "$bin/retarget" convert "$work/in" "$work/out"; rm -rf "$work/out"; sync
+done
+measure "retarget convert --max-shard-size 1GB" -- "$bin/retarget" convert "$work/in" "$work/out" --max-shard-size 1GB; rm -rf "$work/out"; sync
+measure "retarget convert --dtype bf16" -- "$bin/retarget" convert "$work/in" "$work/out" --dtype bf16; rm -rf "$work/out"; sync
+measure "retarget inspect" -- "$bin/retarget" inspect "$work/in"
+rm -rf "$work"
