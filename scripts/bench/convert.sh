@@ -23,4 +23,17 @@ done
 measure "retarget convert --max-shard-size 1GB" -- "$bin/retarget" convert "$work/in" "$work/out" --max-shard-size 1GB; rm -rf "$work/out"; sync
 measure "retarget convert --dtype bf16" -- "$bin/retarget" convert "$work/in" "$work/out" --dtype bf16; rm -rf "$work/out"; sync
 measure "retarget inspect" -- "$bin/retarget" inspect "$work/in"
+# Cold page cache (root only): the input is read from disk in both runs.
+if [ -w /proc/sys/vm/drop_caches ]; then
+  for run in 1 2; do
+    sync; echo 3 > /proc/sys/vm/drop_caches
+    measure "cp -r, cold cache (run $run)" -- cp -r "$work/in" "$work/cp"; rm -rf "$work/cp"
+    sync; echo 3 > /proc/sys/vm/drop_caches
+    measure "retarget convert, cold cache (run $run)" -- "$bin/retarget" convert "$work/in" "$work/out"; rm -rf "$work/out"
+  done
+fi
+gguf=examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+if [ -f "$gguf" ]; then
+  measure "retarget convert SmolLM2 GGUF Q4_1 -> HF f32 (largest tensor 113 MB)" -- "$bin/retarget" convert "$gguf" "$work/smol"
+fi
 rm -rf "$work"

@@ -13,7 +13,9 @@ use crate::gguf::GgufFile;
 use crate::gguf_convert::{llama_config, llama_params, llama_tensor_map, unpermute_rows};
 use crate::gguf_tokenizer;
 use crate::hf_folder::HfFolder;
-use crate::writer::{write_weights, OutputDir, PlannedTensor, DEFAULT_MAX_SHARD_BYTES};
+use crate::writer::{
+    write_weights, OutputDir, PlannedTensor, TensorBytes, DEFAULT_MAX_SHARD_BYTES,
+};
 
 /// Options of `retarget convert`.
 #[derive(Debug, Clone)]
@@ -94,11 +96,19 @@ fn convert_hf(
         .collect();
     let total = plan.iter().map(|t| t.byte_len() as u64).sum();
     let progress = make_progress(total);
-    let producer = |i: usize| -> Result<Cow<'_, [u8]>> {
+    let producer = |i: usize| -> Result<TensorBytes<'_>> {
         let t = &sources[i];
-        Ok(match options.dtype {
-            Some(target) => convert_bytes(t.entry.dtype, target, t.data()),
-            None => Cow::Borrowed(t.data()),
+        let converted = options
+            .dtype
+            .map(|target| convert_bytes(t.entry.dtype, target, t.data()))
+            .filter(|bytes| matches!(bytes, Cow::Owned(_)));
+        Ok(match converted {
+            Some(bytes) => TensorBytes::Memory(bytes),
+            None => TensorBytes::FileRange {
+                path: t.file.path(),
+                offset: (t.file.header().data_start() + t.entry.data_offsets.0) as u64,
+                len: t.entry.byte_len() as u64,
+            },
         })
     };
     let written = write_weights(&out, &plan, options.max_shard_bytes, &producer, &progress)?;
@@ -164,13 +174,13 @@ fn convert_gguf(
     }
     let total = plan.iter().map(|t| t.byte_len() as u64).sum();
     let progress = make_progress(total);
-    let producer = |i: usize| -> Result<Cow<'_, [u8]>> {
+    let producer = |i: usize| -> Result<TensorBytes<'_>> {
         let t = tensors[i];
         let mut values = file.dequantize(t)?;
         if let Some(heads) = mapping[i].unpermute_heads {
             values = unpermute_rows(&values, t.shape[0], heads);
         }
-        Ok(Cow::Owned(from_f32(target, &values)))
+        Ok(TensorBytes::Memory(Cow::Owned(from_f32(target, &values))))
     };
     let written = write_weights(&out, &plan, options.max_shard_bytes, &producer, &progress)?;
 

@@ -224,8 +224,12 @@ impl GgufFile {
             .content
             .tensor(&mut reader, &tensor.name, &Device::Cpu)
             .map_err(fail)?;
-        q.dequantize(&Device::Cpu)
-            .and_then(|t| t.flatten_all())
+        // Free each stage as soon as the next exists: memory peaks at two
+        // copies of the tensor, not four.
+        let dense = q.dequantize(&Device::Cpu).map_err(fail)?;
+        drop(q);
+        dense
+            .flatten_all()
             .and_then(|t| t.to_vec1::<f32>())
             .map_err(fail)
     }

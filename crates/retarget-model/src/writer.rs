@@ -6,14 +6,15 @@
 //! left at the destination.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
-use safetensors::{Dtype, View};
+use safetensors::tensor::{Metadata, TensorInfo};
+use safetensors::Dtype;
 
 use crate::error::{ModelError, Result};
 use crate::weights::{INDEX_FILE, SINGLE_FILE};
@@ -178,8 +179,34 @@ impl PlannedTensor {
     }
 }
 
+/// The bytes of one output tensor, as a producer hands them to the writer.
+#[derive(Debug)]
+pub enum TensorBytes<'a> {
+    /// Bytes in memory (converted, or borrowed from a map).
+    Memory(Cow<'a, [u8]>),
+    /// An unchanged byte range of an input file, copied by the kernel
+    /// (`copy_file_range`) without passing through user space.
+    FileRange {
+        /// The input file.
+        path: &'a Path,
+        /// Absolute byte offset in it.
+        offset: u64,
+        /// Number of bytes.
+        len: u64,
+    },
+}
+
+impl TensorBytes<'_> {
+    fn len(&self) -> u64 {
+        match self {
+            TensorBytes::Memory(bytes) => bytes.len() as u64,
+            TensorBytes::FileRange { len, .. } => *len,
+        }
+    }
+}
+
 /// Produces the bytes of the tensor at an index of the plan, on demand.
-pub type Producer<'a> = dyn Fn(usize) -> Result<Cow<'a, [u8]>> + Sync + 'a;
+pub type Producer<'a> = dyn Fn(usize) -> Result<TensorBytes<'a>> + Sync + 'a;
 
 /// What the writer wrote.
 #[derive(Debug, Clone)]
@@ -211,54 +238,101 @@ pub fn assign_shards(plan: &[PlannedTensor], max_bytes: u64) -> Vec<Vec<usize>> 
     shards
 }
 
-/// A tensor handed to `safetensors` lazily: its bytes are produced only when
-/// the serializer reaches it, so one tensor at a time is in memory.
-struct LazyTensor<'p, 'a> {
-    index: usize,
-    planned: &'p PlannedTensor,
-    producer: &'p Producer<'a>,
-    failure: &'p RefCell<Option<ModelError>>,
-    progress: &'p ProgressBar,
+/// The safetensors header of one shard, built and serialised by the
+/// `safetensors` crate's own `Metadata` type. Tensors are laid out in
+/// descending dtype size, then name, as the crate's writer lays them out, so
+/// every tensor's data stays aligned to its element size.
+fn shard_header(plan: &[PlannedTensor], shard: &mut [usize], path: &Path) -> Result<Vec<u8>> {
+    shard.sort_by(|&a, &b| {
+        plan[b]
+            .dtype
+            .cmp(&plan[a].dtype)
+            .then(plan[a].name.cmp(&plan[b].name))
+    });
+    let mut offset = 0;
+    let infos = shard
+        .iter()
+        .map(|&i| {
+            let len = plan[i].byte_len();
+            let info = TensorInfo {
+                dtype: plan[i].dtype,
+                shape: plan[i].shape.clone(),
+                data_offsets: (offset, offset + len),
+            };
+            offset += len;
+            (plan[i].name.clone(), info)
+        })
+        .collect();
+    let format = HashMap::from([("format".to_string(), "pt".to_string())]);
+    let metadata = Metadata::new(Some(format), infos)
+        .map_err(|e| ModelError::invalid(path, format!("building the safetensors header: {e}")))?;
+    let mut header = serde_json::to_vec(&metadata).expect("metadata serialises");
+    header.resize(header.len().next_multiple_of(8), b' ');
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&header);
+    Ok(out)
 }
 
-impl View for LazyTensor<'_, '_> {
-    fn dtype(&self) -> Dtype {
-        self.planned.dtype
-    }
-
-    fn shape(&self) -> &[usize] {
-        &self.planned.shape
-    }
-
-    fn data(&self) -> Cow<'_, [u8]> {
-        let expected = self.planned.byte_len();
-        if self.failure.borrow().is_some() {
-            return Cow::Owned(vec![0; expected]);
+/// Writes one shard: header, then each tensor's bytes in header order.
+///
+/// Written here rather than with `safetensors::serialize_to_file` because that
+/// function only accepts bytes in memory: unchanged tensors are copied from
+/// file to file by the kernel instead (as `cp` does), which keeps a same-dtype
+/// conversion as fast as copying and its anonymous memory near zero.
+fn write_shard(
+    path: &Path,
+    header: &[u8],
+    shard: &[usize],
+    plan: &[PlannedTensor],
+    producer: &Producer<'_>,
+    progress: &ProgressBar,
+) -> Result<()> {
+    let io = |e| ModelError::io(path, e);
+    let mut out = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io)?;
+    out.write_all(header).map_err(io)?;
+    for &i in shard {
+        let planned = &plan[i];
+        let bytes = producer(i)?;
+        if bytes.len() != planned.byte_len() as u64 {
+            return Err(ModelError::Usage(format!(
+                "internal error: tensor `{}` produced {} bytes, planned {}",
+                planned.name,
+                bytes.len(),
+                planned.byte_len()
+            )));
         }
-        let result = (self.producer)(self.index).and_then(|bytes| {
-            if bytes.len() == expected {
-                Ok(bytes)
-            } else {
-                Err(ModelError::Usage(format!(
-                    "internal error: tensor `{}` produced {} bytes, planned {expected}",
-                    self.planned.name,
-                    bytes.len()
-                )))
-            }
-        });
-        self.progress.inc(expected as u64);
-        match result {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                *self.failure.borrow_mut() = Some(e);
-                Cow::Owned(vec![0; expected])
+        match bytes {
+            TensorBytes::Memory(data) => out.write_all(&data).map_err(io)?,
+            TensorBytes::FileRange {
+                path: source,
+                offset,
+                len,
+            } => {
+                let mut input = fs::File::open(source).map_err(|e| ModelError::io(source, e))?;
+                input
+                    .seek(SeekFrom::Start(offset))
+                    .map_err(|e| ModelError::io(source, e))?;
+                // std::io::copy uses copy_file_range between files on Linux.
+                let copied = std::io::copy(&mut input.take(len), &mut out).map_err(io)?;
+                if copied != len {
+                    return Err(ModelError::invalid(
+                        source,
+                        format!(
+                            "tensor `{}`: file ended after {copied} of {len} bytes",
+                            planned.name
+                        ),
+                    ));
+                }
             }
         }
+        progress.inc(planned.byte_len() as u64);
     }
-
-    fn data_len(&self) -> usize {
-        self.planned.byte_len()
-    }
+    out.sync_data().map_err(io)?;
+    set_mode(path, 0o644)
 }
 
 /// Writes the planned tensors into `out` as `model.safetensors`, or as
@@ -273,16 +347,14 @@ pub fn write_weights<'a>(
     producer: &Producer<'a>,
     progress: &ProgressBar,
 ) -> Result<WrittenWeights> {
-    let mut seen = HashMap::new();
-    for t in plan {
-        if seen.insert(t.name.as_str(), ()).is_some() {
-            return Err(ModelError::Usage(format!(
-                "internal error: tensor `{}` planned twice",
-                t.name
-            )));
-        }
+    let mut seen = HashSet::new();
+    if let Some(t) = plan.iter().find(|t| !seen.insert(t.name.as_str())) {
+        return Err(ModelError::Usage(format!(
+            "internal error: tensor `{}` planned twice",
+            t.name
+        )));
     }
-    let shards = assign_shards(plan, max_shard_bytes.max(1));
+    let mut shards = assign_shards(plan, max_shard_bytes.max(1));
     let count = shards.len();
     let names: Vec<String> = if count <= 1 {
         vec![SINGLE_FILE.to_string()]
@@ -291,30 +363,12 @@ pub fn write_weights<'a>(
             .map(|k| format!("model-{k:05}-of-{count:05}.safetensors"))
             .collect()
     };
-    let failure = RefCell::new(None);
-    let metadata = Some(HashMap::from([("format".to_string(), "pt".to_string())]));
     let mut weight_map = BTreeMap::new();
-    for (shard, file_name) in shards.iter().zip(&names) {
-        let views = shard.iter().map(|&i| {
-            (
-                plan[i].name.clone(),
-                LazyTensor {
-                    index: i,
-                    planned: &plan[i],
-                    producer,
-                    failure: &failure,
-                    progress,
-                },
-            )
-        });
+    for (shard, file_name) in shards.iter_mut().zip(&names) {
         let path = out.path().join(file_name);
-        safetensors::serialize_to_file(views, metadata.clone(), &path)
-            .map_err(|e| ModelError::invalid(&path, format!("writing safetensors: {e}")))?;
-        if let Some(err) = failure.borrow_mut().take() {
-            return Err(err);
-        }
-        set_mode(&path, 0o644)?;
-        for &i in shard {
+        let header = shard_header(plan, shard, &path)?;
+        write_shard(&path, &header, shard, plan, producer, progress)?;
+        for &i in shard.iter() {
             weight_map.insert(plan[i].name.clone(), file_name.clone());
         }
     }
@@ -397,14 +451,14 @@ mod tests {
                 shape: vec![4],
             })
             .collect();
-        let producer = |i: usize| -> Result<Cow<'static, [u8]>> {
+        let producer = |i: usize| -> Result<TensorBytes<'static>> {
             if i == 1 {
                 Err(ModelError::invalid(
                     "/in/model.gguf",
                     "tensor `t1`: corrupt",
                 ))
             } else {
-                Ok(Cow::Owned(vec![0; 16]))
+                Ok(TensorBytes::Memory(Cow::Owned(vec![0; 16])))
             }
         };
         let out = OutputDir::create(&dest, &[]).unwrap();
