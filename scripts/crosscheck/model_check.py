@@ -132,7 +132,7 @@ def check_bf16_convert(binary, name, src, work):
                 ok &= got[0] == str(expect.dtype) and got[2] == expect.contiguous().view(torch.uint8).numpy().tobytes()
     cfg = json.loads((out / "config.json").read_text())
     ok &= cfg.get("torch_dtype", cfg.get("dtype")) == "bfloat16"
-    report(ok, f"{name}: --dtype bf16 equals torch's .to(bfloat16) bit for bit")
+    report(ok, f"{name}: --dtype bf16 equals torch's .to(bfloat16) bit for bit, other dtypes untouched")
 
 
 def check_gguf(binary, gguf, converted):
@@ -176,7 +176,7 @@ def main():
     sources["smollm2-hf"] = smol_hf
     for name, src in sources.items():
         check_same_dtype_convert(args.retarget, name, src, work)
-    for name in ["llama-untied", "t5"]:
+    for name in ["llama-untied", "t5", "all-MiniLM-L6-v2"]:
         check_bf16_convert(args.retarget, name, sources[name], work)
 
     print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")

@@ -72,6 +72,15 @@ fn index_naming_a_missing_shard_or_tensor_is_rejected() {
     let ok = dir.path().join("ok");
     sharded_folder(&ok, "model-00001-of-00001.safetensors", None).unwrap();
     assert_eq!(HfFolder::open(&ok).unwrap().weights().len(), 2);
+    // A tensor the index does not map is ignored (as transformers does) and reported.
+    std::fs::write(
+        ok.join("model.safetensors.index.json"),
+        r#"{"weight_map": {"a": "model-00001-of-00001.safetensors"}}"#,
+    )
+    .unwrap();
+    let folder = HfFolder::open(&ok).unwrap();
+    assert_eq!(folder.weights().len(), 1);
+    assert!(folder.weights().warnings()[0].contains("holds tensor `b`"));
 
     std::fs::write(&index, "{not json").unwrap();
     assert_invalid(

@@ -142,6 +142,32 @@ fn dtype_conversion_rounds_and_updates_the_config() {
 }
 
 #[test]
+fn non_float_tensors_pass_through_a_dtype_change_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("mixed");
+    let header = r#"{"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]},"w":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}}"#;
+    let mut bytes = retarget_fixtures::broken::safetensors_bytes(header, 0);
+    bytes.extend_from_slice(&7i64.to_le_bytes());
+    bytes.extend_from_slice(&(-3i64).to_le_bytes());
+    bytes.extend_from_slice(&1.5f32.to_le_bytes());
+    bytes.extend_from_slice(&(-2.0f32).to_le_bytes());
+    retarget_fixtures::broken::folder_with_weights(&src, &bytes).unwrap();
+    let out = dir.path().join("out");
+    let options = ConvertOptions {
+        dtype: Some(FloatType::BF16),
+        ..ConvertOptions::default()
+    };
+    convert(&src, &out, &options, &hidden).unwrap();
+    let w = Weights::open_dir(&out).unwrap();
+    let ids = w.get("ids").unwrap();
+    assert_eq!(ids.entry.dtype, safetensors::Dtype::I64);
+    assert_eq!(ids.data(), &bytes[bytes.len() - 24..bytes.len() - 8]);
+    let f = w.get("w").unwrap();
+    assert_eq!(f.entry.dtype, safetensors::Dtype::BF16);
+    assert_eq!(to_f32(FloatType::BF16, f.data()), vec![1.5, -2.0]);
+}
+
+#[test]
 fn refuses_to_write_into_inputs_or_over_existing_output() {
     let (dir, src) = fixture(Fixture::LlamaTied);
     let opts = ConvertOptions::default();
