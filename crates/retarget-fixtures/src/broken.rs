@@ -139,9 +139,15 @@ pub fn sharded_folder(dir: &Path, shard_name: &str, extra_tensor: Option<&str>) 
     fs::write(dir.join("model.safetensors.index.json"), index.to_string())
 }
 
-/// A GGUF v3 file with one 32-element tensor of llama.cpp type `ggml_type`
+/// A GGUF v3 file with one 256-element tensor of llama.cpp type `ggml_type`
 /// (e.g. 16 = IQ2_XXS, which retarget does not read), hand-assembled.
 pub fn gguf_with_type(ggml_type: u32) -> Vec<u8> {
+    gguf_with_tensor(&[256], ggml_type)
+}
+
+/// A GGUF v3 file with one tensor of the given dimensions (llama.cpp order,
+/// innermost first) and type, hand-assembled, with 1 KiB of data.
+pub fn gguf_with_tensor(dims: &[u64], ggml_type: u32) -> Vec<u8> {
     let mut b = Vec::new();
     b.extend_from_slice(b"GGUF");
     b.extend_from_slice(&3u32.to_le_bytes());
@@ -155,8 +161,10 @@ pub fn gguf_with_type(ggml_type: u32) -> Vec<u8> {
     b.extend_from_slice(b"llama");
     b.extend_from_slice(&1u64.to_le_bytes());
     b.extend_from_slice(b"x");
-    b.extend_from_slice(&1u32.to_le_bytes()); // dims
-    b.extend_from_slice(&256u64.to_le_bytes());
+    b.extend_from_slice(&(dims.len() as u32).to_le_bytes());
+    for d in dims {
+        b.extend_from_slice(&d.to_le_bytes());
+    }
     b.extend_from_slice(&ggml_type.to_le_bytes());
     b.extend_from_slice(&0u64.to_le_bytes()); // offset
     while b.len() % 32 != 0 {

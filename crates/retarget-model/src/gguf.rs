@@ -274,7 +274,19 @@ pub fn ggml_dtype_name(dtype: GgmlDType) -> &'static str {
 fn layout(path: &Path, content: &Content, file_len: u64) -> Result<Vec<GgufTensor>> {
     let mut tensors = Vec::with_capacity(content.tensor_infos.len());
     for (name, info) in &content.tensor_infos {
-        let numel = info.shape.elem_count();
+        // The dimensions come straight from the file: multiply with checks
+        // (found by the gguf_header fuzz target).
+        let numel = info
+            .shape
+            .dims()
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| {
+                ModelError::invalid(
+                    path,
+                    format!("tensor `{name}`: shape {:?} overflows", info.shape.dims()),
+                )
+            })?;
         let block = info.ggml_dtype.block_size();
         if numel % block != 0 {
             return Err(ModelError::invalid(
@@ -285,7 +297,10 @@ fn layout(path: &Path, content: &Content, file_len: u64) -> Result<Vec<GgufTenso
                 ),
             ));
         }
-        let byte_len = (numel / block * info.ggml_dtype.type_size()) as u64;
+        let byte_len = (numel / block)
+            .checked_mul(info.ggml_dtype.type_size())
+            .ok_or_else(|| ModelError::invalid(path, format!("tensor `{name}`: size overflows")))?
+            as u64;
         let offset = content
             .tensor_data_offset
             .checked_add(info.offset)

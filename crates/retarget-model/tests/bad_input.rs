@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use retarget_fixtures::broken::{
-    folder_with_weights, gguf_with_type, sharded_folder, BROKEN_SAFETENSORS,
+    folder_with_weights, gguf_with_tensor, gguf_with_type, sharded_folder, BROKEN_SAFETENSORS,
 };
 use retarget_model::gguf::GgufFile;
 use retarget_model::hf_folder::HfFolder;
@@ -131,6 +131,19 @@ fn gguf_with_unsupported_quantization_is_named() {
     std::fs::write(&path, gguf_with_type(8)).unwrap();
     let file = GgufFile::open(&path).unwrap();
     assert_eq!(file.tensors()[0].shape, vec![256]);
+}
+
+#[test]
+fn gguf_with_overflowing_shape_is_rejected() {
+    // Found by the gguf_header fuzz target: dimensions whose product
+    // overflows used to panic.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.gguf");
+    std::fs::write(&path, gguf_with_tensor(&[1 << 40, 1 << 40], 0)).unwrap();
+    assert_invalid(GgufFile::open(&path).unwrap_err(), &path, "overflows");
+    assert!(
+        retarget_model::gguf::validate_bytes(&gguf_with_tensor(&[u64::MAX / 2, 3], 0)).is_err()
+    );
 }
 
 #[test]
