@@ -1,0 +1,250 @@
+//! BLEU exactly as sacrebleu 2.6 computes it: closest reference length,
+//! clipped n-gram counts against the per-n-gram maximum over references,
+//! smoothing methods `none`, `floor`, `add-k` and `exp`, effective order.
+
+use std::collections::HashMap;
+
+use crate::ngrams::word_ngrams;
+use crate::pytext;
+use crate::sacre_tokenizers::BleuTokenizer;
+use crate::score::{Score, Signature};
+
+/// Highest n-gram order.
+pub const MAX_NGRAM_ORDER: usize = 4;
+
+/// Smoothing of zero n-gram matches (Chen & Cherry 2014).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Smoothing {
+    /// No smoothing.
+    None,
+    /// Method 1: a floor for zero counts (default 0.1).
+    Floor(f64),
+    /// Method 2: add k to counts of orders above one (default 1).
+    AddK(f64),
+    /// Method 3: NIST-style exponential smoothing (sacrebleu's default).
+    Exp,
+}
+
+impl Smoothing {
+    /// Parses sacrebleu's `-s` / `-sv` pair.
+    pub fn parse(method: &str, value: Option<f64>) -> Result<Self, String> {
+        Ok(match method {
+            "none" => Smoothing::None,
+            "floor" => Smoothing::Floor(value.unwrap_or(0.1)),
+            "add-k" => Smoothing::AddK(value.unwrap_or(1.0)),
+            "exp" => Smoothing::Exp,
+            other => return Err(format!("unknown smoothing method `{other}`: expected exp, floor, add-k, none")),
+        })
+    }
+
+    fn signature(self) -> String {
+        match self {
+            Smoothing::None => "none".into(),
+            Smoothing::Exp => "exp".into(),
+            Smoothing::Floor(v) => format!("floor[{v:.2}]"),
+            Smoothing::AddK(v) => format!("add-k[{v:.2}]"),
+        }
+    }
+}
+
+/// BLEU settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Bleu {
+    /// Lowercase before tokenizing.
+    pub lowercase: bool,
+    /// The tokenizer.
+    pub tokenizer: BleuTokenizer,
+    /// Smoothing.
+    pub smoothing: Smoothing,
+    /// Stop at the highest order with matches (sentence-level BLEU).
+    pub effective_order: bool,
+}
+
+impl Default for Bleu {
+    fn default() -> Self {
+        Bleu {
+            lowercase: false,
+            tokenizer: BleuTokenizer::V13a,
+            smoothing: Smoothing::Exp,
+            effective_order: false,
+        }
+    }
+}
+
+/// Sufficient statistics of one segment (or, summed, of a corpus).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BleuStats {
+    /// Hypothesis length in tokens.
+    pub hyp_len: u64,
+    /// Closest reference length.
+    pub ref_len: u64,
+    /// Clipped matches per order.
+    pub correct: [u64; MAX_NGRAM_ORDER],
+    /// Hypothesis n-grams per order.
+    pub total: [u64; MAX_NGRAM_ORDER],
+}
+
+impl std::ops::AddAssign for BleuStats {
+    fn add_assign(&mut self, o: Self) {
+        self.hyp_len += o.hyp_len;
+        self.ref_len += o.ref_len;
+        for n in 0..MAX_NGRAM_ORDER {
+            self.correct[n] += o.correct[n];
+            self.total[n] += o.total[n];
+        }
+    }
+}
+
+/// sacrebleu's `my_log`: log with a floor for zero.
+fn my_log(x: f64) -> f64 {
+    if x == 0.0 {
+        -9999999999.0
+    } else {
+        x.ln()
+    }
+}
+
+impl Bleu {
+    fn preprocess(&self, sent: &str) -> String {
+        let sent = if self.lowercase { sent.to_lowercase() } else { sent.to_string() };
+        self.tokenizer.tokenize(pytext::rstrip(&sent))
+    }
+
+    /// Statistics of one hypothesis against its references.
+    pub fn segment_stats(&self, hypothesis: &str, references: &[&str]) -> BleuStats {
+        let refs: Vec<String> = references.iter().map(|r| self.preprocess(r)).collect();
+        let ref_tokens: Vec<Vec<&str>> = refs.iter().map(|r| pytext::split(r).collect()).collect();
+        let mut max_ref: HashMap<&[&str], u32> = HashMap::new();
+        for tokens in &ref_tokens {
+            for (ngram, count) in word_ngrams(tokens, 1, MAX_NGRAM_ORDER) {
+                let slot = max_ref.entry(ngram).or_insert(0);
+                *slot = (*slot).max(count);
+            }
+        }
+        let hyp = self.preprocess(hypothesis);
+        let hyp_tokens: Vec<&str> = pytext::split(&hyp).collect();
+        let hyp_len = hyp_tokens.len() as u64;
+        // Closest reference length; ties go to the shorter reference.
+        let mut closest: Option<(u64, u64)> = None;
+        for tokens in &ref_tokens {
+            let len = tokens.len() as u64;
+            let diff = hyp_len.abs_diff(len);
+            closest = match closest {
+                Some((d, l)) if d < diff || (d == diff && l <= len) => Some((d, l)),
+                _ => Some((diff, len)),
+            };
+        }
+        let mut stats = BleuStats {
+            hyp_len,
+            ref_len: closest.map_or(0, |(_, l)| l),
+            ..BleuStats::default()
+        };
+        for (ngram, count) in word_ngrams(&hyp_tokens, 1, MAX_NGRAM_ORDER) {
+            let n = ngram.len() - 1;
+            stats.total[n] += count as u64;
+            if let Some(&r) = max_ref.get(ngram) {
+                stats.correct[n] += count.min(r) as u64;
+            }
+        }
+        stats
+    }
+
+    /// The score of (summed) statistics.
+    pub fn score(&self, stats: &BleuStats) -> BleuScore {
+        let sys_len = stats.hyp_len as f64;
+        let ref_len = stats.ref_len as f64;
+        let mut bp = 1.0;
+        if stats.hyp_len < stats.ref_len {
+            bp = if stats.hyp_len > 0 { (1.0 - ref_len / sys_len).exp() } else { 0.0 };
+        }
+        let mut correct = stats.correct.map(|c| c as f64);
+        let mut total = stats.total.map(|t| t as f64);
+        let mut precisions = [0.0f64; MAX_NGRAM_ORDER];
+        let mut value = 0.0;
+        if stats.correct.iter().any(|&c| c > 0) {
+            let mut smooth_mteval = 1.0f64;
+            let mut eff_order = MAX_NGRAM_ORDER;
+            for n in 1..=MAX_NGRAM_ORDER {
+                if let Smoothing::AddK(k) = self.smoothing {
+                    if n > 1 {
+                        correct[n - 1] += k;
+                        total[n - 1] += k;
+                    }
+                }
+                if total[n - 1] == 0.0 {
+                    break;
+                }
+                if self.effective_order {
+                    eff_order = n;
+                }
+                if correct[n - 1] == 0.0 {
+                    match self.smoothing {
+                        Smoothing::Exp => {
+                            smooth_mteval *= 2.0;
+                            precisions[n - 1] = 100.0 / (smooth_mteval * total[n - 1]);
+                        }
+                        Smoothing::Floor(v) => precisions[n - 1] = 100.0 * v / total[n - 1],
+                        _ => {}
+                    }
+                } else {
+                    precisions[n - 1] = 100.0 * correct[n - 1] / total[n - 1];
+                }
+            }
+            let log_sum = precisions[..eff_order].iter().fold(0.0, |acc, &p| acc + my_log(p));
+            value = bp * (log_sum / eff_order as f64).exp();
+        }
+        BleuScore {
+            score: value,
+            precisions,
+            bp,
+            sys_len: stats.hyp_len,
+            ref_len: stats.ref_len,
+        }
+    }
+
+    /// sacrebleu's signature fields (without `nrefs` and `version`).
+    pub fn signature_fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("case", if self.lowercase { "lc" } else { "mixed" }.into()),
+            ("eff", if self.effective_order { "yes" } else { "no" }.into()),
+            ("tok", self.tokenizer.signature().into()),
+            ("smooth", self.smoothing.signature()),
+        ]
+    }
+}
+
+/// A BLEU score with sacrebleu's verbose details.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BleuScore {
+    /// The score, 0–100.
+    pub score: f64,
+    /// n-gram precisions, 0–100.
+    pub precisions: [f64; MAX_NGRAM_ORDER],
+    /// Brevity penalty.
+    pub bp: f64,
+    /// Hypothesis length.
+    pub sys_len: u64,
+    /// Reference length.
+    pub ref_len: u64,
+}
+
+impl BleuScore {
+    /// As a generic score, with sacrebleu's verbose string.
+    pub fn into_score(self, signature: Signature) -> Score {
+        let prec: Vec<String> = self.precisions.iter().map(|p| format!("{p:.1}")).collect();
+        let ratio = if self.ref_len > 0 { self.sys_len as f64 / self.ref_len as f64 } else { 0.0 };
+        let verbose = format!(
+            "{} (BP = {:.3} ratio = {ratio:.3} hyp_len = {} ref_len = {})",
+            prec.join("/"),
+            self.bp,
+            self.sys_len,
+            self.ref_len
+        );
+        Score {
+            name: "BLEU".into(),
+            score: self.score,
+            verbose,
+            signature,
+        }
+    }
+}

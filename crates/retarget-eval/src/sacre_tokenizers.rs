@@ -1,0 +1,327 @@
+//! sacrebleu's tokenizers, reproduced character for character: `none`,
+//! `13a`, `intl`, `zh`, `char`, and TER's `tercom`. The regular expressions
+//! are sacrebleu's; the `regex` crate's leftmost-first, non-overlapping
+//! replacement is what Python's `re.sub` does for these patterns.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::pytext;
+
+/// A BLEU tokenizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BleuTokenizer {
+    /// No tokenization.
+    None,
+    /// mteval-v13a, the WMT default.
+    V13a,
+    /// mteval-v14 international: Unicode punctuation and symbols.
+    Intl,
+    /// Chinese characters split, the rest as 13a.
+    Zh,
+    /// Every character a token.
+    Char,
+}
+
+impl BleuTokenizer {
+    /// Parses a sacrebleu tokenizer name. `ja-mecab`, `ko-mecab` and the
+    /// SentencePiece tokenizers are recognised and refused with a reason.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        Ok(match name {
+            "none" => BleuTokenizer::None,
+            "13a" => BleuTokenizer::V13a,
+            "intl" => BleuTokenizer::Intl,
+            "zh" => BleuTokenizer::Zh,
+            "char" => BleuTokenizer::Char,
+            "ja-mecab" | "ko-mecab" => {
+                return Err(format!(
+                    "tokenizer `{name}` is not supported: it needs the MeCab morphological analyser and its dictionaries, which retarget does not ship"
+                ))
+            }
+            "spm" | "flores101" | "flores200" | "spBLEU-1K" => {
+                return Err(format!(
+                    "tokenizer `{name}` (SentencePiece) is not supported yet"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "unknown tokenizer `{other}`: expected none, 13a, intl, zh, char"
+                ))
+            }
+        })
+    }
+
+    /// The name in sacrebleu's signature.
+    pub fn signature(self) -> &'static str {
+        match self {
+            BleuTokenizer::None => "none",
+            BleuTokenizer::V13a => "13a",
+            BleuTokenizer::Intl => "intl",
+            BleuTokenizer::Zh => "zh",
+            BleuTokenizer::Char => "char",
+        }
+    }
+
+    /// Tokenizes one line.
+    pub fn tokenize(self, line: &str) -> String {
+        match self {
+            BleuTokenizer::None => line.to_string(),
+            BleuTokenizer::V13a => tokenize_13a(line),
+            BleuTokenizer::Intl => tokenize_intl(line),
+            BleuTokenizer::Zh => tokenize_zh(line),
+            BleuTokenizer::Char => {
+                let mut out = String::with_capacity(line.len() * 2);
+                for (i, c) in line.chars().enumerate() {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    out.push(c);
+                }
+                out
+            }
+        }
+    }
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("valid sacrebleu pattern")
+}
+
+/// sacrebleu's `TokenizerRegexp`, shared by 13a and zh.
+static MTEVAL_RULES: LazyLock<[(Regex, &str); 4]> = LazyLock::new(|| {
+    [
+        (re(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])"), " $1 "),
+        (re(r"([^0-9])([\.,])"), "$1 $2 "),
+        (re(r"([\.,])([^0-9])"), " $1 $2"),
+        (re(r"([0-9])(-)"), "$1 $2 "),
+    ]
+});
+
+fn apply(rules: &[(Regex, &str)], line: &str) -> String {
+    let mut s = line.to_string();
+    for (rule, replacement) in rules {
+        if let std::borrow::Cow::Owned(changed) = rule.replace_all(&s, *replacement) {
+            s = changed;
+        }
+    }
+    s
+}
+
+fn mteval_regexp(line: &str) -> String {
+    pytext::normalize_spaces(&apply(&*MTEVAL_RULES, line))
+}
+
+fn tokenize_13a(line: &str) -> String {
+    let mut s = line.replace("<skipped>", "").replace("-\n", "").replace('\n', " ");
+    if s.contains('&') {
+        s = s
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">");
+    }
+    mteval_regexp(&format!(" {s} "))
+}
+
+static INTL_RULES: LazyLock<[(Regex, &str); 3]> = LazyLock::new(|| {
+    [
+        (re(r"(\P{N})(\p{P})"), "$1 $2 "),
+        (re(r"(\p{P})(\P{N})"), " $1 $2"),
+        (re(r"(\p{S})"), " $1 "),
+    ]
+});
+
+fn tokenize_intl(line: &str) -> String {
+    pytext::normalize_spaces(&apply(&*INTL_RULES, line))
+}
+
+/// sacrebleu's `_UCODE_RANGES` as Python actually compares them: the two
+/// "UTF16" entries are written `'\u20000'`, which Python reads as the
+/// two-character string U+2000 '0', so they cover U+2001–U+2A6D and
+/// U+2F81–U+2FA1 instead of the intended supplementary-plane ranges.
+const ZH_RANGES: &[(u32, u32)] = &[
+    (0x3400, 0x4db5),
+    (0x4e00, 0x9fa5),
+    (0x9fa6, 0x9fbb),
+    (0xf900, 0xfa2d),
+    (0xfa30, 0xfa6a),
+    (0xfa70, 0xfad9),
+    (0x2001, 0x2a6d),
+    (0x2f81, 0x2fa1),
+    (0xff00, 0xffef),
+    (0x2e80, 0x2eff),
+    (0x3000, 0x303f),
+    (0x31c0, 0x31ef),
+    (0x2f00, 0x2fdf),
+    (0x2ff0, 0x2fff),
+    (0x3100, 0x312f),
+    (0x31a0, 0x31bf),
+    (0xfe10, 0xfe1f),
+    (0xfe30, 0xfe4f),
+    (0x2600, 0x26ff),
+    (0x2700, 0x27bf),
+    (0x3200, 0x32ff),
+    (0x3300, 0x33ff),
+];
+
+fn is_zh_char(c: char) -> bool {
+    let c = c as u32;
+    ZH_RANGES.iter().any(|&(lo, hi)| lo <= c && c <= hi)
+}
+
+fn tokenize_zh(line: &str) -> String {
+    let mut spaced = String::with_capacity(line.len() * 2);
+    for c in pytext::strip(line).chars() {
+        if is_zh_char(c) {
+            spaced.push(' ');
+            spaced.push(c);
+            spaced.push(' ');
+        } else {
+            spaced.push(c);
+        }
+    }
+    mteval_regexp(&spaced)
+}
+
+/// TER's tokenizer (`tercom`), with its four options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TercomTokenizer {
+    /// Apply the general and western normalisation.
+    pub normalized: bool,
+    /// Remove punctuation.
+    pub no_punct: bool,
+    /// Asian-script normalisation and punctuation (with the two above).
+    pub asian_support: bool,
+    /// Keep case (otherwise lowercase).
+    pub case_sensitive: bool,
+}
+
+static TER_WESTERN: LazyLock<Vec<(Regex, &str)>> = LazyLock::new(|| {
+    vec![
+        (re(r"\n-"), ""),
+        (re(r"\n"), " "),
+        (re(r"&quot;"), "\""),
+        (re(r"&amp;"), "&"),
+        (re(r"&lt;"), "<"),
+        (re(r"&gt;"), ">"),
+    ]
+});
+
+static TER_WESTERN_PADDED: LazyLock<Vec<(Regex, &str)>> = LazyLock::new(|| {
+    vec![
+        (re(r"([{-~\[-` -&(-+:-@/])"), " $1 "),
+        (re(r"'s "), " 's "),
+        (re(r"'s$"), " 's"),
+        (re(r"([^0-9])([\.,])"), "$1 $2 "),
+        (re(r"([\.,])([^0-9])"), " $1 $2"),
+        (re(r"([0-9])(-)"), "$1 $2 "),
+    ]
+});
+
+const ASIAN_PUNCT: &str = r"([\x{3001}\x{3002}\x{3008}-\x{3011}\x{3014}-\x{301f}\x{ff61}-\x{ff65}\x{30fb}])";
+const FULL_WIDTH_PUNCT: &str = r"([\x{ff0e}\x{ff0c}\x{ff1f}\x{ff1a}\x{ff1b}\x{ff01}\x{ff02}\x{ff08}\x{ff09}])";
+
+static TER_ASIAN: LazyLock<Vec<(Regex, &str)>> = LazyLock::new(|| {
+    vec![
+        (re(r"([\x{4e00}-\x{9fff}\x{3400}-\x{4dbf}])"), " $1 "),
+        (re(r"([\x{31c0}-\x{31ef}\x{2e80}-\x{2eff}])"), " $1 "),
+        (re(r"([\x{3300}-\x{33ff}\x{f900}-\x{faff}\x{fe30}-\x{fe4f}])"), " $1 "),
+        (re(r"([\x{3200}-\x{3f22}])"), " $1 "),
+    ]
+});
+
+/// The three kana rules use a look-ahead, which the `regex` crate lacks;
+/// `fancy-regex` backtracks as Python's `re` does.
+static TER_KANA: LazyLock<Vec<fancy_regex::Regex>> = LazyLock::new(|| {
+    [r"\x{3040}-\x{309f}", r"\x{30a0}-\x{30ff}", r"\x{31f0}-\x{31ff}"]
+        .iter()
+        .map(|class| {
+            fancy_regex::Regex::new(&format!("(^|^[{class}])([{class}]+)(?=$|^[{class}])"))
+                .expect("valid kana pattern")
+        })
+        .collect()
+});
+
+static TER_ASIAN_PUNCT: LazyLock<[Regex; 2]> = LazyLock::new(|| [re(ASIAN_PUNCT), re(FULL_WIDTH_PUNCT)]);
+static TER_PUNCT: LazyLock<Regex> = LazyLock::new(|| re(r#"[\.,\?:;!"\(\)]"#));
+
+impl TercomTokenizer {
+    /// Tokenizes one line as sacrebleu's `TercomTokenizer` does.
+    pub fn tokenize(&self, sent: &str) -> String {
+        if sent.is_empty() {
+            return String::new();
+        }
+        let mut s = if self.case_sensitive {
+            sent.to_string()
+        } else {
+            sent.to_lowercase()
+        };
+        if self.normalized {
+            s = apply(&TER_WESTERN, &s);
+            s = apply(&TER_WESTERN_PADDED, &format!(" {s} "));
+            if self.asian_support {
+                s = apply(&TER_ASIAN, &s);
+                for kana in TER_KANA.iter() {
+                    s = kana.replace_all(&s, "$1 $2 ").into_owned();
+                }
+                for p in TER_ASIAN_PUNCT.iter() {
+                    s = p.replace_all(&s, " $1 ").into_owned();
+                }
+            }
+        }
+        if self.no_punct {
+            s = TER_PUNCT.replace_all(&s, "").into_owned();
+            if self.asian_support {
+                for p in TER_ASIAN_PUNCT.iter() {
+                    s = p.replace_all(&s, "").into_owned();
+                }
+            }
+        }
+        pytext::normalize_spaces(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Expected values from sacrebleu's test_tokenizer*.py and hand-checked
+    // runs of sacrebleu 2.6.0.
+    #[test]
+    fn thirteen_a() {
+        let t = BleuTokenizer::V13a;
+        assert_eq!(t.tokenize("Hello, world! It's 3.5-4 km."), "Hello , world ! It's 3.5- 4 km .");
+        assert_eq!(t.tokenize("a &amp; b &lt;c&gt;"), "a & b < c >");
+        assert_eq!(t.tokenize("1,000.50 dollars"), "1,000.50 dollars");
+    }
+
+    #[test]
+    fn intl_splits_unicode_punctuation_but_not_numbers() {
+        let t = BleuTokenizer::Intl;
+        assert_eq!(t.tokenize("«Bonjour», dit-il… 3,5 €"), "« Bonjour » , dit - il … 3,5 €");
+    }
+
+    #[test]
+    fn zh_and_char() {
+        assert_eq!(BleuTokenizer::Zh.tokenize("我爱北京, ok."), "我 爱 北 京 , ok .");
+        assert_eq!(BleuTokenizer::Char.tokenize("ab c"), "a b   c");
+        // U+2014 EM DASH falls in the accidental U+2001..U+2A6D range.
+        assert_eq!(BleuTokenizer::Zh.tokenize("a\u{2014}b"), "a \u{2014} b");
+    }
+
+    #[test]
+    fn refuses_mecab() {
+        assert!(BleuTokenizer::parse("ja-mecab").unwrap_err().contains("not supported"));
+    }
+
+    #[test]
+    fn tercom() {
+        let t = TercomTokenizer::default();
+        assert_eq!(t.tokenize("Hello, World!"), "hello, world!");
+        let n = TercomTokenizer { normalized: true, ..Default::default() };
+        assert_eq!(n.tokenize("It's 3.5, isn't it?"), "it 's 3.5 , isn ' t it ?");
+        let p = TercomTokenizer { no_punct: true, case_sensitive: true, ..Default::default() };
+        assert_eq!(p.tokenize("Hi (there), you!"), "Hi there you");
+    }
+}
