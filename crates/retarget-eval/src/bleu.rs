@@ -33,7 +33,11 @@ impl Smoothing {
             "floor" => Smoothing::Floor(value.unwrap_or(0.1)),
             "add-k" => Smoothing::AddK(value.unwrap_or(1.0)),
             "exp" => Smoothing::Exp,
-            other => return Err(format!("unknown smoothing method `{other}`: expected exp, floor, add-k, none")),
+            other => {
+                return Err(format!(
+                    "unknown smoothing method `{other}`: expected exp, floor, add-k, none"
+                ))
+            }
         })
     }
 
@@ -106,7 +110,11 @@ fn my_log(x: f64) -> f64 {
 
 impl Bleu {
     fn preprocess(&self, sent: &str) -> String {
-        let sent = if self.lowercase { sent.to_lowercase() } else { sent.to_string() };
+        let sent = if self.lowercase {
+            sent.to_lowercase()
+        } else {
+            sent.to_string()
+        };
         self.tokenizer.tokenize(pytext::rstrip(&sent))
     }
 
@@ -155,7 +163,11 @@ impl Bleu {
         let ref_len = stats.ref_len as f64;
         let mut bp = 1.0;
         if stats.hyp_len < stats.ref_len {
-            bp = if stats.hyp_len > 0 { (1.0 - ref_len / sys_len).exp() } else { 0.0 };
+            bp = if stats.hyp_len > 0 {
+                (1.0 - ref_len / sys_len).exp()
+            } else {
+                0.0
+            };
         }
         let mut correct = stats.correct.map(|c| c as f64);
         let mut total = stats.total.map(|t| t as f64);
@@ -190,7 +202,9 @@ impl Bleu {
                     precisions[n - 1] = 100.0 * correct[n - 1] / total[n - 1];
                 }
             }
-            let log_sum = precisions[..eff_order].iter().fold(0.0, |acc, &p| acc + my_log(p));
+            let log_sum = precisions[..eff_order]
+                .iter()
+                .fold(0.0, |acc, &p| acc + my_log(p));
             value = bp * (log_sum / eff_order as f64).exp();
         }
         BleuScore {
@@ -206,7 +220,10 @@ impl Bleu {
     pub fn signature_fields(&self) -> Vec<(&'static str, String)> {
         vec![
             ("case", if self.lowercase { "lc" } else { "mixed" }.into()),
-            ("eff", if self.effective_order { "yes" } else { "no" }.into()),
+            (
+                "eff",
+                if self.effective_order { "yes" } else { "no" }.into(),
+            ),
             ("tok", self.tokenizer.signature().into()),
             ("smooth", self.smoothing.signature()),
         ]
@@ -232,7 +249,11 @@ impl BleuScore {
     /// As a generic score, with sacrebleu's verbose string.
     pub fn into_score(self, signature: Signature) -> Score {
         let prec: Vec<String> = self.precisions.iter().map(|p| format!("{p:.1}")).collect();
-        let ratio = if self.ref_len > 0 { self.sys_len as f64 / self.ref_len as f64 } else { 0.0 };
+        let ratio = if self.ref_len > 0 {
+            self.sys_len as f64 / self.ref_len as f64
+        } else {
+            0.0
+        };
         let verbose = format!(
             "{} (BP = {:.3} ratio = {ratio:.3} hyp_len = {} ref_len = {})",
             prec.join("/"),

@@ -83,15 +83,31 @@ impl Chrf {
     }
 
     fn prepare(&self, sent: &str) -> Side {
-        let sent = if self.lowercase { sent.to_lowercase() } else { sent.to_string() };
-        let text = if self.whitespace { sent.clone() } else { pytext::split(&sent).collect() };
+        let sent = if self.lowercase {
+            sent.to_lowercase()
+        } else {
+            sent.to_string()
+        };
+        let text = if self.whitespace {
+            sent.clone()
+        } else {
+            pytext::split(&sent).collect()
+        };
         Side { text, words: sent }
     }
 
-    fn tables<'a>(&self, side: &'a Side, word_buf: &'a [&'a str]) -> (Vec<Counts<&'a str>>, Vec<Counts<&'a [&'a str]>>) {
+    fn tables<'a>(
+        &self,
+        side: &'a Side,
+        word_buf: &'a [&'a str],
+    ) -> (Vec<Counts<&'a str>>, Vec<Counts<&'a [&'a str]>>) {
         let boundaries = char_boundaries(&side.text);
-        let chars = (1..=self.char_order).map(|n| char_ngrams(&side.text, &boundaries, n)).collect();
-        let words = (1..=self.word_order).map(|n| word_ngrams(word_buf, n, n)).collect();
+        let chars = (1..=self.char_order)
+            .map(|n| char_ngrams(&side.text, &boundaries, n))
+            .collect();
+        let words = (1..=self.word_order)
+            .map(|n| word_ngrams(word_buf, n, n))
+            .collect();
         (chars, words)
     }
 
@@ -99,12 +115,20 @@ impl Chrf {
     /// with the best sentence F-score wins; the first on ties).
     pub fn segment_stats(&self, hypothesis: &str, references: &[&str]) -> ChrfStats {
         let hyp = self.prepare(hypothesis);
-        let hyp_words = if self.word_order > 0 { words(&hyp.words) } else { Vec::new() };
+        let hyp_words = if self.word_order > 0 {
+            words(&hyp.words)
+        } else {
+            Vec::new()
+        };
         let (hyp_chars, hyp_wngrams) = self.tables(&hyp, &hyp_words);
         let mut best: Option<(f64, ChrfStats)> = None;
         for reference in references {
             let r = self.prepare(reference);
-            let r_words = if self.word_order > 0 { words(&r.words) } else { Vec::new() };
+            let r_words = if self.word_order > 0 {
+                words(&r.words)
+            } else {
+                Vec::new()
+            };
             let (r_chars, r_wngrams) = self.tables(&r, &r_words);
             let mut stats = Vec::with_capacity(self.order());
             for (h, rc) in hyp_chars.iter().zip(&r_chars) {
@@ -130,10 +154,22 @@ impl Chrf {
         let (mut avg_prec, mut avg_rec) = (0.0f64, 0.0f64);
         for i in 0..self.order() {
             let [n_hyp, n_ref, n_match] = stats.get(i).copied().unwrap_or_default();
-            let prec = if n_hyp > 0 { n_match as f64 / n_hyp as f64 } else { eps };
-            let rec = if n_ref > 0 { n_match as f64 / n_ref as f64 } else { eps };
+            let prec = if n_hyp > 0 {
+                n_match as f64 / n_hyp as f64
+            } else {
+                eps
+            };
+            let rec = if n_ref > 0 {
+                n_match as f64 / n_ref as f64
+            } else {
+                eps
+            };
             let denom = factor * prec + rec;
-            score += if denom > 0.0 { (1.0 + factor) * prec * rec / denom } else { eps };
+            score += if denom > 0.0 {
+                (1.0 + factor) * prec * rec / denom
+            } else {
+                eps
+            };
             if n_hyp > 0 && n_ref > 0 {
                 avg_prec += prec;
                 avg_rec += rec;
@@ -192,7 +228,11 @@ impl Chrf {
 fn match_stats<K: std::hash::Hash + Eq>(hyp: &Counts<K>, reference: &Counts<K>) -> [u64; 3] {
     let (matched, hyp_count) = clipped_matches(hyp, reference);
     let ref_count: u64 = reference.values().map(|&c| c as u64).sum();
-    [if reference.is_empty() { 0 } else { hyp_count }, ref_count, matched]
+    [
+        if reference.is_empty() { 0 } else { hyp_count },
+        ref_count,
+        matched,
+    ]
 }
 
 /// Adds per-order statistics.
@@ -213,6 +253,9 @@ mod tests {
 
     #[test]
     fn punctuation_splitting_follows_sacrebleu() {
-        assert_eq!(words("Hello, (world) a ! \"x"), ["Hello", ",", "(world", ")", "a", "!", "\"", "x"]);
+        assert_eq!(
+            words("Hello, (world) a ! \"x"),
+            ["Hello", ",", "(world", ")", "a", "!", "\"", "x"]
+        );
     }
 }

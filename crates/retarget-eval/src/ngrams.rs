@@ -25,7 +25,9 @@ pub fn char_ngrams<'s>(text: &'s str, boundaries: &[usize], n: usize) -> Counts<
     let chars = boundaries.len() - 1;
     if chars >= n {
         for i in 0..=chars - n {
-            *counts.entry(&text[boundaries[i]..boundaries[i + n]]).or_insert(0) += 1;
+            *counts
+                .entry(&text[boundaries[i]..boundaries[i + n]])
+                .or_insert(0) += 1;
         }
     }
     counts
@@ -33,7 +35,10 @@ pub fn char_ngrams<'s>(text: &'s str, boundaries: &[usize], n: usize) -> Counts<
 
 /// Byte offsets of every char boundary of `text`, end included.
 pub fn char_boundaries(text: &str) -> Vec<usize> {
-    text.char_indices().map(|(i, _)| i).chain([text.len()]).collect()
+    text.char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect()
 }
 
 /// Matched and total counts of `hyp` against `reference` (clipped).

@@ -44,7 +44,11 @@ impl EditDistance<'_> {
         for _ in 0..n_h {
             dist.push(vec![(INFINITY, Op::Undef); n_r + 1]);
         }
-        let length_ratio = if n_h > 0 { n_r as f64 / n_h as f64 } else { 1.0 };
+        let length_ratio = if n_h > 0 {
+            n_r as f64 / n_h as f64
+        } else {
+            1.0
+        };
         let beam = if (BEAM_WIDTH as f64) < length_ratio / 2.0 {
             (length_ratio / 2.0 + BEAM_WIDTH as f64).ceil() as i64
         } else {
@@ -62,7 +66,11 @@ impl EditDistance<'_> {
                     dist[i][j] = (dist[i - 1][j].0 + 1, Op::Del);
                     continue;
                 }
-                let (cost_sub, op_sub) = if hyp[i - 1] == self.reference[j - 1] { (0, Op::Nop) } else { (1, Op::Sub) };
+                let (cost_sub, op_sub) = if hyp[i - 1] == self.reference[j - 1] {
+                    (0, Op::Nop)
+                } else {
+                    (1, Op::Sub)
+                };
                 let candidates = [
                     (dist[i - 1][j - 1].0 + cost_sub, op_sub),
                     (dist[i - 1][j].0 + 1, Op::Del),
@@ -136,7 +144,12 @@ fn alignment(inv_trace: &[Op], n_ref: usize) -> Alignment {
     a
 }
 
-fn perform_shift<'s>(words: &[&'s str], start: usize, length: usize, target: usize) -> Vec<&'s str> {
+fn perform_shift<'s>(
+    words: &[&'s str],
+    start: usize,
+    length: usize,
+    target: usize,
+) -> Vec<&'s str> {
     let mut out = Vec::with_capacity(words.len());
     if target < start {
         out.extend_from_slice(&words[..target]);
@@ -224,7 +237,13 @@ fn best_shift<'s>(
             }
             prev_idx = idx;
             let shifted = perform_shift(words_h, start_h, length, idx as usize);
-            let candidate = (pre_score - ed.compute(&shifted).0, length, -(start_h as i64), -idx, shifted);
+            let candidate = (
+                pre_score - ed.compute(&shifted).0,
+                length,
+                -(start_h as i64),
+                -idx,
+                shifted,
+            );
             *checked += 1;
             if best.as_ref().is_none_or(|b| candidate > *b) {
                 best = Some(candidate);

@@ -9,6 +9,7 @@ use retarget_model::dtype::FloatType;
 use retarget_model::progress::bytes_bar;
 use retarget_model::writer::parse_size;
 
+use crate::eval_cli::{self, EvalCommand};
 use crate::render;
 
 /// Bring a pretrained language model to a new target language, and measure
@@ -42,6 +43,11 @@ enum Command {
         /// Largest shard, e.g. 5GB, 500MB, 2GiB.
         #[arg(long, default_value = "5GB")]
         max_shard_size: String,
+    },
+    /// Evaluate: translation metrics equal to sacrebleu's.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
     },
 }
 
@@ -81,6 +87,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 summary.files.join(", ")
             );
         }
+        Command::Eval { command } => print!("{}", eval_cli::run(command)?),
     }
     Ok(())
 }

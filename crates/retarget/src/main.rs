@@ -2,6 +2,7 @@
 //! results. Exit code 2 means bad input, 1 an internal or system failure.
 
 mod cli;
+mod eval_cli;
 mod render;
 
 use std::process::ExitCode;
@@ -9,14 +10,18 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let args = eval_cli::sacrebleu_aliases(std::env::args_os().collect());
+    let cli = cli::Cli::parse_from(args);
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             let bad_input = err
                 .downcast_ref::<retarget_model::ModelError>()
-                .is_some_and(retarget_model::ModelError::is_bad_input);
+                .is_some_and(retarget_model::ModelError::is_bad_input)
+                || err
+                    .downcast_ref::<retarget_eval::EvalError>()
+                    .is_some_and(retarget_eval::EvalError::is_bad_input);
             ExitCode::from(if bad_input { 2 } else { 1 })
         }
     }

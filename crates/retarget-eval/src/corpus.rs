@@ -1,0 +1,100 @@
+//! Reading hypothesis and reference files the way sacrebleu does (lines split
+//! on `\n` only, trailing whitespace stripped), with clear errors.
+
+use std::path::Path;
+
+use crate::error::{EvalError, Result};
+use crate::pytext;
+
+/// Reads `path` as UTF-8 lines, each with trailing whitespace removed.
+/// Invalid UTF-8 is reported with its line number; an empty file is an error.
+pub fn read_lines(path: &Path) -> Result<Vec<String>> {
+    let bytes = std::fs::read(path).map_err(|source| EvalError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if bytes.is_empty() {
+        return Err(EvalError::Invalid {
+            path: path.to_path_buf(),
+            problem: "the file is empty".into(),
+        });
+    }
+    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    body.split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, line)| {
+            let text = std::str::from_utf8(line).map_err(|e| EvalError::Invalid {
+                path: path.to_path_buf(),
+                problem: format!("line {}: invalid UTF-8 at byte {}", i + 1, e.valid_up_to()),
+            })?;
+            Ok(pytext::rstrip(text).to_string())
+        })
+        .collect()
+}
+
+/// A hypothesis file and its reference files, checked to have equal lengths.
+#[derive(Debug, Clone)]
+pub struct ParallelText {
+    /// Hypothesis lines.
+    pub hypotheses: Vec<String>,
+    /// One vector of lines per reference file.
+    pub references: Vec<Vec<String>>,
+}
+
+impl ParallelText {
+    /// Reads the hypothesis and every reference file.
+    pub fn read(hypothesis: &Path, references: &[&Path]) -> Result<Self> {
+        if references.is_empty() {
+            return Err(EvalError::Usage(
+                "at least one reference file is needed".into(),
+            ));
+        }
+        let hypotheses = read_lines(hypothesis)?;
+        let mut refs = Vec::with_capacity(references.len());
+        for r in references {
+            let lines = read_lines(r)?;
+            if lines.len() != hypotheses.len() {
+                return Err(EvalError::Invalid {
+                    path: r.to_path_buf(),
+                    problem: format!(
+                        "has {} lines but the hypothesis file {} has {}",
+                        lines.len(),
+                        hypothesis.display(),
+                        hypotheses.len()
+                    ),
+                });
+            }
+            refs.push(lines);
+        }
+        Ok(ParallelText {
+            hypotheses,
+            references: refs,
+        })
+    }
+
+    /// The references of segment `i`.
+    pub fn refs_of(&self, i: usize) -> Vec<&str> {
+        self.references.iter().map(|r| r[i].as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_like_sacrebleu_and_reports_bad_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.txt");
+        std::fs::write(&p, "a b \r\nc\u{a0}\n\nlast").unwrap();
+        assert_eq!(read_lines(&p).unwrap(), ["a b", "c", "", "last"]);
+        std::fs::write(&p, b"ok\nbad \xff\n").unwrap();
+        let err = read_lines(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("h.txt") && err.contains("line 2: invalid UTF-8"),
+            "{err}"
+        );
+        std::fs::write(&p, "").unwrap();
+        assert!(read_lines(&p).unwrap_err().to_string().contains("empty"));
+    }
+}

@@ -1,0 +1,206 @@
+//! `retarget eval …`: argument definitions in sacrebleu's own form.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand, ValueEnum};
+use retarget_eval::bleu::{Bleu, Smoothing};
+use retarget_eval::chrf::Chrf;
+use retarget_eval::corpus::ParallelText;
+use retarget_eval::sacre_tokenizers::{BleuTokenizer, TercomTokenizer};
+use retarget_eval::score::{align_text, join_json};
+use retarget_eval::ter::Ter;
+use retarget_eval::{corpus_scores, sentence_scores, EvalError, Metrics};
+
+/// Evaluation subcommands.
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// BLEU, chrF/chrF++ and TER, equal to sacrebleu 2.6 (same options, same output).
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Metric {
+    Bleu,
+    Chrf,
+    Ter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// sacrebleu's arguments (`-tok`, `-lc`, `-sl`, `-sv`, `-cc`, `-cw` are
+/// accepted as sacrebleu spells them).
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Reference files, one segment per line (several for multi-reference).
+    #[arg(required = true)]
+    refs: Vec<PathBuf>,
+    /// The hypothesis file.
+    #[arg(short = 'i', long = "input", required = true)]
+    input: PathBuf,
+    /// Metrics to compute.
+    #[arg(short = 'm', long, value_enum, num_args = 1.., default_values_t = [Metric::Bleu], ignore_case = true)]
+    metrics: Vec<Metric>,
+    /// BLEU tokenizer: none, 13a, intl, zh, char (ja-mecab, ko-mecab and flores are refused).
+    #[arg(long = "tokenize", default_value = "13a")]
+    tokenize: String,
+    /// Lowercase for BLEU.
+    #[arg(long)]
+    lowercase: bool,
+    /// BLEU smoothing: exp, floor, add-k, none.
+    #[arg(short = 's', long, default_value = "exp")]
+    smooth_method: String,
+    /// Value for floor / add-k smoothing.
+    #[arg(long)]
+    smooth_value: Option<f64>,
+    /// chrF character n-gram order.
+    #[arg(long, default_value_t = 6)]
+    chrf_char_order: usize,
+    /// chrF word n-gram order (2 for chrF++).
+    #[arg(long, default_value_t = 0)]
+    chrf_word_order: usize,
+    /// chrF beta.
+    #[arg(long, default_value_t = 2)]
+    chrf_beta: u32,
+    /// Include whitespace in chrF character n-grams.
+    #[arg(long)]
+    chrf_whitespace: bool,
+    /// Lowercase for chrF.
+    #[arg(long)]
+    chrf_lowercase: bool,
+    /// chrF's original epsilon smoothing.
+    #[arg(long)]
+    chrf_eps_smoothing: bool,
+    /// Case-sensitive TER.
+    #[arg(long)]
+    ter_case_sensitive: bool,
+    /// TER Asian-script support.
+    #[arg(long)]
+    ter_asian_support: bool,
+    /// Remove punctuation for TER.
+    #[arg(long)]
+    ter_no_punct: bool,
+    /// TER normalisation.
+    #[arg(long)]
+    ter_normalized: bool,
+    /// Output format (sacrebleu's default is json).
+    #[arg(short = 'f', long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Print only the scores.
+    #[arg(short = 'b', long)]
+    score_only: bool,
+    /// Decimal places.
+    #[arg(short = 'w', long, default_value_t = 1)]
+    width: usize,
+    /// One score per segment (one metric only).
+    #[arg(long)]
+    sentence_level: bool,
+    /// Accepted for compatibility (retarget does not warn about tokenized input).
+    #[arg(long)]
+    force: bool,
+    /// Accepted for compatibility (retarget prints no log lines).
+    #[arg(short = 'q', long)]
+    quiet: bool,
+}
+
+/// Rewrites sacrebleu's multi-letter single-dash options (`-tok`, `-lc`, …),
+/// which clap cannot express, into their long forms.
+pub fn sacrebleu_aliases(args: Vec<OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .map(|a| {
+            let long = match a.to_str() {
+                Some("-tok") => "--tokenize",
+                Some("-lc") => "--lowercase",
+                Some("-sl") => "--sentence-level",
+                Some("-sv") => "--smooth-value",
+                Some("-cc") => "--chrf-char-order",
+                Some("-cw") => "--chrf-word-order",
+                _ => return a,
+            };
+            OsString::from(long)
+        })
+        .collect()
+}
+
+fn usage(message: String) -> EvalError {
+    EvalError::Usage(message)
+}
+
+impl ScoreArgs {
+    fn metrics(&self) -> Result<Metrics, EvalError> {
+        let mut m = Metrics::default();
+        for metric in &self.metrics {
+            match metric {
+                Metric::Bleu => {
+                    m.bleu = Some(Bleu {
+                        lowercase: self.lowercase,
+                        tokenizer: BleuTokenizer::parse(&self.tokenize).map_err(usage)?,
+                        smoothing: Smoothing::parse(&self.smooth_method, self.smooth_value)
+                            .map_err(usage)?,
+                        effective_order: self.sentence_level,
+                    })
+                }
+                Metric::Chrf => {
+                    m.chrf = Some(Chrf {
+                        char_order: self.chrf_char_order,
+                        word_order: self.chrf_word_order,
+                        beta: self.chrf_beta,
+                        lowercase: self.chrf_lowercase,
+                        whitespace: self.chrf_whitespace,
+                        eps_smoothing: self.chrf_eps_smoothing,
+                    })
+                }
+                Metric::Ter => {
+                    m.ter = Some(Ter {
+                        tokenizer: TercomTokenizer {
+                            normalized: self.ter_normalized,
+                            no_punct: self.ter_no_punct,
+                            asian_support: self.ter_asian_support,
+                            case_sensitive: self.ter_case_sensitive,
+                        },
+                    })
+                }
+            }
+        }
+        Ok(m)
+    }
+}
+
+/// Runs one `eval` subcommand and returns what to print.
+pub fn run(command: EvalCommand) -> Result<String> {
+    match command {
+        EvalCommand::Score(args) => {
+            let metrics = args.metrics()?;
+            let refs: Vec<&std::path::Path> = args.refs.iter().map(PathBuf::as_path).collect();
+            let text = ParallelText::read(&args.input, &refs)?;
+            if args.sentence_level {
+                // As sacrebleu: one text line per segment, whatever -f says.
+                let lines: Vec<String> = sentence_scores(&text, &metrics)?
+                    .iter()
+                    .map(|s| s.format_text(args.width, args.score_only) + "\n")
+                    .collect();
+                return Ok(lines.concat());
+            }
+            let scores = corpus_scores(&text, &metrics);
+            Ok(match args.format {
+                Format::Json => join_json(
+                    &scores
+                        .iter()
+                        .map(|s| s.format_json(args.width))
+                        .collect::<Vec<_>>(),
+                ),
+                Format::Text => align_text(
+                    &scores
+                        .iter()
+                        .map(|s| s.format_text(args.width, args.score_only))
+                        .collect::<Vec<_>>(),
+                ),
+            })
+        }
+    }
+}
