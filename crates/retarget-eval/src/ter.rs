@@ -119,7 +119,8 @@ fn alignment(inv_trace: &[Op], n_ref: usize) -> Alignment {
         hyp_err: Vec::new(),
     };
     for op in inv_trace {
-        // The trace is flipped: insertions become deletions and vice versa.
+        // On the flipped trace an insertion consumes a hypothesis word and a
+        // deletion a reference word.
         match op {
             Op::Nop | Op::Sub => {
                 pos_h += 1;
@@ -129,11 +130,11 @@ fn alignment(inv_trace: &[Op], n_ref: usize) -> Alignment {
                 a.hyp_err.push(e);
                 a.ref_err.push(e);
             }
-            Op::Del => {
+            Op::Ins => {
                 pos_h += 1;
                 a.hyp_err.push(1);
             }
-            Op::Ins => {
+            Op::Del => {
                 pos_r += 1;
                 a.align[pos_r as usize] = Some(pos_h);
                 a.ref_err.push(1);
@@ -144,30 +145,46 @@ fn alignment(inv_trace: &[Op], n_ref: usize) -> Alignment {
     a
 }
 
+/// Python's `words[a:b]`: bounds clamp, an inverted range is empty.
+fn py_slice<'w, 's>(words: &'w [&'s str], a: usize, b: usize) -> &'w [&'s str] {
+    let a = a.min(words.len());
+    &words[a..b.clamp(a, words.len())]
+}
+
+/// sacrebleu's `_perform_shift`: move `length` words from `start` to `target`.
 fn perform_shift<'s>(
     words: &[&'s str],
     start: usize,
     length: usize,
     target: usize,
 ) -> Vec<&'s str> {
-    let mut out = Vec::with_capacity(words.len());
-    if target < start {
-        out.extend_from_slice(&words[..target]);
-        out.extend_from_slice(&words[start..start + length]);
-        out.extend_from_slice(&words[target..start]);
-        out.extend_from_slice(&words[start + length..]);
-    } else if target > start + length {
-        out.extend_from_slice(&words[..start]);
-        out.extend_from_slice(&words[start + length..target]);
-        out.extend_from_slice(&words[start..start + length]);
-        out.extend_from_slice(&words[target..]);
+    let end = start + length;
+    let pieces: [(usize, usize); 4] = if target < start {
+        [
+            (0, target),
+            (start, end),
+            (target, start),
+            (end, usize::MAX),
+        ]
+    } else if target > end {
+        [
+            (0, start),
+            (end, target),
+            (start, end),
+            (target, usize::MAX),
+        ]
     } else {
-        out.extend_from_slice(&words[..start]);
-        out.extend_from_slice(&words[start + length..length + target]);
-        out.extend_from_slice(&words[start..start + length]);
-        out.extend_from_slice(&words[length + target..]);
-    }
-    out
+        [
+            (0, start),
+            (end, length + target),
+            (start, end),
+            (length + target, usize::MAX),
+        ]
+    };
+    pieces
+        .iter()
+        .flat_map(|&(a, b)| py_slice(words, a, b).iter().copied())
+        .collect()
 }
 
 /// Matching blocks (start in hypothesis, start in reference, length).
@@ -296,7 +313,11 @@ impl Ter {
         let mut best = i64::MAX;
         let mut ref_lengths = 0usize;
         for reference in references {
-            let r = self.tokenizer.tokenize(pytext::rstrip(reference));
+            // sacrebleu tokenizes references twice (once when caching them,
+            // once more when extracting their words); with `--ter-normalized`
+            // the second pass can split further (`it's ,` → `it 's ,`).
+            let once = self.tokenizer.tokenize(pytext::rstrip(reference));
+            let r = self.tokenizer.tokenize(pytext::rstrip(&once));
             let words_r: Vec<&str> = pytext::split(&r).collect();
             let (edits, len) = translation_edit_rate(&words_h, &words_r);
             ref_lengths += len;
