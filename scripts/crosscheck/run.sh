@@ -17,5 +17,8 @@ bash scripts/fetch-examples.sh
 work=$(mktemp -d "${TMPDIR:-/tmp}/retarget-crosscheck.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 "$fixtures_bin" "$work/fixtures" >/dev/null
+status=0
 "$venv/bin/python" scripts/crosscheck/model_check.py \
-  --retarget "$bin" --fixtures "$work/fixtures" --assets examples/assets --work "$work"
+  --retarget "$bin" --fixtures "$work/fixtures" --assets examples/assets --work "$work" || status=1
+"$venv/bin/python" scripts/crosscheck/sacrebleu_check.py --retarget "$bin" --work "$work/sacrebleu" || status=1
+exit $status

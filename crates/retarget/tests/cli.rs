@@ -133,3 +133,71 @@ fn unsupported_gguf_and_usage_errors_exit_2() {
         assert_nothing_written(dir.path(), &out_dir);
     }
 }
+
+#[test]
+fn eval_score_bad_input_exits_2_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let reference = write("ref.txt", b"a b c\nd e f\n");
+    let hyp = write("hyp.txt", b"a b c\nd e\n");
+    let short = write("short.txt", b"a b c\n");
+    let empty = write("empty.txt", b"");
+    let latin1 = write("latin1.txt", b"a b c\ncaf\xe9\n");
+    let ok = retarget(&[
+        "eval",
+        "score",
+        s(&reference),
+        "-i",
+        s(&hyp),
+        "-m",
+        "bleu",
+        "chrf",
+        "ter",
+        "-f",
+        "text",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(String::from_utf8(ok.stdout).unwrap().lines().count(), 3);
+    let cases: [(Vec<&str>, &str); 6] = [
+        (
+            vec![s(&reference), "-i", s(&short)],
+            "has 2 lines but the hypothesis file",
+        ),
+        (
+            vec![s(&reference), "-i", s(&empty)],
+            "empty.txt: the file is empty",
+        ),
+        (
+            vec![s(&reference), "-i", s(&latin1)],
+            "latin1.txt: line 2: invalid UTF-8",
+        ),
+        (
+            vec![s(&reference), "-i", s(&hyp), "-tok", "ja-mecab"],
+            "not supported",
+        ),
+        (
+            vec![s(&reference), "-i", s(&hyp), "-tok", "klingon"],
+            "unknown tokenizer",
+        ),
+        (
+            vec![s(&reference), "-i", "/nonexistent/hyp.txt"],
+            "/nonexistent/hyp.txt",
+        ),
+    ];
+    for (args, expect) in cases {
+        let mut full = vec!["eval", "score"];
+        full.extend(args);
+        let out = retarget(&full);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{full:?}: {stderr}");
+        assert!(stderr.contains(expect), "{full:?}: {stderr}");
+    }
+}
