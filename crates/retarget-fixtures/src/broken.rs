@@ -148,11 +148,29 @@ pub fn gguf_with_type(ggml_type: u32) -> Vec<u8> {
 /// A GGUF v3 file with one tensor of the given dimensions (llama.cpp order,
 /// innermost first) and type, hand-assembled, with 1 KiB of data.
 pub fn gguf_with_tensor(dims: &[u64], ggml_type: u32) -> Vec<u8> {
+    gguf_with(dims, ggml_type, None)
+}
+
+/// A GGUF like [`gguf_with_tensor`] whose metadata also declares
+/// `general.alignment` (a u32).
+pub fn gguf_with_alignment(alignment: u32) -> Vec<u8> {
+    gguf_with(&[256], 0, Some(alignment))
+}
+
+fn gguf_with(dims: &[u64], ggml_type: u32, alignment: Option<u32>) -> Vec<u8> {
     let mut b = Vec::new();
     b.extend_from_slice(b"GGUF");
     b.extend_from_slice(&3u32.to_le_bytes());
     b.extend_from_slice(&1u64.to_le_bytes()); // tensors
-    b.extend_from_slice(&1u64.to_le_bytes()); // metadata entries
+    let entries = 1 + u64::from(alignment.is_some());
+    b.extend_from_slice(&entries.to_le_bytes()); // metadata entries
+    if let Some(a) = alignment {
+        let key = b"general.alignment";
+        b.extend_from_slice(&(key.len() as u64).to_le_bytes());
+        b.extend_from_slice(key);
+        b.extend_from_slice(&4u32.to_le_bytes()); // u32
+        b.extend_from_slice(&a.to_le_bytes());
+    }
     let key = b"general.architecture";
     b.extend_from_slice(&(key.len() as u64).to_le_bytes());
     b.extend_from_slice(key);
@@ -167,7 +185,8 @@ pub fn gguf_with_tensor(dims: &[u64], ggml_type: u32) -> Vec<u8> {
     }
     b.extend_from_slice(&ggml_type.to_le_bytes());
     b.extend_from_slice(&0u64.to_le_bytes()); // offset
-    while b.len() % 32 != 0 {
+    let align = alignment.filter(|&a| a > 0).unwrap_or(32) as usize;
+    while b.len() % align != 0 {
         b.push(0);
     }
     b.resize(b.len() + 1024, 0);

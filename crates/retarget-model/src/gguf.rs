@@ -99,13 +99,31 @@ fn map_read_error(path: &Path, err: candle_core::Error) -> ModelError {
     ModelError::invalid(path, format!("not a valid GGUF file: {text}"))
 }
 
+/// Runs candle's GGUF header parser, turning a panic inside it into an
+/// error: candle 0.11 divides by `general.alignment` unchecked, so a file
+/// declaring alignment 0 panics (found by the gguf_header fuzz target). The
+/// panic hook is silenced meanwhile so the user sees one clear error, not a
+/// panic message; files are opened before any parallel work starts.
+fn read_content<R: std::io::Read + std::io::Seek>(path: &Path, reader: &mut R) -> Result<Content> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Content::read(reader)));
+    std::panic::set_hook(hook);
+    match result {
+        Ok(parsed) => parsed.map_err(|e| map_read_error(path, e)),
+        Err(_) => Err(ModelError::invalid(
+            path,
+            "malformed GGUF header (e.g. `general.alignment` of 0)",
+        )),
+    }
+}
+
 /// Parses a GGUF image held in memory and validates its tensor layout, as
 /// [`GgufFile::open`] does for a file; returns the number of tensors. This is
 /// the entry point of the GGUF fuzz target.
 pub fn validate_bytes(bytes: &[u8]) -> Result<usize> {
     let path = Path::new("<memory>");
-    let content =
-        Content::read(&mut std::io::Cursor::new(bytes)).map_err(|e| map_read_error(path, e))?;
+    let content = read_content(path, &mut std::io::Cursor::new(bytes))?;
     Ok(layout(path, &content, bytes.len() as u64)?.len())
 }
 
@@ -116,7 +134,7 @@ impl GgufFile {
         let file = File::open(path).map_err(|e| ModelError::io(path, e))?;
         let file_len = file.metadata().map_err(|e| ModelError::io(path, e))?.len();
         let mut reader = BufReader::new(file);
-        let content = Content::read(&mut reader).map_err(|e| map_read_error(path, e))?;
+        let content = read_content(path, &mut reader)?;
         let tensors = layout(path, &content, file_len)?;
         Ok(GgufFile {
             path: path.to_path_buf(),

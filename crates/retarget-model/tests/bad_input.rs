@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use retarget_fixtures::broken::{
-    folder_with_weights, gguf_with_tensor, gguf_with_type, sharded_folder, BROKEN_SAFETENSORS,
+    folder_with_weights, gguf_with_alignment, gguf_with_tensor, gguf_with_type, sharded_folder,
+    BROKEN_SAFETENSORS,
 };
 use retarget_model::gguf::GgufFile;
 use retarget_model::hf_folder::HfFolder;
@@ -144,6 +145,22 @@ fn gguf_with_overflowing_shape_is_rejected() {
     assert!(
         retarget_model::gguf::validate_bytes(&gguf_with_tensor(&[u64::MAX / 2, 3], 0)).is_err()
     );
+}
+
+#[test]
+fn gguf_with_zero_alignment_is_rejected() {
+    // Found by the gguf_header fuzz target: candle divides by the declared
+    // alignment; retarget turns its panic into an error.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("align0.gguf");
+    std::fs::write(&path, gguf_with_alignment(0)).unwrap();
+    assert_invalid(
+        GgufFile::open(&path).unwrap_err(),
+        &path,
+        "general.alignment",
+    );
+    std::fs::write(&path, gguf_with_alignment(64)).unwrap();
+    assert!(GgufFile::open(&path).is_ok());
 }
 
 #[test]
