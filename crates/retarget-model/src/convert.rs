@@ -14,7 +14,7 @@ use crate::gguf_convert::{llama_config, llama_params, llama_tensor_map, unpermut
 use crate::gguf_tokenizer;
 use crate::hf_folder::HfFolder;
 use crate::writer::{
-    write_weights, OutputDir, PlannedTensor, TensorBytes, DEFAULT_MAX_SHARD_BYTES,
+    write_weights, OutputDir, PlannedTensor, TensorBytes, WrittenWeights, DEFAULT_MAX_SHARD_BYTES,
 };
 
 /// Options of `retarget convert`.
@@ -123,13 +123,7 @@ fn convert_hf(
             _ => out.copy_file(&source, rel)?,
         }
     }
-    progress.finish_and_clear();
-    Ok(ConvertSummary {
-        output: out.commit()?,
-        tensors: plan.len(),
-        files: written.files,
-        bytes: written.total_bytes,
-    })
+    commit(out, plan.len(), written, &progress)
 }
 
 fn convert_gguf(
@@ -205,10 +199,20 @@ fn convert_gguf(
         "special_tokens_map.json",
         &tokenizer.special_tokens_map,
     )?;
+    commit(out, plan.len(), written, &progress)
+}
+
+/// Moves the finished output into place and summarises it.
+fn commit(
+    out: OutputDir,
+    tensors: usize,
+    written: WrittenWeights,
+    progress: &ProgressBar,
+) -> Result<ConvertSummary> {
     progress.finish_and_clear();
     Ok(ConvertSummary {
         output: out.commit()?,
-        tensors: plan.len(),
+        tensors,
         files: written.files,
         bytes: written.total_bytes,
     })
