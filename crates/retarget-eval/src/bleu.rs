@@ -2,9 +2,7 @@
 //! clipped n-gram counts against the per-n-gram maximum over references,
 //! smoothing methods `none`, `floor`, `add-k` and `exp`, effective order.
 
-use std::collections::HashMap;
-
-use crate::ngrams::word_ngrams;
+use crate::ngrams::{word_ngrams, Counts};
 use crate::pytext;
 use crate::sacre_tokenizers::BleuTokenizer;
 use crate::score::{Score, Signature};
@@ -122,7 +120,7 @@ impl Bleu {
     pub fn segment_stats(&self, hypothesis: &str, references: &[&str]) -> BleuStats {
         let refs: Vec<String> = references.iter().map(|r| self.preprocess(r)).collect();
         let ref_tokens: Vec<Vec<&str>> = refs.iter().map(|r| pytext::split(r).collect()).collect();
-        let mut max_ref: HashMap<&[&str], u32> = HashMap::new();
+        let mut max_ref: Counts<&[&str]> = Counts::new();
         for tokens in &ref_tokens {
             for (ngram, count) in word_ngrams(tokens, 1, MAX_NGRAM_ORDER) {
                 let slot = max_ref.entry(ngram).or_insert(0);
