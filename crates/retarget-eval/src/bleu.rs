@@ -2,7 +2,7 @@
 //! clipped n-gram counts against the per-n-gram maximum over references,
 //! smoothing methods `none`, `floor`, `add-k` and `exp`, effective order.
 
-use crate::ngrams::{word_ngrams, Counts};
+use crate::ngrams::{packed_ngrams, packed_order, Counts, TokenIds};
 use crate::pytext;
 use crate::sacre_tokenizers::BleuTokenizer;
 use crate::score::{Score, Signature};
@@ -119,21 +119,22 @@ impl Bleu {
     /// Statistics of one hypothesis against its references.
     pub fn segment_stats(&self, hypothesis: &str, references: &[&str]) -> BleuStats {
         let refs: Vec<String> = references.iter().map(|r| self.preprocess(r)).collect();
-        let ref_tokens: Vec<Vec<&str>> = refs.iter().map(|r| pytext::split(r).collect()).collect();
-        let mut max_ref: Counts<&[&str]> = Counts::new();
-        for tokens in &ref_tokens {
-            for (ngram, count) in word_ngrams(tokens, 1, MAX_NGRAM_ORDER) {
+        let hyp = self.preprocess(hypothesis);
+        let mut vocab = TokenIds::default();
+        let ref_ids: Vec<Vec<u32>> = refs.iter().map(|r| vocab.ids(pytext::split(r))).collect();
+        let hyp_ids = vocab.ids(pytext::split(&hyp));
+        let mut max_ref = Counts::new();
+        for ids in &ref_ids {
+            for (ngram, count) in packed_ngrams(ids, MAX_NGRAM_ORDER) {
                 let slot = max_ref.entry(ngram).or_insert(0);
                 *slot = (*slot).max(count);
             }
         }
-        let hyp = self.preprocess(hypothesis);
-        let hyp_tokens: Vec<&str> = pytext::split(&hyp).collect();
-        let hyp_len = hyp_tokens.len() as u64;
+        let hyp_len = hyp_ids.len() as u64;
         // Closest reference length; ties go to the shorter reference.
         let mut closest: Option<(u64, u64)> = None;
-        for tokens in &ref_tokens {
-            let len = tokens.len() as u64;
+        for ids in &ref_ids {
+            let len = ids.len() as u64;
             let diff = hyp_len.abs_diff(len);
             closest = match closest {
                 Some((d, l)) if d < diff || (d == diff && l <= len) => Some((d, l)),
@@ -145,10 +146,10 @@ impl Bleu {
             ref_len: closest.map_or(0, |(_, l)| l),
             ..BleuStats::default()
         };
-        for (ngram, count) in word_ngrams(&hyp_tokens, 1, MAX_NGRAM_ORDER) {
-            let n = ngram.len() - 1;
+        for (ngram, count) in packed_ngrams(&hyp_ids, MAX_NGRAM_ORDER) {
+            let n = packed_order(ngram) - 1;
             stats.total[n] += count as u64;
-            if let Some(&r) = max_ref.get(ngram) {
+            if let Some(&r) = max_ref.get(&ngram) {
                 stats.correct[n] += count.min(r) as u64;
             }
         }
