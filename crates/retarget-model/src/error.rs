@@ -37,6 +37,9 @@ pub enum ModelError {
     /// input folder, an unparsable size).
     #[error("{0}")]
     Usage(String),
+    /// A broken invariant inside retarget: a bug, not bad input.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ModelError {
@@ -69,6 +72,7 @@ impl ModelError {
     pub fn is_bad_input(&self) -> bool {
         match self {
             ModelError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            ModelError::Internal(_) => false,
             _ => true,
         }
     }

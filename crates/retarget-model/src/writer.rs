@@ -298,8 +298,8 @@ fn write_shard(
         let planned = &plan[i];
         let bytes = producer(i)?;
         if bytes.len() != planned.byte_len() as u64 {
-            return Err(ModelError::Usage(format!(
-                "internal error: tensor `{}` produced {} bytes, planned {}",
+            return Err(ModelError::Internal(format!(
+                "tensor `{}` produced {} bytes, planned {}",
                 planned.name,
                 bytes.len(),
                 planned.byte_len()
@@ -349,8 +349,8 @@ pub fn write_weights<'a>(
 ) -> Result<WrittenWeights> {
     let mut seen = HashSet::new();
     if let Some(t) = plan.iter().find(|t| !seen.insert(t.name.as_str())) {
-        return Err(ModelError::Usage(format!(
-            "internal error: tensor `{}` planned twice",
+        return Err(ModelError::Internal(format!(
+            "tensor `{}` planned twice",
             t.name
         )));
     }
