@@ -13,13 +13,31 @@ pub fn read_lines(path: &Path) -> Result<Vec<String>> {
         path: path.to_path_buf(),
         source,
     })?;
+    split_lines(path, &bytes)
+}
+
+/// Reads standard input as [`read_lines`] reads a file.
+pub fn read_stdin_lines() -> Result<Vec<String>> {
+    let path = Path::new("<stdin>");
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|source| {
+        EvalError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    split_lines(path, &bytes)
+}
+
+/// Splits `bytes` (read from `path`) into lines the way sacrebleu does.
+fn split_lines(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
     if bytes.is_empty() {
         return Err(EvalError::Invalid {
             path: path.to_path_buf(),
             problem: "the file is empty".into(),
         });
     }
-    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     body.split(|&b| b == b'\n')
         .enumerate()
         .map(|(i, line)| {
@@ -42,14 +60,27 @@ pub struct ParallelText {
 }
 
 impl ParallelText {
-    /// Reads the hypothesis and every reference file.
-    pub fn read(hypothesis: &Path, references: &[&Path]) -> Result<Self> {
+    /// Reads the hypothesis file (standard input when `None`) and every
+    /// reference file.
+    pub fn read(hypothesis: Option<&Path>, references: &[&Path]) -> Result<Self> {
         if references.is_empty() {
             return Err(EvalError::Usage(
                 "at least one reference file is needed".into(),
             ));
         }
-        let hypotheses = read_lines(hypothesis)?;
+        let hypotheses = match hypothesis {
+            Some(path) => read_lines(path)?,
+            None => {
+                let lines = read_stdin_lines()?;
+                if lines.iter().any(|l| l.contains('\t')) {
+                    return Err(EvalError::Usage(
+                        "tab-separated systems on standard input are not supported: give one system with -i".into(),
+                    ));
+                }
+                lines
+            }
+        };
+        let hypothesis = hypothesis.unwrap_or(Path::new("<stdin>"));
         let mut refs = Vec::with_capacity(references.len());
         for r in references {
             let lines = read_lines(r)?;

@@ -137,28 +137,28 @@ pub struct ScoreArgs {
     /// Reference files, one segment per line (several for multi-reference).
     #[arg(required = true)]
     refs: Vec<PathBuf>,
-    /// The hypothesis file.
-    #[arg(short = 'i', long = "input", required = true)]
-    input: PathBuf,
+    /// The hypothesis file (standard input when absent, as in sacrebleu).
+    #[arg(short = 'i', long = "input")]
+    input: Option<PathBuf>,
     /// Metrics to compute.
     #[arg(short = 'm', long, value_enum, num_args = 1.., default_values_t = [Metric::Bleu], ignore_case = true)]
     metrics: Vec<Metric>,
-    /// BLEU tokenizer: none, 13a, intl, zh, char (ja-mecab, ko-mecab and flores are refused).
+    /// BLEU tokenizer (`-tok`): none, 13a, intl, zh, char (ja-mecab, ko-mecab and flores are refused).
     #[arg(long = "tokenize", default_value = "13a")]
     tokenize: String,
-    /// Lowercase for BLEU.
+    /// Lowercase for BLEU (`-lc`).
     #[arg(long)]
     lowercase: bool,
     /// BLEU smoothing: exp, floor, add-k, none.
     #[arg(short = 's', long, default_value = "exp")]
     smooth_method: String,
-    /// Value for floor / add-k smoothing.
+    /// Value for floor / add-k smoothing (`-sv`).
     #[arg(long)]
     smooth_value: Option<f64>,
-    /// chrF character n-gram order.
+    /// chrF character n-gram order (`-cc`).
     #[arg(long, default_value_t = 6)]
     chrf_char_order: usize,
-    /// chrF word n-gram order (2 for chrF++).
+    /// chrF word n-gram order, 2 for chrF++ (`-cw`).
     #[arg(long, default_value_t = 0)]
     chrf_word_order: usize,
     /// chrF beta.
@@ -194,7 +194,7 @@ pub struct ScoreArgs {
     /// Decimal places.
     #[arg(short = 'w', long, default_value_t = 1)]
     width: usize,
-    /// One score per segment (one metric only).
+    /// One score per segment, one metric only (`-sl`).
     #[arg(long)]
     sentence_level: bool,
     /// Accepted for compatibility (retarget does not warn about tokenized input).
@@ -275,7 +275,7 @@ pub fn run(command: EvalCommand) -> Result<String> {
         EvalCommand::Score(args) => {
             let metrics = args.metrics()?;
             let refs: Vec<&std::path::Path> = args.refs.iter().map(PathBuf::as_path).collect();
-            let text = ParallelText::read(&args.input, &refs)?;
+            let text = ParallelText::read(args.input.as_deref(), &refs)?;
             if args.sentence_level {
                 // As sacrebleu: one text line per segment, whatever -f says.
                 let lines: Vec<String> = sentence_scores(&text, &metrics)?

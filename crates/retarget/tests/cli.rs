@@ -269,3 +269,45 @@ fn eval_tokenizer_reports_fertility_and_parity() {
     ]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn eval_score_reads_the_hypothesis_from_stdin() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("ref.txt");
+    let hyp = dir.path().join("hyp.txt");
+    std::fs::write(&reference, "the cat sat on the mat\na b c d\n").unwrap();
+    std::fs::write(&hyp, "the cat is on the mat\na b c\n").unwrap();
+    let from_file = retarget(&[
+        "eval",
+        "score",
+        s(&reference),
+        "-i",
+        s(&hyp),
+        "-b",
+        "-w",
+        "6",
+    ]);
+    let run = |input: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_retarget"))
+            .args(["eval", "score", s(&reference), "-b", "-w", "6"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let from_stdin = run(&std::fs::read(&hyp).unwrap());
+    assert!(
+        from_stdin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
+    assert_eq!(from_stdin.stdout, from_file.stdout);
+    let tabs = run(b"a\tb\nc\td\n");
+    assert_eq!(tabs.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&tabs.stderr).contains("tab-separated"));
+}
