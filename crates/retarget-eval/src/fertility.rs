@@ -241,16 +241,15 @@ fn encode_error(tokenizer: &str, problem: String) -> EvalError {
     }
 }
 
-/// Fairness of `tokenizer` (labelled `name`) on named texts; parity against
+/// Fairness of the counter's tokenizer (labelled `name`) on named texts; parity against
 /// the text labelled `reference`, which must then have as many lines as each
 /// other text (they are parallel).
 pub fn text_fairness(
-    tokenizer: &Tokenizer,
+    counter: &Counter<'_>,
     name: &str,
     texts: &[(String, Vec<String>)],
     reference: Option<&str>,
 ) -> Result<Vec<Fairness>> {
-    let counter = Counter::new(tokenizer);
     let counts: Vec<TextCounts> = texts
         .iter()
         .map(|(_, lines)| counter.count(lines).map_err(|e| encode_error(name, e)))
@@ -283,10 +282,10 @@ pub fn text_fairness(
         .collect()
 }
 
-/// Fairness of `tokenizer` on every UDHR declaration, with parity against
+/// Fairness of the counter's tokenizer on every UDHR declaration, with parity against
 /// the declaration `reference` (e.g. `eng`) over the articles both contain.
 pub fn udhr_fairness(
-    tokenizer: &Tokenizer,
+    counter: &Counter<'_>,
     name: &str,
     declarations: &[crate::udhr::Declaration],
     reference: &str,
@@ -295,7 +294,6 @@ pub fn udhr_fairness(
         .iter()
         .find(|d| d.code == reference)
         .ok_or_else(|| EvalError::Usage(format!("the UDHR has no declaration `{reference}`")))?;
-    let counter = Counter::new(tokenizer);
     let mut ref_tokens = std::collections::BTreeMap::new();
     for (&article, paragraphs) in &reference.articles {
         let c = counter

@@ -8,7 +8,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use retarget_eval::bleu::{Bleu, Smoothing};
 use retarget_eval::chrf::Chrf;
 use retarget_eval::corpus::{read_lines, ParallelText};
-use retarget_eval::fertility::{load_tokenizer, text_fairness, udhr_fairness, Fairness, Unit};
+use retarget_eval::fertility::{
+    load_tokenizer, text_fairness, udhr_fairness, Counter, Fairness, Unit,
+};
 use retarget_eval::sacre_tokenizers::{BleuTokenizer, TercomTokenizer};
 use retarget_eval::score::{align_text, join_json};
 use retarget_eval::ter::Ter;
@@ -97,17 +99,18 @@ fn run_tokenizer(args: TokenizerArgs) -> Result<String> {
     let mut rows = Vec::new();
     for path in &args.tokenizers {
         let tokenizer = load_tokenizer(path)?;
+        let counter = Counter::new(&tokenizer);
         let name = path.display().to_string();
         if !texts.is_empty() {
             let reference = args
                 .parallel_ref
                 .as_deref()
                 .filter(|r| texts.iter().any(|(l, _)| l == r));
-            rows.extend(text_fairness(&tokenizer, &name, &texts, reference)?);
+            rows.extend(text_fairness(&counter, &name, &texts, reference)?);
         }
         if let Some(declarations) = &declarations {
             let reference = args.parallel_ref.as_deref().unwrap_or("eng");
-            rows.extend(udhr_fairness(&tokenizer, &name, declarations, reference)?);
+            rows.extend(udhr_fairness(&counter, &name, declarations, reference)?);
         }
     }
     Ok(if args.json {
