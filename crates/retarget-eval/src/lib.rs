@@ -95,27 +95,29 @@ pub fn sentence_scores(text: &ParallelText, metrics: &Metrics) -> Result<Vec<Sco
             "sentence-level mode takes exactly one metric".into(),
         ));
     }
-    let nrefs = text.references.len();
+    // One signature for every segment: the settings do not change.
+    let fields = match (&metrics.bleu, &metrics.chrf, &metrics.ter) {
+        (Some(bleu), _, _) => bleu.signature_fields(),
+        (_, Some(chrf), _) => chrf.signature_fields(),
+        (_, _, Some(ter)) => ter.signature_fields(),
+        _ => unreachable!("one metric requested"),
+    };
+    let signature = Signature::new(text.references.len(), fields);
     let scores = (0..text.hypotheses.len())
         .into_par_iter()
         .map(|i| {
             let hyp = &text.hypotheses[i];
             let refs = text.refs_of(i);
+            let signature = signature.clone();
             if let Some(bleu) = &metrics.bleu {
-                let signature = Signature::new(nrefs, bleu.signature_fields());
                 bleu.score(&bleu.segment_stats(hyp, &refs))
                     .into_score(signature)
             } else if let Some(chrf) = &metrics.chrf {
-                let signature = Signature::new(nrefs, chrf.signature_fields());
                 chrf.score(&chrf.segment_stats(hyp, &refs), signature)
             } else {
                 let ter = metrics.ter.as_ref().expect("one metric requested");
                 let s = ter.segment_stats(hyp, &refs);
-                ter.score(
-                    s.edits,
-                    s.ref_len,
-                    Signature::new(nrefs, ter.signature_fields()),
-                )
+                ter.score(s.edits, s.ref_len, signature)
             }
         })
         .collect();

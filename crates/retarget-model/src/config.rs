@@ -1,7 +1,7 @@
 //! `config.json`: a typed view of the keys retarget needs, over the raw JSON
 //! object, so every other key is kept (in order) when the file is written back.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Map, Value};
 
@@ -10,7 +10,6 @@ use crate::error::{ModelError, Result};
 /// A model's `config.json`.
 #[derive(Debug, Clone)]
 pub struct ModelConfig {
-    path: PathBuf,
     raw: Map<String, Value>,
 }
 
@@ -36,25 +35,14 @@ impl ModelConfig {
         let value: Value = serde_json::from_slice(text)
             .map_err(|e| ModelError::invalid(path, format!("malformed JSON: {e}")))?;
         match value {
-            Value::Object(raw) => Ok(ModelConfig {
-                path: path.to_path_buf(),
-                raw,
-            }),
+            Value::Object(raw) => Ok(ModelConfig { raw }),
             _ => Err(ModelError::invalid(path, "config is not a JSON object")),
         }
     }
 
     /// Builds a config from a JSON object (used when converting GGUF).
-    pub fn from_map(path: &Path, raw: Map<String, Value>) -> Self {
-        ModelConfig {
-            path: path.to_path_buf(),
-            raw,
-        }
-    }
-
-    /// The file this config was read from.
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn from_map(raw: Map<String, Value>) -> Self {
+        ModelConfig { raw }
     }
 
     /// The raw JSON object.

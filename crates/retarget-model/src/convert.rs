@@ -179,7 +179,7 @@ fn convert_gguf(
     let written = write_weights(&out, &plan, options.max_shard_bytes, &producer, &progress)?;
 
     let config = llama_config(&file, tokenizer.vocab_size, target.torch_name())?;
-    let config = ModelConfig::from_map(&out.path().join("config.json"), config);
+    let config = ModelConfig::from_map(config);
     out.write_file(Path::new("config.json"), &config.to_json_bytes())?;
     let mut generation = serde_json::Map::new();
     for key in ["bos_token_id", "eos_token_id", "pad_token_id"] {

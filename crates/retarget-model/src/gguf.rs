@@ -178,13 +178,6 @@ impl GgufFile {
         self.content.metadata.get(key)
     }
 
-    /// Sorted metadata keys.
-    pub fn meta_keys(&self) -> Vec<&str> {
-        let mut keys: Vec<&str> = self.content.metadata.keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        keys
-    }
-
     /// A string metadata value.
     pub fn meta_str(&self, key: &str) -> Option<&str> {
         match self.meta(key)? {

@@ -62,11 +62,6 @@ impl HfFolder {
         })
     }
 
-    /// The folder.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// `config.json`, if present.
     pub fn config(&self) -> Option<&ModelConfig> {
         self.config.as_ref()

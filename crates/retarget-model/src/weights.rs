@@ -3,7 +3,7 @@
 //! cross-validated.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
@@ -38,7 +38,6 @@ pub struct Weights {
     /// Tensor name → (file index, entry index), in file then offset order.
     order: Vec<(usize, usize)>,
     by_name: HashMap<String, usize>,
-    index: Option<PathBuf>,
     warnings: Vec<String>,
 }
 
@@ -69,7 +68,7 @@ impl Weights {
     /// Opens one safetensors file.
     pub fn open_file(path: &Path) -> Result<Self> {
         let file = SafetensorsFile::open(path)?;
-        Self::assemble(vec![file], None, Vec::new(), &[])
+        Self::assemble(vec![file], Vec::new(), &[])
     }
 
     /// Opens an index file and every shard it names, checking that each
@@ -148,14 +147,13 @@ impl Weights {
                 ));
             }
         }
-        Self::assemble(files, Some(index_path.to_path_buf()), warnings, &keep)
+        Self::assemble(files, warnings, &keep)
     }
 
     /// Collects the kept tensors of `files` (all of them when `keep` is
     /// empty) into one name → location table.
     fn assemble(
         files: Vec<SafetensorsFile>,
-        index: Option<PathBuf>,
         warnings: Vec<String>,
         keep: &[Vec<bool>],
     ) -> Result<Self> {
@@ -179,14 +177,8 @@ impl Weights {
             files,
             order,
             by_name,
-            index,
             warnings,
         })
-    }
-
-    /// The index file, for sharded checkpoints.
-    pub fn index_path(&self) -> Option<&Path> {
-        self.index.as_deref()
     }
 
     /// The safetensors files (one, or the shards).
