@@ -10,6 +10,8 @@ pub mod chrf;
 pub mod corpus;
 pub mod error;
 pub mod fertility;
+pub mod langid;
+pub mod language;
 mod ngrams;
 pub mod pytext;
 pub mod sacre_tokenizers;

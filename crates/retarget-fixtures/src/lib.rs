@@ -6,6 +6,7 @@
 
 pub mod broken;
 pub mod corpus;
+pub mod fasttext;
 mod models;
 pub mod tokenizers_train;
 

@@ -1,0 +1,117 @@
+//! A little-endian cursor over a fastText model file that names the file,
+//! the offset and the field when the file ends early.
+
+use std::path::Path;
+
+use crate::error::{EvalError, Result};
+
+/// Reads fastText's binary fields in order.
+pub(super) struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    path: &'a Path,
+}
+
+impl<'a> Reader<'a> {
+    pub(super) fn new(bytes: &'a [u8], path: &'a Path) -> Self {
+        Reader {
+            bytes,
+            pos: 0,
+            path,
+        }
+    }
+
+    /// The current offset in the file.
+    pub(super) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// An `Invalid` error naming the file and the current offset.
+    pub(super) fn invalid(&self, problem: impl std::fmt::Display) -> EvalError {
+        EvalError::Invalid {
+            path: self.path.to_path_buf(),
+            problem: format!(
+                "not a valid fastText model: {problem} (at byte {})",
+                self.pos
+            ),
+        }
+    }
+
+    /// The next `len` bytes.
+    pub(super) fn take(&mut self, len: usize, what: &str) -> Result<&'a [u8]> {
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|&end| end <= self.bytes.len());
+        let Some(end) = end else {
+            return Err(self.invalid(format!(
+                "file ends while reading {what} ({len} bytes needed, {} left)",
+                self.bytes.len() - self.pos
+            )));
+        };
+        let slice = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(slice)
+    }
+
+    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
+        Ok(self
+            .take(N, what)?
+            .try_into()
+            .expect("take returns N bytes"))
+    }
+
+    pub(super) fn u8(&mut self, what: &str) -> Result<u8> {
+        Ok(self.array::<1>(what)?[0])
+    }
+
+    pub(super) fn bool(&mut self, what: &str) -> Result<bool> {
+        match self.u8(what)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(self.invalid(format!("{what} is {other}, not a boolean"))),
+        }
+    }
+
+    pub(super) fn i32(&mut self, what: &str) -> Result<i32> {
+        Ok(i32::from_le_bytes(self.array(what)?))
+    }
+
+    pub(super) fn i64(&mut self, what: &str) -> Result<i64> {
+        Ok(i64::from_le_bytes(self.array(what)?))
+    }
+
+    pub(super) fn f64(&mut self, what: &str) -> Result<f64> {
+        Ok(f64::from_le_bytes(self.array(what)?))
+    }
+
+    /// A count or size that must lie in `0..=max`.
+    pub(super) fn count(&mut self, value: i64, what: &str, max: i64) -> Result<usize> {
+        if !(0..=max).contains(&value) {
+            return Err(self.invalid(format!("{what} is {value}, outside 0..={max}")));
+        }
+        Ok(value as usize)
+    }
+
+    /// A NUL-terminated string.
+    pub(super) fn cstr(&mut self, what: &str) -> Result<&'a [u8]> {
+        let rest = &self.bytes[self.pos..];
+        let Some(len) = rest.iter().position(|&b| b == 0) else {
+            return Err(self.invalid(format!("file ends inside {what}")));
+        };
+        self.pos += len + 1;
+        Ok(&rest[..len])
+    }
+
+    /// `n` little-endian `f32` values, copied.
+    pub(super) fn f32s(&mut self, n: usize, what: &str) -> Result<Vec<f32>> {
+        let len = n
+            .checked_mul(4)
+            .ok_or_else(|| self.invalid(format!("{what} is too large")))?;
+        let bytes = self.take(len, what)?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("chunks of 4")))
+            .collect())
+    }
+}
