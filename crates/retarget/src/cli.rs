@@ -44,7 +44,7 @@ enum Command {
         #[arg(long, default_value = "5GB")]
         max_shard_size: String,
     },
-    /// Evaluate: translation metrics equal to sacrebleu's, tokenizer fairness.
+    /// Evaluate: translation metrics equal to sacrebleu's, language identification, tokenizer fairness.
     Eval {
         #[command(subcommand)]
         command: EvalCommand,

@@ -25,6 +25,8 @@ pub enum EvalCommand {
     /// Tokenizer fairness: fertility, characters per token, continued words,
     /// UNK rate, and parity against a reference language on parallel text.
     Tokenizer(TokenizerArgs),
+    /// Language identification per line and the off-target rate.
+    Langid(crate::langid_cli::LangidArgs),
 }
 
 /// Arguments of `retarget eval tokenizer`.
@@ -275,6 +277,7 @@ impl ScoreArgs {
 pub fn run(command: EvalCommand) -> Result<String> {
     match command {
         EvalCommand::Tokenizer(args) => run_tokenizer(args),
+        EvalCommand::Langid(args) => crate::langid_cli::run(args),
         EvalCommand::Score(args) => {
             let metrics = args.metrics()?;
             let refs: Vec<&std::path::Path> = args.refs.iter().map(PathBuf::as_path).collect();

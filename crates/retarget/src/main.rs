@@ -3,6 +3,7 @@
 
 mod cli;
 mod eval_cli;
+mod langid_cli;
 mod render;
 
 use std::process::ExitCode;

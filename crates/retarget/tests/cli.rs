@@ -311,3 +311,136 @@ fn eval_score_reads_the_hypothesis_from_stdin() {
     assert_eq!(tabs.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&tabs.stderr).contains("tab-separated"));
 }
+
+#[test]
+fn eval_langid_reports_languages_and_the_off_target_rate() {
+    use retarget_fixtures::fasttext::{two_language_model, FastTextLoss};
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("lid.ftz");
+    std::fs::write(&model, two_language_model(FastTextLoss::Softmax, true)).unwrap();
+    let input = dir.path().join("out.txt");
+    std::fs::write(&input, "habari\nhello\n\nhabari habari\nhello hello\n").unwrap();
+    let backend = format!("fasttext:{}", s(&model));
+    let out = retarget(&[
+        "eval",
+        "langid",
+        "-i",
+        s(&input),
+        "--backend",
+        &backend,
+        "--expect",
+        "swh_Latn",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = &json["summary"];
+    assert_eq!(summary["lines"], 5);
+    assert_eq!(summary["blank"], 1);
+    assert_eq!(summary["expected"], "swh_Latn");
+    assert_eq!(summary["on_target"], 2); // `sw` is the macrolanguage of `swh`
+    assert_eq!(summary["off_target"], 2);
+    assert_eq!(summary["off_target_rate"], 0.5);
+    assert_eq!(json["lines"][0]["language"], "swa");
+    assert_eq!(json["lines"][0]["label"], "sw");
+    assert_eq!(json["lines"][1]["language"], "eng");
+    assert!(json["lines"][2]["language"].is_null());
+
+    let text = retarget(&[
+        "eval",
+        "langid",
+        "-i",
+        s(&input),
+        "--backend",
+        &backend,
+        "--expect",
+        "sw",
+    ]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.starts_with("swa\t0.7311\neng\t0.7311\n-\t-\n"),
+        "{text}"
+    );
+    assert!(text.contains("off-target rate 50.00%"), "{text}");
+}
+
+#[test]
+fn eval_langid_lingua_identifies_clear_sentences() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("mixed.txt");
+    std::fs::write(
+        &input,
+        "All human beings are born free and equal in dignity and rights.\n\
+         Все люди рождаются свободными и равными в своем достоинстве и правах.\n\
+         Watu wote wamezaliwa huru, hadhi na haki zao ni sawa.\n\
+         Gizon-emakume guztiak aske jaiotzen dira, duintasun eta eskubide berberak dituztela.\n",
+    )
+    .unwrap();
+    let out = retarget(&[
+        "eval",
+        "langid",
+        "-i",
+        s(&input),
+        "--expect",
+        "en",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let langs: Vec<&str> = json["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["language"].as_str().unwrap())
+        .collect();
+    assert_eq!(langs, ["eng", "rus", "swa", "eus"]);
+    assert_eq!(json["summary"]["off_target"], 3);
+}
+
+#[test]
+fn eval_langid_bad_input_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "hello\n").unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let latin1 = dir.path().join("latin1.txt");
+    std::fs::write(&latin1, b"ok\ncaf\xe9\n").unwrap();
+    let missing_model = format!("fasttext:{}", s(&dir.path().join("nope.bin")));
+    let cases: [(Vec<&str>, &str); 6] = [
+        (
+            vec!["-i", s(&input), "--expect", "xx"],
+            "unknown language code 'xx'",
+        ),
+        (
+            vec!["-i", s(&input), "--backend", &missing_model],
+            "nope.bin",
+        ),
+        (
+            vec!["-i", s(&input), "--backend", "cld3"],
+            "unknown language-identification backend",
+        ),
+        (vec!["-i", s(&empty)], "empty.txt: the file is empty"),
+        (vec!["-i", s(&latin1)], "latin1.txt: line 2: invalid UTF-8"),
+        (
+            vec!["-i", s(&input), "--expect", "tat"],
+            "cannot identify tat (Tatar)",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut full = vec!["eval", "langid"];
+        full.extend(args);
+        let out = retarget(&full);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{full:?}: {stderr}");
+        assert!(stderr.contains(message), "{full:?}: {stderr}");
+    }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Benchmarks `retarget eval langid`: lines per second for each backend on
+# every UDHR paragraph of the example assets (~26k lines, 500+ languages),
+# against fasttext-predict (Python, the cross-check virtualenv) on the same
+# lines and model. Usage: scripts/bench/langid.sh [COPIES]  (copies of the
+# UDHR text, default 4)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+copies=${1:-4}
+venv=$(bash scripts/crosscheck/venv.sh)
+bash scripts/fetch-examples.sh >/dev/null
+cargo build --release --quiet --bin retarget
+bin="$root/target/release/retarget"
+work=${BENCH_DIR:-/tmp/retarget-bench-langid}
+rm -rf "$work" && mkdir -p "$work"
+"$venv/bin/python" - "$work/text.txt" "$copies" <<'PY'
+import html, re, sys
+from pathlib import Path
+out, copies = sys.argv[1], int(sys.argv[2])
+lines = []
+for f in sorted(Path("examples/assets/udhr/declaration").glob("*.html")):
+    src = f.read_text(encoding="utf-8")
+    for a in re.findall(r'(?s)<article data-number="\d+">(.*?)</article>', src):
+        for p in re.findall(r"(?s)<(?:p|li)>(.*?)</(?:p|li)>", a):
+            p = " ".join(html.unescape(re.sub(r"<[^>]*>", "", p)).split())
+            if p:
+                lines.append(p)
+Path(out).write_text("".join(p + "\n" for p in lines * copies), encoding="utf-8")
+PY
+model=examples/assets/fasttext/lid.176.ftz
+echo "text: $(wc -l < "$work/text.txt") lines, $(nproc) cores"
+measure() { python3 scripts/bench/measure.py "$@"; }
+measure "fasttext-predict lid.176.ftz" -- env PYTHONPATH="$venv/isolated/fasttext-predict" \
+  "$venv/bin/python" -c "
+import fasttext, sys
+m = fasttext.load_model('$model')
+for line in open('$work/text.txt', encoding='utf-8'):
+    m.predict(line.rstrip('\n'))
+"
+measure "retarget fasttext:lid.176.ftz" -- "$bin" eval langid -i "$work/text.txt" --backend "fasttext:$model" --summary-only
+measure "retarget fasttext:lid.176.ftz, 1 thread" -- env RAYON_NUM_THREADS=1 "$bin" eval langid -i "$work/text.txt" --backend "fasttext:$model" --summary-only
+measure "retarget lingua" -- "$bin" eval langid -i "$work/text.txt" --backend lingua --summary-only
+rm -rf "$work"
