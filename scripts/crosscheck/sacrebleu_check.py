@@ -205,6 +205,51 @@ def check_output_format(binary, sacrebleu_cli, files):
                "" if ours == proc.stdout else f"\n--- retarget\n{ours}--- sacrebleu\n{proc.stdout}")
 
 
+P_TOLERANCE = 0.02
+
+
+def check_paired(binary, files, work):
+    """--paired-bs / --paired-ar: the same scores, p-values (issue: within
+    0.02; the same seed gives numpy's stream, so they are usually equal) and
+    bootstrap means / confidence intervals as sacrebleu's PairedTest."""
+    from sacrebleu.metrics import BLEU, CHRF, TER
+    from sacrebleu.significance import PairedTest
+
+    rng = random.Random(11)
+    for corpus in ["generated", "gettext-de-2refs", "gettext-ru", "gettext-zh_CN", "gettext-th-2refs"]:
+        if corpus not in files:
+            continue
+        hyp_path, ref_paths, hyps, refs = files[corpus]
+        # A close competitor and a clearly worse system.
+        close = [r if rng.random() < 0.1 else h for h, r in zip(hyps, refs[0])]
+        worse = [perturb(h, rng) for h in hyps]
+        systems = [hyps, close, worse]
+        paths = [hyp_path]
+        for k, system in enumerate(systems[1:]):
+            paths.append(work / corpus / f"system{k + 1}.txt")
+            write_lines(paths[-1], system)
+        for test, n, flags in [("bs", 1000, ["--paired-bs"]), ("ar", 2000, ["--paired-ar", "--paired-ar-n", "2000"])]:
+            metrics = {"bleu": BLEU(references=refs), "chrf": CHRF(references=refs, word_order=2),
+                       "ter": TER(references=refs)}
+            named = [(f"Baseline: {paths[0]}", systems[0])] + [(str(p), s) for p, s in zip(paths[1:], systems[1:])]
+            _, theirs = PairedTest(named, metrics, references=None, test_type=test, n_samples=n)()
+            ours = json.loads(run(binary, [*ref_paths, "-i", *paths, "-m", "bleu", "chrf", "ter", "-cw", "2",
+                                           "-f", "json", *flags]))
+            worst_p = worst_other = 0.0
+            for name in ["BLEU", "chrF2++", "TER"]:
+                for k, result in enumerate(theirs[name]):
+                    mine = ours[k][name]
+                    if result.p_value is not None:
+                        worst_p = max(worst_p, abs(mine["p_value"] - result.p_value))
+                    worst_other = max(worst_other, abs(mine["score"] - result.score))
+                    for key in ["mean", "ci"]:
+                        if getattr(result, key) is not None:
+                            worst_other = max(worst_other, abs(mine[key] - float(getattr(result, key))))
+            report(worst_p <= P_TOLERANCE and worst_other <= 1e-3,
+                   f"{corpus} --paired-{test} ({n} samples, 3 systems)",
+                   f"max |Δp| {worst_p:.2g}, max |Δscore/mean/ci| {worst_other:.2g}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--retarget", required=True)
@@ -213,6 +258,7 @@ def main():
     files = build_corpora(args.work)
     check_scores(args.retarget, files)
     check_output_format(args.retarget, str(Path(sys.executable).parent / "sacrebleu"), files)
+    check_paired(args.retarget, files, args.work)
     print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
     sys.exit(1 if RESULTS["failed"] else 0)
 

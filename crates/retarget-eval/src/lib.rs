@@ -13,9 +13,11 @@ pub mod fertility;
 pub mod langid;
 pub mod language;
 mod ngrams;
+pub mod numpy_rng;
 pub mod pytext;
 pub mod sacre_tokenizers;
 pub mod score;
+pub mod significance;
 pub mod ter;
 pub mod udhr;
 

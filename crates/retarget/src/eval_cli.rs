@@ -13,6 +13,7 @@ use retarget_eval::fertility::{
 };
 use retarget_eval::sacre_tokenizers::{BleuTokenizer, TercomTokenizer};
 use retarget_eval::score::{align_text, join_json};
+use retarget_eval::significance::PairedTest;
 use retarget_eval::ter::Ter;
 use retarget_eval::udhr;
 use retarget_eval::{corpus_scores, sentence_scores, EvalError, Metrics};
@@ -142,9 +143,10 @@ pub struct ScoreArgs {
     /// Reference files, one segment per line (several for multi-reference).
     #[arg(required = true)]
     refs: Vec<PathBuf>,
-    /// The hypothesis file (standard input when absent, as in sacrebleu).
-    #[arg(short = 'i', long = "input")]
-    input: Option<PathBuf>,
+    /// The hypothesis file (standard input when absent, as in sacrebleu);
+    /// several files compare systems, the first being the baseline.
+    #[arg(short = 'i', long = "input", num_args = 1..)]
+    input: Vec<PathBuf>,
     /// Metrics to compute.
     #[arg(short = 'm', long, value_enum, num_args = 1.., default_values_t = [Metric::Bleu], ignore_case = true)]
     metrics: Vec<Metric>,
@@ -202,6 +204,22 @@ pub struct ScoreArgs {
     /// One score per segment, one metric only (`-sl`).
     #[arg(long)]
     sentence_level: bool,
+    /// Paired bootstrap resampling test of every system against the first (`-pbs`).
+    #[arg(long, conflicts_with = "paired_ar")]
+    paired_bs: bool,
+    /// Paired approximate randomization test against the first system (`-par`).
+    #[arg(long)]
+    paired_ar: bool,
+    /// Bootstrap resamples for --paired-bs (`-pbsn`).
+    #[arg(long, default_value_t = 1000)]
+    paired_bs_n: usize,
+    /// Trials for --paired-ar (`-parn`).
+    #[arg(long, default_value_t = 10000)]
+    paired_ar_n: usize,
+    /// Seed of the paired tests' random generator (sacrebleu's SACREBLEU_SEED
+    /// default; the same seed gives sacrebleu's resamples).
+    #[arg(long, default_value_t = 12345)]
+    seed: u64,
     /// Accepted for compatibility (retarget does not warn about tokenized input).
     #[arg(long)]
     force: bool,
@@ -222,6 +240,10 @@ pub fn sacrebleu_aliases(args: Vec<OsString>) -> Vec<OsString> {
                 Some("-sv") => "--smooth-value",
                 Some("-cc") => "--chrf-char-order",
                 Some("-cw") => "--chrf-word-order",
+                Some("-pbs") => "--paired-bs",
+                Some("-par") => "--paired-ar",
+                Some("-pbsn") => "--paired-bs-n",
+                Some("-parn") => "--paired-ar-n",
                 _ => return a,
             };
             OsString::from(long)
@@ -234,6 +256,22 @@ fn usage(message: String) -> EvalError {
 }
 
 impl ScoreArgs {
+    fn systems_options(&self) -> crate::systems_cli::SystemsOptions {
+        let test = if self.paired_bs {
+            Some((PairedTest::Bootstrap, self.paired_bs_n))
+        } else if self.paired_ar {
+            Some((PairedTest::ApproximateRandomization, self.paired_ar_n))
+        } else {
+            None
+        };
+        crate::systems_cli::SystemsOptions {
+            test,
+            seed: self.seed,
+            json: self.format == Format::Json,
+            width: self.width,
+        }
+    }
+
     fn metrics(&self) -> Result<Metrics, EvalError> {
         let mut m = Metrics::default();
         for metric in &self.metrics {
@@ -281,7 +319,15 @@ pub fn run(command: EvalCommand) -> Result<String> {
         EvalCommand::Score(args) => {
             let metrics = args.metrics()?;
             let refs: Vec<&std::path::Path> = args.refs.iter().map(PathBuf::as_path).collect();
-            let text = ParallelText::read(args.input.as_deref(), &refs)?;
+            if args.input.len() > 1 || args.paired_bs || args.paired_ar {
+                return crate::systems_cli::run(
+                    &args.systems_options(),
+                    &args.input,
+                    &refs,
+                    &metrics,
+                );
+            }
+            let text = ParallelText::read(args.input.first().map(PathBuf::as_path), &refs)?;
             if args.sentence_level {
                 // As sacrebleu: one text line per segment, whatever -f says.
                 let lines: Vec<String> = sentence_scores(&text, &metrics)?

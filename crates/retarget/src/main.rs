@@ -5,6 +5,7 @@ mod cli;
 mod eval_cli;
 mod langid_cli;
 mod render;
+mod systems_cli;
 
 use std::process::ExitCode;
 

@@ -444,3 +444,154 @@ fn eval_langid_bad_input_exits_2() {
         assert!(stderr.contains(message), "{full:?}: {stderr}");
     }
 }
+
+/// Expected values from sacrebleu 2.6.0's `PairedTest` (seed 12345) on the
+/// same three files.
+#[test]
+fn eval_score_paired_tests_give_sacrebleus_p_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, lines: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        path
+    };
+    let reference = write(
+        "ref.txt",
+        &[
+            "the cat sat on the mat",
+            "a dog ran in the park",
+            "it is raining today",
+            "we went to the market",
+            "she reads a long book",
+            "the river flows to the sea",
+            "he plays the guitar well",
+            "they built a small house",
+            "the children sing loudly",
+            "my friend lives in Nairobi",
+            "the train leaves at noon",
+            "birds fly south in winter",
+        ],
+    );
+    let baseline = write(
+        "base.txt",
+        &[
+            "the cat sat on mat",
+            "a dog runs in the park",
+            "it rains today",
+            "we go to the market",
+            "she reads a book",
+            "the river flows to sea",
+            "he plays guitar well",
+            "they built small house",
+            "children sing loudly",
+            "my friend lives Nairobi",
+            "the train leaves at noon",
+            "birds fly in winter",
+        ],
+    );
+    let other = write(
+        "other.txt",
+        &[
+            "the cat is on the mat",
+            "the dog ran in a park",
+            "it is raining today",
+            "we went to market",
+            "she is reading a long book",
+            "a river flows to the sea",
+            "he plays the guitar",
+            "they build a house",
+            "the children sing",
+            "my friend lives in Nairobi",
+            "train leaves noon",
+            "birds fly south in winter",
+        ],
+    );
+    let run = |flags: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "eval",
+            "score",
+            s(&reference),
+            "-i",
+            s(&baseline),
+            s(&other),
+            "-m",
+            "bleu",
+            "chrf",
+            "ter",
+        ];
+        args.extend(flags);
+        let out = retarget(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let close = |a: &serde_json::Value, b: f64, tol: f64| (a.as_f64().unwrap() - b).abs() <= tol;
+    let bs = run(&["-pbs"]);
+    assert_eq!(bs[0]["system"], format!("Baseline: {}", s(&baseline)));
+    for (metric, score, p, mean, ci) in [
+        (
+            "BLEU",
+            55.91547496980774,
+            0.13886113886113885,
+            55.1378404756176,
+            18.452431000784138,
+        ),
+        (
+            "chrF2",
+            75.05095071225362,
+            0.2087912087912088,
+            74.71082305908203,
+            9.724422454833984,
+        ),
+        (
+            "TER",
+            21.311475409836063,
+            0.3196803196803197,
+            21.497543334960938,
+            8.097795486450195,
+        ),
+    ] {
+        let r = &bs[1][metric];
+        assert!(
+            close(&r["score"], score, 1e-9) && close(&r["p_value"], p, 1e-12),
+            "{metric}: {r}"
+        );
+        // sacrebleu resamples in float32: means and intervals agree to ~1e-5.
+        assert!(
+            close(&r["mean"], mean, 1e-4) && close(&r["ci"], ci, 1e-4),
+            "{metric}: {r}"
+        );
+    }
+    assert!(bs[0]["BLEU"]["p_value"].is_null());
+    assert!(close(&bs[0]["BLEU"]["ci"], 17.04586164513669, 1e-4));
+    let ar = run(&["-par", "-parn", "1000"]);
+    for (metric, p) in [
+        ("BLEU", 0.4195804195804196),
+        ("chrF2", 0.6503496503496503),
+        ("TER", 0.5934065934065934),
+    ] {
+        assert!(
+            close(&ar[1][metric]["p_value"], p, 1e-12),
+            "{metric}: {}",
+            ar[1][metric]
+        );
+        assert!(ar[1][metric]["mean"].is_null());
+    }
+    // Another seed draws other resamples.
+    let reseeded = run(&["-par", "-parn", "1000", "--seed", "7"]);
+    assert_ne!(reseeded[1]["BLEU"]["p_value"], ar[1]["BLEU"]["p_value"]);
+    // A paired test needs a second system.
+    let single = retarget(&[
+        "eval",
+        "score",
+        s(&reference),
+        "-i",
+        s(&baseline),
+        "--paired-bs",
+    ]);
+    assert_eq!(single.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&single.stderr).contains("at least two systems"));
+}
