@@ -2,7 +2,7 @@
 //! clipped n-gram counts against the per-n-gram maximum over references,
 //! smoothing methods `none`, `floor`, `add-k` and `exp`, effective order.
 
-use crate::ngrams::{packed_ngrams, packed_order, Counts, TokenIds};
+use crate::ngrams::{max_counts, packed_ngrams, packed_order, TokenIds};
 use crate::pytext;
 use crate::sacre_tokenizers::BleuTokenizer;
 use crate::score::{Score, Signature};
@@ -108,27 +108,25 @@ fn my_log(x: f64) -> f64 {
 
 impl Bleu {
     fn preprocess(&self, sent: &str) -> String {
-        let sent = if self.lowercase {
-            sent.to_lowercase()
+        if self.lowercase {
+            self.tokenizer
+                .tokenize(pytext::rstrip(&sent.to_lowercase()))
         } else {
-            sent.to_string()
-        };
-        self.tokenizer.tokenize(pytext::rstrip(&sent))
+            self.tokenizer.tokenize(pytext::rstrip(sent))
+        }
     }
 
     /// Statistics of one hypothesis against its references.
     pub fn segment_stats(&self, hypothesis: &str, references: &[&str]) -> BleuStats {
         let refs: Vec<String> = references.iter().map(|r| self.preprocess(r)).collect();
         let hyp = self.preprocess(hypothesis);
-        let mut vocab = TokenIds::default();
+        let words = refs.iter().chain([&hyp]).map(|t| t.len() / 4 + 1).sum();
+        let mut vocab = TokenIds::with_capacity(words);
         let ref_ids: Vec<Vec<u32>> = refs.iter().map(|r| vocab.ids(pytext::split(r))).collect();
         let hyp_ids = vocab.ids(pytext::split(&hyp));
-        let mut max_ref = Counts::new();
+        let mut max_ref: Vec<(u128, u32)> = Vec::new();
         for ids in &ref_ids {
-            for (ngram, count) in packed_ngrams(ids, MAX_NGRAM_ORDER) {
-                let slot = max_ref.entry(ngram).or_insert(0);
-                *slot = (*slot).max(count);
-            }
+            max_ref = max_counts(&max_ref, &packed_ngrams(ids, MAX_NGRAM_ORDER));
         }
         let hyp_len = hyp_ids.len() as u64;
         // Closest reference length; ties go to the shorter reference.
@@ -146,11 +144,14 @@ impl Bleu {
             ref_len: closest.map_or(0, |(_, l)| l),
             ..BleuStats::default()
         };
+        // Merge-join of two sorted lists: clipped matches per order.
+        let mut r = max_ref.iter().peekable();
         for (ngram, count) in packed_ngrams(&hyp_ids, MAX_NGRAM_ORDER) {
             let n = packed_order(ngram) - 1;
-            stats.total[n] += count as u64;
-            if let Some(&r) = max_ref.get(&ngram) {
-                stats.correct[n] += count.min(r) as u64;
+            stats.total[n] += u64::from(count);
+            while r.next_if(|&&(key, _)| key < ngram).is_some() {}
+            if let Some(&&(_, reference)) = r.peek().filter(|&&&(key, _)| key == ngram) {
+                stats.correct[n] += u64::from(count.min(reference));
             }
         }
         stats

@@ -3,7 +3,10 @@
 //! sacrebleu's punctuation splitting, the best reference per segment by
 //! F-score, and the averaged-precision/recall corpus formula.
 
-use crate::ngrams::{char_boundaries, char_ngrams, clipped_matches, word_ngrams, Counts};
+use crate::ngrams::{
+    char_boundaries, char_ngrams, clipped_matches, packed_char_ngrams, word_ngrams, Counts,
+    MAX_PACKED_CHAR_ORDER,
+};
 use crate::pytext;
 use crate::score::{Score, Signature};
 
@@ -96,21 +99,6 @@ impl Chrf {
         Side { text, words: sent }
     }
 
-    fn tables<'a>(
-        &self,
-        side: &'a Side,
-        word_buf: &'a [&'a str],
-    ) -> (Vec<Counts<&'a str>>, Vec<Counts<&'a [&'a str]>>) {
-        let boundaries = char_boundaries(&side.text);
-        let chars = (1..=self.char_order)
-            .map(|n| char_ngrams(&side.text, &boundaries, n))
-            .collect();
-        let words = (1..=self.word_order)
-            .map(|n| word_ngrams(word_buf, n, n))
-            .collect();
-        (chars, words)
-    }
-
     /// Statistics of one hypothesis against its references (the reference
     /// with the best sentence F-score wins; the first on ties).
     pub fn segment_stats(&self, hypothesis: &str, references: &[&str]) -> ChrfStats {
@@ -120,22 +108,53 @@ impl Chrf {
         } else {
             Vec::new()
         };
-        let (hyp_chars, hyp_wngrams) = self.tables(&hyp, &hyp_words);
+        let hyp_wngrams: Vec<_> = (1..=self.word_order)
+            .map(|n| word_ngrams(&hyp_words, n, n))
+            .collect();
+        let packed = self.char_order <= MAX_PACKED_CHAR_ORDER;
+        let hyp_chars: Vec<char> = hyp.text.chars().collect();
+        let hyp_packed: Vec<_> = if packed {
+            (1..=self.char_order)
+                .map(|n| packed_char_ngrams(&hyp_chars, n))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // Orders above MAX_PACKED_CHAR_ORDER (`-cc 7` or more) count substrings.
+        let hyp_boundaries = if packed {
+            Vec::new()
+        } else {
+            char_boundaries(&hyp.text)
+        };
+        let hyp_counted: Vec<_> = if packed {
+            Vec::new()
+        } else {
+            (1..=self.char_order)
+                .map(|n| char_ngrams(&hyp.text, &hyp_boundaries, n))
+                .collect()
+        };
         let mut best: Option<(f64, ChrfStats)> = None;
         for reference in references {
             let r = self.prepare(reference);
+            let mut stats = Vec::with_capacity(self.order());
+            if packed {
+                let r_chars: Vec<char> = r.text.chars().collect();
+                for (n, h) in (1..=self.char_order).zip(&hyp_packed) {
+                    stats.push(match_stats(h, &packed_char_ngrams(&r_chars, n)));
+                }
+            } else {
+                let boundaries = char_boundaries(&r.text);
+                for (n, h) in (1..=self.char_order).zip(&hyp_counted) {
+                    stats.push(match_stats(h, &char_ngrams(&r.text, &boundaries, n)));
+                }
+            }
             let r_words = if self.word_order > 0 {
                 words(&r.words)
             } else {
                 Vec::new()
             };
-            let (r_chars, r_wngrams) = self.tables(&r, &r_words);
-            let mut stats = Vec::with_capacity(self.order());
-            for (h, rc) in hyp_chars.iter().zip(&r_chars) {
-                stats.push(match_stats(h, rc));
-            }
-            for (h, rw) in hyp_wngrams.iter().zip(&r_wngrams) {
-                stats.push(match_stats(h, rw));
+            for (n, h) in (1..=self.word_order).zip(&hyp_wngrams) {
+                stats.push(match_stats(h, &word_ngrams(&r_words, n, n)));
             }
             let f = self.f_score(&stats);
             if best.as_ref().is_none_or(|(b, _)| f > *b) {

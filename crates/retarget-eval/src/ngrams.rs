@@ -1,16 +1,24 @@
-//! n-gram counting shared by BLEU and chrF. Keys borrow from the segment's
-//! text, so counting allocates no strings; tables use aHash, several times
-//! faster than the standard SipHash on these short keys (counts are summed,
-//! so iteration order never matters).
+//! n-gram counting shared by BLEU and chrF. Keys are packed integers
+//! (token ids, characters) or borrow from the segment's text, so counting
+//! allocates no strings; tables use foldhash, several times faster than the
+//! standard SipHash on these short keys (counts are summed, so iteration
+//! order never matters).
 
 use std::hash::Hash;
 
-/// Counts of n-grams of one order (or of all orders, for BLEU).
-pub type Counts<K> = ahash::AHashMap<K, u32>;
+/// Counts of n-grams of one order (or of all orders, for BLEU). foldhash
+/// with a fixed seed: a per-table random seed costs more than hashing a
+/// short segment's n-grams, and counts never depend on iteration order.
+pub type Counts<K> = std::collections::HashMap<K, u32, foldhash::fast::FixedState>;
+
+/// An empty [`Counts`] with room for `n` keys.
+pub fn counts_with_capacity<K>(n: usize) -> Counts<K> {
+    Counts::with_capacity_and_hasher(n, Default::default())
+}
 
 /// Word n-grams of every order from `min` to `max`, keyed by token slices.
 pub fn word_ngrams<'t, 's>(tokens: &'t [&'s str], min: usize, max: usize) -> Counts<&'t [&'s str]> {
-    let mut counts = Counts::with_capacity(tokens.len() * (max + 1 - min));
+    let mut counts = counts_with_capacity(tokens.len() * (max + 1 - min));
     for n in min..=max {
         for window in tokens.windows(n) {
             *counts.entry(window).or_insert(0) += 1;
@@ -27,6 +35,14 @@ pub struct TokenIds<'s> {
 }
 
 impl<'s> TokenIds<'s> {
+    /// A table sized for about `tokens` distinct tokens (no regrowth while
+    /// a segment is numbered).
+    pub fn with_capacity(tokens: usize) -> Self {
+        TokenIds {
+            ids: counts_with_capacity(tokens),
+        }
+    }
+
     /// The ids of `tokens`, assigning new ones as needed (ids start at 1).
     pub fn ids(&mut self, tokens: impl Iterator<Item = &'s str>) -> Vec<u32> {
         tokens
@@ -39,17 +55,87 @@ impl<'s> TokenIds<'s> {
 }
 
 /// n-grams of orders 1 to `max` (at most 4) of token ids, packed 32 bits a
-/// token; [`packed_order`] recovers the order.
-pub fn packed_ngrams(ids: &[u32], max: usize) -> Counts<u128> {
+/// token ([`packed_order`] recovers the order), with their counts, sorted by
+/// key. For one segment's few dozen n-grams, sorting a vector is several
+/// times faster than filling a hash table.
+pub fn packed_ngrams(ids: &[u32], max: usize) -> Vec<(u128, u32)> {
     debug_assert!(max <= 4);
-    let mut counts = Counts::with_capacity(ids.len() * max);
+    let mut keys = Vec::with_capacity(ids.len() * max);
     for n in 1..=max {
-        for window in ids.windows(n) {
-            let key = window.iter().fold(0u128, |k, &id| (k << 32) | id as u128);
+        keys.extend(
+            ids.windows(n)
+                .map(|w| w.iter().fold(0u128, |k, &id| (k << 32) | u128::from(id))),
+        );
+    }
+    sorted_counts(keys)
+}
+
+/// Distinct keys with their counts, sorted by key.
+fn sorted_counts(mut keys: Vec<u128>) -> Vec<(u128, u32)> {
+    keys.sort_unstable();
+    let mut counts: Vec<(u128, u32)> = Vec::with_capacity(keys.len());
+    for key in keys {
+        match counts.last_mut() {
+            Some((last, count)) if *last == key => *count += 1,
+            _ => counts.push((key, 1)),
+        }
+    }
+    counts
+}
+
+/// Bits per character in [`packed_char_ngrams`]: enough for U+10FFFF.
+const CHAR_BITS: u32 = 21;
+
+/// The longest character n-gram that packs into a `u128`.
+pub const MAX_PACKED_CHAR_ORDER: usize = (128 / CHAR_BITS) as usize;
+
+/// Character n-grams of order `n` (at most [`MAX_PACKED_CHAR_ORDER`]),
+/// packed 21 bits a character: a fixed-size key hashes several times faster
+/// than the substring.
+pub fn packed_char_ngrams(chars: &[char], n: usize) -> Counts<u128> {
+    debug_assert!((1..=MAX_PACKED_CHAR_ORDER).contains(&n));
+    let mask = if n as u32 * CHAR_BITS >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << (n as u32 * CHAR_BITS)) - 1
+    };
+    let mut counts = counts_with_capacity(chars.len());
+    let mut key = 0u128;
+    // A rolling key: shift the next character in, drop the one n back.
+    for (i, &c) in chars.iter().enumerate() {
+        key = ((key << CHAR_BITS) | u128::from(u32::from(c))) & mask;
+        if i + 1 >= n {
             *counts.entry(key).or_insert(0) += 1;
         }
     }
     counts
+}
+
+/// The element-wise maximum of two sorted count lists (a key missing from
+/// one list counts 0 there).
+pub fn max_counts(a: &[(u128, u32)], b: &[(u128, u32)]) -> Vec<(u128, u32)> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push((a[i].0, a[i].1.max(b[j].1)));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// The order of a key made by [`packed_ngrams`] (ids are never 0).
@@ -61,7 +147,7 @@ pub fn packed_order(key: u128) -> usize {
 /// boundaries), keyed by substrings.
 pub fn char_ngrams<'s>(text: &'s str, boundaries: &[usize], n: usize) -> Counts<&'s str> {
     let chars = boundaries.len() - 1;
-    let mut counts = Counts::with_capacity(chars);
+    let mut counts = counts_with_capacity(chars);
     if chars >= n {
         for i in 0..=chars - n {
             *counts

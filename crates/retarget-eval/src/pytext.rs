@@ -12,12 +12,84 @@ pub fn is_py_space(c: char) -> bool {
 
 /// Python's `str.split()` with no arguments.
 pub fn split(s: &str) -> impl Iterator<Item = &str> {
-    s.split(is_py_space).filter(|t| !t.is_empty())
+    PySplit { text: s, pos: 0 }
 }
 
 /// Python's `' '.join(s.split())`.
 pub fn normalize_spaces(s: &str) -> String {
-    split(s).collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for token in split(s) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(token);
+    }
+    out
+}
+
+/// [`split`]'s iterator. It scans bytes and decodes a character only at the
+/// lead bytes of the non-ASCII spaces (U+0085 … U+3000 start with 0xC2,
+/// 0xE1, 0xE2 or 0xE3), which makes it several times faster than splitting
+/// on a `char` predicate.
+struct PySplit<'s> {
+    text: &'s str,
+    pos: usize,
+}
+
+impl PySplit<'_> {
+    /// The byte length of the whitespace character at `i`, or 0.
+    #[inline]
+    fn space_at(&self, i: usize) -> usize {
+        let b = self.text.as_bytes()[i];
+        match b {
+            b'\t'..=b'\r' | 0x1c..=0x1f | b' ' => 1,
+            0xC2 | 0xE1 | 0xE2 | 0xE3 => {
+                let c = self.text[i..].chars().next().expect("i is a char boundary");
+                if is_py_space(c) {
+                    c.len_utf8()
+                } else {
+                    0
+                }
+            }
+            _ => 0,
+        }
+    }
+}
+
+impl<'s> Iterator for PySplit<'s> {
+    type Item = &'s str;
+
+    fn next(&mut self) -> Option<&'s str> {
+        let bytes = self.text.as_bytes();
+        // Skip whitespace.
+        loop {
+            if self.pos >= bytes.len() {
+                return None;
+            }
+            match self.space_at(self.pos) {
+                0 => break,
+                n => self.pos += n,
+            }
+        }
+        let start = self.pos;
+        while self.pos < bytes.len() {
+            let b = bytes[self.pos];
+            // Fast path: printable ASCII and bytes that cannot start a space.
+            if (b > b' ' && b < 0x80) || (b >= 0x80 && !matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3)) {
+                self.pos += 1;
+                continue;
+            }
+            if self.space_at(self.pos) > 0 {
+                break;
+            }
+            // A non-space lead byte: step over the whole character.
+            self.pos += 1;
+            while self.pos < bytes.len() && bytes[self.pos] & 0xC0 == 0x80 {
+                self.pos += 1;
+            }
+        }
+        Some(&self.text[start..self.pos])
+    }
 }
 
 /// Python's `str.rstrip()`.

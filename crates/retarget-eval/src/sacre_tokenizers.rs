@@ -120,16 +120,6 @@ fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("valid sacrebleu pattern")
 }
 
-/// sacrebleu's `TokenizerRegexp`, shared by 13a and zh.
-static MTEVAL_RULES: LazyLock<[(Regex, &str); 4]> = LazyLock::new(|| {
-    [
-        (re(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])"), " $1 "),
-        (re(r"([^0-9])([\.,])"), "$1 $2 "),
-        (re(r"([\.,])([^0-9])"), " $1 $2"),
-        (re(r"([0-9])(-)"), "$1 $2 "),
-    ]
-});
-
 fn apply(rules: &[(Regex, &str)], line: &str) -> String {
     let mut s = line.to_string();
     for (rule, replacement) in rules {
@@ -140,8 +130,81 @@ fn apply(rules: &[(Regex, &str)], line: &str) -> String {
     s
 }
 
+/// sacrebleu's `TokenizerRegexp` (13a and zh), without a regex engine: its
+/// four rules are, in order,
+///
+/// 1. `([\{-\~\[-\` -\&\(-\+\:-\@\/])` → ` \1 ` (ASCII punctuation, symbols
+///    and the space itself),
+/// 2. `([^0-9])([\.,])` → `\1 \2 `,
+/// 3. `([\.,])([^0-9])` → ` \1 \2`,
+/// 4. `([0-9])(-)` → `\1 \2 `,
+///
+/// each applied to the previous rule's output, leftmost first and without
+/// overlaps. Every pattern is one or two characters long, so a scan that
+/// tries each position in turn finds exactly the matches `re.sub` finds. The
+/// scan runs over bytes: every character the patterns name is ASCII, and a
+/// multi-byte character takes part only as "not a digit", which each of its
+/// bytes also is. Several times faster than four regex passes (sentence-level
+/// BLEU spends most of its time here).
 fn mteval_regexp(line: &str) -> String {
-    pytext::normalize_spaces(&apply(&*MTEVAL_RULES, line))
+    let is_rule1 = |c: u8| matches!(c, b'{'..=b'~' | b'['..=b'`' | b' '..=b'&' | b'('..=b'+' | b':'..=b'@' | b'/');
+    let is_dot_comma = |c: u8| c == b'.' || c == b',';
+    let mut spaced = Vec::with_capacity(line.len() * 2);
+    for &c in line.as_bytes() {
+        if is_rule1(c) {
+            spaced.extend_from_slice(&[b' ', c, b' ']);
+        } else {
+            spaced.push(c);
+        }
+    }
+    // Rules 2–3 need a '.' or ',', rule 4 a '-': most lines skip some passes.
+    if spaced.iter().any(|&c| is_dot_comma(c)) {
+        spaced = pair_rule(
+            &spaced,
+            |a, b| !a.is_ascii_digit() && is_dot_comma(b),
+            |a, b| [a, b' ', b, b' '],
+        );
+        spaced = pair_rule(
+            &spaced,
+            |a, b| is_dot_comma(a) && !b.is_ascii_digit(),
+            |a, b| [b' ', a, b' ', b],
+        );
+    }
+    if spaced.contains(&b'-') {
+        spaced = pair_rule(
+            &spaced,
+            |a, b| a.is_ascii_digit() && b == b'-',
+            |a, b| [a, b' ', b, b' '],
+        );
+    }
+    let text =
+        String::from_utf8(spaced).expect("only ASCII spaces were inserted, between characters");
+    pytext::normalize_spaces(&text)
+}
+
+/// `re.sub` of a two-character pattern: where `matches(a, b)` holds for the
+/// bytes at `i` and `i + 1`, they are replaced by `replace(a, b)` and the
+/// scan goes on at `i + 2`.
+fn pair_rule(
+    text: &[u8],
+    matches: impl Fn(u8, u8) -> bool,
+    replace: impl Fn(u8, u8) -> [u8; 4],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 4);
+    let mut i = 0;
+    while i < text.len() {
+        match text.get(i + 1) {
+            Some(&b) if matches(text[i], b) => {
+                out.extend_from_slice(&replace(text[i], b));
+                i += 2;
+            }
+            _ => {
+                out.push(text[i]);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 fn tokenize_13a(line: &str) -> String {

@@ -1,13 +1,17 @@
 //! Scores and signatures, printed exactly as sacrebleu 2.6 prints them
 //! (text and `-f json`), with retarget's own version in the signature.
 
+use std::sync::Arc;
+
 /// The `version:` value of retarget's signatures.
 pub const VERSION: &str = concat!("retarget-", env!("CARGO_PKG_VERSION"));
 
-/// A metric signature: ordered `key:value` fields, `version` last.
+/// A metric signature: ordered `key:value` fields, `version` last. Cheap to
+/// clone (sentence-level scores each carry one) and formatted once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
-    fields: Vec<(&'static str, String)>,
+    fields: Arc<[(&'static str, String)]>,
+    text: Arc<str>,
 }
 
 impl Signature {
@@ -16,7 +20,15 @@ impl Signature {
         let mut fields = vec![("nrefs", nrefs.to_string())];
         fields.extend(metric_fields);
         fields.push(("version", VERSION.to_string()));
-        Signature { fields }
+        let text = fields
+            .iter()
+            .map(|(k, v)| format!("{k}:{v}"))
+            .collect::<Vec<_>>()
+            .join("|");
+        Signature {
+            fields: fields.into(),
+            text: text.into(),
+        }
     }
 
     /// The fields in order.
@@ -26,11 +38,12 @@ impl Signature {
 
     /// `nrefs:1|case:mixed|...|version:...`.
     pub fn format(&self) -> String {
-        self.fields
-            .iter()
-            .map(|(k, v)| format!("{k}:{v}"))
-            .collect::<Vec<_>>()
-            .join("|")
+        self.text.to_string()
+    }
+
+    /// [`Signature::format`] without a copy.
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
 }
 
@@ -85,7 +98,13 @@ impl Score {
         if score_only {
             return sc;
         }
-        let mut out = format!("{}|{} = {sc}", self.name, self.signature.format());
+        let mut out =
+            String::with_capacity(self.signature.as_str().len() + self.verbose.len() + 32);
+        out.push_str(&self.name);
+        out.push('|');
+        out.push_str(self.signature.as_str());
+        out.push_str(" = ");
+        out.push_str(&sc);
         if !self.verbose.is_empty() {
             out.push(' ');
             out.push_str(&self.verbose);
