@@ -106,6 +106,16 @@ fn my_log(x: f64) -> f64 {
     }
 }
 
+/// The ids of `text`'s tokens (`str.split()`; a plain split on `' '` when
+/// the tokenizer's output is already joined by single spaces).
+fn token_ids<'s>(vocab: &mut TokenIds<'s>, text: &'s str, single_spaces: bool) -> Vec<u32> {
+    if single_spaces {
+        vocab.ids(text.split(' ').filter(|t| !t.is_empty()))
+    } else {
+        vocab.ids(pytext::split(text))
+    }
+}
+
 impl Bleu {
     fn preprocess(&self, sent: &str) -> String {
         if self.lowercase {
@@ -122,8 +132,12 @@ impl Bleu {
         let hyp = self.preprocess(hypothesis);
         let words = refs.iter().chain([&hyp]).map(|t| t.len() / 4 + 1).sum();
         let mut vocab = TokenIds::with_capacity(words);
-        let ref_ids: Vec<Vec<u32>> = refs.iter().map(|r| vocab.ids(pytext::split(r))).collect();
-        let hyp_ids = vocab.ids(pytext::split(&hyp));
+        let single = self.tokenizer.joins_with_single_spaces();
+        let ref_ids: Vec<Vec<u32>> = refs
+            .iter()
+            .map(|r| token_ids(&mut vocab, r, single))
+            .collect();
+        let hyp_ids = token_ids(&mut vocab, &hyp, single);
         let mut max_ref: Vec<(u128, u32)> = Vec::new();
         for ids in &ref_ids {
             max_ref = max_counts(&max_ref, &packed_ngrams(ids, MAX_NGRAM_ORDER));

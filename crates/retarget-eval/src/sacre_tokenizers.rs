@@ -94,6 +94,17 @@ impl BleuTokenizer {
         }
     }
 
+    /// True when the output is tokens joined by single spaces, with no
+    /// Python whitespace inside a token (`13a`, `zh`, `intl` end with
+    /// `' '.join(line.split())`), so that splitting on `' '` equals
+    /// `str.split()`.
+    pub fn joins_with_single_spaces(&self) -> bool {
+        matches!(
+            self,
+            BleuTokenizer::V13a | BleuTokenizer::Zh | BleuTokenizer::Intl
+        )
+    }
+
     /// Tokenizes one line.
     pub fn tokenize(&self, line: &str) -> String {
         match self {
@@ -208,16 +219,21 @@ fn pair_rule(
 }
 
 fn tokenize_13a(line: &str) -> String {
-    let mut s = line
-        .replace("<skipped>", "")
-        .replace("-\n", "")
-        .replace('\n', " ");
+    // Copies only when there is something to replace (rarely).
+    let mut s = std::borrow::Cow::Borrowed(line);
+    if s.contains("<skipped>") {
+        s = s.replace("<skipped>", "").into();
+    }
+    if s.contains('\n') {
+        s = s.replace("-\n", "").replace('\n', " ").into();
+    }
     if s.contains('&') {
         s = s
             .replace("&quot;", "\"")
             .replace("&amp;", "&")
             .replace("&lt;", "<")
-            .replace("&gt;", ">");
+            .replace("&gt;", ">")
+            .into();
     }
     mteval_regexp(&format!(" {s} "))
 }

@@ -60,6 +60,20 @@ pub struct Score {
     pub signature: Signature,
 }
 
+/// One [`Score::format_text`] line per score (formatted on all cores).
+pub fn text_lines(scores: &[Score], width: usize, score_only: bool) -> String {
+    use rayon::prelude::*;
+    let lines: Vec<String> = scores
+        .par_iter()
+        .map(|s| {
+            let mut line = s.format_text(width, score_only);
+            line.push('\n');
+            line
+        })
+        .collect();
+    lines.concat()
+}
+
 /// Python's `repr(float)`: shortest round-trip digits, `.0` on integral
 /// values, exponent form below 1e-4 and from 1e16.
 pub fn py_float_repr(x: f64) -> String {

@@ -12,7 +12,7 @@ use retarget_eval::fertility::{
     load_tokenizer, text_fairness, udhr_fairness, Counter, Fairness, Unit,
 };
 use retarget_eval::sacre_tokenizers::{BleuTokenizer, TercomTokenizer};
-use retarget_eval::score::{align_text, join_json};
+use retarget_eval::score::{align_text, join_json, text_lines};
 use retarget_eval::significance::PairedTest;
 use retarget_eval::ter::Ter;
 use retarget_eval::udhr;
@@ -377,11 +377,8 @@ pub fn run(command: EvalCommand) -> Result<String> {
             let text = ParallelText::read(args.input.first().map(PathBuf::as_path), &refs)?;
             if args.sentence_level {
                 // As sacrebleu: one text line per segment, whatever -f says.
-                let lines: Vec<String> = sentence_scores(&text, &metrics)?
-                    .iter()
-                    .map(|s| s.format_text(args.width, args.score_only) + "\n")
-                    .collect();
-                return Ok(lines.concat());
+                let scores = sentence_scores(&text, &metrics)?;
+                return Ok(text_lines(&scores, args.width, args.score_only));
             }
             let scores = corpus_scores(&text, &metrics);
             Ok(match args.format {
