@@ -403,6 +403,33 @@ fn eval_langid_lingua_identifies_clear_sentences() {
         .collect();
     assert_eq!(langs, ["eng", "rus", "swa", "eus"]);
     assert_eq!(json["summary"]["off_target"], 3);
+
+    // Restricted to two languages, a line is one of them or undetermined
+    // (lingua has no candidate for Cyrillic text then).
+    let out = retarget(&[
+        "eval",
+        "langid",
+        "-i",
+        s(&input),
+        "--langs",
+        "swh,en",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["backend"], "lingua (2 languages)");
+    let langs: Vec<Option<&str>> = json["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["language"].as_str())
+        .collect();
+    assert_eq!(langs[..3], [Some("eng"), None, Some("swa")]);
+    assert!(matches!(langs[3], None | Some("eng") | Some("swa")));
 }
 
 #[test]
@@ -415,7 +442,7 @@ fn eval_langid_bad_input_exits_2() {
     let latin1 = dir.path().join("latin1.txt");
     std::fs::write(&latin1, b"ok\ncaf\xe9\n").unwrap();
     let missing_model = format!("fasttext:{}", s(&dir.path().join("nope.bin")));
-    let cases: [(Vec<&str>, &str); 6] = [
+    let cases: [(Vec<&str>, &str); 7] = [
         (
             vec!["-i", s(&input), "--expect", "xx"],
             "unknown language code 'xx'",
@@ -433,6 +460,10 @@ fn eval_langid_bad_input_exits_2() {
         (
             vec!["-i", s(&input), "--expect", "tat"],
             "cannot identify tat (Tatar)",
+        ),
+        (
+            vec!["-i", s(&input), "--langs", "eng,tat"],
+            "lingua cannot identify tat",
         ),
     ];
     for (args, message) in cases {

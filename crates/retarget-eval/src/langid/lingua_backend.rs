@@ -1,14 +1,17 @@
-//! The `lingua` backend: all of lingua's 75 languages, models embedded in
-//! the binary and loaded lazily on first use.
+//! The `lingua` backend: lingua's 75 languages (or a chosen subset), models
+//! embedded in the binary and loaded lazily on first use.
 
 use lingua::{LanguageDetector, LanguageDetectorBuilder};
 
 use super::Identification;
+use crate::error::{EvalError, Result};
 use crate::language::Language;
 
-/// A lingua detector over every language it knows.
+/// A lingua detector over all its languages or a chosen subset.
 pub struct Lingua {
     detector: LanguageDetector,
+    /// How many languages it chooses among.
+    languages: usize,
 }
 
 impl Default for Lingua {
@@ -22,11 +25,41 @@ impl Lingua {
     pub fn new() -> Lingua {
         Lingua {
             detector: LanguageDetectorBuilder::from_all_languages().build(),
+            languages: lingua::Language::all().len(),
         }
     }
 
+    /// A detector that chooses only among `languages` (faster, and no
+    /// confusion with languages that cannot occur). Fails naming the first
+    /// language lingua does not know.
+    pub fn with_languages(languages: &[Language]) -> Result<Lingua> {
+        let mut chosen = Vec::new();
+        for wanted in languages {
+            let known: Vec<lingua::Language> = lingua::Language::all()
+                .into_iter()
+                .filter(|l| {
+                    Language::lookup(&l.iso_code_639_3().to_string())
+                        .is_some_and(|l| l.matches(wanted))
+                })
+                .collect();
+            if known.is_empty() {
+                return Err(EvalError::Usage(format!(
+                    "lingua cannot identify {wanted} ({})",
+                    wanted.name()
+                )));
+            }
+            chosen.extend(known);
+        }
+        chosen.sort();
+        chosen.dedup();
+        Ok(Lingua {
+            languages: chosen.len(),
+            detector: LanguageDetectorBuilder::from_languages(&chosen).build(),
+        })
+    }
+
     pub(super) fn describe(&self) -> String {
-        format!("lingua ({} languages)", lingua::Language::all().len())
+        format!("lingua ({} languages)", self.languages)
     }
 
     /// True when lingua can output `language` (or its macrolanguage).

@@ -36,15 +36,24 @@ pub struct Identification {
 }
 
 impl Backend {
-    /// `lingua` or `fasttext:PATH`.
-    pub fn from_spec(spec: &str) -> Result<Backend> {
+    /// `lingua` or `fasttext:PATH`; `languages`, when not empty, restricts
+    /// lingua to those languages (a fastText model's labels are fixed).
+    pub fn from_spec(spec: &str, languages: &[Language]) -> Result<Backend> {
         if let Some(path) = spec.strip_prefix("fasttext:") {
+            if !languages.is_empty() {
+                return Err(EvalError::Usage(
+                    "--langs restricts the lingua backend; a fastText model's languages are fixed"
+                        .into(),
+                ));
+            }
             let model = fasttext::FastTextModel::open(Path::new(path))?;
             return Ok(Backend::FastText(Box::new(model)));
         }
         match spec {
             #[cfg(feature = "lingua")]
-            "lingua" => Ok(Backend::Lingua(lingua_backend::Lingua::new())),
+            "lingua" if languages.is_empty() => Ok(Backend::Lingua(lingua_backend::Lingua::new())),
+            #[cfg(feature = "lingua")]
+            "lingua" => Ok(Backend::Lingua(lingua_backend::Lingua::with_languages(languages)?)),
             #[cfg(not(feature = "lingua"))]
             "lingua" => Err(EvalError::Usage(
                 "this retarget was built without the `lingua` feature; use --backend fasttext:MODEL_PATH".into(),
