@@ -167,7 +167,8 @@ impl SentencePieceModel {
             .user_defined
             .sort_by_key(|s| std::cmp::Reverse(s.len()));
         let spec = proto.normalizer_spec.clone().unwrap_or_default();
-        let mut normalizer = Normalizer::new(spec.precompiled_charsmap.as_deref());
+        let mut normalizer = Normalizer::new(spec.precompiled_charsmap.as_deref())
+            .ok_or_else(|| invalid("its precompiled character map is truncated".into()))?;
         normalizer.add_dummy_prefix = spec.add_dummy_prefix();
         normalizer.remove_extra_whitespaces = spec.remove_extra_whitespaces();
         normalizer.escape_whitespaces = spec.escape_whitespaces();
@@ -346,5 +347,18 @@ mod tests {
         std::fs::write(&path, ModelProto::default().encode_to_vec()).unwrap();
         let err = SentencePieceModel::open(&path).unwrap_err().to_string();
         assert!(err.contains("no pieces"), "{err}");
+        let broken_map = ModelProto {
+            pieces: vec![piece("<unk>", 0.0, 2), piece("a", -1.0, 1)],
+            trainer_spec: None,
+            normalizer_spec: Some(NormalizerSpec {
+                precompiled_charsmap: Some(vec![0xff, 0xff, 0, 0, 1, 2]),
+                add_dummy_prefix: None,
+                remove_extra_whitespaces: None,
+                escape_whitespaces: None,
+            }),
+        };
+        std::fs::write(&path, broken_map.encode_to_vec()).unwrap();
+        let err = SentencePieceModel::open(&path).unwrap_err().to_string();
+        assert!(err.contains("character map is truncated"), "{err}");
     }
 }

@@ -29,7 +29,7 @@ struct CharsMap {
 impl CharsMap {
     fn parse(blob: &[u8]) -> Option<CharsMap> {
         let size = u32::from_le_bytes(blob.get(..4)?.try_into().ok()?) as usize;
-        let trie = blob.get(4..4 + size)?;
+        let trie = blob.get(4..4usize.checked_add(size)?)?;
         let units = trie
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
@@ -73,15 +73,21 @@ impl CharsMap {
 }
 
 impl Normalizer {
-    pub(super) fn new(charsmap: Option<&[u8]>) -> Normalizer {
-        Normalizer {
-            charsmap: charsmap.filter(|b| !b.is_empty()).and_then(CharsMap::parse),
+    /// A normaliser with the model's precompiled character map, if any;
+    /// `None` when the map is malformed.
+    pub(super) fn new(charsmap: Option<&[u8]>) -> Option<Normalizer> {
+        let charsmap = match charsmap.filter(|b| !b.is_empty()) {
+            Some(blob) => Some(CharsMap::parse(blob)?),
+            None => None,
+        };
+        Some(Normalizer {
+            charsmap,
             add_dummy_prefix: true,
             remove_extra_whitespaces: true,
             escape_whitespaces: true,
             treat_whitespace_as_suffix: false,
             user_defined: Vec::new(),
-        }
+        })
     }
 
     /// `NormalizePrefix`: the normalised form of the longest rule matching

@@ -210,7 +210,7 @@ impl Dictionary {
             },
         };
         if bucket >= 0 {
-            rows.push(self.nwords + bucket);
+            rows.push(self.nwords.saturating_add(bucket));
         }
     }
 }
