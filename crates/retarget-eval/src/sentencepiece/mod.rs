@@ -107,12 +107,16 @@ impl SentencePieceModel {
             path: path.to_path_buf(),
             source,
         })?;
+        SentencePieceModel::from_bytes(&bytes, path)
+    }
+
+    /// Parses a model from its bytes; `path` names it in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<SentencePieceModel> {
         let invalid = |problem: String| EvalError::Invalid {
             path: path.to_path_buf(),
             problem: format!("not a valid SentencePiece model: {problem}"),
         };
-        let proto =
-            proto::ModelProto::decode(bytes.as_slice()).map_err(|e| invalid(e.to_string()))?;
+        let proto = proto::ModelProto::decode(bytes).map_err(|e| invalid(e.to_string()))?;
         if proto.pieces.is_empty() {
             return Err(invalid("it has no pieces".into()));
         }

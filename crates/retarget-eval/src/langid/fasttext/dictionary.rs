@@ -55,8 +55,10 @@ impl Dictionary {
                 "{nwords} words and {nlabels} labels do not add up to {size} entries"
             )));
         }
-        let mut words = Vec::with_capacity(size.min(1 << 24));
-        let mut ids = HashMap::with_capacity(size.min(1 << 24));
+        // Each entry takes at least a NUL, an 8-byte count and a type byte.
+        reader.check_fits(size, 10, "dictionary entries")?;
+        let mut words = Vec::with_capacity(size);
+        let mut ids = HashMap::with_capacity(size);
         for i in 0..size {
             let word = reader.cstr("dictionary word")?.to_vec();
             let count = reader.i64("word count")?;
@@ -83,6 +85,7 @@ impl Dictionary {
             None
         } else {
             let n = reader.count(prune_size, "pruned index size", i32::MAX as i64)?;
+            reader.check_fits(n, 8, "pruned index entries")?;
             let mut map = HashMap::with_capacity(n);
             for _ in 0..n {
                 let from = reader.i32("pruned bucket")?;

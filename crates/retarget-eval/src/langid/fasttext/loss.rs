@@ -161,17 +161,25 @@ impl HuffmanTree {
         for i in osz..nodes.len() {
             let mut mini = [0usize; 2];
             for m in &mut mini {
-                if leaf >= 0 && nodes[leaf as usize].count < nodes[next].count {
+                // fastText compares with `tree_[node]` even when that node is
+                // not built yet (count 1e15). Only built nodes (< i) may be
+                // chosen here, so that label counts out of order (a broken
+                // file) cannot make a cycle or read past the tree.
+                let leaf_ok = leaf >= 0;
+                let next_ok = next < i;
+                let take_leaf =
+                    leaf_ok && (!next_ok || nodes[leaf as usize].count < nodes[next].count);
+                if take_leaf {
                     *m = leaf as usize;
                     leaf -= 1;
-                } else {
+                } else if next_ok {
                     *m = next;
                     next += 1;
                 }
             }
             nodes[i].left = Some(mini[0]);
             nodes[i].right = Some(mini[1]);
-            nodes[i].count = nodes[mini[0]].count + nodes[mini[1]].count;
+            nodes[i].count = nodes[mini[0]].count.saturating_add(nodes[mini[1]].count);
         }
         HuffmanTree { nodes, labels: osz }
     }

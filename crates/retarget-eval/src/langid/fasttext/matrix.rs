@@ -139,8 +139,10 @@ impl QuantMatrix {
         let norms = if qnorm {
             let norm_codes = reader.take(rows, "norm codes")?.to_vec();
             let npq = ProductQuantizer::read(reader)?;
-            if npq.dim < 1 {
-                return Err(reader.invalid("norm quantizer has no dimension"));
+            if npq.dim != 1 {
+                return Err(
+                    reader.invalid(format!("norm quantizer has dimension {}, not 1", npq.dim))
+                );
             }
             Some((norm_codes, npq))
         } else {
@@ -186,7 +188,7 @@ impl ProductQuantizer {
         let nsubq = field("quantizer sub-vectors")?;
         let dsub = field("quantizer sub-vector size")?;
         let lastdsub = field("quantizer last sub-vector size")?;
-        if nsubq == 0 || (nsubq - 1) * dsub + lastdsub != dim {
+        if nsubq == 0 || dsub == 0 || lastdsub == 0 || (nsubq - 1) * dsub + lastdsub != dim {
             return Err(reader.invalid(format!(
                 "quantizer of dimension {dim} cannot have {nsubq} parts of {dsub} (last {lastdsub})"
             )));

@@ -201,7 +201,7 @@ impl FastTextModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use retarget_fixtures::fasttext::{two_language_model, FastTextLoss};
+    use retarget_fixtures::fasttext::{two_language_model, FastTextLoss, FastTextSpec};
 
     fn model(loss: FastTextLoss, quantized: bool) -> (tempfile::TempDir, FastTextModel) {
         let dir = tempfile::tempdir().unwrap();
@@ -267,6 +267,25 @@ mod tests {
     }
 
     #[test]
+    fn absurd_label_counts_do_not_break_the_huffman_tree() {
+        // Found by the fastText fuzz target: counts at or above fastText's
+        // 1e15 sentinel made the tree builder run off its end.
+        let bytes = FastTextSpec {
+            loss: FastTextLoss::HierarchicalSoftmax,
+            words: &[("</s>", &[0.0, 0.0]), ("hello", &[1.0, 0.0])],
+            labels: &[("en", 2_000_000_000_000_000), ("sw", i64::MAX)],
+            output: &[&[2.0, -2.0], &[0.0, 0.0]],
+            quantize_input: false,
+        }
+        .to_bytes();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odd.bin");
+        std::fs::write(&path, bytes).unwrap();
+        let model = FastTextModel::open(&path).unwrap();
+        assert!(model.predict("hello", 2, 0.0).len() <= 2);
+    }
+
+    #[test]
     fn truncated_or_foreign_files_are_rejected_with_the_file_named() {
         let dir = tempfile::tempdir().unwrap();
         let bytes = two_language_model(FastTextLoss::Softmax, true);
@@ -289,6 +308,16 @@ mod tests {
         std::fs::write(&path, &word_vectors).unwrap();
         let err = FastTextModel::open(&path).err().unwrap().to_string();
         assert!(err.contains("not a classifier"), "{err}");
+        // A dictionary size the file cannot hold is refused before anything
+        // is allocated for it (found by the fastText fuzz target).
+        let mut huge = bytes.clone();
+        let dict = 8 + 12 * 4 + 8;
+        let size: i32 = 0x7fff_fff0;
+        huge[dict..dict + 4].copy_from_slice(&size.to_le_bytes());
+        huge[dict + 4..dict + 8].copy_from_slice(&(size - 2).to_le_bytes());
+        std::fs::write(&path, &huge).unwrap();
+        let err = FastTextModel::open(&path).err().unwrap().to_string();
+        assert!(err.contains("cannot fit"), "{err}");
         let missing = FastTextModel::open(&dir.path().join("missing.bin"))
             .err()
             .unwrap();

@@ -37,6 +37,24 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Bytes left after the current offset.
+    pub(super) fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    /// Fails when `count` items of at least `min_bytes` each cannot fit in
+    /// the rest of the file (so that a lying count never sizes an
+    /// allocation).
+    pub(super) fn check_fits(&self, count: usize, min_bytes: usize, what: &str) -> Result<()> {
+        if count.saturating_mul(min_bytes) > self.remaining() {
+            return Err(self.invalid(format!(
+                "{count} {what} cannot fit in the {} bytes left",
+                self.remaining()
+            )));
+        }
+        Ok(())
+    }
+
     /// The next `len` bytes.
     pub(super) fn take(&mut self, len: usize, what: &str) -> Result<&'a [u8]> {
         let end = self
