@@ -50,6 +50,15 @@ fn split_lines(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
         .collect()
 }
 
+/// Several systems' outputs and their shared references, all of one length.
+#[derive(Debug, Clone)]
+pub struct Systems {
+    /// Hypothesis lines of each system, in the order given.
+    pub hypotheses: Vec<Vec<String>>,
+    /// One vector of lines per reference file.
+    pub references: Vec<Vec<String>>,
+}
+
 /// A hypothesis file and its reference files, checked to have equal lengths.
 #[derive(Debug, Clone)]
 pub struct ParallelText {
@@ -100,6 +109,37 @@ impl ParallelText {
         Ok(ParallelText {
             hypotheses,
             references: refs,
+        })
+    }
+
+    /// Several systems' hypothesis files against the same references, which
+    /// are read once.
+    pub fn read_systems(systems: &[&Path], references: &[&Path]) -> Result<Systems> {
+        let Some((first, rest)) = systems.split_first() else {
+            return Err(EvalError::Usage(
+                "at least one hypothesis file is needed".into(),
+            ));
+        };
+        let text = ParallelText::read(Some(first), references)?;
+        let segments = text.hypotheses.len();
+        let mut hypotheses = vec![text.hypotheses];
+        for path in rest {
+            let lines = read_lines(path)?;
+            if lines.len() != segments {
+                return Err(EvalError::Invalid {
+                    path: path.to_path_buf(),
+                    problem: format!(
+                        "has {} lines but the reference file {} has {segments}",
+                        lines.len(),
+                        references[0].display()
+                    ),
+                });
+            }
+            hypotheses.push(lines);
+        }
+        Ok(Systems {
+            hypotheses,
+            references: text.references,
         })
     }
 

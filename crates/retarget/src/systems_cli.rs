@@ -37,14 +37,15 @@ pub fn run(
         )
         .into());
     }
-    let mut systems = Vec::with_capacity(inputs.len());
-    let mut references = Vec::new();
-    for input in inputs {
-        let text = ParallelText::read(Some(input), refs)?;
-        systems.push(text.hypotheses);
-        references = text.references;
-    }
-    let report = paired_test(&systems, &references, metrics, options.test, options.seed);
+    let paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let text = ParallelText::read_systems(&paths, refs)?;
+    let report = paired_test(
+        &text.hypotheses,
+        &text.references,
+        metrics,
+        options.test,
+        options.seed,
+    );
     let mut names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     if options.test.is_some() {
         names[0] = format!("Baseline: {}", names[0]);
