@@ -10,8 +10,8 @@ use crate::language::Language;
 /// A lingua detector over all its languages or a chosen subset.
 pub struct Lingua {
     detector: LanguageDetector,
-    /// How many languages it chooses among.
-    languages: usize,
+    /// The languages it chooses among.
+    languages: Vec<lingua::Language>,
 }
 
 impl Default for Lingua {
@@ -20,12 +20,24 @@ impl Default for Lingua {
     }
 }
 
+/// Those of `among` that count as `wanted` (the same language or
+/// macrolanguage).
+fn matching(among: &[lingua::Language], wanted: &Language) -> Vec<lingua::Language> {
+    among
+        .iter()
+        .filter(|l| {
+            Language::lookup(&l.iso_code_639_3().to_string()).is_some_and(|l| l.matches(wanted))
+        })
+        .cloned()
+        .collect()
+}
+
 impl Lingua {
     /// Builds the detector (models load lazily, per language, when needed).
     pub fn new() -> Lingua {
         Lingua {
             detector: LanguageDetectorBuilder::from_all_languages().build(),
-            languages: lingua::Language::all().len(),
+            languages: lingua::Language::all().into_iter().collect(),
         }
     }
 
@@ -33,15 +45,10 @@ impl Lingua {
     /// confusion with languages that cannot occur). Fails naming the first
     /// language lingua does not know.
     pub fn with_languages(languages: &[Language]) -> Result<Lingua> {
+        let all: Vec<lingua::Language> = lingua::Language::all().into_iter().collect();
         let mut chosen = Vec::new();
         for wanted in languages {
-            let known: Vec<lingua::Language> = lingua::Language::all()
-                .into_iter()
-                .filter(|l| {
-                    Language::lookup(&l.iso_code_639_3().to_string())
-                        .is_some_and(|l| l.matches(wanted))
-                })
-                .collect();
+            let known = matching(&all, wanted);
             if known.is_empty() {
                 return Err(EvalError::Usage(format!(
                     "lingua cannot identify {wanted} ({})",
@@ -53,21 +60,18 @@ impl Lingua {
         chosen.sort();
         chosen.dedup();
         Ok(Lingua {
-            languages: chosen.len(),
             detector: LanguageDetectorBuilder::from_languages(&chosen).build(),
+            languages: chosen,
         })
     }
 
     pub(super) fn describe(&self) -> String {
-        format!("lingua ({} languages)", self.languages)
+        format!("lingua ({} languages)", self.languages.len())
     }
 
-    /// True when lingua can output `language` (or its macrolanguage).
+    /// True when this detector can output `language` (or its macrolanguage).
     pub(super) fn knows(&self, language: &Language) -> bool {
-        lingua::Language::all()
-            .iter()
-            .filter_map(|l| Language::lookup(&l.iso_code_639_3().to_string()))
-            .any(|l| l.matches(language))
+        !matching(&self.languages, language).is_empty()
     }
 
     pub(super) fn identify(&self, text: &str) -> Option<Identification> {
