@@ -18,6 +18,19 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Runs `command` followed by each case's arguments and asserts exit code 2
+/// with the case's message on standard error.
+fn assert_each_exits_2(command: &[&str], cases: Vec<(Vec<&str>, &str)>) {
+    for (args, message) in cases {
+        let mut full = command.to_vec();
+        full.extend(args);
+        let out = retarget(&full);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{full:?}: {stderr}");
+        assert!(stderr.contains(message), "{full:?}: {stderr}");
+    }
+}
+
 fn assert_nothing_written(parent: &Path, out: &Path) {
     assert!(!out.exists(), "{} was created", out.display());
     let partial: Vec<_> = std::fs::read_dir(parent)
@@ -166,7 +179,7 @@ fn eval_score_bad_input_exits_2_with_the_file_named() {
         String::from_utf8_lossy(&ok.stderr)
     );
     assert_eq!(String::from_utf8(ok.stdout).unwrap().lines().count(), 3);
-    let cases: [(Vec<&str>, &str); 6] = [
+    let cases = vec![
         (
             vec![s(&reference), "-i", s(&short)],
             "has 2 lines but the hypothesis file",
@@ -192,14 +205,7 @@ fn eval_score_bad_input_exits_2_with_the_file_named() {
             "/nonexistent/hyp.txt",
         ),
     ];
-    for (args, expect) in cases {
-        let mut full = vec!["eval", "score"];
-        full.extend(args);
-        let out = retarget(&full);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{full:?}: {stderr}");
-        assert!(stderr.contains(expect), "{full:?}: {stderr}");
-    }
+    assert_each_exits_2(&["eval", "score"], cases);
 }
 
 #[test]
@@ -442,7 +448,7 @@ fn eval_langid_bad_input_exits_2() {
     let latin1 = dir.path().join("latin1.txt");
     std::fs::write(&latin1, b"ok\ncaf\xe9\n").unwrap();
     let missing_model = format!("fasttext:{}", s(&dir.path().join("nope.bin")));
-    let cases: [(Vec<&str>, &str); 7] = [
+    let cases = vec![
         (
             vec!["-i", s(&input), "--expect", "xx"],
             "unknown language code 'xx'",
@@ -465,15 +471,12 @@ fn eval_langid_bad_input_exits_2() {
             vec!["-i", s(&input), "--langs", "eng,tat"],
             "lingua cannot identify tat",
         ),
+        (
+            vec!["-i", s(&input), "--langs", "eng,swh", "--expect", "rus"],
+            "lingua (2 languages) cannot identify rus",
+        ),
     ];
-    for (args, message) in cases {
-        let mut full = vec!["eval", "langid"];
-        full.extend(args);
-        let out = retarget(&full);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{full:?}: {stderr}");
-        assert!(stderr.contains(message), "{full:?}: {stderr}");
-    }
+    assert_each_exits_2(&["eval", "langid"], cases);
 }
 
 /// Expected values from sacrebleu 2.6.0's `PairedTest` (seed 12345) on the
@@ -625,6 +628,15 @@ fn eval_score_paired_tests_give_sacrebleus_p_values() {
     ]);
     assert_eq!(single.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&single.stderr).contains("at least two systems"));
+    // A system whose length differs from the references is named.
+    let short = write("short.txt", &["just one line"]);
+    assert_each_exits_2(
+        &["eval", "score", s(&reference), "-i", s(&baseline)],
+        vec![(
+            vec![s(&short), "--paired-ar"],
+            "short.txt: has 1 lines but the reference file",
+        )],
+    );
 }
 
 #[test]
@@ -634,7 +646,7 @@ fn eval_sentencepiece_tokenizers_need_a_model_file() {
     std::fs::write(&text, "hello world\n").unwrap();
     let broken = dir.path().join("broken.model");
     std::fs::write(&broken, b"\x0a\xff\xff\xff\xff\x0f junk").unwrap();
-    let cases: [(Vec<&str>, &str); 5] = [
+    let cases = vec![
         (
             vec!["score", s(&text), "-i", s(&text), "-tok", "flores200"],
             "needs its SentencePiece model: give --spm-model PATH",
@@ -682,14 +694,7 @@ fn eval_sentencepiece_tokenizers_need_a_model_file() {
             "MeCab",
         ),
     ];
-    for (args, message) in cases {
-        let mut full = vec!["eval"];
-        full.extend(args);
-        let out = retarget(&full);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{full:?}: {stderr}");
-        assert!(stderr.contains(message), "{full:?}: {stderr}");
-    }
+    assert_each_exits_2(&["eval"], cases);
     let out = retarget(&["eval", "tokenize", "-i", s(&text), "--tokenize", "13a"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello world\n");
 }
