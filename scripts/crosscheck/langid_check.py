@@ -19,13 +19,13 @@ Usage: python langid_check.py --retarget BIN --assets DIR --work DIR
 """
 
 import argparse
-import html
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
+
+from texts import udhr_paragraphs
 
 TOLERANCE = 1e-5
 
@@ -53,13 +53,6 @@ model.save_model(out + ".bin")
 model.quantize(input=train_file, qnorm=True, qout=True, cutoff=2000, retrain=False, dsub=2)
 model.save_model(out + ".ftz")
 """
-
-
-def paragraphs(path):
-    src = path.read_text(encoding="utf-8")
-    return [" ".join(html.unescape(re.sub(r"<[^>]*>", "", p)).split())
-            for a in re.findall(r'(?s)<article data-number="\d+">(.*?)</article>', src)
-            for p in re.findall(r"(?s)<(?:p|li)>(.*?)</(?:p|li)>", a)]
 
 
 def compare(name, args, model, text_file, work):
@@ -98,7 +91,7 @@ def train_models(args, udhr, work):
     path."""
     train_lines, test = [], []
     for path in sorted((udhr / "declaration").glob("*.html")):
-        for i, p in enumerate(q for q in paragraphs(path) if q):
+        for i, p in enumerate(q for q in udhr_paragraphs(path) if q):
             (test if i % 5 == 0 else train_lines).append(f"__label__{path.stem} {p}")
     train_file = work / "train.txt"
     train_file.write_text("\n".join(train_lines) + "\n", encoding="utf-8")
@@ -131,7 +124,7 @@ def main():
     args.work.mkdir(parents=True, exist_ok=True)
     udhr = args.assets / "udhr"
 
-    lines = [p for f in sorted((udhr / "declaration").glob("*.html")) for p in paragraphs(f) if p]
+    lines = [p for f in sorted((udhr / "declaration").glob("*.html")) for p in udhr_paragraphs(f) if p]
     udhr_file = args.work / "udhr-all.txt"
     udhr_file.write_text("".join(p + "\n" for p in lines), encoding="utf-8")
 

@@ -12,8 +12,6 @@ Usage: python sacrebleu_check.py --retarget BIN --work DIR
 """
 
 import argparse
-import gettext
-import glob
 import json
 import os
 import random
@@ -22,6 +20,8 @@ import sys
 from pathlib import Path
 
 from sacrebleu.metrics import BLEU, CHRF, TER
+
+from texts import gettext_catalogs
 
 RESULTS = {"passed": 0, "failed": 0}
 TOLERANCE = 1e-9
@@ -35,12 +35,7 @@ def report(ok, name, detail=""):
 
 def catalog_pairs(locale, limit):
     pairs = {}
-    for mo in sorted(glob.glob(f"/usr/share/locale/{locale}/LC_MESSAGES/*.mo")):
-        try:
-            with open(mo, "rb") as f:
-                catalog = gettext.GNUTranslations(f)._catalog
-        except Exception:
-            continue
+    for catalog in gettext_catalogs(locale):
         for src, tgt in catalog.items():
             if isinstance(src, str) and src and isinstance(tgt, str) and tgt.strip():
                 if "\n" not in src and "\n" not in tgt and len(tgt) < 300:

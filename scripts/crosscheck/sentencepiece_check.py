@@ -14,8 +14,6 @@ Usage: python sentencepiece_check.py --retarget BIN --assets DIR --work DIR
 """
 
 import argparse
-import glob
-import gettext
 import os
 import random
 import shutil
@@ -24,6 +22,8 @@ import sys
 from pathlib import Path
 
 import sentencepiece as spm
+
+from texts import gettext_catalogs
 
 MODELS = ["botchan_en_unigram_1000", "botchan_en_bpe_1000", "kyoto_ja_unigram_8000"]
 LOCALES = ["ja", "de", "ru", "ar", "th", "zh_CN", "hi", "ko", "eu", "tt"]
@@ -41,12 +41,7 @@ def report(ok, name, detail=""):
 
 def gettext_lines(locale, limit):
     lines = []
-    for mo in sorted(glob.glob(f"/usr/share/locale/{locale}/LC_MESSAGES/*.mo")):
-        try:
-            with open(mo, "rb") as f:
-                catalog = gettext.GNUTranslations(f)._catalog
-        except Exception:
-            continue
+    for catalog in gettext_catalogs(locale):
         lines += [v for v in catalog.values() if isinstance(v, str) and v and "\n" not in v and "\r" not in v]
         if len(lines) >= limit:
             break

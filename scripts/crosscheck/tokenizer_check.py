@@ -13,6 +13,8 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
+from texts import udhr_paragraphs
+
 LANGS = ["eng", "swh", "eus", "tat", "rus", "arb", "hin", "cmn_hans", "jpn", "tha"]
 
 
@@ -59,13 +61,8 @@ def main():
 
 def udhr_lines(udhr, lang):
     """All <p>/<li> paragraphs of a declaration, one per line, in a temp file."""
-    import html
-    import re
     import tempfile
-    src = (udhr / "declaration" / f"{lang}.html").read_text(encoding="utf-8")
-    paragraphs = [" ".join(html.unescape(re.sub(r"<[^>]*>", "", p)).split())
-                  for a in re.findall(r'(?s)<article data-number="\d+">(.*?)</article>', src)
-                  for p in re.findall(r"(?s)<(?:p|li)>(.*?)</(?:p|li)>", a)]
+    paragraphs = udhr_paragraphs(udhr / "declaration" / f"{lang}.html")
     f = tempfile.NamedTemporaryFile("w", suffix=f".{lang}.txt", delete=False, encoding="utf-8")
     f.write("".join(p + "\n" for p in paragraphs if p))
     f.close()
