@@ -170,6 +170,19 @@ pub fn from_f32(dst: FloatType, values: &[f32]) -> Vec<u8> {
     out
 }
 
+/// Rounds `f32` values in place to the nearest value of type `dst` (what
+/// storing them as `dst` and reading them back gives).
+pub fn round_to(dst: FloatType, values: &mut [f32]) {
+    let round: fn(f32) -> f32 = match dst {
+        FloatType::F32 => return,
+        FloatType::F16 => |v| f16::from_f32(v).to_f32(),
+        FloatType::BF16 => |v| bf16::from_f32(v).to_f32(),
+    };
+    values
+        .par_chunks_mut(CHUNK_ELEMS)
+        .for_each(|c| c.iter_mut().for_each(|v| *v = round(*v)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use retarget_merge::{merge, MergeConfig, MergeOptions};
 use retarget_model::convert::{convert, ConvertOptions};
 use retarget_model::dtype::FloatType;
 use retarget_model::progress::bytes_bar;
@@ -44,6 +45,24 @@ enum Command {
         #[arg(long, default_value = "5GB")]
         max_shard_size: String,
     },
+    /// Merge models as a mergekit YAML configuration says (linear, task_arithmetic,
+    /// ties, dare_ties, dare_linear, breadcrumbs, breadcrumbs_ties, della,
+    /// della_linear, slerp, model_stock, passthrough).
+    Merge {
+        /// The mergekit configuration (YAML).
+        config: PathBuf,
+        /// The output folder (must not exist, or be empty).
+        output: PathBuf,
+        /// Largest shard, e.g. 5GB, 500MB, 2GiB.
+        #[arg(long, default_value = "5GB")]
+        max_shard_size: String,
+        /// Seed of the random methods (DARE, DELLA); the same seed gives the same model.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Type of the written tensors (overrides the configuration's out_dtype/dtype).
+        #[arg(long, value_parser = parse_float_type)]
+        dtype: Option<FloatType>,
+    },
     /// Evaluate: translation metrics equal to sacrebleu's, language identification, tokenizer fairness.
     Eval {
         #[command(subcommand)]
@@ -81,6 +100,32 @@ pub fn run(cli: Cli) -> Result<()> {
             })?;
             println!(
                 "wrote {} ({} tensors, {} bytes in {})",
+                summary.output.display(),
+                summary.tensors,
+                summary.bytes,
+                summary.files.join(", ")
+            );
+        }
+        Command::Merge {
+            config,
+            output,
+            max_shard_size,
+            seed,
+            dtype,
+        } => {
+            let config = MergeConfig::read(&config)?;
+            let options = MergeOptions {
+                max_shard_bytes: parse_size(&max_shard_size)?,
+                seed,
+                out_dtype: dtype,
+            };
+            let summary = merge(&config, &output, &options)?;
+            let vocabulary = summary
+                .vocabulary
+                .map(|n| format!(", vocabulary of {n} tokens"))
+                .unwrap_or_default();
+            println!(
+                "wrote {} ({} tensors, {} bytes in {}{vocabulary})",
                 summary.output.display(),
                 summary.tensors,
                 summary.bytes,

@@ -22,6 +22,9 @@ fn main() -> ExitCode {
                 .downcast_ref::<retarget_model::ModelError>()
                 .is_some_and(retarget_model::ModelError::is_bad_input)
                 || err
+                    .downcast_ref::<retarget_merge::MergeError>()
+                    .is_some_and(retarget_merge::MergeError::is_bad_input)
+                || err
                     .downcast_ref::<retarget_eval::EvalError>()
                     .is_some_and(retarget_eval::EvalError::is_bad_input);
             ExitCode::from(if bad_input { 2 } else { 1 })

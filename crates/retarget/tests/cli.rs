@@ -698,3 +698,56 @@ fn eval_sentencepiece_tokenizers_need_a_model_file() {
     let out = retarget(&["eval", "tokenize", "-i", s(&text), "--tokenize", "13a"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello world\n");
 }
+
+#[test]
+fn merge_writes_a_model_and_refuses_bad_configurations() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("llama");
+    write_fixture(Fixture::LlamaUntied, &model).unwrap();
+    let config = dir.path().join("merge.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "merge_method: linear\nmodels:\n  - {{model: {m}, parameters: {{weight: 0.3}}}}\n  - {{model: {m}, parameters: {{weight: 0.7}}}}\ndtype: bfloat16\n",
+            m = s(&model)
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("merged");
+    let result = retarget(&["merge", s(&config), s(&out), "--max-shard-size", "100KB"]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(stdout.contains("model-00001-of-"), "{stdout}");
+    let inspected = retarget(&["inspect", s(&out), "--json"]);
+    assert!(inspected.status.success());
+    let config_json = std::fs::read_to_string(out.join("config.json")).unwrap();
+    assert!(config_json.contains("\"bfloat16\""), "{config_json}");
+
+    let bad = dir.path().join("bad.yml");
+    let again = dir.path().join("again");
+    let cases = [
+        (
+            "merge_method: linear\nmodels: [{model: nowhere, parameters: {weight: 1}}]\n",
+            "no such folder or file",
+        ),
+        (
+            "merge_method: averaging\nmodels: [{model: x}]\n",
+            "unknown merge method",
+        ),
+        ("models: [\n", "not valid YAML"),
+    ];
+    for (yaml, message) in cases {
+        std::fs::write(&bad, yaml).unwrap();
+        assert_each_exits_2(&["merge", s(&bad), s(&again)], vec![(vec![], message)]);
+        assert_nothing_written(dir.path(), &again);
+    }
+    // An existing output is never overwritten.
+    assert_each_exits_2(
+        &["merge", s(&config), s(&out)],
+        vec![(vec![], "already exists")],
+    );
+}
