@@ -25,6 +25,8 @@ status=0
 "$venv/bin/python" scripts/crosscheck/tokenizer_check.py --retarget "$bin" --assets examples/assets \
   --tokenizers examples/assets/xlmr-tokenizer/tokenizer.json "$work/smollm2" \
   "$work/fixtures/bert" "$work/fixtures/t5" "$work/fixtures/llama-tied" || status=1
+"$venv/bin/python" scripts/crosscheck/merge_check.py --retarget "$bin" --fixtures "$work/fixtures" \
+  --smollm2 "$work/smollm2" --work "$work/merge" || status=1
 "$venv/bin/python" scripts/crosscheck/sentencepiece_check.py --retarget "$bin" --assets examples/assets \
   --work "$work/sentencepiece" || status=1
 "$venv/bin/python" scripts/crosscheck/langid_check.py --retarget "$bin" --assets examples/assets \
