@@ -543,8 +543,9 @@ def check_fixtures(args):
         if not tied:
             for dtype, tolerance in [("float32", F32_TOLERANCE), ("float16", F16_TOLERANCE)]:
                 for name, text in example_configs(models, dtype).items():
+                    # Magnitude cuts in float16 meet many equal magnitudes (see StableSorting).
                     merge_both(args.retarget, root, f"examples-{dtype}/{name}", text, tolerance,
-                               stable=dtype == "float16")
+                               stable=dtype == "float16" and name in ("bio-merge", "ties"))
             check_vocabularies(args.retarget, root, models)
             check_random_methods(args.retarget, root, models)
             check_bad_input(args.retarget, root, models)

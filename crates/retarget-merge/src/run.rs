@@ -2,13 +2,10 @@
 //! each merged on all cores and streamed into the foundation's atomic sharded
 //! writer; then `config.json`, the tokenizer and the donor's small files.
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use retarget_model::dtype::{from_f32, round_to as round_values, to_f32, FloatType};
+use retarget_model::dtype::FloatType;
 use retarget_model::progress::bytes_bar;
 use retarget_model::writer::{
     write_weights, OutputDir, PlannedTensor, TensorBytes, DEFAULT_MAX_SHARD_BYTES,
@@ -19,7 +16,7 @@ use serde_json::Value;
 use crate::config::MergeConfig;
 use crate::error::{MergeError, Result};
 use crate::inputs::{InputModel, Inputs};
-use crate::methods::{Group, Method};
+use crate::methods::{Method, Source, Sources, TensorSpec};
 use crate::plan::{method_of, plan, MergePlan, PlannedMerge};
 
 /// Options of `retarget merge` beyond the configuration.
@@ -83,19 +80,22 @@ fn name_hash(name: &str) -> u64 {
     })
 }
 
-fn load(model: &InputModel, tensor: &str, round_to: Option<FloatType>) -> Result<Vec<f32>, String> {
+/// The input tensor `tensor` of `model`, to be read in chunks from its memory map.
+fn mapped<'a>(
+    model: &'a InputModel,
+    tensor: &str,
+    round: Option<FloatType>,
+) -> Result<Source<'a>, String> {
     let t = model
         .tensor(tensor)
         .ok_or_else(|| format!("tensor `{tensor}` vanished from {}", model.name))?;
-    let source =
+    let dtype =
         FloatType::of(t.entry.dtype).ok_or_else(|| format!("tensor `{tensor}` is not float"))?;
-    let mut values = to_f32(source, t.data());
-    if let Some(d) = round_to {
-        if d != source {
-            round_values(d, &mut values);
-        }
-    }
-    Ok(values)
+    Ok(Source::Mapped {
+        bytes: t.data(),
+        dtype,
+        round,
+    })
 }
 
 /// A passthrough of one unchanged tensor is a byte copy.
@@ -123,34 +123,59 @@ fn verbatim<'a>(plan: &MergePlan, p: &PlannedMerge, inputs: &'a Inputs) -> Optio
     })
 }
 
-fn merge_one(
+/// The inputs of one output tensor: read in place, except token-indexed
+/// tensors whose rows are permuted onto a merged vocabulary (held in memory).
+fn sources<'a>(
     plan: &MergePlan,
     p: &PlannedMerge,
-    inputs: &Inputs,
-    seed: u64,
-) -> Result<Vec<u8>, String> {
-    let mut tensors = p
+    inputs: &'a Inputs,
+) -> Result<Sources<'a>, String> {
+    let mapped = p
         .sources
         .iter()
-        .map(|s| load(&inputs.models[s.model], &s.tensor, p.input_dtype))
+        .map(|s| mapped(&inputs.models[s.model], &s.tensor, p.input_dtype))
         .collect::<Result<Vec<_>, _>>()?;
-    if p.vocabulary {
-        if let Some(vocabulary) = &plan.vocabulary {
-            let width: usize = p.shape[1..].iter().product();
-            let group: Vec<usize> = p.sources.iter().map(|s| s.model).collect();
-            tensors = vocabulary.permute(&group, tensors, p.base_model, width)?;
-        }
-    }
-    let group = Group {
-        tensors,
+    let Some(vocabulary) = plan.vocabulary.as_ref().filter(|_| p.vocabulary) else {
+        return Ok(Sources { inputs: mapped });
+    };
+    let tensors = mapped
+        .iter()
+        .map(|source| {
+            let mut values = vec![0f32; source.len()];
+            source.read(0, &mut values);
+            values
+        })
+        .collect();
+    let width: usize = p.shape[1..].iter().product();
+    let group: Vec<usize> = p.sources.iter().map(|s| s.model).collect();
+    let permuted = vocabulary.permute(&group, tensors, p.base_model, width)?;
+    Ok(Sources {
+        inputs: permuted.into_iter().map(Source::Owned).collect(),
+    })
+}
+
+/// Prepares one output tensor and returns the stream that computes and writes it.
+fn produce<'a>(
+    plan: &'a MergePlan,
+    p: &'a PlannedMerge,
+    inputs: &'a Inputs,
+    seed: u64,
+) -> Result<TensorBytes<'a>, String> {
+    let sources = sources(plan, p, inputs)?;
+    let spec = TensorSpec {
         base: p.base,
         precision: p.precision,
         shape: &p.shape,
         params: &p.params,
-        rng: ChaCha8Rng::seed_from_u64(seed ^ name_hash(&p.name)),
+        seed: seed ^ name_hash(&p.name),
     };
-    let merged = plan.method.merge(group)?;
-    Ok(from_f32(p.dtype, &merged))
+    let kernel = plan.method.prepare(&spec, &sources)?;
+    let dtype = p.dtype;
+    Ok(TensorBytes::Stream(Box::new(move |out| {
+        sources
+            .stream(kernel.as_ref(), dtype, out)
+            .map_err(|e| ModelError::Internal(format!("writing tensor `{}`: {e}", p.name)))
+    })))
 }
 
 fn write_config(
@@ -260,13 +285,11 @@ pub fn merge(config: &MergeConfig, output: &Path, options: &MergeOptions) -> Res
         if let Some(bytes) = verbatim(&plan, p, &inputs) {
             return Ok(bytes);
         }
-        merge_one(&plan, p, &inputs, options.seed)
-            .map(|b| TensorBytes::Memory(Cow::Owned(b)))
-            .map_err(|e| {
-                let message = format!("output tensor `{}`: {e}", p.name);
-                *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
-                ModelError::Usage(message)
-            })
+        produce(&plan, p, &inputs, options.seed).map_err(|e| {
+            let message = format!("output tensor `{}`: {e}", p.name);
+            *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
+            ModelError::Usage(message)
+        })
     };
     let total: u64 = planned.iter().map(|t| t.byte_len() as u64).sum();
     let bar = bytes_bar(total, "merging");

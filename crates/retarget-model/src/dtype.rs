@@ -170,6 +170,18 @@ pub fn from_f32(dst: FloatType, values: &[f32]) -> Vec<u8> {
     out
 }
 
+/// Decodes float tensor data of type `src` into `out` (one value per
+/// element of `bytes`), on the calling thread.
+pub fn to_f32_into(src: FloatType, bytes: &[u8], out: &mut [f32]) {
+    decode(src, bytes, out);
+}
+
+/// Encodes `values` as little-endian bytes of type `dst` into `out`, on the
+/// calling thread.
+pub fn from_f32_into(dst: FloatType, values: &[f32], out: &mut [u8]) {
+    encode(dst, values, out);
+}
+
 /// Rounds `f32` values in place to the nearest value of type `dst` (what
 /// storing them as `dst` and reading them back gives).
 pub fn round_to(dst: FloatType, values: &mut [f32]) {

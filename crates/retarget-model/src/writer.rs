@@ -179,8 +179,10 @@ impl PlannedTensor {
     }
 }
 
+/// Writes a tensor's bytes, in order, into the output file.
+pub type ByteStream<'a> = Box<dyn FnOnce(&mut dyn Write) -> Result<()> + 'a>;
+
 /// The bytes of one output tensor, as a producer hands them to the writer.
-#[derive(Debug)]
 pub enum TensorBytes<'a> {
     /// Bytes in memory (converted, or borrowed from a map).
     Memory(Cow<'a, [u8]>),
@@ -194,14 +196,39 @@ pub enum TensorBytes<'a> {
         /// Number of bytes.
         len: u64,
     },
+    /// Bytes computed piece by piece and written as they come, so that a
+    /// tensor never needs to be whole in memory; the writer checks that the
+    /// planned number of bytes arrived.
+    Stream(ByteStream<'a>),
 }
 
-impl TensorBytes<'_> {
-    fn len(&self) -> u64 {
+impl std::fmt::Debug for TensorBytes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TensorBytes::Memory(bytes) => bytes.len() as u64,
-            TensorBytes::FileRange { len, .. } => *len,
+            TensorBytes::Memory(bytes) => write!(f, "Memory({} bytes)", bytes.len()),
+            TensorBytes::FileRange { path, offset, len } => {
+                write!(f, "FileRange({}, {offset}, {len})", path.display())
+            }
+            TensorBytes::Stream(_) => f.write_str("Stream"),
         }
+    }
+}
+
+/// Counts the bytes written through it.
+struct Counting<'w> {
+    inner: &'w mut fs::File,
+    written: u64,
+}
+
+impl Write for Counting<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -297,16 +324,31 @@ fn write_shard(
     for &i in shard {
         let planned = &plan[i];
         let bytes = producer(i)?;
-        if bytes.len() != planned.byte_len() as u64 {
-            return Err(ModelError::Internal(format!(
-                "tensor `{}` produced {} bytes, planned {}",
+        let wrong_length = |len: u64| {
+            ModelError::Internal(format!(
+                "tensor `{}` produced {len} bytes, planned {}",
                 planned.name,
-                bytes.len(),
                 planned.byte_len()
-            )));
-        }
+            ))
+        };
         match bytes {
+            TensorBytes::Memory(data) if data.len() != planned.byte_len() => {
+                return Err(wrong_length(data.len() as u64))
+            }
+            TensorBytes::FileRange { len, .. } if len != planned.byte_len() as u64 => {
+                return Err(wrong_length(len))
+            }
             TensorBytes::Memory(data) => out.write_all(&data).map_err(io)?,
+            TensorBytes::Stream(stream) => {
+                let mut counting = Counting {
+                    inner: &mut out,
+                    written: 0,
+                };
+                stream(&mut counting)?;
+                if counting.written != planned.byte_len() as u64 {
+                    return Err(wrong_length(counting.written));
+                }
+            }
             TensorBytes::FileRange {
                 path: source,
                 offset,

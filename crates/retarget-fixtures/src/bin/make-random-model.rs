@@ -1,5 +1,5 @@
 //! Writes a large llama-layout model of random f32 weights for benchmarks:
-//! `make-random-model DIR LAYERS` (hidden 2048, intermediate 5632, vocab
+//! `make-random-model DIR LAYERS [SEED]` (hidden 2048, intermediate 5632, vocab
 //! 32000; about 205 MB per layer plus 524 MB of embedding and head).
 //! Tensors are generated one at a time as they are written, so memory stays
 //! at one tensor.
@@ -47,12 +47,16 @@ impl View for Random {
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args_os().skip(1);
-    let usage = || std::io::Error::other("usage: make-random-model DIR LAYERS");
+    let usage = || std::io::Error::other("usage: make-random-model DIR LAYERS [SEED]");
     let dir = PathBuf::from(args.next().ok_or_else(usage)?);
     let layers: usize = args
         .next()
         .and_then(|s| s.to_str()?.parse().ok())
         .ok_or_else(usage)?;
+    let model_seed: u64 = match args.next() {
+        Some(s) => s.to_str().and_then(|s| s.parse().ok()).ok_or_else(usage)?,
+        None => 0,
+    };
     std::fs::create_dir_all(&dir)?;
     let mut tensors: Vec<(String, Vec<usize>)> =
         vec![("model.embed_tokens.weight".into(), vec![VOCAB, HIDDEN])];
@@ -80,7 +84,8 @@ fn main() -> std::io::Result<()> {
             name,
             Random {
                 shape,
-                seed: 0x9E3779B97F4A7C15u64.wrapping_mul(i as u64 + 1),
+                seed: 0x9E3779B97F4A7C15u64.wrapping_mul(i as u64 + 1)
+                    ^ model_seed.wrapping_mul(0xD1B54A32D192ED03),
             },
         )
     });

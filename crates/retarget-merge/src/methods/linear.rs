@@ -1,32 +1,37 @@
 //! Linear merging: the weighted average Σ wᵢ·xᵢ / Σ wᵢ (or the weighted sum
 //! with `normalize: false`).
 
-use rayon::prelude::*;
+use super::{Kernel, TensorSpec};
 
-use super::{Group, CHUNK};
+pub(super) struct Linear {
+    weights: Vec<f32>,
+    denominator: f32,
+    normalize: bool,
+}
 
-pub(super) fn merge(group: Group) -> Result<Vec<f32>, String> {
-    let weights: Vec<f32> = (0..group.tensors.len())
-        .map(|i| group.input_f64(i, "weight") as f32)
+pub(super) fn prepare(spec: &TensorSpec, inputs: usize) -> Linear {
+    let weights: Vec<f32> = (0..inputs)
+        .map(|i| spec.input_f64(i, "weight") as f32)
         .collect();
-    let normalize = group.shared("normalize").as_bool();
-    let denominator: f32 = weights.iter().sum();
-    let tensors = &group.tensors;
-    let mut out = vec![0f32; tensors[0].len()];
-    out.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            let start = c * CHUNK;
-            for (tensor, &w) in tensors.iter().zip(&weights) {
-                for (o, x) in chunk.iter_mut().zip(&tensor[start..]) {
-                    *o += x * w;
-                }
+    Linear {
+        denominator: weights.iter().sum(),
+        normalize: spec.shared("normalize").as_bool(),
+        weights,
+    }
+}
+
+impl Kernel for Linear {
+    fn chunk(&self, _chunk: usize, inputs: &[&[f32]], out: &mut [f32]) {
+        out.fill(0.0);
+        for (tensor, &w) in inputs.iter().zip(&self.weights) {
+            for (o, x) in out.iter_mut().zip(*tensor) {
+                *o += x * w;
             }
-            if normalize {
-                chunk.iter_mut().for_each(|o| *o /= denominator);
-            }
-        });
-    Ok(out)
+        }
+        if self.normalize {
+            out.iter_mut().for_each(|o| *o /= self.denominator);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,12 +5,16 @@
 
 mod linear;
 mod model_stock;
+mod rounding;
+mod select;
 mod slerp;
+pub mod sources;
 pub mod sparsify;
 pub mod task_vectors;
 
-use rand_chacha::ChaCha8Rng;
 use retarget_model::dtype::FloatType;
+
+pub use sources::{Source, Sources, CHUNK};
 
 use crate::parameters::{ParamType, ParamValue};
 pub use sparsify::Sparsification;
@@ -173,24 +177,72 @@ impl Method {
         self.contract().needs_base
     }
 
-    /// Merges one tensor. `tensors` are the inputs as f32 (consumed: kernels
-    /// reuse their memory), `base` the base's index among them.
+    /// Prepares the merge of one tensor: computes what the method needs from
+    /// the whole tensor (norms, magnitude cuts, angles) in parallel passes
+    /// over `sources`, and returns the element-wise rest.
+    pub fn prepare(&self, spec: &TensorSpec, sources: &Sources) -> Result<Box<dyn Kernel>, String> {
+        Ok(match self {
+            Method::Linear => Box::new(linear::prepare(spec, sources.inputs.len())),
+            Method::TaskVectors(m) => m.prepare(spec, sources)?,
+            Method::Slerp => Box::new(slerp::prepare(spec, sources)?),
+            Method::ModelStock => Box::new(model_stock::prepare(spec, sources)?),
+            Method::Passthrough => Box::new(Passthrough {
+                scale: spec.input_value(0, "scale").map(|v| v.as_f64() as f32),
+            }),
+        })
+    }
+
+    /// Merges one tensor held in memory (tests and small tensors).
     pub fn merge(&self, group: Group) -> Result<Vec<f32>, String> {
-        match self {
-            Method::Linear => linear::merge(group),
-            Method::TaskVectors(m) => m.merge(group),
-            Method::Slerp => slerp::merge(group),
-            Method::ModelStock => model_stock::merge(group),
-            Method::Passthrough => {
-                let scale = group.input_value(0, "scale").map(ParamValue::as_f64);
-                let mut tensors = group.tensors;
-                let mut out = tensors.swap_remove(0);
-                if let Some(s) = scale {
-                    let s = s as f32;
-                    out.iter_mut().for_each(|v| *v *= s);
-                }
-                Ok(out)
+        let spec = TensorSpec {
+            base: group.base,
+            precision: group.precision,
+            shape: group.shape,
+            params: group.params,
+            seed: group.seed,
+        };
+        let sources = Sources {
+            inputs: group.tensors.into_iter().map(Source::Owned).collect(),
+        };
+        let kernel = self.prepare(&spec, &sources)?;
+        let n = sources.len();
+        let chunk_len = kernel.chunk_len().max(1);
+        let mut out = vec![0f32; n];
+        let mut buffers = vec![vec![0f32; chunk_len.min(n)]; sources.inputs.len()];
+        for (c, chunk) in out.chunks_mut(chunk_len).enumerate() {
+            let start = c * chunk_len;
+            for (buffer, source) in buffers.iter_mut().zip(&sources.inputs) {
+                source.read(start, &mut buffer[..chunk.len()]);
             }
+            let inputs: Vec<&[f32]> = buffers.iter().map(|b| &b[..chunk.len()]).collect();
+            kernel.chunk(c, &inputs, chunk);
+        }
+        Ok(out)
+    }
+}
+
+/// A prepared merge of one tensor: whole-tensor statistics are done; what
+/// remains is element-wise and runs chunk by chunk.
+pub trait Kernel: Sync {
+    /// Elements per chunk the kernel expects (chunk `c` starts at `c × chunk_len`).
+    fn chunk_len(&self) -> usize {
+        CHUNK
+    }
+
+    /// Computes the output values of chunk `chunk` from every input's values there.
+    fn chunk(&self, chunk: usize, inputs: &[&[f32]], out: &mut [f32]);
+}
+
+/// Copies the single input, optionally scaled.
+struct Passthrough {
+    scale: Option<f32>,
+}
+
+impl Kernel for Passthrough {
+    fn chunk(&self, _chunk: usize, inputs: &[&[f32]], out: &mut [f32]) {
+        match self.scale {
+            Some(s) => out.iter_mut().zip(inputs[0]).for_each(|(o, x)| *o = x * s),
+            None => out.copy_from_slice(inputs[0]),
         }
     }
 }
@@ -226,12 +278,10 @@ fn lookup(list: &[(&'static str, Option<ParamValue>)], name: &str) -> Option<Par
     list.iter().find(|(n, _)| *n == name).and_then(|(_, v)| *v)
 }
 
-/// One tensor's inputs and settings, handed to a kernel.
-#[derive(Debug)]
-pub struct Group<'a> {
-    /// The input tensors as f32, in input order.
-    pub tensors: Vec<Vec<f32>>,
-    /// Index of the base model among them.
+/// What a kernel needs to know about one tensor besides its inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct TensorSpec<'a> {
+    /// Index of the base model among the inputs.
     pub base: Option<usize>,
     /// The working type of methods that compute in the inputs' type
     /// (mergekit's task-vector family): their intermediate results are
@@ -241,11 +291,11 @@ pub struct Group<'a> {
     pub shape: &'a [usize],
     /// Parameter values.
     pub params: &'a ResolvedParams,
-    /// Random source for the random sparsifications.
-    pub rng: ChaCha8Rng,
+    /// Seed of the random sparsifications for this tensor.
+    pub seed: u64,
 }
 
-impl Group<'_> {
+impl TensorSpec<'_> {
     /// A shared value (present for every parameter with a default or required).
     pub fn shared(&self, name: &str) -> ParamValue {
         lookup(&self.params.shared, name).unwrap_or(ParamValue::Float(0.0))
@@ -267,13 +317,25 @@ impl Group<'_> {
     }
 }
 
-/// Elements per parallel work item in element-wise kernels.
-pub(crate) const CHUNK: usize = 1 << 16;
+/// One tensor's inputs in memory and its settings (see [`Method::merge`]).
+#[derive(Debug)]
+pub struct Group<'a> {
+    /// The input tensors as f32, in input order.
+    pub tensors: Vec<Vec<f32>>,
+    /// Index of the base model among them.
+    pub base: Option<usize>,
+    /// Working type (see [`TensorSpec::precision`]).
+    pub precision: FloatType,
+    /// The tensor's shape.
+    pub shape: &'a [usize],
+    /// Parameter values.
+    pub params: &'a ResolvedParams,
+    /// Seed of the random sparsifications.
+    pub seed: u64,
+}
 
 #[cfg(test)]
 pub(crate) mod testing {
-    use rand::SeedableRng;
-
     use super::*;
 
     /// Parameters from plain lists (`None` entries are absent values).
@@ -306,7 +368,7 @@ pub(crate) mod testing {
                 precision: FloatType::F32,
                 shape: &shape,
                 params,
-                rng: ChaCha8Rng::seed_from_u64(1),
+                seed: 1,
             })
             .unwrap()
     }

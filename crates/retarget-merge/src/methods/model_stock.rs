@@ -3,59 +3,119 @@
 //! θ is the mean angle between task vectors — over the whole tensor, or per
 //! row with `filter_wise: true`.
 
-use super::Group;
+use super::{Kernel, Sources, TensorSpec, CHUNK};
 
-fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum()
+pub(super) struct ModelStock {
+    base: usize,
+    row_len: usize,
+    chunk_len: usize,
+    /// Interpolation factor per row.
+    t: Vec<f32>,
 }
 
-pub(super) fn merge(group: Group) -> Result<Vec<f32>, String> {
-    let base = group.base.ok_or("model_stock needs a base model")?;
-    let filter_wise = group.shared("filter_wise").as_bool();
-    let row = if filter_wise && group.shape.len() >= 2 {
-        *group.shape.last().unwrap_or(&1)
+pub(super) fn prepare(spec: &TensorSpec, sources: &Sources) -> Result<ModelStock, String> {
+    let base = spec.base.ok_or("model_stock needs a base model")?;
+    let n = sources.len();
+    let row_len = if spec.shared("filter_wise").as_bool() && spec.shape.len() >= 2 {
+        spec.shape[spec.shape.len() - 1].max(1)
     } else {
-        group.tensors[base].len().max(1)
+        n.max(1)
     };
-    let mut tensors = group.tensors;
-    let w0 = tensors.remove(base);
-    let mut offsets = tensors;
-    let k = offsets.len();
+    let others: Vec<usize> = (0..sources.inputs.len()).filter(|&i| i != base).collect();
+    let k = others.len();
     if k < 2 {
         return Err("model_stock needs at least two models besides the base".into());
     }
-    for o in offsets.iter_mut() {
-        o.iter_mut().zip(&w0).for_each(|(v, b)| *v -= b);
-    }
-    let mut out = w0;
-    for (r, out_row) in out.chunks_mut(row).enumerate() {
-        let span = r * row..r * row + out_row.len();
-        let rows: Vec<&[f32]> = offsets.iter().map(|o| &o[span.clone()]).collect();
-        let norms: Vec<f64> = rows.iter().map(|x| dot(x, x).sqrt()).collect();
-        let mut cos_sum = 0.0;
-        let mut pairs = 0;
-        for i in 0..k {
-            for j in i + 1..k {
-                let c = dot(rows[i], rows[j]) / (norms[i] * norms[j]).max(1e-6);
-                cos_sum += c.clamp(-1.0, 1.0);
-                pairs += 1;
+    let pairs: Vec<(usize, usize)> = (0..k)
+        .flat_map(|i| (i + 1..k).map(move |j| (i, j)))
+        .collect();
+    let width = k + pairs.len();
+    let chunk_len = if row_len <= CHUNK {
+        (CHUNK / row_len) * row_len
+    } else {
+        CHUNK
+    };
+    let mut which = vec![base];
+    which.extend(&others);
+    // Per row: squared norms of the task vectors, then their pairwise dot products.
+    let partial = sources.map_chunks(chunk_len, &which, |_, start, v| {
+        let mut rows: Vec<(usize, Vec<f64>)> = Vec::new();
+        let mut offsets = vec![0f64; k];
+        for (j, &w0) in v[0].iter().enumerate() {
+            let row = (start + j) / row_len;
+            if rows.last().is_none_or(|(r, _)| *r != row) {
+                rows.push((row, vec![0.0; width]));
+            }
+            let stats = &mut rows.last_mut().expect("pushed").1;
+            for (o, x) in offsets.iter_mut().zip(&v[1..]) {
+                *o = (x[j] - w0) as f64;
+            }
+            for (i, o) in offsets.iter().enumerate() {
+                stats[i] += o * o;
+            }
+            for (p, (a, b)) in pairs.iter().enumerate() {
+                stats[k + p] += offsets[*a] * offsets[*b];
             }
         }
-        let cos = cos_sum / pairs as f64;
-        let denominator = 1.0 + (k as f64 - 1.0) * cos;
-        let t = if denominator.abs() < 1e-6 {
-            0.0
-        } else {
-            k as f64 * cos / denominator
-        } as f32;
-        // out = t·(w0 + mean offset) + (1-t)·w0 = w0 + t·mean offset.
-        for (j, o) in out_row.iter_mut().enumerate() {
-            let mean: f32 = rows.iter().map(|x| x[j]).sum::<f32>() / k as f32;
-            let average = *o + mean;
-            *o = t * average + (1.0 - t) * *o;
+        rows
+    });
+    let mut table = vec![0f64; n.div_ceil(row_len).max(1) * width];
+    for (row, stats) in partial.into_iter().flatten() {
+        table[row * width..(row + 1) * width]
+            .iter_mut()
+            .zip(stats)
+            .for_each(|(t, s)| *t += s);
+    }
+    let t = table
+        .chunks(width)
+        .map(|stats| {
+            let cos: f64 = pairs
+                .iter()
+                .enumerate()
+                .map(|(p, (a, b))| {
+                    (stats[k + p] / (stats[*a].sqrt() * stats[*b].sqrt()).max(1e-6))
+                        .clamp(-1.0, 1.0)
+                })
+                .sum::<f64>()
+                / pairs.len() as f64;
+            let denominator = 1.0 + (k as f64 - 1.0) * cos;
+            if denominator.abs() < 1e-6 {
+                0.0
+            } else {
+                (k as f64 * cos / denominator) as f32
+            }
+        })
+        .collect();
+    Ok(ModelStock {
+        base,
+        row_len,
+        chunk_len,
+        t,
+    })
+}
+
+impl Kernel for ModelStock {
+    fn chunk_len(&self) -> usize {
+        self.chunk_len
+    }
+
+    fn chunk(&self, chunk: usize, inputs: &[&[f32]], out: &mut [f32]) {
+        let start = chunk * self.chunk_len;
+        let w0 = inputs[self.base];
+        let k = (inputs.len() - 1) as f32;
+        for (j, o) in out.iter_mut().enumerate() {
+            let t = self.t[(start + j) / self.row_len];
+            let mean: f32 = inputs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != self.base)
+                .map(|(_, x)| x[j] - w0[j])
+                .sum::<f32>()
+                / k;
+            let average = w0[j] + mean;
+            *o = t * average + (1.0 - t) * w0[j];
         }
     }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -2,45 +2,42 @@
 //! the whole flattened tensor, falling back to linear interpolation for
 //! (anti)parallel tensors, as mergekit does.
 
-use rayon::prelude::*;
-
-use super::{Group, CHUNK};
+use super::{Kernel, Sources, TensorSpec, CHUNK};
 
 const DOT_THRESHOLD: f64 = 0.9995;
 const EPS: f64 = 1e-8;
 
-fn norm(x: &[f32]) -> f64 {
-    x.par_chunks(CHUNK)
-        .map(|c| c.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>())
-        .sum::<f64>()
-        .sqrt()
+pub(super) struct Slerp {
+    base: usize,
+    coef_base: f32,
+    coef_other: f32,
 }
 
-pub(super) fn merge(group: Group) -> Result<Vec<f32>, String> {
-    let t = group.shared("t").as_f64();
-    let base = group.base.ok_or("SLERP needs a base model")?;
-    let mut tensors = group.tensors;
-    let other = tensors.swap_remove(1 - base);
-    let mut a = tensors.swap_remove(0);
-    let b = other;
-    let (coef_a, coef_b) = if a.is_empty() {
+pub(super) fn prepare(spec: &TensorSpec, sources: &Sources) -> Result<Slerp, String> {
+    let t = spec.shared("t").as_f64();
+    let base = spec.base.ok_or("SLERP needs a base model")?;
+    let which = [base, 1 - base];
+    let (aa, bb, ab) = sources.fold_chunks(
+        CHUNK,
+        &which,
+        || (0f64, 0f64, 0f64),
+        |(mut aa, mut bb, mut ab), _, _, v| {
+            for (&x, &y) in v[0].iter().zip(v[1]) {
+                let (x, y) = (x as f64, y as f64);
+                aa += x * x;
+                bb += y * y;
+                ab += x * y;
+            }
+            (aa, bb, ab)
+        },
+        |p, q| (p.0 + q.0, p.1 + q.1, p.2 + q.2),
+    );
+    let (coef_base, coef_other) = if sources.is_empty() {
         (1.0 - t, t)
     } else {
-        let na = norm(&a);
-        let nb = norm(&b);
-        let na = if na > EPS { na } else { 1.0 };
-        let nb = if nb > EPS { nb } else { 1.0 };
-        let dot: f64 = a
-            .par_chunks(CHUNK)
-            .zip(b.par_chunks(CHUNK))
-            .map(|(x, y)| {
-                x.iter()
-                    .zip(y)
-                    .map(|(&p, &q)| (p as f64 / na) * (q as f64 / nb))
-                    .sum::<f64>()
-            })
-            .sum();
-        let dot = dot.clamp(-1.0, 1.0);
+        let na = if aa.sqrt() > EPS { aa.sqrt() } else { 1.0 };
+        let nb = if bb.sqrt() > EPS { bb.sqrt() } else { 1.0 };
+        let dot = (ab / (na * nb)).clamp(-1.0, 1.0);
         if dot.abs() > DOT_THRESHOLD {
             (1.0 - t, t)
         } else {
@@ -49,15 +46,20 @@ pub(super) fn merge(group: Group) -> Result<Vec<f32>, String> {
             (((1.0 - t) * theta).sin() / s, (t * theta).sin() / s)
         }
     };
-    let (ca, cb) = (coef_a as f32, coef_b as f32);
-    a.par_chunks_mut(CHUNK)
-        .zip(b.par_chunks(CHUNK))
-        .for_each(|(x, y)| {
-            for (p, &q) in x.iter_mut().zip(y) {
-                *p = ca * *p + cb * q;
-            }
-        });
-    Ok(a)
+    Ok(Slerp {
+        base,
+        coef_base: coef_base as f32,
+        coef_other: coef_other as f32,
+    })
+}
+
+impl Kernel for Slerp {
+    fn chunk(&self, _chunk: usize, inputs: &[&[f32]], out: &mut [f32]) {
+        let (a, b) = (inputs[self.base], inputs[1 - self.base]);
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o = self.coef_base * x + self.coef_other * y;
+        }
+    }
 }
 
 #[cfg(test)]

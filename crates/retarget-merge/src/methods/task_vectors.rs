@@ -4,13 +4,11 @@
 //! by `lambda` and added back to the base. Each named method is one choice of
 //! sparsification × consensus with mergekit's defaults.
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use retarget_model::dtype::FloatType;
 
-use super::sparsify::{sparsify, Sparsification, SparsifyParams};
-use super::{spec, Group, ParamDefault, ParamSpec, Scope, CHUNK};
+use super::rounding::{BHalf, Exact, Half, Rounding};
+use super::sparsify::{Mask, Sparsification, SparsifyParams};
+use super::{spec, Kernel, ParamDefault, ParamSpec, Scope, Sources, TensorSpec, CHUNK};
 use crate::parameters::{ParamType, ParamValue};
 
 /// How task vectors agree before summing.
@@ -110,122 +108,222 @@ impl TaskVectorMethod {
         out
     }
 
-    pub(super) fn merge(&self, group: Group) -> Result<Vec<f32>, String> {
-        let base_index = group
+    pub(super) fn prepare(
+        &self,
+        spec: &TensorSpec,
+        sources: &Sources,
+    ) -> Result<Box<dyn Kernel>, String> {
+        match spec.precision {
+            FloatType::F32 => self.prepare_in::<Exact>(spec, sources),
+            FloatType::F16 => self.prepare_in::<Half>(spec, sources),
+            FloatType::BF16 => self.prepare_in::<BHalf>(spec, sources),
+        }
+    }
+
+    fn prepare_in<R: Rounding>(
+        &self,
+        spec: &TensorSpec,
+        sources: &Sources,
+    ) -> Result<Box<dyn Kernel>, String> {
+        let base = spec
             .base
             .ok_or_else(|| format!("{} needs a base model", self.name))?;
-        let rescale = group.shared("rescale").as_bool();
-        let normalize = group.shared("normalize").as_bool();
-        let lambda = group.shared("lambda").as_f64() as f32;
-        let seed: u64 = rand::Rng::random(&mut group.rng.clone());
-        let entries: Vec<usize> = (0..group.tensors.len())
-            .filter(|&i| i != base_index)
-            .collect();
-        let weights: Vec<f32> = entries
-            .iter()
-            .map(|&i| group.input_f64(i, "weight") as f32)
-            .collect();
-        let settings: Vec<SparsifyParams> = entries
-            .iter()
-            .map(|&i| SparsifyParams {
-                density: group.input_f64(i, "density"),
-                gamma: group.input_f64(i, "gamma"),
-                epsilon: group.input_f64(i, "epsilon"),
-                rescale,
-            })
-            .collect();
-        let shape = group.shape;
-        // mergekit computes this family in the working type; every step
-        // rounds to it (a no-op in f32).
-        let round = rounding(group.precision);
-        let weights: Vec<f32> = weights.iter().map(|&w| round(w)).collect();
-        let mut tensors = group.tensors;
-        let base = tensors.remove(base_index);
-        let mut deltas = tensors;
-        if deltas.is_empty() {
-            return Ok(base);
-        }
-        // Task vectors, sparsified and weighted; each input gets its own
-        // random stream so the result does not depend on thread scheduling.
-        deltas
-            .par_iter_mut()
-            .zip(settings.par_iter().zip(&weights))
-            .enumerate()
-            .try_for_each(|(n, (delta, (setting, &w)))| {
-                delta
-                    .iter_mut()
-                    .zip(&base)
-                    .for_each(|(d, b)| *d = round(*d - b));
-                if let Some(method) = self.sparsification {
-                    let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(n as u64));
-                    sparsify(delta, shape, method, *setting, &mut rng)?;
-                }
-                delta.iter_mut().for_each(|d| *d = round(round(*d) * w));
-                Ok::<(), String>(())
-            })?;
-        let weight_sum = round(weights.iter().sum());
-        let plain_divisor = if weight_sum.abs() < 1e-8 {
-            1.0
-        } else {
-            weight_sum
+        let round = R::round;
+        let rescale = spec.shared("rescale").as_bool();
+        let n = sources.len();
+        let chunk_len = match (self.sparsification, spec.shape.len()) {
+            (Some(Sparsification::DellaMagprune), d) if d >= 2 => {
+                let columns = spec.shape[d - 1].max(1);
+                (CHUNK / columns).max(1) * columns
+            }
+            (Some(Sparsification::DellaMagprune), _) => n.max(1),
+            _ => CHUNK,
         };
-        let consensus = self.consensus;
-        let mut out = base;
-        out.par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(c, chunk)| {
-                let start = c * CHUNK;
-                for (j, o) in chunk.iter_mut().enumerate() {
-                    let at = start + j;
-                    let (mixed, divisor) = match consensus {
-                        Some(Consensus::Sum) => {
-                            let total = round(deltas.iter().map(|d| d[at]).sum());
-                            let majority = if total >= 0.0 { 1.0 } else { -1.0 };
-                            let mut mixed = 0f32;
-                            let mut divisor = 0f32;
-                            for (d, &w) in deltas.iter().zip(&weights) {
-                                let v = d[at];
-                                if sign(v) == majority {
-                                    mixed += v;
-                                    divisor += w;
-                                }
-                            }
-                            let divisor = round(divisor);
-                            (round(mixed), if divisor == 0.0 { 1.0 } else { divisor })
-                        }
-                        None => (round(deltas.iter().map(|d| d[at]).sum()), plain_divisor),
-                    };
-                    let mut mixed = if normalize {
-                        round(mixed / divisor)
-                    } else {
-                        mixed
-                    };
-                    if lambda != 1.0 {
-                        mixed = round(mixed * lambda);
-                    }
-                    *o = round(*o + mixed);
+        let mut entries = Vec::new();
+        for (n_entry, i) in (0..sources.inputs.len()).filter(|&i| i != base).enumerate() {
+            let which = [base, i];
+            let settings = SparsifyParams {
+                density: spec.input_f64(i, "density"),
+                gamma: spec.input_f64(i, "gamma"),
+                epsilon: spec.input_f64(i, "epsilon"),
+                rescale,
+            };
+            let mask = match self.sparsification {
+                Some(method) => {
+                    let seed = spec.seed.wrapping_add(n_entry as u64);
+                    Mask::plan::<R>(
+                        method, settings, spec.shape, seed, sources, &which, chunk_len,
+                    )?
                 }
+                None => Mask::All,
+            };
+            let factor = if rescale {
+                mask.l1_rescale::<R>(sources, &which, chunk_len)
+            } else {
+                1.0
+            };
+            let weight = round(spec.input_f64(i, "weight") as f32);
+            entries.push(Entry {
+                input: i,
+                mask,
+                factor,
+                weight,
             });
-        Ok(out)
+        }
+        let weight_sum = round(entries.iter().map(|e| e.weight).sum());
+        Ok(Box::new(TaskVectors::<R> {
+            base,
+            entries,
+            consensus: self.consensus,
+            normalize: spec.shared("normalize").as_bool(),
+            lambda: spec.shared("lambda").as_f64() as f32,
+            plain_divisor: if weight_sum.abs() < 1e-8 {
+                1.0
+            } else {
+                weight_sum
+            },
+            chunk_len,
+            rounding: std::marker::PhantomData,
+        }))
     }
 }
 
-/// Rounding to the working type.
-fn rounding(precision: FloatType) -> fn(f32) -> f32 {
-    match precision {
-        FloatType::F32 => |v| v,
-        FloatType::F16 => |v| half::f16::from_f32(v).to_f32(),
-        FloatType::BF16 => |v| half::bf16::from_f32(v).to_f32(),
+/// One task vector's plan.
+struct Entry {
+    input: usize,
+    mask: Mask,
+    factor: f32,
+    weight: f32,
+}
+
+thread_local! {
+    /// Per-thread scratch of the task-vector kernel, reused from chunk to chunk.
+    static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<bool>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// A prepared task-vector merge of one tensor, computing in the working type `R`.
+pub(super) struct TaskVectors<R> {
+    base: usize,
+    entries: Vec<Entry>,
+    consensus: Option<Consensus>,
+    normalize: bool,
+    lambda: f32,
+    plain_divisor: f32,
+    chunk_len: usize,
+    rounding: std::marker::PhantomData<R>,
+}
+
+impl<R: Rounding> Kernel for TaskVectors<R> {
+    fn chunk_len(&self) -> usize {
+        self.chunk_len
+    }
+
+    fn chunk(&self, chunk: usize, inputs: &[&[f32]], out: &mut [f32]) {
+        let n = out.len();
+        if self.entries.is_empty() {
+            out.copy_from_slice(inputs[self.base]);
+            return;
+        }
+        SCRATCH.with_borrow_mut(|(floats, keep)| {
+            floats.resize(n * (self.entries.len() + 2), 0.0);
+            keep.resize(n, true);
+            let (deltas, rest) = floats.split_at_mut(n * self.entries.len());
+            let (majority, divisor) = rest.split_at_mut(n);
+            self.merge_chunk(chunk, inputs, out, deltas, majority, divisor, keep);
+        });
     }
 }
 
-fn sign(v: f32) -> f32 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
+impl<R: Rounding> TaskVectors<R> {
+    /// [`Kernel::chunk`] with its scratch space: `deltas` (one chunk per
+    /// task vector), `majority`, `divisor` and `keep` (one chunk each).
+    #[allow(clippy::too_many_arguments)]
+    fn merge_chunk(
+        &self,
+        chunk: usize,
+        inputs: &[&[f32]],
+        out: &mut [f32],
+        deltas: &mut [f32],
+        majority: &mut [f32],
+        divisor: &mut [f32],
+        keep: &mut [bool],
+    ) {
+        let round = R::round;
+        let base = inputs[self.base];
+        let n = out.len();
+        for (entry, d) in self.entries.iter().zip(deltas.chunks_mut(n)) {
+            for ((d, &x), &b) in d.iter_mut().zip(inputs[entry.input]).zip(base) {
+                *d = round(x - b);
+            }
+            if matches!(entry.mask, Mask::All) {
+                let w = entry.weight;
+                d.iter_mut().for_each(|d| *d = round(*d * w));
+                continue;
+            }
+            entry.mask.apply(chunk, d, keep);
+            for (d, &k) in d.iter_mut().zip(keep.iter()) {
+                let v = if k { *d * entry.factor } else { 0.0 };
+                *d = round(round(v) * entry.weight);
+            }
+        }
+        // `out` first holds the summed (agreeing) task vectors.
+        out.fill(0.0);
+        match self.consensus {
+            None => {
+                for d in deltas.chunks(n) {
+                    out.iter_mut().zip(d).for_each(|(o, v)| *o += v);
+                }
+                let divisor = self.plain_divisor;
+                for o in out.iter_mut() {
+                    *o = self.finish(round(*o), divisor);
+                }
+            }
+            Some(Consensus::Sum) => {
+                majority.fill(0.0);
+                for d in deltas.chunks(n) {
+                    majority.iter_mut().zip(d).for_each(|(m, v)| *m += v);
+                }
+                majority
+                    .iter_mut()
+                    .for_each(|m| *m = if round(*m) >= 0.0 { 1.0 } else { -1.0 });
+                divisor.fill(0.0);
+                for (entry, d) in self.entries.iter().zip(deltas.chunks(n)) {
+                    // A value agrees when its sign is the majority's (zeros never do).
+                    for (((o, q), &v), &m) in out
+                        .iter_mut()
+                        .zip(divisor.iter_mut())
+                        .zip(d)
+                        .zip(majority.iter())
+                    {
+                        let agrees = if v * m > 0.0 { 1.0 } else { 0.0 };
+                        *o += v * agrees;
+                        *q += entry.weight * agrees;
+                    }
+                }
+                for (o, q) in out.iter_mut().zip(divisor.iter()) {
+                    let q = round(*q);
+                    *o = self.finish(round(*o), if q == 0.0 { 1.0 } else { q });
+                }
+            }
+        }
+        for (o, &b) in out.iter_mut().zip(base) {
+            *o = round(b + *o);
+        }
+    }
+
+    /// Normalises and scales a summed task vector.
+    #[inline]
+    fn finish(&self, mixed: f32, divisor: f32) -> f32 {
+        let mixed = if self.normalize {
+            R::round(mixed / divisor)
+        } else {
+            mixed
+        };
+        if self.lambda != 1.0 {
+            R::round(mixed * self.lambda)
+        } else {
+            mixed
+        }
     }
 }
 
