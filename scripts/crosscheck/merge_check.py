@@ -164,7 +164,10 @@ def compare(name, ours_dir, theirs_dir, tolerance, informational=False, exact=No
         report(worst <= tolerance, name, detail)
 
 
-def merge_both(binary, work, name, config_text, tolerance=F32_TOLERANCE, stable=False, exact=None):
+def merge_both(binary, work, name, config_text, tolerance=F32_TOLERANCE, stable=False, exact=None,
+               mergekit_text=None):
+    """Merges with retarget (`config_text`) and mergekit (`mergekit_text`, by
+    default the same) and compares the outputs."""
     folder = work / name
     folder.mkdir(parents=True)
     config_path = folder / "config.yml"
@@ -174,7 +177,7 @@ def merge_both(binary, work, name, config_text, tolerance=F32_TOLERANCE, stable=
     if result.returncode != 0:
         report(False, name, f"retarget failed: {result.stderr.strip()}")
         return None
-    run_mergekit(config_text, theirs, stable=stable)
+    run_mergekit(mergekit_text or config_text, theirs, stable=stable)
     compare(name + (" (mergekit with stable sorting)" if stable else ""), ours, theirs, tolerance, exact=exact)
     if stable:
         stock = folder / "mergekit-stock"
@@ -514,6 +517,7 @@ def main():
     ap.add_argument("--retarget", required=True)
     ap.add_argument("--fixtures", required=True, type=Path)
     ap.add_argument("--smollm2", type=Path, help="SmolLM2 as an HF folder (from retarget convert)")
+    ap.add_argument("--smollm2-gguf", type=Path, help="the GGUF file that folder was converted from")
     ap.add_argument("--work", required=True, type=Path)
     ap.add_argument("--only", choices=["fixtures", "smollm2"], help="run one part")
     args = ap.parse_args()
@@ -608,6 +612,37 @@ models:
 parameters: {{t: [0, 0.5, 1]}}
 dtype: float32
 """,
+        "linear": f"""
+merge_method: linear
+models:
+  - {{model: {models['base']}, parameters: {{weight: 0.5}}}}
+  - {{model: {models['a']}, parameters: {{weight: [0.2, 0.4]}}}}
+  - {{model: {models['b']}, parameters: {{weight: 0.3}}}}
+dtype: float32
+""",
+        "breadcrumbs": f"""
+merge_method: breadcrumbs
+base_model: {models['base']}
+models:
+  - {{model: {models['a']}, parameters: {{density: 0.7, gamma: 0.02, weight: 0.5}}}}
+  - {{model: {models['b']}, parameters: {{density: 0.5, weight: 0.5}}}}
+dtype: float32
+""",
+        "model_stock": f"""
+merge_method: model_stock
+base_model: {models['base']}
+models:
+  - model: {models['a']}
+  - model: {models['b']}
+dtype: float32
+""",
+        "passthrough": f"""
+merge_method: passthrough
+slices:
+  - sources: [{{model: {models['base']}, layer_range: [0, 20]}}]
+  - sources: [{{model: {models['a']}, layer_range: [10, 30]}}]
+dtype: float32
+""",
     }
     base_state, a_state = tensors(models["base"]), tensors(models["a"])
     layers = json.loads((args.smollm2 / "config.json").read_text())["num_hidden_layers"]
@@ -621,9 +656,22 @@ dtype: float32
         return torch.sin((1 - t) * theta) / torch.sin(theta) * a + torch.sin(t * theta) / torch.sin(theta) * b
 
     for name, text in smol.items():
-        merge_both(args.retarget, root, f"smollm2/{name}", text, stable=name == "ties",
+        merge_both(args.retarget, root, f"smollm2/{name}", text, stable=name in ("ties", "breadcrumbs"),
                    exact=exact_slerp if name == "slerp" else None)
         shutil.rmtree(root / "smollm2" / name)  # 0.5 GB per output
+    if args.smollm2_gguf:
+        # The GGUF file itself as the base: retarget converts it on the way in;
+        # mergekit gets the folder retarget convert made from it.
+        text = """
+merge_method: task_arithmetic
+base_model: {base}
+models:
+  - {{model: {a}, parameters: {{weight: 0.8}}}}
+dtype: float32
+"""
+        merge_both(args.retarget, root, "smollm2/gguf-input",
+                   text.format(base=args.smollm2_gguf, a=models["a"]),
+                   mergekit_text=text.format(base=models["base"], a=models["a"]))
 
 
 if __name__ == "__main__":

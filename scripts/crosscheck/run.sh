@@ -26,7 +26,8 @@ status=0
   --tokenizers examples/assets/xlmr-tokenizer/tokenizer.json "$work/smollm2" \
   "$work/fixtures/bert" "$work/fixtures/t5" "$work/fixtures/llama-tied" || status=1
 "$venv/bin/python" scripts/crosscheck/merge_check.py --retarget "$bin" --fixtures "$work/fixtures" \
-  --smollm2 "$work/smollm2" --work "$work/merge" || status=1
+  --smollm2 "$work/smollm2" --smollm2-gguf examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
+  --work "$work/merge" || status=1
 "$venv/bin/python" scripts/crosscheck/sentencepiece_check.py --retarget "$bin" --assets examples/assets \
   --work "$work/sentencepiece" || status=1
 "$venv/bin/python" scripts/crosscheck/langid_check.py --retarget "$bin" --assets examples/assets \
