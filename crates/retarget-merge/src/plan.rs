@@ -429,6 +429,13 @@ impl<'a> Planner<'a> {
                 self.config.merge_method
             )));
         }
+        for (i, (m, _, _)) in slice.sources.iter().enumerate() {
+            if slice.sources[..i].iter().any(|(other, _, _)| other == m) {
+                return Err(
+                    self.config_error(format!("{label}: model {} is listed twice", self.name(*m)))
+                );
+            }
+        }
         let mut lengths = Vec::new();
         for (m, (start, end), _) in &slice.sources {
             let model = &self.inputs.models[*m];

@@ -205,6 +205,7 @@ fn union_vocabulary_appends_tokens_and_fills_missing_rows() {
         b = b.display()
     );
     let refused = run(dir.path(), &yaml).unwrap_err().to_string();
+    let tokens = "tokenizer:\n  source: union\n  tokens:\n    '<zero>': {source: {kind: zero}}\n    habari: {source: {kind: model_token, model: BASE, token_id: 5}, force: true}\nchat_template: '{{ messages }}'\n";
     assert!(refused.contains("tokenizer_source"), "{refused}");
     assert!(!dir.path().join("out").exists());
     let summary = run(dir.path(), &format!("{yaml}tokenizer_source: union\n")).unwrap();
@@ -222,6 +223,25 @@ fn union_vocabulary_appends_tokens_and_fills_missing_rows() {
     assert_eq!(config_json(&summary.output)["vocab_size"], 401);
     let merged = tokenizers::Tokenizer::from_file(summary.output.join("tokenizer.json")).unwrap();
     assert_eq!(merged.token_to_id("habari"), Some(400));
+
+    // `tokenizer.tokens`: a new token with zero rows, and "habari" forced to the base's row 5.
+    std::fs::remove_dir_all(&summary.output).unwrap();
+    let yaml = format!(
+        "{yaml}{}",
+        tokens.replace("BASE", &base.display().to_string())
+    );
+    let summary = run(dir.path(), &yaml).unwrap();
+    assert_eq!(summary.vocabulary, Some(402));
+    let out = read(&summary.output);
+    let (shape, embed) = &out["model.embed_tokens.weight"];
+    let width = shape[1];
+    let row = |r: usize| &embed[r * width..(r + 1) * width];
+    let base_row5: Vec<f32> =
+        read(&base)["model.embed_tokens.weight"].1[5 * width..6 * width].to_vec();
+    assert!(close(row(400), &base_row5), "forced row");
+    assert!(row(401).iter().all(|v| *v == 0.0), "zero row");
+    let config = std::fs::read_to_string(summary.output.join("tokenizer_config.json")).unwrap();
+    assert!(config.contains("{{ messages }}"), "{config}");
 }
 
 #[test]
@@ -312,6 +332,7 @@ fn bad_inputs_name_the_model_and_tensor_and_write_nothing() {
             format!("merge_method: linear\nmodels: [{{model: {b}/nowhere, parameters: {{weight: 1}}}}]\n"),
             "no such folder or file",
         ),
+        (linear(&b, &b), "is listed twice"),
     ];
     for (yaml, expected) in cases {
         let err = run(dir.path(), &yaml).unwrap_err();

@@ -708,7 +708,7 @@ fn merge_writes_a_model_and_refuses_bad_configurations() {
     std::fs::write(
         &config,
         format!(
-            "merge_method: linear\nmodels:\n  - {{model: {m}, parameters: {{weight: 0.3}}}}\n  - {{model: {m}, parameters: {{weight: 0.7}}}}\ndtype: bfloat16\n",
+            "merge_method: passthrough\nmodels:\n  - {{model: {m}, parameters: {{scale: 0.5}}}}\ndtype: bfloat16\n",
             m = s(&model)
         ),
     )
