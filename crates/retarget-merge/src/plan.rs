@@ -13,7 +13,7 @@ use retarget_model::tensor_roles::{Architecture, TensorRole};
 use crate::config::MergeConfig;
 use crate::error::{MergeError, Result};
 use crate::inputs::{InputModel, Inputs};
-use crate::methods::{Method, ParamDefault, ResolvedParams, Scope, METHOD_NAMES};
+use crate::methods::{Method, ParamDefault, ResolvedParams, Scope};
 use crate::parameters::evaluate;
 use crate::parameters::Parameters;
 use crate::vocabulary::Vocabulary;
@@ -621,7 +621,7 @@ pub fn method_of(config: &MergeConfig) -> Result<Method> {
             format!(
                 "unknown merge method `{}` (known: {})",
                 config.merge_method,
-                METHOD_NAMES.join(", ")
+                Method::names().join(", ")
             ),
         )
     })?;

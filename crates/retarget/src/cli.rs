@@ -1,6 +1,6 @@
 //! Argument definitions and dispatch.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -74,6 +74,15 @@ fn parse_float_type(s: &str) -> Result<FloatType, String> {
     s.parse()
 }
 
+/// Reports a written model folder.
+fn print_written(output: &Path, tensors: usize, bytes: u64, files: &[String], extra: &str) {
+    println!(
+        "wrote {} ({tensors} tensors, {bytes} bytes in {}{extra})",
+        output.display(),
+        files.join(", ")
+    );
+}
+
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -98,12 +107,12 @@ pub fn run(cli: Cli) -> Result<()> {
             let summary = convert(&input, &output, &options, &|total| {
                 bytes_bar(total, "converting")
             })?;
-            println!(
-                "wrote {} ({} tensors, {} bytes in {})",
-                summary.output.display(),
+            print_written(
+                &summary.output,
                 summary.tensors,
                 summary.bytes,
-                summary.files.join(", ")
+                &summary.files,
+                "",
             );
         }
         Command::Merge {
@@ -124,12 +133,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 .vocabulary
                 .map(|n| format!(", vocabulary of {n} tokens"))
                 .unwrap_or_default();
-            println!(
-                "wrote {} ({} tensors, {} bytes in {}{vocabulary})",
-                summary.output.display(),
+            print_written(
+                &summary.output,
                 summary.tensors,
                 summary.bytes,
-                summary.files.join(", ")
+                &summary.files,
+                &vocabulary,
             );
         }
         Command::Eval { command } => print!("{}", eval_cli::run(command)?),

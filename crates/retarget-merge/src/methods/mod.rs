@@ -90,23 +90,16 @@ pub enum Method {
     Passthrough,
 }
 
-/// Every method name retarget knows, for messages.
-pub const METHOD_NAMES: [&str; 12] = [
-    "linear",
-    "task_arithmetic",
-    "ties",
-    "dare_ties",
-    "dare_linear",
-    "breadcrumbs",
-    "breadcrumbs_ties",
-    "della",
-    "della_linear",
-    "slerp",
-    "model_stock",
-    "passthrough",
-];
-
 impl Method {
+    /// Every method name retarget knows, in mergekit's spelling.
+    pub fn names() -> Vec<&'static str> {
+        let family = task_vectors::FAMILY.iter().map(|m| m.name);
+        std::iter::once("linear")
+            .chain(family)
+            .chain(["slerp", "model_stock", "passthrough"])
+            .collect()
+    }
+
     /// The method called `name` in a mergekit configuration.
     pub fn from_name(name: &str) -> Option<Method> {
         match name {

@@ -50,7 +50,7 @@ const fn member(
 }
 
 /// The family, with mergekit's defaults.
-const FAMILY: [TaskVectorMethod; 8] = {
+pub(super) const FAMILY: [TaskVectorMethod; 8] = {
     use Sparsification::*;
     [
         member("task_arithmetic", None, None, false, false),
@@ -373,19 +373,12 @@ mod tests {
     }
 
     #[test]
-    fn every_mergekit_family_member_is_known_with_its_defaults() {
-        for name in [
-            "task_arithmetic",
-            "ties",
-            "dare_ties",
-            "dare_linear",
-            "breadcrumbs",
-            "breadcrumbs_ties",
-            "della",
-            "della_linear",
-        ] {
-            assert!(TaskVectorMethod::from_name(name).is_some(), "{name}");
-        }
+    fn every_mergekit_method_is_known_with_its_defaults() {
+        let mergekit = "linear task_arithmetic ties dare_ties dare_linear breadcrumbs breadcrumbs_ties della della_linear slerp model_stock passthrough";
+        assert_eq!(Method::names(), mergekit.split(' ').collect::<Vec<_>>());
+        assert!(Method::names()
+            .iter()
+            .all(|n| Method::from_name(n).is_some()));
         let ties = TaskVectorMethod::from_name("ties").unwrap();
         assert!(ties.default_normalize && !ties.default_rescale);
         assert_eq!(ties.sparsification, Some(Sparsification::Magnitude));
