@@ -12,6 +12,7 @@ use retarget_model::writer::parse_size;
 
 use crate::eval_cli::{self, EvalCommand};
 use crate::render;
+use crate::vocab_cli::{self, VocabCommand};
 
 /// Bring a pretrained language model to a new target language, and measure
 /// whether it got there.
@@ -62,6 +63,11 @@ enum Command {
         /// Type of the written tensors (overrides the configuration's out_dtype/dtype).
         #[arg(long, value_parser = parse_float_type)]
         dtype: Option<FloatType>,
+    },
+    /// Vocabulary surgery: trim a vocabulary to a target language.
+    Vocab {
+        #[command(subcommand)]
+        command: VocabCommand,
     },
     /// Evaluate: translation metrics equal to sacrebleu's, language identification, tokenizer fairness.
     Eval {
@@ -141,6 +147,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 &vocabulary,
             );
         }
+        Command::Vocab { command } => print!("{}", vocab_cli::run(command)?),
         Command::Eval { command } => print!("{}", eval_cli::run(command)?),
     }
     Ok(())

@@ -6,6 +6,7 @@ mod eval_cli;
 mod langid_cli;
 mod render;
 mod systems_cli;
+mod vocab_cli;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,9 @@ fn main() -> ExitCode {
             let bad_input = err
                 .downcast_ref::<retarget_model::ModelError>()
                 .is_some_and(retarget_model::ModelError::is_bad_input)
+                || err
+                    .downcast_ref::<retarget_vocab::VocabError>()
+                    .is_some_and(retarget_vocab::VocabError::is_bad_input)
                 || err
                     .downcast_ref::<retarget_merge::MergeError>()
                     .is_some_and(retarget_merge::MergeError::is_bad_input)

@@ -1,0 +1,54 @@
+//! The one error type of `retarget-vocab`; every variant names the file.
+
+use std::path::PathBuf;
+
+use retarget_eval::EvalError;
+use retarget_model::ModelError;
+
+/// Errors raised while changing a vocabulary.
+#[derive(Debug, thiserror::Error)]
+pub enum VocabError {
+    /// A malformed or unsuitable input file.
+    #[error("{}: {problem}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A request that cannot be served (conflicting or impossible options).
+    #[error("{0}")]
+    Usage(String),
+    /// Reading or writing the model failed (the foundation's error).
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Reading a corpus failed.
+    #[error(transparent)]
+    Corpus(#[from] EvalError),
+    /// A broken invariant inside retarget: a bug, not bad input.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl VocabError {
+    /// An error about `path`.
+    pub fn invalid(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
+        VocabError::Invalid {
+            path: path.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// True when the error is the user's input (exit code 2).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            VocabError::Model(e) => e.is_bad_input(),
+            VocabError::Corpus(e) => e.is_bad_input(),
+            VocabError::Internal(_) => false,
+            _ => true,
+        }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = VocabError> = std::result::Result<T, E>;

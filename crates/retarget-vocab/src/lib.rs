@@ -1,0 +1,17 @@
+//! Vocabulary surgery for retarget.
+//!
+//! - [`trim`]: `retarget vocab trim`, a vocabulary cut down to what a
+//!   target-language corpus uses, with tokenizer, embeddings, head and
+//!   config files kept consistent.
+//! - [`tokenizer_json`]: `tokenizer.json` surgery (BPE, Unigram, WordPiece).
+//! - [`usage`]: token counts over a corpus and the selection of kept tokens.
+//! - [`config_ids`]: token ids in config files.
+
+pub mod config_ids;
+pub mod error;
+pub mod tokenizer_json;
+pub mod trim;
+pub mod usage;
+
+pub use error::{Result, VocabError};
+pub use trim::{trim, TrimOptions, TrimReport};

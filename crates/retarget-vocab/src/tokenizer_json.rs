@@ -1,0 +1,450 @@
+//! `tokenizer.json` surgery: which tokens a tokenizer cannot do without, the
+//! closure of a BPE merge list over kept tokens, and the trimmed file with
+//! every id renumbered (model vocabulary, merges, added tokens, unknown id,
+//! post-processor templates). Done on the JSON itself, so that every other
+//! part of the tokenizer (normaliser, pre-tokenizer, decoder) is untouched;
+//! the result is loaded with the `tokenizers` crate to check it.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Result, VocabError};
+
+/// The tokenization algorithm of a `tokenizer.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// Byte-pair encoding (GPT-2/Llama 3/Qwen/SmolLM byte-level, or character-level).
+    Bpe,
+    /// SentencePiece unigram (T5, XLM-R, mT5).
+    Unigram,
+    /// WordPiece (BERT).
+    WordPiece,
+}
+
+/// A parsed `tokenizer.json` with its tokens by id.
+#[derive(Debug, Clone)]
+pub struct TokenizerFile {
+    path: PathBuf,
+    json: Value,
+    kind: ModelKind,
+    tokens: Vec<String>,
+    ids: HashMap<String, usize>,
+}
+
+fn model_str<'a>(model: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    model.get(key).and_then(Value::as_str)
+}
+
+/// Whether a pre-tokenizer or decoder (possibly a `Sequence`) has the given type.
+fn has_component(value: &Value, kind: &str) -> bool {
+    match value {
+        Value::Object(o) => {
+            o.get("type").and_then(Value::as_str) == Some(kind)
+                || ["pretokenizers", "decoders"]
+                    .iter()
+                    .filter_map(|k| o.get(*k).and_then(Value::as_array))
+                    .flatten()
+                    .any(|v| has_component(v, kind))
+        }
+        _ => false,
+    }
+}
+
+/// Splits a BPE merge entry (`"a b"` or `["a", "b"]`).
+fn merge_parts(entry: &Value) -> Option<(&str, &str)> {
+    match entry {
+        Value::String(s) => s.split_once(' '),
+        Value::Array(parts) if parts.len() == 2 => Some((parts[0].as_str()?, parts[1].as_str()?)),
+        _ => None,
+    }
+}
+
+fn is_byte_piece(token: &str) -> bool {
+    token.len() == 6
+        && token.starts_with("<0x")
+        && token.ends_with('>')
+        && token[3..5].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn is_single_char(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some() && chars.next().is_none()
+}
+
+impl TokenizerFile {
+    /// Reads and checks `path`.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| VocabError::Model(retarget_model::ModelError::io(path, e)))?;
+        let json: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| VocabError::invalid(path, format!("not valid JSON: {e}")))?;
+        Self::from_json(path, json)
+    }
+
+    fn from_json(path: &Path, json: Value) -> Result<Self> {
+        let invalid = |p: String| VocabError::invalid(path, p);
+        let model = json
+            .get("model")
+            .and_then(Value::as_object)
+            .ok_or_else(|| invalid("no `model` object".into()))?;
+        let kind = match model_str(model, "type") {
+            Some("BPE") => ModelKind::Bpe,
+            Some("Unigram") => ModelKind::Unigram,
+            Some("WordPiece") => ModelKind::WordPiece,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "tokenizer model `{other}` is not supported (BPE, Unigram and WordPiece are)"
+                )))
+            }
+            None => return Err(invalid("the tokenizer model has no `type`".into())),
+        };
+        let mut by_id: HashMap<usize, String> = HashMap::new();
+        match model.get("vocab") {
+            Some(Value::Object(vocab)) => {
+                for (token, id) in vocab {
+                    let id = id
+                        .as_u64()
+                        .ok_or_else(|| invalid(format!("token {token:?} has no numeric id")))?;
+                    by_id.insert(id as usize, token.clone());
+                }
+            }
+            Some(Value::Array(pieces)) => {
+                for (id, piece) in pieces.iter().enumerate() {
+                    let token = piece.get(0).and_then(Value::as_str).ok_or_else(|| {
+                        invalid(format!("vocabulary entry {id} is not [piece, score]"))
+                    })?;
+                    by_id.insert(id, token.to_string());
+                }
+            }
+            _ => return Err(invalid("the tokenizer model has no vocabulary".into())),
+        }
+        for added in json
+            .get("added_tokens")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let id = added.get("id").and_then(Value::as_u64);
+            let content = added.get("content").and_then(Value::as_str);
+            let (Some(id), Some(content)) = (id, content) else {
+                return Err(invalid("an added token lacks `id` or `content`".into()));
+            };
+            by_id.insert(id as usize, content.to_string());
+        }
+        let len = by_id.len();
+        let mut tokens = vec![String::new(); len];
+        for (id, token) in by_id {
+            let slot = tokens.get_mut(id).ok_or_else(|| {
+                invalid(format!(
+                    "token ids are not contiguous: {token:?} has id {id} of {len} tokens"
+                ))
+            })?;
+            *slot = token;
+        }
+        let ids = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i))
+            .collect();
+        Ok(TokenizerFile {
+            path: path.to_path_buf(),
+            json,
+            kind,
+            tokens,
+            ids,
+        })
+    }
+
+    /// The algorithm.
+    pub fn kind(&self) -> ModelKind {
+        self.kind
+    }
+
+    /// Number of tokens (model vocabulary and added tokens).
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Whether there are no tokens.
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    /// The token with id `id`.
+    pub fn token(&self, id: usize) -> &str {
+        &self.tokens[id]
+    }
+
+    /// The id of `token`.
+    pub fn id(&self, token: &str) -> Option<usize> {
+        self.ids.get(token).copied()
+    }
+
+    fn model(&self) -> &Map<String, Value> {
+        self.json["model"]
+            .as_object()
+            .expect("checked in from_json")
+    }
+
+    /// Tokens the tokenizer cannot do without, whatever the text: added and
+    /// special tokens, the unknown token, and the base alphabet (single
+    /// characters, with their continuation forms, and byte-fallback pieces;
+    /// for byte-level BPE that is every byte).
+    pub fn structural(&self) -> Vec<bool> {
+        let model = self.model();
+        let mut keep = vec![false; self.len()];
+        for added in self
+            .json
+            .get("added_tokens")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = added.get("id").and_then(Value::as_u64) {
+                keep[id as usize] = true;
+            }
+        }
+        if let Some(unk) = model_str(model, "unk_token").and_then(|t| self.id(t)) {
+            keep[unk] = true;
+        }
+        if let Some(unk) = model.get("unk_id").and_then(Value::as_u64) {
+            keep[unk as usize] = true;
+        }
+        let prefix = model_str(model, "continuing_subword_prefix").filter(|p| !p.is_empty());
+        let suffix = model_str(model, "end_of_word_suffix").filter(|s| !s.is_empty());
+        for (id, token) in self.tokens.iter().enumerate() {
+            let mut text = token.as_str();
+            if let Some(p) = prefix {
+                text = text.strip_prefix(p).unwrap_or(text);
+            }
+            if let Some(s) = suffix {
+                text = text.strip_suffix(s).unwrap_or(text);
+            }
+            if is_single_char(text) || is_byte_piece(token) {
+                keep[id] = true;
+            }
+        }
+        keep
+    }
+
+    /// Whether the BPE model is byte-level (every text is covered by the 256
+    /// byte symbols).
+    pub fn is_byte_level(&self) -> bool {
+        ["pre_tokenizer", "decoder"].iter().any(|k| {
+            self.json
+                .get(*k)
+                .is_some_and(|v| has_component(v, "ByteLevel"))
+        })
+    }
+
+    /// BPE merges as (left, right, result).
+    fn merges(&self) -> Vec<(String, String, String)> {
+        let model = self.model();
+        let prefix = model_str(model, "continuing_subword_prefix").unwrap_or("");
+        model
+            .get("merges")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(merge_parts)
+            .map(|(a, b)| {
+                let rest = b
+                    .strip_prefix(prefix)
+                    .filter(|_| !prefix.is_empty())
+                    .unwrap_or(b);
+                (a.to_string(), b.to_string(), format!("{a}{rest}"))
+            })
+            .collect()
+    }
+
+    /// Adds to `keep` every token that a kept BPE token is merged from,
+    /// recursively, so that the merges building kept tokens survive.
+    pub fn close_over_merges(&self, keep: &mut [bool]) {
+        if self.kind != ModelKind::Bpe {
+            return;
+        }
+        let mut producers: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for (a, b, result) in self.merges() {
+            producers.entry(result).or_default().push((a, b));
+        }
+        let mut work: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
+        while let Some(id) = work.pop() {
+            for (a, b) in producers.get(&self.tokens[id]).into_iter().flatten() {
+                for part in [a, b] {
+                    if let Some(p) = self.id(part) {
+                        if !keep[p] {
+                            keep[p] = true;
+                            work.push(p);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The tokenizer restricted to the kept ids, renumbered in their old
+    /// order, and the map old id → new id.
+    pub fn trimmed(&self, keep: &[bool]) -> Result<(TokenizerFile, Vec<Option<usize>>)> {
+        let mut remap = vec![None; self.len()];
+        let mut next = 0;
+        for (old, k) in keep.iter().enumerate() {
+            if *k {
+                remap[old] = Some(next);
+                next += 1;
+            }
+        }
+        let mut json = self.json.clone();
+        let kept_token = |t: &str| self.id(t).is_some_and(|i| keep[i]);
+        let model = json["model"].as_object_mut().expect("checked in from_json");
+        match model.get("vocab").cloned() {
+            Some(Value::Object(vocab)) => {
+                let mut entries: Vec<(usize, String)> = vocab
+                    .iter()
+                    .filter_map(|(t, id)| remap[id.as_u64()? as usize].map(|n| (n, t.clone())))
+                    .collect();
+                entries.sort();
+                let new: Map<String, Value> = entries
+                    .into_iter()
+                    .map(|(n, t)| (t, Value::from(n)))
+                    .collect();
+                model.insert("vocab".into(), Value::Object(new));
+            }
+            Some(Value::Array(pieces)) => {
+                let new: Vec<Value> = pieces
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| keep[*i])
+                    .map(|(_, p)| p)
+                    .collect();
+                model.insert("vocab".into(), Value::Array(new));
+                if let Some(unk) = model.get("unk_id").and_then(Value::as_u64) {
+                    model.insert(
+                        "unk_id".into(),
+                        remap[unk as usize].map_or(Value::Null, Value::from),
+                    );
+                }
+            }
+            _ => {}
+        }
+        if let Some(Value::Array(merges)) = model.get("merges").cloned() {
+            let prefix = model_str(model, "continuing_subword_prefix")
+                .unwrap_or("")
+                .to_string();
+            let new: Vec<Value> = merges
+                .into_iter()
+                .filter(|m| {
+                    merge_parts(m).is_some_and(|(a, b)| {
+                        let rest = b
+                            .strip_prefix(prefix.as_str())
+                            .filter(|_| !prefix.is_empty())
+                            .unwrap_or(b);
+                        kept_token(a) && kept_token(b) && kept_token(&format!("{a}{rest}"))
+                    })
+                })
+                .collect();
+            model.insert("merges".into(), Value::Array(new));
+        }
+        if let Some(Value::Array(added)) = json.get_mut("added_tokens") {
+            for entry in added.iter_mut() {
+                let old = entry.get("id").and_then(Value::as_u64).map(|i| i as usize);
+                let new = old.and_then(|o| remap[o]).ok_or_else(|| {
+                    VocabError::Internal(format!("added token {entry} was not kept"))
+                })?;
+                entry["id"] = Value::from(new);
+            }
+        }
+        if let Some(pp) = json.get_mut("post_processor") {
+            remap_post_processor(pp, &remap).map_err(|p| VocabError::invalid(&self.path, p))?;
+        }
+        let file = TokenizerFile::from_json(&self.path, json)?;
+        Ok((file, remap))
+    }
+
+    /// The JSON text (pretty, as `tokenizers` saves it).
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(&self.json).expect("JSON serialises")
+    }
+
+    /// The tokenizer, loaded with the `tokenizers` crate.
+    pub fn load(&self) -> Result<tokenizers::Tokenizer> {
+        let text = String::from_utf8(self.to_json_bytes()).expect("serde_json writes UTF-8");
+        text.parse::<tokenizers::Tokenizer>()
+            .map_err(|e| VocabError::Internal(format!("the trimmed tokenizer does not load: {e}")))
+    }
+
+    /// WordPiece's `vocab.txt` (one token per line, by id).
+    pub fn vocab_txt(&self) -> String {
+        self.tokens.iter().map(|t| format!("{t}\n")).collect()
+    }
+
+    /// BPE's slow-tokenizer files: `vocab.json` and `merges.txt`.
+    pub fn bpe_files(&self) -> (Vec<u8>, String) {
+        let vocab = self.json["model"]["vocab"].clone();
+        let mut merges = String::from("#version: 0.2\n");
+        for entry in self.json["model"]["merges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if let Some((a, b)) = merge_parts(entry) {
+                merges.push_str(&format!("{a} {b}\n"));
+            }
+        }
+        (serde_json::to_vec(&vocab).expect("JSON serialises"), merges)
+    }
+
+    /// Tokens that appear in the model vocabulary (not only as added tokens).
+    pub fn model_tokens(&self) -> HashSet<String> {
+        match &self.json["model"]["vocab"] {
+            Value::Object(v) => v.keys().cloned().collect(),
+            Value::Array(p) => p
+                .iter()
+                .filter_map(|e| e.get(0)?.as_str().map(str::to_string))
+                .collect(),
+            _ => HashSet::new(),
+        }
+    }
+}
+
+/// Renumbers the token ids a post-processor carries (template special
+/// tokens, BERT/RoBERTa `cls`/`sep` pairs, nested sequences).
+fn remap_post_processor(value: &mut Value, remap: &[Option<usize>]) -> Result<(), String> {
+    let new_id = |old: &Value| -> Result<Value, String> {
+        let o = old
+            .as_u64()
+            .ok_or("a post-processor token id is not a number")? as usize;
+        remap
+            .get(o)
+            .copied()
+            .flatten()
+            .map(Value::from)
+            .ok_or_else(|| format!("the post-processor uses token id {o}, which was not kept"))
+    };
+    let Some(obj) = value.as_object_mut() else {
+        return Ok(());
+    };
+    if let Some(Value::Object(specials)) = obj.get_mut("special_tokens") {
+        for special in specials.values_mut() {
+            if let Some(Value::Array(ids)) = special.get_mut("ids") {
+                for id in ids.iter_mut() {
+                    *id = new_id(id)?;
+                }
+            }
+        }
+    }
+    for key in ["cls", "sep"] {
+        if let Some(Value::Array(pair)) = obj.get_mut(key) {
+            if pair.len() == 2 {
+                pair[1] = new_id(&pair[1])?;
+            }
+        }
+    }
+    if let Some(Value::Array(processors)) = obj.get_mut("processors") {
+        for p in processors.iter_mut() {
+            remap_post_processor(p, remap)?;
+        }
+    }
+    Ok(())
+}

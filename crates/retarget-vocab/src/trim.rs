@@ -1,0 +1,394 @@
+//! `retarget vocab trim`: keep the tokens a target-language corpus uses (plus
+//! what the tokenizer cannot do without), and slice the embedding, the head
+//! (tied or not) and its bias to match, renumbering every token id in the
+//! tokenizer and config files. On any text made only of kept tokens the
+//! trimmed tokenizer produces the same token strings, and the trimmed model
+//! the same logits restricted to the kept ids.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use retarget_model::dtype::{from_f32, to_f32, FloatType};
+use retarget_model::hf_folder::HfFolder;
+use retarget_model::progress::bytes_bar;
+use retarget_model::tensor_roles::TensorRole;
+use retarget_model::weights::TensorRef;
+use retarget_model::writer::{write_weights, OutputDir, PlannedTensor, TensorBytes};
+use retarget_model::ModelError;
+use serde_json::Value;
+
+use crate::config_ids::{referenced_ids, remap_added_tokens_decoder, remap_ids};
+use crate::error::{Result, VocabError};
+use crate::tokenizer_json::{ModelKind, TokenizerFile};
+use crate::usage::{count_tokens, select, Selection};
+
+/// Options of `retarget vocab trim`.
+#[derive(Debug, Clone)]
+pub struct TrimOptions {
+    /// Target-language text, one segment per line.
+    pub corpus: Vec<PathBuf>,
+    /// Which used tokens to keep.
+    pub selection: Selection,
+    /// A file of tokens (one per line) to keep whatever the corpus says.
+    pub keep_tokens: Option<PathBuf>,
+    /// Pad the vocabulary to a multiple of this (new rows: the mean row).
+    pub pad_to_multiple: Option<usize>,
+    /// Largest output shard in bytes.
+    pub max_shard_bytes: u64,
+}
+
+/// How many tokens were kept, and why.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct KeptTokens {
+    /// Added and special tokens, the unknown token, the base alphabet.
+    pub structural: usize,
+    /// Ids named in config files.
+    pub config: usize,
+    /// Listed in `--keep-tokens`.
+    pub requested: usize,
+    /// Used in the corpus.
+    pub used: usize,
+    /// Needed to build kept tokens with the BPE merges.
+    pub merge_closure: usize,
+}
+
+/// What `trim` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrimReport {
+    /// The output folder.
+    pub output: PathBuf,
+    /// Tokenizer algorithm.
+    pub tokenizer: String,
+    /// Corpus lines read.
+    pub corpus_lines: usize,
+    /// Tokens in the corpus.
+    pub corpus_tokens: u64,
+    /// Tokens before.
+    pub tokens_before: usize,
+    /// Tokens after.
+    pub tokens_after: usize,
+    /// Why tokens were kept.
+    pub kept: KeptTokens,
+    /// Embedding rows before.
+    pub rows_before: usize,
+    /// Embedding rows after (padded).
+    pub rows_after: usize,
+    /// Bytes of the weight files before.
+    pub weight_bytes_before: u64,
+    /// Bytes of the weight files after.
+    pub weight_bytes_after: u64,
+    /// Slow-tokenizer files that could not be trimmed and were left out.
+    pub dropped_files: Vec<String>,
+}
+
+/// SentencePiece model files: binary protobufs that the trimmed
+/// `tokenizer.json` replaces (transformers loads `tokenizer.json` first).
+const SENTENCEPIECE_FILES: &[&str] =
+    &["tokenizer.model", "spiece.model", "sentencepiece.bpe.model"];
+
+/// Files rewritten rather than copied.
+const REWRITTEN: &[&str] = &[
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+];
+
+fn read_json(path: &Path) -> Result<Option<Value>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| VocabError::invalid(path, format!("not valid JSON: {e}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ModelError::io(path, e).into()),
+    }
+}
+
+fn json_bytes(value: &Value) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("JSON serialises");
+    bytes.push(b'\n');
+    bytes
+}
+
+fn read_corpus(paths: &[PathBuf]) -> Result<Vec<String>> {
+    let first = paths
+        .first()
+        .ok_or_else(|| VocabError::Usage("give at least one --corpus file".into()))?;
+    let mut lines = Vec::new();
+    for path in paths {
+        lines.extend(retarget_eval::corpus::read_lines(path)?);
+    }
+    lines.retain(|l| !l.trim().is_empty());
+    if lines.is_empty() {
+        return Err(VocabError::invalid(first, "the corpus has no text"));
+    }
+    Ok(lines)
+}
+
+fn keep_listed(path: &Path, tokenizer: &TokenizerFile, keep: &mut [bool]) -> Result<usize> {
+    let mut added = 0;
+    for (n, line) in retarget_eval::corpus::read_lines(path)?.iter().enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let id = tokenizer.id(line).ok_or_else(|| {
+            VocabError::invalid(
+                path,
+                format!("line {}: {line:?} is not a token of the vocabulary", n + 1),
+            )
+        })?;
+        added += !keep[id] as usize;
+        keep[id] = true;
+    }
+    Ok(added)
+}
+
+/// The mean of the kept rows, encoded like the tensor (for padding rows).
+fn mean_row(t: &TensorRef, rows: &[usize], width: usize) -> Result<Vec<u8>> {
+    let dtype = FloatType::of(t.entry.dtype).ok_or_else(|| {
+        VocabError::invalid(
+            t.file.path(),
+            format!(
+                "tensor `{}` is {:?}; padding needs float rows",
+                t.entry.name, t.entry.dtype
+            ),
+        )
+    })?;
+    let row_bytes = width * dtype.size();
+    let mut sum = vec![0f64; width];
+    for &r in rows {
+        let values = to_f32(dtype, &t.data()[r * row_bytes..(r + 1) * row_bytes]);
+        sum.iter_mut().zip(values).for_each(|(s, v)| *s += v as f64);
+    }
+    let mean: Vec<f32> = sum
+        .iter()
+        .map(|s| (s / rows.len().max(1) as f64) as f32)
+        .collect();
+    Ok(from_f32(dtype, &mean))
+}
+
+/// Trims the model folder `model` into the new folder `output`.
+pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimReport> {
+    let folder = HfFolder::open(model)?;
+    let tokenizer_path = model.join("tokenizer.json");
+    let tokenizer = folder
+        .tokenizer()
+        .ok_or_else(|| VocabError::invalid(model, "has no tokenizer.json; trimming needs one"))?;
+    let file = TokenizerFile::read(&tokenizer_path)?;
+    let arch = folder.architecture().ok_or_else(|| {
+        VocabError::invalid(
+            model.join("config.json"),
+            "unknown model_type; trimming needs to know which tensors hold the vocabulary",
+        )
+    })?;
+    let weights = folder.weights();
+    let embedding = arch
+        .find_embedding(&mut weights.iter().map(|t| t.entry.name.as_str()))
+        .and_then(|n| weights.get(n))
+        .ok_or_else(|| VocabError::invalid(model, "no input embedding found"))?;
+    let rows_before = embedding.entry.shape[0];
+    if rows_before < file.len() {
+        return Err(VocabError::invalid(
+            &tokenizer_path,
+            format!(
+                "has {} tokens but the embedding only {rows_before} rows",
+                file.len()
+            ),
+        ));
+    }
+
+    let lines = read_corpus(&options.corpus)?;
+    let counts = count_tokens(tokenizer, &lines, file.len())?;
+    let mut keep = file.structural();
+    let mut kept = KeptTokens {
+        structural: keep.iter().filter(|k| **k).count(),
+        ..KeptTokens::default()
+    };
+    let config_files = ["config.json", "generation_config.json"].map(|n| model.join(n));
+    for path in &config_files {
+        let mut ids = Vec::new();
+        if let Some(config) = read_json(path)? {
+            referenced_ids(&config, &mut ids);
+        }
+        for id in ids.into_iter().filter(|&i| i < file.len()) {
+            kept.config += !keep[id] as usize;
+            keep[id] = true;
+        }
+    }
+    if let Some(path) = &options.keep_tokens {
+        kept.requested = keep_listed(path, &file, &mut keep)?;
+    }
+    kept.used = select(&counts, options.selection, &mut keep);
+    let before_closure = keep.iter().filter(|k| **k).count();
+    file.close_over_merges(&mut keep);
+    kept.merge_closure = keep.iter().filter(|k| **k).count() - before_closure;
+
+    let (trimmed, remap) = file.trimmed(&keep)?;
+    trimmed.load()?;
+    let kept_rows: Vec<usize> = (0..file.len()).filter(|&i| keep[i]).collect();
+    let tokens_after = kept_rows.len();
+    let rows_after = match options.pad_to_multiple {
+        Some(m) if m > 0 => tokens_after.div_ceil(m) * m,
+        _ => tokens_after,
+    };
+
+    // Tensors whose rows are the vocabulary are sliced; the rest is copied.
+    let sliced = |t: &TensorRef| {
+        let role = arch.role(&t.entry.name);
+        matches!(
+            role,
+            TensorRole::InputEmbedding
+                | TensorRole::OutputHead
+                | TensorRole::OutputBias
+                | TensorRole::TiedAlias
+        ) && t.entry.shape.first() == Some(&rows_before)
+    };
+    let tensors: Vec<TensorRef> = weights.iter().collect();
+    let plan: Vec<PlannedTensor> = tensors
+        .iter()
+        .map(|t| {
+            let mut shape = t.entry.shape.clone();
+            if sliced(t) {
+                shape[0] = rows_after;
+            }
+            PlannedTensor {
+                name: t.entry.name.clone(),
+                dtype: t.entry.dtype,
+                shape,
+            }
+        })
+        .collect();
+    let pads: Vec<Option<Vec<u8>>> = tensors
+        .iter()
+        .map(|t| {
+            let width: usize = t.entry.shape[1..].iter().product();
+            (sliced(t) && rows_after > tokens_after)
+                .then(|| mean_row(t, &kept_rows, width))
+                .transpose()
+        })
+        .collect::<Result<_>>()?;
+    let out = OutputDir::create(output, &[model])?;
+    let producer = |i: usize| -> retarget_model::Result<TensorBytes<'_>> {
+        let t = &tensors[i];
+        if !sliced(t) {
+            return Ok(TensorBytes::FileRange {
+                path: t.file.path(),
+                offset: (t.file.header().data_start() + t.entry.data_offsets.0) as u64,
+                len: t.entry.byte_len() as u64,
+            });
+        }
+        let row_bytes = t.entry.byte_len() / rows_before;
+        let data = t.data();
+        let (rows, pad, padding) = (&kept_rows, &pads[i], rows_after - tokens_after);
+        Ok(TensorBytes::Stream(Box::new(
+            move |sink: &mut dyn Write| {
+                let io = |e| ModelError::io(t.file.path(), e);
+                let mut w = BufWriter::with_capacity(1 << 22, sink);
+                for &r in rows {
+                    w.write_all(&data[r * row_bytes..(r + 1) * row_bytes])
+                        .map_err(io)?;
+                }
+                if let Some(pad) = pad {
+                    for _ in 0..padding {
+                        w.write_all(pad).map_err(io)?;
+                    }
+                }
+                w.flush().map_err(io)
+            },
+        )))
+    };
+    let total: u64 = plan.iter().map(|t| t.byte_len() as u64).sum();
+    let bar = bytes_bar(total, "trimming");
+    let written = write_weights(&out, &plan, options.max_shard_bytes, &producer, &bar);
+    bar.finish_and_clear();
+    let written = written?;
+
+    // Tokenizer and config files.
+    out.write_file(Path::new("tokenizer.json"), &trimmed.to_json_bytes())?;
+    let mut dropped_files = Vec::new();
+    for rel in folder.small_files()? {
+        let name = rel.to_string_lossy().to_string();
+        let source = model.join(&rel);
+        if SENTENCEPIECE_FILES.contains(&name.as_str()) {
+            dropped_files.push(name);
+            continue;
+        }
+        if !REWRITTEN.contains(&name.as_str()) {
+            out.copy_file(&source, &rel)?;
+            continue;
+        }
+        match name.as_str() {
+            "tokenizer.json" => {}
+            "config.json" | "generation_config.json" => {
+                if let Some(mut config) = read_json(&source)? {
+                    remap_ids(&mut config, &remap);
+                    if name == "config.json" {
+                        config["vocab_size"] = Value::from(rows_after);
+                    }
+                    out.write_file(&rel, &json_bytes(&config))?;
+                }
+            }
+            "tokenizer_config.json" => {
+                if let Some(mut config) = read_json(&source)? {
+                    remap_added_tokens_decoder(&mut config, &remap);
+                    out.write_file(&rel, &json_bytes(&config))?;
+                }
+            }
+            "added_tokens.json" => {
+                if let Some(Value::Object(map)) = read_json(&source)? {
+                    let renumbered: serde_json::Map<String, Value> = map
+                        .into_iter()
+                        .filter_map(|(t, id)| {
+                            Some((
+                                t,
+                                Value::from(remap.get(id.as_u64()? as usize).copied().flatten()?),
+                            ))
+                        })
+                        .collect();
+                    out.write_file(&rel, &json_bytes(&Value::Object(renumbered)))?;
+                }
+            }
+            "vocab.txt" if trimmed.kind() == ModelKind::WordPiece => {
+                out.write_file(&rel, trimmed.vocab_txt().as_bytes())?;
+            }
+            "vocab.json" | "merges.txt" if trimmed.kind() == ModelKind::Bpe => {
+                let (vocab, merges) = trimmed.bpe_files();
+                let bytes = if name == "vocab.json" {
+                    vocab
+                } else {
+                    merges.into_bytes()
+                };
+                out.write_file(&rel, &bytes)?;
+            }
+            _ => dropped_files.push(name),
+        }
+    }
+    let output = out.commit()?;
+    let weight_bytes_after = written
+        .files
+        .iter()
+        .map(|f| {
+            std::fs::metadata(output.join(f))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        })
+        .sum();
+    Ok(TrimReport {
+        output,
+        tokenizer: format!("{:?}", file.kind()),
+        corpus_lines: lines.len(),
+        corpus_tokens: counts.iter().sum(),
+        tokens_before: file.len(),
+        tokens_after,
+        kept,
+        rows_before,
+        rows_after,
+        weight_bytes_before: weights.file_bytes(),
+        weight_bytes_after,
+        dropped_files,
+    })
+}
