@@ -292,6 +292,33 @@ slices:
   - sources: [{{model: {b}, layer_range: [2, 6]}}]
 dtype: float32
 """,
+        "linear-slices": f"""
+merge_method: linear
+slices:
+  - sources:
+      - {{model: {a}, layer_range: [0, 3], parameters: {{weight: 0.2}}}}
+      - {{model: {b}, layer_range: [0, 3], parameters: {{weight: [0.8, 0.1]}}}}
+    parameters: {{normalize: false}}
+  - sources:
+      - {{model: {a}, layer_range: [3, 6]}}
+      - {{model: {b}, layer_range: [3, 6]}}
+    parameters: {{weight: [{{filter: self_attn, value: 0.7}}, {{value: 0.4}}]}}
+dtype: float32
+""",
+        "task_arithmetic-slice-base": f"""
+merge_method: task_arithmetic
+base_model: {base}
+slices:
+  - sources:
+      - {{model: {base}, layer_range: [0, 4]}}
+      - {{model: {a}, layer_range: [0, 4], parameters: {{weight: 0.5}}}}
+  - sources:
+      - {{model: {c}, layer_range: [4, 6]}}
+      - {{model: {b}, layer_range: [4, 6], parameters: {{weight: 0.9}}}}
+    base_model: {c}
+    parameters: {{lambda: 0.5}}
+dtype: float32
+""",
         "passthrough-scale": f"""
 merge_method: passthrough
 models:

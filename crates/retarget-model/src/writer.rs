@@ -19,6 +19,9 @@ use safetensors::Dtype;
 use crate::error::{ModelError, Result};
 use crate::weights::{INDEX_FILE, SINGLE_FILE};
 
+/// Alignment of the data section of every safetensors file retarget writes.
+const DATA_ALIGNMENT: usize = 64;
+
 /// Default `--max-shard-size`: 5 GB, as `transformers` uses.
 pub const DEFAULT_MAX_SHARD_BYTES: u64 = 5_000_000_000;
 
@@ -294,7 +297,15 @@ fn shard_header(plan: &[PlannedTensor], shard: &mut [usize], path: &Path) -> Res
     let metadata = Metadata::new(Some(format), infos)
         .map_err(|e| ModelError::invalid(path, format!("building the safetensors header: {e}")))?;
     let mut header = serde_json::to_vec(&metadata).expect("metadata serialises");
-    header.resize(header.len().next_multiple_of(8), b' ');
+    // Pad so that the data section starts at a multiple of 64 bytes (the
+    // format allows trailing spaces): tensors then sit at the same alignment
+    // in every file retarget writes, and kernels that choose their code path
+    // by alignment compute the same results from a trimmed or merged model
+    // as from its source.
+    header.resize(
+        (header.len() + 8).next_multiple_of(DATA_ALIGNMENT) - 8,
+        b' ',
+    );
     let mut out = (header.len() as u64).to_le_bytes().to_vec();
     out.extend_from_slice(&header);
     Ok(out)

@@ -1,0 +1,143 @@
+"""Cross-check `retarget vocab trim` with transformers.
+
+For each model (the fixtures, MiniLM as an encoder, SmolLM2 as a decoder):
+trim it with a target-language corpus (gettext catalogs or English
+sentences), then on held-out text made only of kept tokens check that the
+trimmed tokenizer gives the same token strings as the original, and that the
+trimmed model's outputs equal the original's — logits restricted to the kept
+ids (decoders, masked LMs, seq2seq) or hidden states (MiniLM) — within 1e-5
+in f32. Reports vocabulary and weight-file sizes before and after.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from transformers import AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+from texts import gettext_catalogs
+
+TOLERANCE = 1e-5
+FAILURES = []
+
+
+def report(ok, name, detail=""):
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{(': ' + detail) if detail else ''}")
+    if not ok:
+        FAILURES.append(name)
+
+
+def weight_bytes(folder):
+    return sum(p.stat().st_size for p in Path(folder).glob("*.safetensors"))
+
+
+def load(folder, kind):
+    loader = {"causal": AutoModelForCausalLM, "masked": AutoModelForMaskedLM,
+              "seq2seq": AutoModelForSeq2SeqLM, "encoder": AutoModel}[kind]
+    return loader.from_pretrained(folder, dtype=torch.float32).eval()
+
+
+def outputs(model, kind, ids):
+    """The model's output (logits, or hidden states for an encoder) and, for
+    models with a head, the head's input and the logits recomputed from it in
+    float64 (independent of how the f32 matrix product is blocked, which
+    differs with the number of rows)."""
+    with torch.no_grad():
+        if kind == "encoder":
+            return model(input_ids=ids).last_hidden_state, None, None
+        head = model.get_output_embeddings()
+        captured = {}
+        def capture(module, inputs, output):
+            captured["x"] = inputs[0]  # returns None: the output is unchanged
+
+        hook = head.register_forward_hook(capture)
+        args = {"decoder_input_ids": ids} if kind == "seq2seq" else {}
+        logits = model(input_ids=ids, **args).logits
+        hook.remove()
+        x = captured["x"]
+        exact = x.double() @ head.weight.double().T
+        if head.bias is not None:
+            exact = exact + head.bias.double()
+        return logits, x, exact
+
+
+def check(binary, name, folder, kind, train, held_out, work):
+    corpus = work / f"{name}-corpus.txt"
+    corpus.write_text("\n".join(train) + "\n")
+    out = work / f"{name}-trimmed"
+    result = subprocess.run([binary, "vocab", "trim", "--model", str(folder), "--corpus", str(corpus),
+                             "--out", str(out), "--json"], capture_output=True, text=True)
+    if result.returncode != 0:
+        report(False, name, result.stderr.strip())
+        return
+    trim = json.loads(result.stdout)
+    tok_a, tok_b = AutoTokenizer.from_pretrained(folder), AutoTokenizer.from_pretrained(out)
+    vocab_b = tok_b.get_vocab()
+    kept_old = torch.tensor([tok_a.convert_tokens_to_ids(t) for t, _ in sorted(vocab_b.items(), key=lambda x: x[1])])
+    model_a, model_b = load(folder, kind), load(out, kind)
+    lines, same_tokens, worst, worst_hidden, worst_exact = 0, True, 0.0, 0.0, 0.0
+    longest = getattr(model_a.config, "max_position_embeddings", None) or 10**9
+    for line in held_out:
+        ids_a = tok_a(line, return_tensors="pt").input_ids
+        tokens = tok_a.convert_ids_to_tokens(ids_a[0])
+        if len(tokens) > longest or not all(t in vocab_b for t in tokens):
+            continue  # too long for the model, or not made only of kept tokens
+        ids_b = tok_b(line, return_tensors="pt").input_ids
+        same_tokens &= tok_b.convert_ids_to_tokens(ids_b[0]) == tokens
+        (a, xa, ea), (b, xb, eb) = outputs(model_a, kind, ids_a), outputs(model_b, kind, ids_b)
+        if kind == "encoder":
+            worst_hidden = max(worst_hidden, (a - b).abs().max().item())
+        else:
+            keep = slice(0, len(kept_old))
+            worst = max(worst, (a[..., kept_old] - b[..., keep]).abs().max().item())
+            worst_hidden = max(worst_hidden, (xa - xb).abs().max().item())
+            worst_exact = max(worst_exact, (ea[..., kept_old] - eb[..., keep]).abs().max().item())
+        lines += 1
+    # The model's f32 logits must agree; where the f32 product alone differs
+    # by more (a different blocking for a different number of rows), the head
+    # input and the float64 logits must.
+    agree = worst <= TOLERANCE or (worst_hidden <= TOLERANCE and worst_exact <= TOLERANCE)
+    detail = (f"{trim['tokens_before']} → {trim['tokens_after']} tokens, weights {weight_bytes(folder):,} → "
+              f"{weight_bytes(out):,} bytes; {lines} held-out lines of kept tokens: same tokens {same_tokens}")
+    if kind == "encoder":
+        detail += f", max |Δhidden| {worst_hidden:.1e}"
+        agree = worst_hidden <= TOLERANCE
+    else:
+        detail += (f", max |Δlogit| f32 {worst:.1e} (head input {worst_hidden:.1e}, "
+                   f"logits in float64 from it {worst_exact:.1e})")
+    report(lines > 0 and same_tokens and agree, f"trim {name}", detail)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--retarget", required=True)
+    ap.add_argument("--fixtures", required=True, type=Path)
+    ap.add_argument("--assets", required=True, type=Path)
+    ap.add_argument("--smollm2", type=Path, help="SmolLM2 as an HF folder (from retarget convert)")
+    ap.add_argument("--work", required=True, type=Path)
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    # Target-language text: German gettext messages (real catalogs from the Debian system).
+    german = [" ".join(text.split()) for catalog in gettext_catalogs("de")
+              for key, text in catalog.items() if key and isinstance(text, str) and text.strip()][:4000]
+    train, held_out = german[: len(german) // 2], german[len(german) // 2:][:300]
+    models = [
+        ("llama-tied", args.fixtures / "llama-tied", "causal"),
+        ("llama-untied", args.fixtures / "llama-untied", "causal"),
+        ("bert", args.fixtures / "bert", "masked"),
+        ("t5", args.fixtures / "t5", "seq2seq"),
+        ("all-MiniLM-L6-v2", args.assets / "all-MiniLM-L6-v2", "encoder"),
+    ]
+    if args.smollm2:
+        models.append(("SmolLM2-135M", args.smollm2, "causal"))
+    for name, folder, kind in models:
+        check(args.retarget, name, folder, kind, train, held_out, args.work)
+    print(f"{len(FAILURES)} failed")
+    sys.exit(1 if FAILURES else 0)
+
+
+if __name__ == "__main__":
+    main()
