@@ -484,6 +484,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn data_sections_start_at_a_multiple_of_64_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        for name_len in 1..80 {
+            let plan = vec![PlannedTensor {
+                name: "t".repeat(name_len),
+                dtype: Dtype::F32,
+                shape: vec![3],
+            }];
+            let header = shard_header(&plan, &mut [0], &dir.path().join("x")).unwrap();
+            assert_eq!(header.len() % 64, 0, "name length {name_len}");
+            let json_len = u64::from_le_bytes(header[..8].try_into().unwrap()) as usize;
+            assert_eq!(json_len + 8, header.len());
+        }
+    }
+
+    #[test]
     fn parses_sizes() {
         assert_eq!(parse_size("5GB").unwrap(), 5_000_000_000);
         assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);

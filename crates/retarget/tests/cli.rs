@@ -751,3 +751,51 @@ fn merge_writes_a_model_and_refuses_bad_configurations() {
         vec![(vec![], "already exists")],
     );
 }
+
+#[test]
+fn vocab_trim_writes_a_smaller_model_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("bert");
+    write_fixture(Fixture::Bert, &model).unwrap();
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(&corpus, retarget_fixtures::corpus::lines()[..3].join("\n")).unwrap();
+    let out = dir.path().join("trimmed");
+    let result = retarget(&[
+        "vocab",
+        "trim",
+        "--model",
+        s(&model),
+        "--corpus",
+        s(&corpus),
+        "--out",
+        s(&out),
+        "--json",
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert!(
+        report["tokens_after"].as_u64() < report["tokens_before"].as_u64(),
+        "{report}"
+    );
+    assert!(retarget(&["inspect", s(&out)]).status.success());
+
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let again = dir.path().join("again");
+    let trim = ["vocab", "trim", "--out", s(&again), "--model"];
+    assert_each_exits_2(
+        &trim,
+        vec![
+            (vec![s(&model), "--corpus", s(&empty)], "empty"),
+            (
+                vec![s(&dir.path().join("nowhere")), "--corpus", s(&corpus)],
+                "nowhere",
+            ),
+        ],
+    );
+    assert_nothing_written(dir.path(), &again);
+}
