@@ -1,4 +1,4 @@
-"""Cross-check `retarget vocab trim` with transformers.
+"""Cross-check `retarget vocab trim` and `retarget vocab expand` with transformers.
 
 For each model (the fixtures, MiniLM as an encoder, SmolLM2 as a decoder):
 trim it with a target-language corpus (gettext catalogs or English
@@ -111,6 +111,54 @@ def check(binary, name, folder, kind, train, held_out, work):
     report(lines > 0 and same_tokens and agree, f"trim {name}", detail)
 
 
+def check_expand(binary, name, folder, train, held_out, work, add):
+    """`vocab expand --init mean`: transformers loads it, old ids and rows are
+    unchanged, new rows are the mean of the old rows of the old tokenizer's
+    pieces (FVT), and held-out target text needs fewer tokens."""
+    from safetensors.torch import load_file
+    from tokenizers import Tokenizer
+
+    corpus = work / f"{name}-expand-corpus.txt"
+    corpus.write_text("\n".join(train) + "\n")
+    out = work / f"{name}-expanded"
+    result = subprocess.run([binary, "vocab", "expand", "--model", str(folder), "--corpus", str(corpus),
+                             "--add", str(add), "--out", str(out), "--json"], capture_output=True, text=True)
+    if result.returncode != 0:
+        report(False, f"expand {name}", result.stderr.strip())
+        return
+    model = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32).eval()
+    tok_old, tok_new = Tokenizer.from_file(str(folder / "tokenizer.json")), Tokenizer.from_file(str(out / "tokenizer.json"))
+    old_vocab, new_vocab = tok_old.get_vocab(True), tok_new.get_vocab(True)
+    ids_kept = all(new_vocab.get(t) == i for t, i in old_vocab.items())
+    old_state, new_state = {}, {}
+    for f in Path(folder).glob("*.safetensors"):
+        old_state.update(load_file(f))
+    for f in Path(out).glob("*.safetensors"):
+        new_state.update(load_file(f))
+    rows_kept, fvt_worst = True, 0.0
+    n_old = len(old_vocab)
+    for key in ["model.embed_tokens.weight", "lm_head.weight"]:
+        if key not in old_state:
+            continue
+        old, new = old_state[key], new_state[key]
+        rows_kept &= torch.equal(new[:old.shape[0]], old)
+        for token, i in new_vocab.items():
+            if i < n_old:
+                continue
+            pieces = [t.id for t in tok_old.model.tokenize(token)]
+            fvt_worst = max(fvt_worst, (new[i] - old[pieces].mean(0)).abs().max().item())
+    before = sum(len(tok_old.encode(l, add_special_tokens=False).ids) for l in held_out)
+    after = sum(len(tok_new.encode(l, add_special_tokens=False).ids) for l in held_out)
+    words = sum(len(l.split()) for l in held_out)
+    with torch.no_grad():
+        logits = model(torch.tensor([tok_new.encode(held_out[0]).ids])).logits
+    report(ids_kept and rows_kept and fvt_worst <= 1e-6 and after < before and logits.shape[-1] == len(new_vocab),
+           f"expand {name}",
+           f"+{len(new_vocab) - n_old} tokens; loads in transformers; old ids unchanged {ids_kept}, old rows "
+           f"byte-identical {rows_kept}; FVT rows max |Δ| {fvt_worst:.1e}; held-out fertility "
+           f"{before / words:.3f} → {after / words:.3f} tokens/word ({before} → {after} tokens)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--retarget", required=True)
@@ -135,6 +183,9 @@ def main():
         models.append(("SmolLM2-135M", args.smollm2, "causal"))
     for name, folder, kind in models:
         check(args.retarget, name, folder, kind, train, held_out, args.work)
+    check_expand(args.retarget, "llama-untied", args.fixtures / "llama-untied", train, held_out, args.work, 200)
+    if args.smollm2:
+        check_expand(args.retarget, "SmolLM2-135M", args.smollm2, train, held_out, args.work, 1000)
     print(f"{len(FAILURES)} failed")
     sys.exit(1 if FAILURES else 0)
 

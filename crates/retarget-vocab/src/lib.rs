@@ -3,15 +3,19 @@
 //! - [`trim`]: `retarget vocab trim`, a vocabulary cut down to what a
 //!   target-language corpus uses, with tokenizer, embeddings, head and
 //!   config files kept consistent.
+//! - [`expand`]: `retarget vocab expand`, new target-language BPE tokens
+//!   appended as real vocabulary with FVT (mean) or random rows.
 //! - [`tokenizer_json`]: `tokenizer.json` surgery (BPE, Unigram, WordPiece).
 //! - [`usage`]: token counts over a corpus and the selection of kept tokens.
 //! - [`config_ids`]: token ids in config files.
 
 pub mod config_ids;
 pub mod error;
+pub mod expand;
 pub mod tokenizer_json;
 pub mod trim;
 pub mod usage;
 
 pub use error::{Result, VocabError};
+pub use expand::{expand, ExpandOptions, ExpandReport, Init};
 pub use trim::{trim, TrimOptions, TrimReport};

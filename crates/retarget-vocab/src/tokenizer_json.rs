@@ -362,6 +362,44 @@ impl TokenizerFile {
         Ok((file, remap))
     }
 
+    /// The tokenizer with new BPE tokens appended (ids after every existing
+    /// one) and the merges that build them appended after the old merges.
+    pub fn with_appended(&self, added: &[(String, String, String)]) -> Result<TokenizerFile> {
+        let mut json = self.json.clone();
+        let model = json["model"].as_object_mut().expect("checked in from_json");
+        if model_str(model, "continuing_subword_prefix").is_some_and(|p| !p.is_empty())
+            || model_str(model, "end_of_word_suffix").is_some_and(|s| !s.is_empty())
+        {
+            return Err(VocabError::invalid(
+                &self.path,
+                "BPE with a continuing-subword prefix or end-of-word suffix is not supported by expansion yet",
+            ));
+        }
+        let as_strings = matches!(
+            model["merges"].as_array().and_then(|m| m.first()),
+            Some(Value::String(_))
+        );
+        let vocab = model
+            .get_mut("vocab")
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| VocabError::invalid(&self.path, "BPE vocabulary is not a mapping"))?;
+        for (k, (_, _, token)) in added.iter().enumerate() {
+            vocab.insert(token.clone(), Value::from(self.len() + k));
+        }
+        let merges = model
+            .get_mut("merges")
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| VocabError::invalid(&self.path, "BPE model has no merges"))?;
+        for (a, b, _) in added {
+            merges.push(if as_strings {
+                Value::from(format!("{a} {b}"))
+            } else {
+                serde_json::json!([a, b])
+            });
+        }
+        TokenizerFile::from_json(&self.path, json)
+    }
+
     /// The JSON text (pretty, as `tokenizers` saves it).
     pub fn to_json_bytes(&self) -> Vec<u8> {
         serde_json::to_vec_pretty(&self.json).expect("JSON serialises")

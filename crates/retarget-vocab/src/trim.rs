@@ -114,7 +114,8 @@ fn json_bytes(value: &Value) -> Vec<u8> {
     bytes
 }
 
-fn read_corpus(paths: &[PathBuf]) -> Result<Vec<String>> {
+/// Reads target-language text: every file, blank lines dropped; no text at all is an error.
+pub(crate) fn read_corpus(paths: &[PathBuf]) -> Result<Vec<String>> {
     let first = paths
         .first()
         .ok_or_else(|| VocabError::Usage("give at least one --corpus file".into()))?;

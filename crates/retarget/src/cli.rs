@@ -64,7 +64,7 @@ enum Command {
         #[arg(long, value_parser = parse_float_type)]
         dtype: Option<FloatType>,
     },
-    /// Vocabulary surgery: trim a vocabulary to a target language.
+    /// Vocabulary surgery: trim a vocabulary to a target language, or expand it.
     Vocab {
         #[command(subcommand)]
         command: VocabCommand,

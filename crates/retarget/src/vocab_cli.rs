@@ -6,11 +6,48 @@ use anyhow::Result;
 use clap::Subcommand;
 use retarget_model::writer::parse_size;
 use retarget_vocab::usage::Selection;
-use retarget_vocab::{trim, TrimOptions, TrimReport};
+use retarget_vocab::{expand, trim, ExpandOptions, ExpandReport, Init, TrimOptions, TrimReport};
+
+/// How `vocab expand` initialises new rows.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum InitMethod {
+    /// FVT: the mean of the old rows of the old tokenizer's pieces of the new token.
+    Mean,
+    /// N(mean, std) of the old rows, per dimension.
+    Random,
+}
 
 /// Vocabulary surgery.
 #[derive(Debug, Subcommand)]
 pub enum VocabCommand {
+    /// Add target-language tokens to a BPE vocabulary as real tokens (old ids and rows
+    /// unchanged) and initialise their embedding and head rows.
+    Expand {
+        /// The HF model folder (with tokenizer.json).
+        #[arg(long)]
+        model: PathBuf,
+        /// Target-language text, one segment per line (several files allowed).
+        #[arg(long, required = true, num_args = 1..)]
+        corpus: Vec<PathBuf>,
+        /// Number of tokens to add.
+        #[arg(long)]
+        add: usize,
+        /// Initialisation of the new rows.
+        #[arg(long, value_enum, default_value = "mean")]
+        init: InitMethod,
+        /// Seed of `--init random`.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// The output folder (must not exist, or be empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// Largest shard, e.g. 5GB, 500MB, 2GiB.
+        #[arg(long, default_value = "5GB")]
+        max_shard_size: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Keep only the tokens a target-language corpus uses (plus special tokens and the base
     /// alphabet), slicing embedding and head rows and renumbering every token id.
     Trim {
@@ -70,9 +107,49 @@ fn render(report: &TrimReport) -> String {
     out
 }
 
+fn render_expand(report: &ExpandReport) -> String {
+    format!(
+        "wrote {}\n{} → {} tokens; embedding rows {} → {}; corpus {} → {} tokens\nfirst new tokens: {}\n",
+        report.output.display(),
+        report.tokens_before,
+        report.tokens_after,
+        report.rows_before,
+        report.rows_after,
+        report.corpus_tokens.0,
+        report.corpus_tokens.1,
+        report.first_new_tokens.join(" ")
+    )
+}
+
 /// Runs one `vocab` command and returns what to print.
 pub fn run(command: VocabCommand) -> Result<String> {
     match command {
+        VocabCommand::Expand {
+            model,
+            corpus,
+            add,
+            init,
+            seed,
+            out,
+            max_shard_size,
+            json,
+        } => {
+            let options = ExpandOptions {
+                corpus,
+                add,
+                init: match init {
+                    InitMethod::Mean => Init::Mean,
+                    InitMethod::Random => Init::Random { seed },
+                },
+                max_shard_bytes: parse_size(&max_shard_size)?,
+            };
+            let report = expand(&model, &out, &options)?;
+            Ok(if json {
+                serde_json::to_string_pretty(&report)? + "\n"
+            } else {
+                render_expand(&report)
+            })
+        }
         VocabCommand::Trim {
             model,
             corpus,

@@ -1,0 +1,391 @@
+//! `retarget vocab expand` (BPE tokenizers so far): train a BPE tokenizer of
+//! the same kind on target-language text, take the first `--add` merges whose
+//! parts the base vocabulary already has (or has gained), and append those
+//! tokens and merges to the base tokenizer as real vocabulary — old ids,
+//! merges and rows unchanged. New embedding and head rows are initialised
+//! with FVT (the mean of the old rows of the old tokenizer's pieces of the new
+//! token) or randomly from the old rows' mean and spread.
+
+use std::collections::HashSet;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use retarget_model::dtype::{from_f32, to_f32, FloatType};
+use retarget_model::hf_folder::HfFolder;
+use retarget_model::progress::bytes_bar;
+use retarget_model::tensor_roles::TensorRole;
+use retarget_model::weights::TensorRef;
+use retarget_model::writer::{write_weights, OutputDir, PlannedTensor, TensorBytes};
+use retarget_model::ModelError;
+use serde_json::Value;
+use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
+use tokenizers::models::{ModelWrapper, TrainerWrapper};
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::Model;
+
+use crate::error::{Result, VocabError};
+use crate::tokenizer_json::{ModelKind, TokenizerFile};
+use crate::trim::read_corpus;
+
+/// How new rows are initialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    /// FVT: the mean of the old rows of the old tokenizer's pieces.
+    Mean,
+    /// Per dimension N(mean, std) of the old rows (seeded).
+    Random {
+        /// Seed.
+        seed: u64,
+    },
+}
+
+/// Options of `retarget vocab expand`.
+#[derive(Debug, Clone)]
+pub struct ExpandOptions {
+    /// Target-language text, one segment per line.
+    pub corpus: Vec<PathBuf>,
+    /// Number of tokens to add.
+    pub add: usize,
+    /// Initialisation of the new rows.
+    pub init: Init,
+    /// Largest output shard in bytes.
+    pub max_shard_bytes: u64,
+}
+
+/// What `expand` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExpandReport {
+    /// The output folder.
+    pub output: PathBuf,
+    /// Tokens before.
+    pub tokens_before: usize,
+    /// Tokens after.
+    pub tokens_after: usize,
+    /// Embedding rows before.
+    pub rows_before: usize,
+    /// Embedding rows after.
+    pub rows_after: usize,
+    /// The first new tokens (up to 20), as stored in the vocabulary.
+    pub first_new_tokens: Vec<String>,
+    /// Tokens of the corpus with the old and the new tokenizer.
+    pub corpus_tokens: (usize, usize),
+}
+
+/// New tokens with the merges that build them, in merge order.
+fn new_merges(
+    base: &TokenizerFile,
+    trained: &tokenizers::Tokenizer,
+    add: usize,
+) -> Result<Vec<(String, String, String)>> {
+    let json: Value = serde_json::from_str(
+        &trained
+            .to_string(false)
+            .map_err(|e| VocabError::Internal(e.to_string()))?,
+    )
+    .map_err(|e| VocabError::Internal(e.to_string()))?;
+    let mut known: HashSet<String> = base.model_tokens();
+    let mut out = Vec::new();
+    for entry in json["model"]["merges"].as_array().into_iter().flatten() {
+        let (a, b) = match entry {
+            Value::String(s) => match s.split_once(' ') {
+                Some((a, b)) => (a.to_string(), b.to_string()),
+                None => continue,
+            },
+            Value::Array(p) if p.len() == 2 => match (p[0].as_str(), p[1].as_str()) {
+                (Some(a), Some(b)) => (a.to_string(), b.to_string()),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let token = format!("{a}{b}");
+        if known.contains(&token) || !known.contains(&a) || !known.contains(&b) {
+            continue;
+        }
+        known.insert(token.clone());
+        out.push((a, b, token));
+        if out.len() == add {
+            break;
+        }
+    }
+    if out.len() < add {
+        return Err(VocabError::Usage(format!(
+            "the corpus yields only {} new tokens; --add {add} is larger than that (give more text or a smaller --add)",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// Trains a BPE tokenizer with the base's normaliser and pre-tokenizer.
+fn train_like(
+    base: &tokenizers::Tokenizer,
+    byte_level: bool,
+    lines: &[String],
+    vocab_size: usize,
+) -> Result<tokenizers::Tokenizer> {
+    let mut tokenizer = base.clone();
+    tokenizer.with_model(ModelWrapper::BPE(BPE::default()));
+    let mut builder = BpeTrainerBuilder::new()
+        .vocab_size(vocab_size)
+        .min_frequency(2)
+        .show_progress(false);
+    if byte_level {
+        builder = builder.initial_alphabet(ByteLevel::alphabet().into_iter().collect());
+    }
+    let mut trainer: TrainerWrapper = builder.build().into();
+    tokenizer
+        .train(&mut trainer, lines.iter())
+        .map_err(|e| VocabError::Internal(format!("training the target tokenizer: {e}")))?;
+    Ok(tokenizer)
+}
+
+fn float_type(t: &TensorRef) -> Result<FloatType> {
+    FloatType::of(t.entry.dtype).ok_or_else(|| {
+        VocabError::invalid(
+            t.file.path(),
+            format!(
+                "tensor `{}` is {:?}; new rows need float rows",
+                t.entry.name, t.entry.dtype
+            ),
+        )
+    })
+}
+
+/// The new rows of one token-indexed tensor, encoded like it.
+fn new_rows(t: &TensorRef, rows: usize, pieces: &[Vec<usize>], init: Init) -> Result<Vec<Vec<u8>>> {
+    let dtype = float_type(t)?;
+    let width = t.entry.numel() / rows;
+    let row = |r: usize| {
+        to_f32(
+            dtype,
+            &t.data()[r * width * dtype.size()..(r + 1) * width * dtype.size()],
+        )
+    };
+    let values: Vec<Vec<f32>> = match init {
+        Init::Mean => pieces
+            .iter()
+            .map(|ids| {
+                let mut sum = vec![0f64; width];
+                for &id in ids {
+                    sum.iter_mut()
+                        .zip(row(id))
+                        .for_each(|(s, v)| *s += v as f64);
+                }
+                sum.iter()
+                    .map(|s| (s / ids.len().max(1) as f64) as f32)
+                    .collect()
+            })
+            .collect(),
+        Init::Random { seed } => {
+            let (mut sum, mut squares) = (vec![0f64; width], vec![0f64; width]);
+            for r in 0..rows {
+                for (j, v) in row(r).into_iter().enumerate() {
+                    sum[j] += v as f64;
+                    squares[j] += (v as f64) * (v as f64);
+                }
+            }
+            let n = rows.max(1) as f64;
+            let normals: Vec<Normal<f64>> = sum
+                .iter()
+                .zip(&squares)
+                .map(|(s, q)| {
+                    let mean = s / n;
+                    Normal::new(mean, (q / n - mean * mean).max(0.0).sqrt())
+                        .expect("finite parameters")
+                })
+                .collect();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            pieces
+                .iter()
+                .map(|_| normals.iter().map(|d| d.sample(&mut rng) as f32).collect())
+                .collect()
+        }
+    };
+    Ok(values.iter().map(|v| from_f32(dtype, v)).collect())
+}
+
+/// Expands the model folder `model` into the new folder `output`.
+pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<ExpandReport> {
+    let folder = HfFolder::open(model)?;
+    let tokenizer_path = model.join("tokenizer.json");
+    let tokenizer = folder
+        .tokenizer()
+        .ok_or_else(|| VocabError::invalid(model, "has no tokenizer.json; expansion needs one"))?;
+    let file = TokenizerFile::read(&tokenizer_path)?;
+    if file.kind() != ModelKind::Bpe {
+        return Err(VocabError::invalid(
+            &tokenizer_path,
+            format!(
+                "expansion supports BPE tokenizers so far; this one is {:?}",
+                file.kind()
+            ),
+        ));
+    }
+    if options.add == 0 {
+        return Err(VocabError::Usage("--add must be at least 1".into()));
+    }
+    let arch = folder.architecture().ok_or_else(|| {
+        VocabError::invalid(
+            model.join("config.json"),
+            "unknown model_type; expansion needs to know which tensors hold the vocabulary",
+        )
+    })?;
+    let weights = folder.weights();
+    let embedding = arch
+        .find_embedding(&mut weights.iter().map(|t| t.entry.name.as_str()))
+        .and_then(|n| weights.get(n))
+        .ok_or_else(|| VocabError::invalid(model, "no input embedding found"))?;
+    let rows_before = embedding.entry.shape[0];
+    let first_new = file.len();
+    if rows_before < first_new {
+        return Err(VocabError::invalid(
+            &tokenizer_path,
+            format!("has {first_new} tokens but the embedding only {rows_before} rows"),
+        ));
+    }
+
+    let lines = read_corpus(&options.corpus)?;
+    let trained = train_like(
+        tokenizer,
+        file.is_byte_level(),
+        &lines,
+        256 + 8 * options.add + 1000, // well past --add: many trained merges repeat base tokens
+    )?;
+    let added = new_merges(&file, &trained, options.add)?;
+    let expanded = file.with_appended(&added)?;
+    let new_tokenizer = expanded.load()?;
+    let tokens_after = expanded.len();
+    let rows_after = rows_before.max(tokens_after);
+
+    // The old tokenizer's pieces of each new token (FVT).
+    let ModelWrapper::BPE(old_model) = tokenizer.get_model() else {
+        return Err(VocabError::Internal(
+            "BPE tokenizer without a BPE model".into(),
+        ));
+    };
+    let pieces: Vec<Vec<usize>> = added
+        .iter()
+        .map(|(_, _, token)| {
+            old_model
+                .tokenize(token)
+                .map(|t| t.iter().map(|t| t.id as usize).collect())
+                .map_err(|e| VocabError::Internal(format!("splitting {token:?}: {e}")))
+        })
+        .collect::<Result<_>>()?;
+
+    let grown = |t: &TensorRef| {
+        matches!(
+            arch.role(&t.entry.name),
+            TensorRole::InputEmbedding
+                | TensorRole::OutputHead
+                | TensorRole::OutputBias
+                | TensorRole::TiedAlias
+        ) && t.entry.shape.first() == Some(&rows_before)
+    };
+    let tensors: Vec<TensorRef> = weights.iter().collect();
+    let fresh: Vec<Option<Vec<Vec<u8>>>> = tensors
+        .iter()
+        .map(|t| {
+            grown(t)
+                .then(|| new_rows(t, rows_before, &pieces, options.init))
+                .transpose()
+        })
+        .collect::<Result<_>>()?;
+    let plan: Vec<PlannedTensor> = tensors
+        .iter()
+        .map(|t| {
+            let mut shape = t.entry.shape.clone();
+            if grown(t) {
+                shape[0] = rows_after;
+            }
+            PlannedTensor {
+                name: t.entry.name.clone(),
+                dtype: t.entry.dtype,
+                shape,
+            }
+        })
+        .collect();
+    let out = OutputDir::create(output, &[model])?;
+    let producer = |i: usize| -> retarget_model::Result<TensorBytes<'_>> {
+        let t = &tensors[i];
+        let Some(new) = &fresh[i] else {
+            return Ok(TensorBytes::FileRange {
+                path: t.file.path(),
+                offset: (t.file.header().data_start() + t.entry.data_offsets.0) as u64,
+                len: t.entry.byte_len() as u64,
+            });
+        };
+        let row_bytes = t.entry.byte_len() / rows_before;
+        let data = t.data();
+        Ok(TensorBytes::Stream(Box::new(
+            move |sink: &mut dyn Write| {
+                let io = |e| ModelError::io(t.file.path(), e);
+                let mut w = BufWriter::with_capacity(1 << 22, sink);
+                for r in 0..rows_after {
+                    match r.checked_sub(first_new).and_then(|k| new.get(k)) {
+                        Some(row) => w.write_all(row).map_err(io)?,
+                        None => w
+                            .write_all(&data[r * row_bytes..(r + 1) * row_bytes])
+                            .map_err(io)?,
+                    }
+                }
+                w.flush().map_err(io)
+            },
+        )))
+    };
+    let total: u64 = plan.iter().map(|t| t.byte_len() as u64).sum();
+    let bar = bytes_bar(total, "expanding");
+    let written = write_weights(&out, &plan, options.max_shard_bytes, &producer, &bar);
+    bar.finish_and_clear();
+    written?;
+
+    out.write_file(Path::new("tokenizer.json"), &expanded.to_json_bytes())?;
+    for rel in folder.small_files()? {
+        let name = rel.to_string_lossy().to_string();
+        let source = model.join(&rel);
+        match name.as_str() {
+            "tokenizer.json" | "tokenizer.model" => {}
+            "vocab.json" | "merges.txt" => {
+                let (vocab, merges) = expanded.bpe_files();
+                out.write_file(
+                    &rel,
+                    &if name == "vocab.json" {
+                        vocab
+                    } else {
+                        merges.into_bytes()
+                    },
+                )?;
+            }
+            "config.json" => {
+                let bytes = std::fs::read(&source).map_err(|e| ModelError::io(&source, e))?;
+                let mut config: Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| VocabError::invalid(&source, format!("not valid JSON: {e}")))?;
+                config["vocab_size"] = Value::from(rows_after);
+                let mut bytes = serde_json::to_vec_pretty(&config).expect("JSON serialises");
+                bytes.push(b'\n');
+                out.write_file(&rel, &bytes)?;
+            }
+            _ => out.copy_file(&source, &rel)?,
+        }
+    }
+    let output = out.commit()?;
+    let count = |t: &tokenizers::Tokenizer| -> Result<usize> {
+        lines.iter().try_fold(0, |n, l| {
+            t.encode(l.as_str(), false)
+                .map(|e| n + e.len())
+                .map_err(|e| VocabError::Internal(e.to_string()))
+        })
+    };
+    Ok(ExpandReport {
+        output,
+        tokens_before: file.len(),
+        tokens_after,
+        rows_before,
+        rows_after,
+        first_new_tokens: added.iter().take(20).map(|(_, _, t)| t.clone()).collect(),
+        corpus_tokens: (count(tokenizer)?, count(&new_tokenizer)?),
+    })
+}

@@ -1,0 +1,123 @@
+//! `expand` on the byte-level BPE fixtures: old ids and rows unchanged, new
+//! tokens built by appended merges, FVT rows, fewer tokens on the corpus.
+
+use std::path::Path;
+
+use retarget_fixtures::{write_fixture, Fixture};
+use retarget_vocab::{expand, ExpandOptions, Init};
+use safetensors::SafeTensors;
+use tokenizers::{Model, Tokenizer};
+
+fn floats(dir: &Path, name: &str) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let t = st.tensor(name).unwrap();
+    let values = t
+        .data()
+        .chunks(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    (t.shape().to_vec(), values)
+}
+
+/// A corpus with words the fixture tokenizer splits (Swahili-like text).
+fn corpus(dir: &Path) -> std::path::PathBuf {
+    let text = "kwaheri rafiki yangu habari za asubuhi tunakwenda sokoni leo\n".repeat(20)
+        + &"watoto wanasoma vitabu shuleni kila siku\n".repeat(20);
+    let path = dir.join("swahili.txt");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn appends_tokens_keeps_old_ids_and_rows_and_initialises_with_fvt() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("llama");
+    write_fixture(Fixture::LlamaUntied, &model).unwrap();
+    let options = ExpandOptions {
+        corpus: vec![corpus(dir.path())],
+        add: 12,
+        init: Init::Mean,
+        max_shard_bytes: 5_000_000_000,
+    };
+    let out = dir.path().join("out");
+    let report = expand(&model, &out, &options).unwrap();
+    assert_eq!(report.tokens_after, report.tokens_before + 12);
+    assert!(
+        report.corpus_tokens.1 < report.corpus_tokens.0,
+        "{report:?}"
+    );
+    let old = Tokenizer::from_file(model.join("tokenizer.json")).unwrap();
+    let new = Tokenizer::from_file(out.join("tokenizer.json")).unwrap();
+    for (token, id) in old.get_vocab(true) {
+        assert_eq!(new.token_to_id(&token), Some(id), "{token}");
+    }
+    for name in ["model.embed_tokens.weight", "lm_head.weight"] {
+        let (shape_a, a) = floats(&model, name);
+        let (shape_b, b) = floats(&out, name);
+        let width = shape_a[1];
+        assert_eq!(shape_b[0], report.rows_after);
+        assert_eq!(&b[..a.len()], &a[..], "{name}: old rows unchanged");
+        // FVT: each new row is the mean of the old rows of the old pieces.
+        for id in report.tokens_before..report.tokens_after {
+            let token = new.id_to_token(id as u32).unwrap();
+            let pieces: Vec<usize> = old
+                .get_model()
+                .tokenize(&token)
+                .unwrap()
+                .iter()
+                .map(|t| t.id as usize)
+                .collect();
+            for j in 0..width {
+                let mean = pieces.iter().map(|&p| a[p * width + j] as f64).sum::<f64>()
+                    / pieces.len() as f64;
+                assert!(
+                    (b[id * width + j] as f64 - mean).abs() < 1e-6,
+                    "{token} dim {j}"
+                );
+            }
+        }
+    }
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["vocab_size"], report.rows_after);
+}
+
+#[test]
+fn random_init_is_seeded_and_bad_requests_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("llama");
+    write_fixture(Fixture::LlamaTied, &model).unwrap();
+    let text = corpus(dir.path());
+    let run = |name: &str, add: usize, seed: u64| {
+        let options = ExpandOptions {
+            corpus: vec![text.clone()],
+            add,
+            init: Init::Random { seed },
+            max_shard_bytes: 5_000_000_000,
+        };
+        expand(&model, &dir.path().join(name), &options)
+    };
+    run("a", 5, 1).unwrap();
+    run("b", 5, 1).unwrap();
+    run("c", 5, 2).unwrap();
+    let rows = |n: &str| floats(&dir.path().join(n), "model.embed_tokens.weight").1;
+    assert_eq!(rows("a"), rows("b"));
+    assert_ne!(rows("a"), rows("c"));
+    let too_many = run("d", 100_000, 1).unwrap_err();
+    assert!(
+        too_many.is_bad_input() && too_many.to_string().contains("larger than"),
+        "{too_many}"
+    );
+    assert!(!dir.path().join("d").exists());
+    let bert = dir.path().join("bert");
+    write_fixture(Fixture::Bert, &bert).unwrap();
+    let options = ExpandOptions {
+        corpus: vec![text.clone()],
+        add: 5,
+        init: Init::Mean,
+        max_shard_bytes: 5_000_000_000,
+    };
+    let err = expand(&bert, &dir.path().join("e"), &options).unwrap_err();
+    assert!(err.to_string().contains("BPE tokenizers so far"), "{err}");
+}
