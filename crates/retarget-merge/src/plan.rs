@@ -110,16 +110,6 @@ fn layer_index(model: &InputModel) -> LayerIndex<'_> {
     out
 }
 
-fn is_vocabulary(role: &TensorRole) -> bool {
-    matches!(
-        role,
-        TensorRole::InputEmbedding
-            | TensorRole::OutputHead
-            | TensorRole::OutputBias
-            | TensorRole::TiedAlias
-    )
-}
-
 fn is_pre(role: &TensorRole, name: &str) -> bool {
     matches!(
         role,
@@ -259,7 +249,7 @@ impl<'a> Planner<'a> {
                 )
             })?;
             dtypes.push(dtype);
-            vocabulary |= is_vocabulary(&model.arch.role(&src.tensor));
+            vocabulary |= model.arch.role(&src.tensor).is_vocabulary();
             match &shape {
                 None => shape = Some((src.model, entry.shape.clone())),
                 Some((first, s)) if *s != entry.shape => {

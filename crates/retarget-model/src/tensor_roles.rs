@@ -31,6 +31,20 @@ pub enum TensorRole {
     Other,
 }
 
+impl TensorRole {
+    /// Whether the tensor's rows are the vocabulary (embedding, head, head
+    /// bias, tied aliases of the embedding).
+    pub fn is_vocabulary(&self) -> bool {
+        matches!(
+            self,
+            TensorRole::InputEmbedding
+                | TensorRole::OutputHead
+                | TensorRole::OutputBias
+                | TensorRole::TiedAlias
+        )
+    }
+}
+
 /// One row of the table.
 #[derive(Debug)]
 pub struct Architecture {

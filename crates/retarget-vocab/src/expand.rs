@@ -7,18 +7,14 @@
 //! token) or randomly from the old rows' mean and spread.
 
 use std::collections::HashSet;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use retarget_model::dtype::{from_f32, to_f32, FloatType};
-use retarget_model::hf_folder::HfFolder;
-use retarget_model::progress::bytes_bar;
-use retarget_model::tensor_roles::TensorRole;
 use retarget_model::weights::TensorRef;
-use retarget_model::writer::{write_weights, OutputDir, PlannedTensor, TensorBytes};
+use retarget_model::writer::OutputDir;
 use retarget_model::ModelError;
 use serde_json::Value;
 use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
@@ -27,6 +23,7 @@ use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::Model;
 
 use crate::error::{Result, VocabError};
+use crate::resize::{Row, VocabModel};
 use crate::tokenizer_json::{ModelKind, TokenizerFile};
 use crate::trim::read_corpus;
 
@@ -209,15 +206,11 @@ fn new_rows(t: &TensorRef, rows: usize, pieces: &[Vec<usize>], init: Init) -> Re
 
 /// Expands the model folder `model` into the new folder `output`.
 pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<ExpandReport> {
-    let folder = HfFolder::open(model)?;
-    let tokenizer_path = model.join("tokenizer.json");
-    let tokenizer = folder
-        .tokenizer()
-        .ok_or_else(|| VocabError::invalid(model, "has no tokenizer.json; expansion needs one"))?;
-    let file = TokenizerFile::read(&tokenizer_path)?;
+    let source = VocabModel::open(model, "expansion")?;
+    let (file, tokenizer) = (&source.file, source.tokenizer());
     if file.kind() != ModelKind::Bpe {
         return Err(VocabError::invalid(
-            &tokenizer_path,
+            model.join("tokenizer.json"),
             format!(
                 "expansion supports BPE tokenizers so far; this one is {:?}",
                 file.kind()
@@ -227,34 +220,17 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
     if options.add == 0 {
         return Err(VocabError::Usage("--add must be at least 1".into()));
     }
-    let arch = folder.architecture().ok_or_else(|| {
-        VocabError::invalid(
-            model.join("config.json"),
-            "unknown model_type; expansion needs to know which tensors hold the vocabulary",
-        )
-    })?;
-    let weights = folder.weights();
-    let embedding = arch
-        .find_embedding(&mut weights.iter().map(|t| t.entry.name.as_str()))
-        .and_then(|n| weights.get(n))
-        .ok_or_else(|| VocabError::invalid(model, "no input embedding found"))?;
-    let rows_before = embedding.entry.shape[0];
+    let rows_before = source.rows;
     let first_new = file.len();
-    if rows_before < first_new {
-        return Err(VocabError::invalid(
-            &tokenizer_path,
-            format!("has {first_new} tokens but the embedding only {rows_before} rows"),
-        ));
-    }
-
     let lines = read_corpus(&options.corpus)?;
+    // Train well past --add: many trained merges repeat base tokens.
     let trained = train_like(
         tokenizer,
         file.is_byte_level(),
         &lines,
-        256 + 8 * options.add + 1000, // well past --add: many trained merges repeat base tokens
+        256 + 8 * options.add + 1000,
     )?;
-    let added = new_merges(&file, &trained, options.add)?;
+    let added = new_merges(file, &trained, options.add)?;
     let expanded = file.with_appended(&added)?;
     let new_tokenizer = expanded.load()?;
     let tokens_after = expanded.len();
@@ -275,75 +251,27 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
                 .map_err(|e| VocabError::Internal(format!("splitting {token:?}: {e}")))
         })
         .collect::<Result<_>>()?;
-
-    let grown = |t: &TensorRef| {
-        matches!(
-            arch.role(&t.entry.name),
-            TensorRole::InputEmbedding
-                | TensorRole::OutputHead
-                | TensorRole::OutputBias
-                | TensorRole::TiedAlias
-        ) && t.entry.shape.first() == Some(&rows_before)
-    };
-    let tensors: Vec<TensorRef> = weights.iter().collect();
-    let fresh: Vec<Option<Vec<Vec<u8>>>> = tensors
+    let fresh: Vec<Option<Vec<Vec<u8>>>> = source
+        .tensors()
         .iter()
         .map(|t| {
-            grown(t)
+            source
+                .is_token_indexed(t)
                 .then(|| new_rows(t, rows_before, &pieces, options.init))
                 .transpose()
         })
         .collect::<Result<_>>()?;
-    let plan: Vec<PlannedTensor> = tensors
-        .iter()
-        .map(|t| {
-            let mut shape = t.entry.shape.clone();
-            if grown(t) {
-                shape[0] = rows_after;
-            }
-            PlannedTensor {
-                name: t.entry.name.clone(),
-                dtype: t.entry.dtype,
-                shape,
-            }
-        })
-        .collect();
     let out = OutputDir::create(output, &[model])?;
-    let producer = |i: usize| -> retarget_model::Result<TensorBytes<'_>> {
-        let t = &tensors[i];
-        let Some(new) = &fresh[i] else {
-            return Ok(TensorBytes::FileRange {
-                path: t.file.path(),
-                offset: (t.file.header().data_start() + t.entry.data_offsets.0) as u64,
-                len: t.entry.byte_len() as u64,
-            });
-        };
-        let row_bytes = t.entry.byte_len() / rows_before;
-        let data = t.data();
-        Ok(TensorBytes::Stream(Box::new(
-            move |sink: &mut dyn Write| {
-                let io = |e| ModelError::io(t.file.path(), e);
-                let mut w = BufWriter::with_capacity(1 << 22, sink);
-                for r in 0..rows_after {
-                    match r.checked_sub(first_new).and_then(|k| new.get(k)) {
-                        Some(row) => w.write_all(row).map_err(io)?,
-                        None => w
-                            .write_all(&data[r * row_bytes..(r + 1) * row_bytes])
-                            .map_err(io)?,
-                    }
-                }
-                w.flush().map_err(io)
-            },
-        )))
+    let row = |i: usize, r: usize| {
+        let new = r
+            .checked_sub(first_new)
+            .and_then(|k| fresh[i].as_ref()?.get(k));
+        new.map_or(Row::Old(r), |bytes| Row::New(bytes))
     };
-    let total: u64 = plan.iter().map(|t| t.byte_len() as u64).sum();
-    let bar = bytes_bar(total, "expanding");
-    let written = write_weights(&out, &plan, options.max_shard_bytes, &producer, &bar);
-    bar.finish_and_clear();
-    written?;
+    source.write_weights(&out, rows_after, options.max_shard_bytes, "expanding", &row)?;
 
     out.write_file(Path::new("tokenizer.json"), &expanded.to_json_bytes())?;
-    for rel in folder.small_files()? {
+    for rel in source.folder.small_files()? {
         let name = rel.to_string_lossy().to_string();
         let source = model.join(&rel);
         match name.as_str() {

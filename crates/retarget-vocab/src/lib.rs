@@ -5,6 +5,8 @@
 //!   config files kept consistent.
 //! - [`expand`]: `retarget vocab expand`, new target-language BPE tokens
 //!   appended as real vocabulary with FVT (mean) or random rows.
+//! - [`resize`]: what both share: the opened model and the streamed rewrite
+//!   of its token-indexed tensors.
 //! - [`tokenizer_json`]: `tokenizer.json` surgery (BPE, Unigram, WordPiece).
 //! - [`usage`]: token counts over a corpus and the selection of kept tokens.
 //! - [`config_ids`]: token ids in config files.
@@ -12,6 +14,7 @@
 pub mod config_ids;
 pub mod error;
 pub mod expand;
+pub mod resize;
 pub mod tokenizer_json;
 pub mod trim;
 pub mod usage;

@@ -5,20 +5,17 @@
 //! trimmed tokenizer produces the same token strings, and the trimmed model
 //! the same logits restricted to the kept ids.
 
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use retarget_model::dtype::{from_f32, to_f32, FloatType};
-use retarget_model::hf_folder::HfFolder;
-use retarget_model::progress::bytes_bar;
-use retarget_model::tensor_roles::TensorRole;
 use retarget_model::weights::TensorRef;
-use retarget_model::writer::{write_weights, OutputDir, PlannedTensor, TensorBytes};
+use retarget_model::writer::OutputDir;
 use retarget_model::ModelError;
 use serde_json::Value;
 
 use crate::config_ids::{referenced_ids, remap_added_tokens_decoder, remap_ids};
 use crate::error::{Result, VocabError};
+use crate::resize::{Row, VocabModel};
 use crate::tokenizer_json::{ModelKind, TokenizerFile};
 use crate::usage::{count_tokens, select, Selection};
 
@@ -174,45 +171,19 @@ fn mean_row(t: &TensorRef, rows: &[usize], width: usize) -> Result<Vec<u8>> {
 
 /// Trims the model folder `model` into the new folder `output`.
 pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimReport> {
-    let folder = HfFolder::open(model)?;
-    let tokenizer_path = model.join("tokenizer.json");
-    let tokenizer = folder
-        .tokenizer()
-        .ok_or_else(|| VocabError::invalid(model, "has no tokenizer.json; trimming needs one"))?;
-    let file = TokenizerFile::read(&tokenizer_path)?;
-    let arch = folder.architecture().ok_or_else(|| {
-        VocabError::invalid(
-            model.join("config.json"),
-            "unknown model_type; trimming needs to know which tensors hold the vocabulary",
-        )
-    })?;
-    let weights = folder.weights();
-    let embedding = arch
-        .find_embedding(&mut weights.iter().map(|t| t.entry.name.as_str()))
-        .and_then(|n| weights.get(n))
-        .ok_or_else(|| VocabError::invalid(model, "no input embedding found"))?;
-    let rows_before = embedding.entry.shape[0];
-    if rows_before < file.len() {
-        return Err(VocabError::invalid(
-            &tokenizer_path,
-            format!(
-                "has {} tokens but the embedding only {rows_before} rows",
-                file.len()
-            ),
-        ));
-    }
-
+    let source = VocabModel::open(model, "trimming")?;
+    let file = &source.file;
+    let rows_before = source.rows;
     let lines = read_corpus(&options.corpus)?;
-    let counts = count_tokens(tokenizer, &lines, file.len())?;
+    let counts = count_tokens(source.tokenizer(), &lines, file.len())?;
     let mut keep = file.structural();
     let mut kept = KeptTokens {
         structural: keep.iter().filter(|k| **k).count(),
         ..KeptTokens::default()
     };
-    let config_files = ["config.json", "generation_config.json"].map(|n| model.join(n));
-    for path in &config_files {
+    for path in ["config.json", "generation_config.json"].map(|n| model.join(n)) {
         let mut ids = Vec::new();
-        if let Some(config) = read_json(path)? {
+        if let Some(config) = read_json(&path)? {
             referenced_ids(&config, &mut ids);
         }
         for id in ids.into_iter().filter(|&i| i < file.len()) {
@@ -221,7 +192,7 @@ pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimRe
         }
     }
     if let Some(path) = &options.keep_tokens {
-        kept.requested = keep_listed(path, &file, &mut keep)?;
+        kept.requested = keep_listed(path, file, &mut keep)?;
     }
     kept.used = select(&counts, options.selection, &mut keep);
     let before_closure = keep.iter().filter(|k| **k).count();
@@ -236,82 +207,29 @@ pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimRe
         Some(m) if m > 0 => tokens_after.div_ceil(m) * m,
         _ => tokens_after,
     };
-
-    // Tensors whose rows are the vocabulary are sliced; the rest is copied.
-    let sliced = |t: &TensorRef| {
-        let role = arch.role(&t.entry.name);
-        matches!(
-            role,
-            TensorRole::InputEmbedding
-                | TensorRole::OutputHead
-                | TensorRole::OutputBias
-                | TensorRole::TiedAlias
-        ) && t.entry.shape.first() == Some(&rows_before)
-    };
-    let tensors: Vec<TensorRef> = weights.iter().collect();
-    let plan: Vec<PlannedTensor> = tensors
-        .iter()
-        .map(|t| {
-            let mut shape = t.entry.shape.clone();
-            if sliced(t) {
-                shape[0] = rows_after;
-            }
-            PlannedTensor {
-                name: t.entry.name.clone(),
-                dtype: t.entry.dtype,
-                shape,
-            }
-        })
-        .collect();
-    let pads: Vec<Option<Vec<u8>>> = tensors
+    // Padding rows: the mean of the kept rows of each token-indexed tensor.
+    let pads: Vec<Option<Vec<u8>>> = source
+        .tensors()
         .iter()
         .map(|t| {
             let width: usize = t.entry.shape[1..].iter().product();
-            (sliced(t) && rows_after > tokens_after)
+            (source.is_token_indexed(t) && rows_after > tokens_after)
                 .then(|| mean_row(t, &kept_rows, width))
                 .transpose()
         })
         .collect::<Result<_>>()?;
     let out = OutputDir::create(output, &[model])?;
-    let producer = |i: usize| -> retarget_model::Result<TensorBytes<'_>> {
-        let t = &tensors[i];
-        if !sliced(t) {
-            return Ok(TensorBytes::FileRange {
-                path: t.file.path(),
-                offset: (t.file.header().data_start() + t.entry.data_offsets.0) as u64,
-                len: t.entry.byte_len() as u64,
-            });
-        }
-        let row_bytes = t.entry.byte_len() / rows_before;
-        let data = t.data();
-        let (rows, pad, padding) = (&kept_rows, &pads[i], rows_after - tokens_after);
-        Ok(TensorBytes::Stream(Box::new(
-            move |sink: &mut dyn Write| {
-                let io = |e| ModelError::io(t.file.path(), e);
-                let mut w = BufWriter::with_capacity(1 << 22, sink);
-                for &r in rows {
-                    w.write_all(&data[r * row_bytes..(r + 1) * row_bytes])
-                        .map_err(io)?;
-                }
-                if let Some(pad) = pad {
-                    for _ in 0..padding {
-                        w.write_all(pad).map_err(io)?;
-                    }
-                }
-                w.flush().map_err(io)
-            },
-        )))
+    let row = |i: usize, r: usize| match kept_rows.get(r) {
+        Some(&old) => Row::Old(old),
+        None => Row::New(pads[i].as_deref().unwrap_or_default()),
     };
-    let total: u64 = plan.iter().map(|t| t.byte_len() as u64).sum();
-    let bar = bytes_bar(total, "trimming");
-    let written = write_weights(&out, &plan, options.max_shard_bytes, &producer, &bar);
-    bar.finish_and_clear();
-    let written = written?;
+    let written =
+        source.write_weights(&out, rows_after, options.max_shard_bytes, "trimming", &row)?;
 
     // Tokenizer and config files.
     out.write_file(Path::new("tokenizer.json"), &trimmed.to_json_bytes())?;
     let mut dropped_files = Vec::new();
-    for rel in folder.small_files()? {
+    for rel in source.folder.small_files()? {
         let name = rel.to_string_lossy().to_string();
         let source = model.join(&rel);
         if SENTENCEPIECE_FILES.contains(&name.as_str()) {
@@ -388,7 +306,7 @@ pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimRe
         kept,
         rows_before,
         rows_after,
-        weight_bytes_before: weights.file_bytes(),
+        weight_bytes_before: source.folder.weights().file_bytes(),
         weight_bytes_after,
         dropped_files,
     })

@@ -17,18 +17,34 @@ pub enum InitMethod {
     Random,
 }
 
+/// Arguments every vocabulary command takes.
+#[derive(Debug, clap::Args)]
+pub struct SurgeryArgs {
+    /// The HF model folder (with tokenizer.json).
+    #[arg(long)]
+    model: PathBuf,
+    /// Target-language text, one segment per line (several files allowed).
+    #[arg(long, required = true, num_args = 1..)]
+    corpus: Vec<PathBuf>,
+    /// The output folder (must not exist, or be empty).
+    #[arg(long)]
+    out: PathBuf,
+    /// Largest shard, e.g. 5GB, 500MB, 2GiB.
+    #[arg(long, default_value = "5GB")]
+    max_shard_size: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Vocabulary surgery.
 #[derive(Debug, Subcommand)]
 pub enum VocabCommand {
     /// Add target-language tokens to a BPE vocabulary as real tokens (old ids and rows
     /// unchanged) and initialise their embedding and head rows.
     Expand {
-        /// The HF model folder (with tokenizer.json).
-        #[arg(long)]
-        model: PathBuf,
-        /// Target-language text, one segment per line (several files allowed).
-        #[arg(long, required = true, num_args = 1..)]
-        corpus: Vec<PathBuf>,
+        #[command(flatten)]
+        io: SurgeryArgs,
         /// Number of tokens to add.
         #[arg(long)]
         add: usize,
@@ -38,25 +54,12 @@ pub enum VocabCommand {
         /// Seed of `--init random`.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// The output folder (must not exist, or be empty).
-        #[arg(long)]
-        out: PathBuf,
-        /// Largest shard, e.g. 5GB, 500MB, 2GiB.
-        #[arg(long, default_value = "5GB")]
-        max_shard_size: String,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Keep only the tokens a target-language corpus uses (plus special tokens and the base
     /// alphabet), slicing embedding and head rows and renumbering every token id.
     Trim {
-        /// The HF model folder (with tokenizer.json).
-        #[arg(long)]
-        model: PathBuf,
-        /// Target-language text, one segment per line (several files allowed).
-        #[arg(long, required = true, num_args = 1..)]
-        corpus: Vec<PathBuf>,
+        #[command(flatten)]
+        io: SurgeryArgs,
         /// Keep the N most frequent corpus tokens.
         #[arg(long, conflicts_with = "min_count")]
         keep_top: Option<usize>,
@@ -69,15 +72,6 @@ pub enum VocabCommand {
         /// Pad the vocabulary to a multiple of N rows (new rows: the mean row).
         #[arg(long)]
         pad_to_multiple: Option<usize>,
-        /// The output folder (must not exist, or be empty).
-        #[arg(long)]
-        out: PathBuf,
-        /// Largest shard, e.g. 5GB, 500MB, 2GiB.
-        #[arg(long, default_value = "5GB")]
-        max_shard_size: String,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -121,63 +115,56 @@ fn render_expand(report: &ExpandReport) -> String {
     )
 }
 
+/// The report as JSON or as text.
+fn output<R: serde::Serialize>(json: bool, report: &R, text: fn(&R) -> String) -> Result<String> {
+    Ok(if json {
+        serde_json::to_string_pretty(report)? + "\n"
+    } else {
+        text(report)
+    })
+}
+
 /// Runs one `vocab` command and returns what to print.
 pub fn run(command: VocabCommand) -> Result<String> {
     match command {
         VocabCommand::Expand {
-            model,
-            corpus,
+            io,
             add,
             init,
             seed,
-            out,
-            max_shard_size,
-            json,
         } => {
             let options = ExpandOptions {
-                corpus,
+                corpus: io.corpus,
                 add,
                 init: match init {
                     InitMethod::Mean => Init::Mean,
                     InitMethod::Random => Init::Random { seed },
                 },
-                max_shard_bytes: parse_size(&max_shard_size)?,
+                max_shard_bytes: parse_size(&io.max_shard_size)?,
             };
-            let report = expand(&model, &out, &options)?;
-            Ok(if json {
-                serde_json::to_string_pretty(&report)? + "\n"
-            } else {
-                render_expand(&report)
-            })
+            let report = expand(&io.model, &io.out, &options)?;
+            output(io.json, &report, render_expand)
         }
         VocabCommand::Trim {
-            model,
-            corpus,
+            io,
             keep_top,
             min_count,
             keep_tokens,
             pad_to_multiple,
-            out,
-            max_shard_size,
-            json,
         } => {
             let selection = match keep_top {
                 Some(n) => Selection::Top(n),
                 None => Selection::MinCount(min_count.unwrap_or(1)),
             };
             let options = TrimOptions {
-                corpus,
+                corpus: io.corpus,
                 selection,
                 keep_tokens,
                 pad_to_multiple,
-                max_shard_bytes: parse_size(&max_shard_size)?,
+                max_shard_bytes: parse_size(&io.max_shard_size)?,
             };
-            let report = trim(&model, &out, &options)?;
-            Ok(if json {
-                serde_json::to_string_pretty(&report)? + "\n"
-            } else {
-                render(&report)
-            })
+            let report = trim(&io.model, &io.out, &options)?;
+            output(io.json, &report, render)
         }
     }
 }
