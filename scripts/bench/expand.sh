@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Benchmarks `retarget vocab expand` on SmolLM2-135M (byte-level BPE, 49,152
+# tokens, 576-dim, f32 HF folder converted from the example GGUF): +1,000
+# German tokens learnt from 2,000 gettext messages, FVT and random rows;
+# wall time and peak anonymous memory against `cp -r` of the same folder.
+# Usage: scripts/bench/expand.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+work=${BENCH_DIR:-/tmp/retarget-expand-bench}
+cargo build --release --quiet --bin retarget
+bin="$root/target/release/retarget"
+venv=$(bash scripts/crosscheck/venv.sh)
+bash scripts/fetch-examples.sh >/dev/null
+rm -rf "$work" && mkdir -p "$work"
+"$bin" convert examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$work/model" >/dev/null
+"$venv/bin/python" - "$work/de.txt" <<'PY'
+import sys
+sys.path.insert(0, "scripts/crosscheck")
+from texts import gettext_catalogs
+lines = [" ".join(t.split()) for c in gettext_catalogs("de") for k, t in c.items()
+         if k and isinstance(t, str) and t.strip()][:2000]
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+echo "model: $(du -sb "$work/model" | cut -f1) bytes; corpus: $(wc -l < "$work/de.txt") lines of German; $(nproc) cores"
+measure() { python3 scripts/bench/measure.py "$@"; }
+cat "$work/model/model.safetensors" >/dev/null
+for run in 1 2; do
+  measure "cp -r (run $run)" -- cp -r "$work/model" "$work/cp"; rm -rf "$work/cp"; sync
+  measure "retarget vocab expand --add 1000 --init mean (run $run)" -- "$bin" vocab expand --model "$work/model" --corpus "$work/de.txt" --add 1000 --out "$work/out"
+  rm -rf "$work/out"; sync
+done
+measure "retarget vocab expand --add 1000 --init random" -- "$bin" vocab expand --model "$work/model" --corpus "$work/de.txt" --add 1000 --init random --out "$work/out"
+rm -rf "$work/out"
+"$bin" vocab expand --model "$work/model" --corpus "$work/de.txt" --add 1000 --out "$work/out"
+rm -rf "$work"
