@@ -1,5 +1,7 @@
 //! Vocabulary surgery for retarget.
 //!
+//! - [`adapt`]: `retarget adapt`, the pipeline (expand, initialise, optionally
+//!   trim) with a before/after report.
 //! - [`trim`]: `retarget vocab trim`, a vocabulary cut down to what a
 //!   target-language corpus uses, with tokenizer, embeddings, head and
 //!   config files kept consistent.
@@ -11,6 +13,7 @@
 //! - [`usage`]: token counts over a corpus and the selection of kept tokens.
 //! - [`config_ids`]: token ids in config files.
 
+pub mod adapt;
 pub mod config_ids;
 pub mod error;
 pub mod expand;
@@ -19,6 +22,7 @@ pub mod tokenizer_json;
 pub mod trim;
 pub mod usage;
 
+pub use adapt::{adapt, AdaptOptions, AdaptReport};
 pub use error::{Result, VocabError};
 pub use expand::{expand, ExpandOptions, ExpandReport, Init};
 pub use trim::{trim, TrimOptions, TrimReport};

@@ -12,7 +12,7 @@ use retarget_model::writer::parse_size;
 
 use crate::eval_cli::{self, EvalCommand};
 use crate::render;
-use crate::vocab_cli::{self, VocabCommand};
+use crate::vocab_cli::{self, AdaptArgs, VocabCommand};
 
 /// Bring a pretrained language model to a new target language, and measure
 /// whether it got there.
@@ -64,6 +64,9 @@ enum Command {
         #[arg(long, value_parser = parse_float_type)]
         dtype: Option<FloatType>,
     },
+    /// Adapt a model to a target language: add target-language tokens, initialise their rows,
+    /// optionally trim, and report vocabulary, size and fertility before and after.
+    Adapt(AdaptArgs),
     /// Vocabulary surgery: trim a vocabulary to a target language, or expand it.
     Vocab {
         #[command(subcommand)]
@@ -147,6 +150,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 &vocabulary,
             );
         }
+        Command::Adapt(args) => print!("{}", vocab_cli::run_adapt(args)?),
         Command::Vocab { command } => print!("{}", vocab_cli::run(command)?),
         Command::Eval { command } => print!("{}", eval_cli::run(command)?),
     }

@@ -6,7 +6,10 @@ use anyhow::Result;
 use clap::Subcommand;
 use retarget_model::writer::parse_size;
 use retarget_vocab::usage::Selection;
-use retarget_vocab::{expand, trim, ExpandOptions, ExpandReport, Init, TrimOptions, TrimReport};
+use retarget_vocab::{
+    adapt, expand, trim, AdaptOptions, AdaptReport, ExpandOptions, ExpandReport, Init, TrimOptions,
+    TrimReport,
+};
 
 /// How `vocab expand` initialises new rows.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -136,10 +139,7 @@ pub fn run(command: VocabCommand) -> Result<String> {
             let options = ExpandOptions {
                 corpus: io.corpus,
                 add,
-                init: match init {
-                    InitMethod::Mean => Init::Mean,
-                    InitMethod::Random => Init::Random { seed },
-                },
+                init: init_of(init, seed),
                 max_shard_bytes: parse_size(&io.max_shard_size)?,
             };
             let report = expand(&io.model, &io.out, &options)?;
@@ -167,4 +167,100 @@ pub fn run(command: VocabCommand) -> Result<String> {
             output(io.json, &report, render)
         }
     }
+}
+
+/// Arguments of `retarget adapt`.
+#[derive(Debug, clap::Args)]
+pub struct AdaptArgs {
+    /// The model: an HF folder or a GGUF file.
+    #[arg(long)]
+    model: PathBuf,
+    /// The target language (ISO 639-1/639-3 or BCP-47, e.g. sw, swh, eu, tt).
+    #[arg(long)]
+    lang: String,
+    /// Target-language text, one segment per line (several files allowed).
+    #[arg(long, required = true, num_args = 1..)]
+    corpus: Vec<PathBuf>,
+    /// Held-out target-language text for the report (default: the corpus' last tenth).
+    #[arg(long)]
+    held_out: Option<PathBuf>,
+    /// Number of tokens to add.
+    #[arg(long, default_value_t = 1000)]
+    add: usize,
+    /// Initialisation of the new rows.
+    #[arg(long, value_enum, default_value = "mean")]
+    init: InitMethod,
+    /// Seed of `--init random`.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Then trim the vocabulary to what the corpus uses.
+    #[arg(long)]
+    trim: bool,
+    /// The output folder (must not exist, or be empty).
+    #[arg(long)]
+    out: PathBuf,
+    /// Largest shard, e.g. 5GB, 500MB, 2GiB.
+    #[arg(long, default_value = "5GB")]
+    max_shard_size: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn init_of(method: InitMethod, seed: u64) -> Init {
+    match method {
+        InitMethod::Mean => Init::Mean,
+        InitMethod::Random => Init::Random { seed },
+    }
+}
+
+fn render_adapt(r: &AdaptReport) -> String {
+    let (b, a) = (&r.before, &r.after);
+    format!(
+        "wrote {} (report.json inside)\n\
+         {} ({}): {} tokens added ({} rows){}; {} lines learnt from, {} held out\n\
+         {:<26}{:>14}{:>14}\n\
+         {:<26}{:>14}{:>14}\n\
+         {:<26}{:>14}{:>14}\n\
+         {:<26}{:>14.3}{:>14.3}\n\
+         {:<26}{:>14.3}{:>14.3}\n",
+        r.output.display(),
+        r.language,
+        r.lang,
+        r.added,
+        r.init,
+        if r.trimmed { ", then trimmed" } else { "" },
+        r.lines.0,
+        r.lines.1,
+        "",
+        "before",
+        "after",
+        "vocabulary",
+        b.tokens,
+        a.tokens,
+        "weight bytes",
+        b.weight_bytes,
+        a.weight_bytes,
+        format!("fertility (tokens/{:?})", b.held_out.unit).to_lowercase(),
+        b.held_out.fertility,
+        a.held_out.fertility,
+        "continued words",
+        b.held_out.continued_words,
+        a.held_out.continued_words,
+    )
+}
+
+/// Runs `retarget adapt` and returns what to print.
+pub fn run_adapt(args: AdaptArgs) -> Result<String> {
+    let options = AdaptOptions {
+        lang: args.lang,
+        corpus: args.corpus,
+        held_out: args.held_out,
+        add: args.add,
+        init: init_of(args.init, args.seed),
+        trim: args.trim,
+        max_shard_bytes: parse_size(&args.max_shard_size)?,
+    };
+    let report = adapt(&args.model, &args.out, &options)?;
+    output(args.json, &report, render_adapt)
 }

@@ -799,3 +799,50 @@ fn vocab_trim_writes_a_smaller_model_and_refuses_bad_input() {
     );
     assert_nothing_written(dir.path(), &again);
 }
+
+#[test]
+fn adapt_expands_reports_and_refuses_unknown_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("llama");
+    write_fixture(Fixture::LlamaUntied, &model).unwrap();
+    let corpus = dir.path().join("swahili.txt");
+    let text = "kwaheri rafiki yangu habari za asubuhi tunakwenda sokoni leo\nwatoto wanasoma vitabu shuleni kila siku\n".repeat(30);
+    std::fs::write(&corpus, text).unwrap();
+    let out = dir.path().join("adapted");
+    let args = [
+        "adapt",
+        "--model",
+        s(&model),
+        "--lang",
+        "swh",
+        "--corpus",
+        s(&corpus),
+        "--add",
+        "10",
+    ];
+    let mut full = args.to_vec();
+    full.extend(["--out", s(&out), "--json"]);
+    let result = retarget(&full);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["lang"], "swh");
+    assert_eq!(
+        report["after"]["tokens"].as_u64().unwrap(),
+        report["before"]["tokens"].as_u64().unwrap() + 10
+    );
+    let (before, after) = (
+        &report["before"]["held_out"]["fertility"],
+        &report["after"]["held_out"]["fertility"],
+    );
+    assert!(after.as_f64() < before.as_f64(), "{report}");
+    let again = dir.path().join("again");
+    let mut bad = args.to_vec();
+    bad[4] = "xx-nope";
+    assert_each_exits_2(&bad, vec![(vec!["--out", s(&again)], "unknown language")]);
+    assert_nothing_written(dir.path(), &again);
+}
