@@ -74,7 +74,7 @@ pub const SUPPORTED_GGML_TYPES: &str =
 
 /// candle's message without the backtrace it appends when `RUST_BACKTRACE`
 /// is set.
-fn candle_message(err: &candle_core::Error) -> String {
+pub fn candle_message(err: &candle_core::Error) -> String {
     err.to_string()
         .lines()
         .next()

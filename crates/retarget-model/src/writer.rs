@@ -479,9 +479,44 @@ pub fn parse_size(text: &str) -> Result<u64> {
     Ok(bytes as u64)
 }
 
+/// Writes `bytes` to `path` through a temporary file in the same folder and a
+/// rename, so that `path` never holds a partial file (mode 0644).
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| ModelError::Usage(format!("{}: not a file name", path.display())))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".tmp-{}", std::process::id()));
+    let temp = path.with_file_name(temp_name);
+    let written = fs::write(&temp, bytes)
+        .map_err(|e| ModelError::io(&temp, e))
+        .and_then(|()| set_mode(&temp, 0o644))
+        .and_then(|()| fs::rename(&temp, path).map_err(|e| ModelError::io(path, e)));
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atomic_file_writes_leave_only_the_finished_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logits.safetensors");
+        write_file_atomically(&path, b"first").unwrap();
+        write_file_atomically(&path, b"second").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        let missing = dir.path().join("no-such-folder").join("x");
+        assert!(write_file_atomically(&missing, b"x").is_err());
+    }
 
     #[test]
     fn data_sections_start_at_a_multiple_of_64_bytes() {

@@ -11,6 +11,7 @@ use retarget_model::progress::bytes_bar;
 use retarget_model::writer::parse_size;
 
 use crate::eval_cli::{self, EvalCommand};
+use crate::infer_cli::{self, GenerateArgs, ScoreArgs};
 use crate::render;
 use crate::vocab_cli::{self, AdaptArgs, VocabCommand};
 
@@ -72,6 +73,10 @@ enum Command {
         #[command(subcommand)]
         command: VocabCommand,
     },
+    /// Score text with a model: negative log-likelihood per line, perplexity, bits per byte.
+    Score(ScoreArgs),
+    /// Generate text after a prompt (greedy by default), streamed to the terminal.
+    Generate(GenerateArgs),
     /// Evaluate: translation metrics equal to sacrebleu's, language identification, tokenizer fairness.
     Eval {
         #[command(subcommand)]
@@ -153,6 +158,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Adapt(args) => print!("{}", vocab_cli::run_adapt(args)?),
         Command::Vocab { command } => print!("{}", vocab_cli::run(command)?),
         Command::Eval { command } => print!("{}", eval_cli::run(command)?),
+        Command::Score(args) => print!("{}", infer_cli::run_score(args)?),
+        Command::Generate(args) => print!("{}", infer_cli::run_generate(args)?),
     }
     Ok(())
 }

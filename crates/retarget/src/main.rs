@@ -3,6 +3,7 @@
 
 mod cli;
 mod eval_cli;
+mod infer_cli;
 mod langid_cli;
 mod render;
 mod systems_cli;
@@ -28,6 +29,9 @@ fn main() -> ExitCode {
                 || err
                     .downcast_ref::<retarget_merge::MergeError>()
                     .is_some_and(retarget_merge::MergeError::is_bad_input)
+                || err
+                    .downcast_ref::<retarget_infer::InferError>()
+                    .is_some_and(retarget_infer::InferError::is_bad_input)
                 || err
                     .downcast_ref::<retarget_eval::EvalError>()
                     .is_some_and(retarget_eval::EvalError::is_bad_input);

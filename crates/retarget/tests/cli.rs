@@ -846,3 +846,148 @@ fn adapt_expands_reports_and_refuses_unknown_languages() {
     assert_each_exits_2(&bad, vec![(vec!["--out", s(&again)], "unknown language")]);
     assert_nothing_written(dir.path(), &again);
 }
+
+#[test]
+fn score_prints_json_lines_and_saves_logits() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("llama");
+    write_fixture(Fixture::LlamaTied, &model).unwrap();
+    let input = dir.path().join("text.txt");
+    std::fs::write(&input, "the cat sat on the mat\n\nhabari ya asubuhi\n").unwrap();
+    let logits = dir.path().join("logits.safetensors");
+    let out = retarget(&[
+        "score",
+        "--model",
+        s(&model),
+        "-i",
+        s(&input),
+        "--json",
+        "--save-logits",
+        s(&logits),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4, "three lines and a summary");
+    assert_eq!(rows[1]["tokens"], 0);
+    let tokens: u64 = rows[..3]
+        .iter()
+        .map(|r| r["tokens"].as_u64().unwrap())
+        .sum();
+    let nll: f64 = rows[..3].iter().map(|r| r["nll"].as_f64().unwrap()).sum();
+    let summary = &rows[3];
+    assert_eq!(summary["total_tokens"].as_u64().unwrap(), tokens);
+    assert!((summary["total_nll"].as_f64().unwrap() - nll).abs() < 1e-9);
+    let bytes = "the cat sat on the mat".len() + "habari ya asubuhi".len();
+    let bpb = nll / std::f64::consts::LN_2 / bytes as f64;
+    assert!((summary["bits_per_byte"].as_f64().unwrap() - bpb).abs() < 1e-9);
+    assert!((summary["perplexity"].as_f64().unwrap() - (nll / tokens as f64).exp()).abs() < 1e-6);
+    let saved = std::fs::read(&logits).unwrap();
+    let saved = safetensors::SafeTensors::deserialize(&saved).unwrap();
+    let vocab = 400;
+    assert_eq!(saved.tensor("line.0").unwrap().shape()[1], vocab);
+    assert_eq!(saved.tensor("line.1").unwrap().shape(), &[0, vocab]);
+}
+
+#[test]
+fn generate_is_greedy_by_default_and_reproducible_when_sampling() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("llama");
+    write_fixture(Fixture::LlamaTied, &model).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "generate",
+            "--model",
+            s(&model),
+            "--prompt",
+            "the cat",
+            "--max-new-tokens",
+            "6",
+            "--json",
+        ];
+        args.extend(extra);
+        let out = retarget(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let greedy = run(&[]);
+    assert_eq!(greedy["ids"], run(&["--temperature", "0"])["ids"]);
+    let sampled = run(&["--temperature", "1.2", "--seed", "5"]);
+    assert_eq!(
+        sampled["ids"],
+        run(&["--temperature", "1.2", "--seed", "5"])["ids"]
+    );
+    let streamed = retarget(&[
+        "generate",
+        "--model",
+        s(&model),
+        "--prompt",
+        "the cat",
+        "--max-new-tokens",
+        "6",
+    ]);
+    assert!(streamed.status.success());
+    let text = String::from_utf8(streamed.stdout).unwrap();
+    assert_eq!(
+        text.trim_end_matches('\n'),
+        greedy["text"].as_str().unwrap()
+    );
+}
+
+#[test]
+fn inference_bad_input_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let llama = dir.path().join("llama");
+    write_fixture(Fixture::LlamaTied, &llama).unwrap();
+    let bert = dir.path().join("bert");
+    write_fixture(Fixture::Bert, &bert).unwrap();
+    let text = dir.path().join("text.txt");
+    std::fs::write(&text, "the cat\n").unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let blank = dir.path().join("blank.txt");
+    std::fs::write(&blank, "\n  \n").unwrap();
+    let latin1 = dir.path().join("latin1.txt");
+    std::fs::write(&latin1, b"caf\xe9\n").unwrap();
+    let long = dir.path().join("long.txt");
+    std::fs::write(&long, format!("the cat\n{}\n", "word ".repeat(300))).unwrap();
+    let long_prompt = "word ".repeat(300);
+    assert_each_exits_2(
+        &["score"],
+        vec![
+            (vec!["--model", s(&bert), "-i", s(&text)], "model type `bert` is not supported for inference (supported: llama, mistral, qwen2)"),
+            (vec!["--model", s(&llama), "-i", s(&empty)], "empty.txt"),
+            (vec!["--model", s(&llama), "-i", s(&blank)], "no text to score"),
+            (vec!["--model", s(&llama), "-i", s(&latin1)], "latin1.txt"),
+            (vec!["--model", s(&llama), "-i", s(&long)], "long.txt: line 2: 900 tokens, longer than the model's context of 256"),
+            (vec!["--model", s(&text), "-i", s(&text)], "text.txt"),
+            (vec!["--model", "/nonexistent/model", "-i", s(&text)], "no such model folder or GGUF file"),
+        ],
+    );
+    assert_each_exits_2(
+        &["generate", "--model", s(&llama)],
+        vec![
+            (vec!["--prompt", &long_prompt], "the model's context is 256"),
+            (vec!["--prompt", ""], "the prompt is empty"),
+            (
+                vec!["--prompt", "the", "--temperature=-1"],
+                "temperature -1",
+            ),
+            (
+                vec!["--prompt", "the", "--temperature", "1", "--top-p", "0"],
+                "top-p 0",
+            ),
+        ],
+    );
+}

@@ -1,0 +1,163 @@
+//! Scoring text: negative log-likelihood per line as `transformers` computes
+//! it with `labels=input_ids` (every token after the first, predicted from the
+//! ones before it), perplexity and bits per byte.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, IndexOp, Tensor};
+use serde::Serialize;
+
+use crate::decoder::{log_softmax, KvCache, Positions};
+use crate::error::{InferError, Result};
+use crate::model::LanguageModel;
+
+/// The score of one line.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LineScore {
+    /// Tokens scored: the line's token count minus one (zero for a line of
+    /// fewer than two tokens).
+    pub tokens: usize,
+    /// Sum of the negative log-likelihood of the scored tokens, in nats.
+    pub nll: f64,
+}
+
+/// Totals over all lines.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ScoreSummary {
+    /// Sum of every line's `nll`.
+    pub total_nll: f64,
+    /// Sum of every line's `tokens`.
+    pub total_tokens: usize,
+    /// UTF-8 bytes of all lines (without line ends).
+    pub total_bytes: usize,
+    /// `exp(total_nll / total_tokens)`.
+    pub perplexity: f64,
+    /// `total_nll / ln 2 / total_bytes`: model cost of the text per byte,
+    /// comparable across tokenizers (the first token of each line is not
+    /// scored, as in `transformers`).
+    pub bits_per_byte: f64,
+}
+
+impl ScoreSummary {
+    /// Totals of `lines` scored as `scores`.
+    pub fn of(lines: &[String], scores: &[LineScore]) -> Self {
+        let total_nll: f64 = scores.iter().map(|s| s.nll).sum();
+        let total_tokens: usize = scores.iter().map(|s| s.tokens).sum();
+        let total_bytes: usize = lines.iter().map(String::len).sum();
+        ScoreSummary {
+            total_nll,
+            total_tokens,
+            total_bytes,
+            perplexity: (total_nll / total_tokens as f64).exp(),
+            bits_per_byte: total_nll / std::f64::consts::LN_2 / total_bytes as f64,
+        }
+    }
+}
+
+/// Reads the lines of a text file to score: UTF-8, at least one non-blank
+/// line (blank lines are kept and score zero tokens).
+pub fn read_text(path: &Path) -> Result<Vec<String>> {
+    let lines = retarget_eval::corpus::read_lines(path)?;
+    if lines.iter().all(|l| l.trim().is_empty()) {
+        return Err(InferError::input(
+            path,
+            "no text to score (only blank lines)",
+        ));
+    }
+    Ok(lines)
+}
+
+impl LanguageModel {
+    /// Token ids of one line and the logits after each of them,
+    /// `(tokens, vocab)`.
+    pub fn line_logits(&self, text: &str) -> Result<(Vec<u32>, Tensor)> {
+        let ids = self.encode(text)?;
+        let context = self.decoder.config().max_positions;
+        if ids.len() > context {
+            return Err(InferError::Request(format!(
+                "{} tokens, longer than the model's context of {context}",
+                ids.len()
+            )));
+        }
+        if ids.is_empty() {
+            let empty = Tensor::zeros(
+                (0, self.decoder.config().vocab_size),
+                DType::F32,
+                &Device::Cpu,
+            )?;
+            return Ok((ids, empty));
+        }
+        let input = Tensor::new(ids.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
+        let mut cache = KvCache::new(self.decoder.config().num_layers);
+        let logits = self.decoder.forward(&input, &mut cache, Positions::All)?;
+        Ok((ids, logits.squeeze(0)?))
+    }
+
+    /// Scores one line of text; also returns its logits when `keep_logits`.
+    pub fn score_line(&self, text: &str, keep_logits: bool) -> Result<(LineScore, Option<Tensor>)> {
+        let (ids, logits) = self.line_logits(text)?;
+        let n = ids.len();
+        let score = if n < 2 {
+            LineScore {
+                tokens: 0,
+                nll: 0.0,
+            }
+        } else {
+            let log_probs = log_softmax(&logits.i(..n - 1)?)?;
+            let targets = Tensor::new(&ids[1..], &Device::Cpu)?.unsqueeze(1)?;
+            let picked: Vec<f32> = log_probs.gather(&targets, 1)?.flatten_all()?.to_vec1()?;
+            LineScore {
+                tokens: n - 1,
+                nll: -picked.iter().map(|&v| v as f64).sum::<f64>(),
+            }
+        };
+        Ok((score, keep_logits.then_some(logits)))
+    }
+
+    /// Scores every line of `lines` (read from `path`, named in errors),
+    /// calling `on_line` after each; with `keep_logits`, also returns each
+    /// line's logits.
+    pub fn score_lines(
+        &self,
+        path: &Path,
+        lines: &[String],
+        keep_logits: bool,
+        on_line: &dyn Fn(),
+    ) -> Result<(Vec<LineScore>, Vec<Tensor>)> {
+        let mut scores = Vec::with_capacity(lines.len());
+        let mut logits = Vec::new();
+        for (index, line) in lines.iter().enumerate() {
+            let (score, line_logits) = self.score_line(line, keep_logits).map_err(|e| match e {
+                InferError::Request(problem) => {
+                    InferError::input(path, format!("line {}: {problem}", index + 1))
+                }
+                other => other,
+            })?;
+            scores.push(score);
+            logits.extend(line_logits);
+            on_line();
+        }
+        Ok((scores, logits))
+    }
+}
+
+/// A safetensors file holding each line's logits as `line.{index}`
+/// (`tokens × vocab`, f32), for analysis and cross-checks.
+pub fn logits_safetensors(logits: &[Tensor]) -> Result<Vec<u8>> {
+    let mut data = Vec::with_capacity(logits.len());
+    for (index, tensor) in logits.iter().enumerate() {
+        let values: Vec<f32> = tensor.flatten_all()?.to_vec1()?;
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        data.push((format!("line.{index}"), tensor.dims().to_vec(), bytes));
+    }
+    let views = data
+        .iter()
+        .map(|(name, shape, bytes)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                .map(|view| (name.clone(), view))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| InferError::Request(format!("cannot lay out logits: {e}")))?;
+    safetensors::serialize(views, None)
+        .map_err(|e| InferError::Request(format!("cannot serialize logits: {e}")))
+}

@@ -1,0 +1,143 @@
+//! `retarget score` and `retarget generate`: arguments and rendering.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use retarget_infer::generate::Generation;
+use retarget_infer::sampling::Sampling;
+use retarget_infer::score::{logits_safetensors, read_text, ScoreSummary};
+use retarget_infer::LanguageModel;
+use retarget_model::progress::count_bar;
+use retarget_model::writer::write_file_atomically;
+use serde_json::json;
+
+/// Arguments of `retarget score`.
+#[derive(Debug, clap::Args)]
+pub struct ScoreArgs {
+    /// An HF model folder or a .gguf file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Text to score, one segment per line (UTF-8).
+    #[arg(short = 'i', long = "input")]
+    input: PathBuf,
+    /// Print JSON Lines: one object per line (`tokens`, `nll`), then a summary.
+    #[arg(long)]
+    json: bool,
+    /// Also write every line's logits (`line.N`: tokens × vocabulary, f32) to this
+    /// safetensors file.
+    #[arg(long)]
+    save_logits: Option<PathBuf>,
+}
+
+/// Arguments of `retarget generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// An HF model folder or a .gguf file.
+    #[arg(long)]
+    model: PathBuf,
+    /// The text to continue.
+    #[arg(long)]
+    prompt: String,
+    /// Most tokens to generate.
+    #[arg(long, default_value_t = 128)]
+    max_new_tokens: usize,
+    /// Sampling temperature; 0 is greedy decoding.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f64,
+    /// Nucleus sampling: keep the most likely tokens holding this much probability.
+    #[arg(long, default_value_t = 1.0)]
+    top_p: f64,
+    /// Seed of the sampler (the same seed gives the same text).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object (token ids, text, timings) instead of streaming text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `retarget score`; returns what to print.
+pub fn run_score(args: ScoreArgs) -> Result<String> {
+    let lines = read_text(&args.input)?;
+    let model = LanguageModel::open(&args.model)?;
+    let bar = count_bar(lines.len() as u64, "scoring lines");
+    let keep_logits = args.save_logits.is_some();
+    let (scores, logits) = model.score_lines(&args.input, &lines, keep_logits, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    if let Some(path) = &args.save_logits {
+        write_file_atomically(path, &logits_safetensors(&logits)?)?;
+    }
+    let summary = ScoreSummary::of(&lines, &scores);
+    if args.json {
+        let mut out = String::new();
+        for score in &scores {
+            out += &serde_json::to_string(score)?;
+            out.push('\n');
+        }
+        out += &serde_json::to_string(&summary)?;
+        out.push('\n');
+        return Ok(out);
+    }
+    Ok(format!(
+        "lines          {}\ntokens scored  {}\nbytes          {}\nNLL (nats)     {:.4}\nperplexity     {:.4}\nbits per byte  {:.4}\n",
+        lines.len(),
+        summary.total_tokens,
+        summary.total_bytes,
+        summary.total_nll,
+        summary.perplexity,
+        summary.bits_per_byte
+    ))
+}
+
+/// Runs `retarget generate`, streaming text to standard output unless
+/// `--json`; returns what is left to print.
+pub fn run_generate(args: GenerateArgs) -> Result<String> {
+    let model = LanguageModel::open(&args.model)?;
+    let sampling = Sampling {
+        temperature: args.temperature,
+        top_p: args.top_p,
+        seed: args.seed,
+    };
+    let json = args.json;
+    let mut stdout = std::io::stdout();
+    let generation = model.generate(&args.prompt, args.max_new_tokens, sampling, &mut |piece| {
+        if !json {
+            // A closed pipe only loses the rest of the stream.
+            let _ = stdout.write_all(piece.as_bytes());
+            let _ = stdout.flush();
+        }
+    })?;
+    if json {
+        return Ok(serde_json::to_string(&generation_json(&generation))? + "\n");
+    }
+    eprintln!(
+        "\n[{} prompt tokens in {:.2} s; {} generated at {:.1} tokens/s; stopped: {:?}]",
+        generation.prompt_ids.len(),
+        generation.prompt_seconds,
+        generation.ids.len(),
+        per_second(generation.ids.len(), generation.generation_seconds),
+        generation.stop
+    );
+    Ok("\n".into())
+}
+
+fn per_second(count: usize, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+fn generation_json(g: &Generation) -> serde_json::Value {
+    json!({
+        "prompt_ids": g.prompt_ids,
+        "ids": g.ids,
+        "text": g.text,
+        "stop": g.stop,
+        "prompt_seconds": g.prompt_seconds,
+        "generation_seconds": g.generation_seconds,
+        "prompt_tokens_per_second": per_second(g.prompt_ids.len(), g.prompt_seconds),
+        "tokens_per_second": per_second(g.ids.len(), g.generation_seconds),
+    })
+}

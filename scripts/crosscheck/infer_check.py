@@ -1,0 +1,181 @@
+"""Cross-checks retarget's inference (`retarget score`, `retarget generate`)
+against Hugging Face `transformers`.
+
+For each decoder: the llama fixtures (tied and untied head), random qwen2 and
+mistral models built here with transformers itself, SmolLM2 as an HF folder
+(from `retarget convert`) and SmolLM2 read straight from its GGUF file:
+- the logits of every position of every line equal transformers' within
+  1e-4 max abs (f32). For SmolLM2 (30 layers, logits up to ~40) that bound is
+  the float32 noise floor: transformers' own float32 logits are 4e-5 to 7e-5
+  away from a float64 evaluation, and an independent float32 implementation
+  lands about 1e-4 from transformers'. There the check compares both against
+  transformers in float64 and requires retarget's error to be at most twice
+  transformers' own; the plain difference is printed as `info`;
+- per-line NLL equals transformers' loss with `labels=input_ids` times the
+  number of scored tokens, and the summary's perplexity and bits per byte
+  follow from those sums;
+- greedy generation of 32 new tokens gives the same token ids as
+  `generate(do_sample=False)`.
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from safetensors.numpy import load_file
+from tokenizers import Tokenizer
+
+from common import finish, report, retarget
+
+torch.set_num_threads(os.cpu_count() or 1)
+transformers.logging.set_verbosity_error()
+
+LINES = [
+    "The capital of France is",
+    "Once upon a time, in a small village, there lived an old fisherman.",
+    "Habari ya asubuhi, rafiki yangu. Watu wote wamezaliwa huru.",
+    "Gizon-emakume guztiak aske jaiotzen dira, duintasun eta eskubide berberak dituztela.",
+    "def fibonacci(n):    return fibonacci(n - 1) + fibonacci(n - 2)",
+    "",
+    "x",
+]
+PROMPTS = ["The capital of France is", "Habari ya asubuhi,"]
+
+
+def random_decoder(kind, template, out):
+    """A small random qwen2 or mistral model saved by transformers, with the
+    llama fixture's tokenizer."""
+    vocab = Tokenizer.from_file(str(template / "tokenizer.json")).get_vocab_size(True)
+    common = dict(vocab_size=vocab, hidden_size=64, intermediate_size=112, num_hidden_layers=3,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                  rms_norm_eps=1e-5, rope_theta=50000.0)
+    if kind == "mistral-window":
+        config = transformers.MistralConfig(**common, sliding_window=4)
+        model = transformers.MistralForCausalLM(config)
+    elif kind == "qwen2":
+        config = transformers.Qwen2Config(**common, tie_word_embeddings=False)
+        model = transformers.Qwen2ForCausalLM(config)
+    else:
+        config = transformers.MistralConfig(**common, sliding_window=None)
+        model = transformers.MistralForCausalLM(config)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.3)
+    model.save_pretrained(out, safe_serialization=True)
+    shutil.copy(template / "tokenizer.json", out / "tokenizer.json")
+    return out
+
+
+def check_model(binary, name, model_path, ref, tokenizer, work, truth=None):
+    text = work / f"{name}.txt"
+    text.write_text("\n".join(LINES) + "\n")
+    logits_file = work / f"{name}.logits.safetensors"
+    out = retarget(binary, "score", "--model", model_path, "-i", text, "--json", "--save-logits", logits_file)
+    rows = [json.loads(line) for line in out.splitlines()]
+    lines, summary = rows[:-1], rows[-1]
+    saved = load_file(str(logits_file))
+    worst_logit, worst_nll, total_nll, total_tokens = 0.0, 0.0, 0.0, 0
+    error_vs_truth, reference_vs_truth = 0.0, 0.0
+    for index, line in enumerate(LINES):
+        ids = tokenizer.encode(line).ids
+        if not ids:
+            continue
+        with torch.no_grad():
+            tensor = torch.tensor([ids])
+            out = ref(tensor, labels=tensor if len(ids) > 1 else None)
+        expected = out.logits[0].float().numpy()
+        got = saved[f"line.{index}"]
+        if got.shape != expected.shape:
+            report(False, f"{name} logits line {index}", f"shape {got.shape} vs {expected.shape}")
+            return
+        worst_logit = max(worst_logit, float(np.abs(got - expected).max()))
+        if truth is not None:
+            with torch.no_grad():
+                exact = truth(tensor).logits[0].numpy()
+            error_vs_truth = max(error_vs_truth, float(np.abs(got - exact).max()))
+            reference_vs_truth = max(reference_vs_truth, float(np.abs(expected - exact).max()))
+        scored = len(ids) - 1
+        nll = float(out.loss) * scored if scored else 0.0
+        total_nll += nll
+        total_tokens += scored
+        if lines[index]["tokens"] != scored:
+            report(False, f"{name} tokens line {index}", f"{lines[index]['tokens']} vs {scored}")
+            return
+        worst_nll = max(worst_nll, abs(lines[index]["nll"] - nll) / max(1.0, nll))
+    if truth is None:
+        report(worst_logit <= 1e-4, f"{name} logits of every position", f"max abs diff {worst_logit:.2e}")
+    else:
+        print(f"info {name} logits of every position: max abs diff from transformers {worst_logit:.2e}")
+        report(error_vs_truth <= 2 * reference_vs_truth, f"{name} logits vs a float64 evaluation",
+               f"retarget {error_vs_truth:.2e}, transformers float32 {reference_vs_truth:.2e}")
+    report(worst_nll <= 1e-5, f"{name} per-line NLL", f"max relative diff {worst_nll:.2e}")
+    total_bytes = sum(len(line.encode()) for line in LINES)
+    expected = {
+        "total_tokens": total_tokens,
+        "total_bytes": total_bytes,
+        "perplexity": math.exp(total_nll / total_tokens),
+        "bits_per_byte": total_nll / math.log(2) / total_bytes,
+    }
+    bad = [k for k, v in expected.items() if abs(summary[k] - v) > 1e-5 * max(1.0, abs(v))]
+    report(not bad, f"{name} summary", f"ppl {summary['perplexity']:.4f} vs {expected['perplexity']:.4f}, "
+           f"bpb {summary['bits_per_byte']:.5f} vs {expected['bits_per_byte']:.5f}")
+
+    eos = ref.generation_config.eos_token_id
+    eos = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+    for prompt in PROMPTS:
+        got = json.loads(retarget(binary, "generate", "--model", model_path, "--prompt", prompt,
+                                  "--max-new-tokens", 32, "--temperature", 0, "--json"))
+        ids = torch.tensor([tokenizer.encode(prompt).ids])
+        with torch.no_grad():
+            generated = ref.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=32,
+                                     do_sample=False, pad_token_id=0)
+        expected_ids = generated[0, ids.shape[1]:].tolist()
+        while expected_ids and expected_ids[-1] in eos:
+            expected_ids.pop()
+        report(got["ids"] == expected_ids, f"{name} greedy generation after {prompt!r}",
+               f"{len(got['ids'])} tokens" + ("" if got["ids"] == expected_ids else
+                                                f": {got['ids']} vs {expected_ids}"))
+
+
+def load(folder, dtype=torch.float32, **kwargs):
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kwargs)
+    model.eval()
+    return model
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--retarget", required=True)
+    ap.add_argument("--fixtures", type=Path, required=True)
+    ap.add_argument("--smollm2", type=Path, help="SmolLM2 as an HF folder (from retarget convert)")
+    ap.add_argument("--smollm2-gguf", type=Path, help="SmolLM2's GGUF file")
+    ap.add_argument("--work", type=Path, required=True)
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    models = [(name, args.fixtures / name) for name in ("llama-tied", "llama-untied")]
+    for kind in ("qwen2", "mistral", "mistral-window"):
+        models.append((f"{kind}-random", random_decoder(kind, args.fixtures / "llama-tied",
+                                                        args.work / f"{kind}-random")))
+    for name, folder in models:
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        check_model(args.retarget, name, folder, load(folder), tokenizer, args.work)
+    if args.smollm2:
+        tokenizer = Tokenizer.from_file(str(args.smollm2 / "tokenizer.json"))
+        truth = load(args.smollm2, dtype=torch.float64, attn_implementation="eager")
+        check_model(args.retarget, "SmolLM2-135M", args.smollm2, load(args.smollm2), tokenizer, args.work, truth)
+        if args.smollm2_gguf:
+            gguf = args.smollm2_gguf
+            ref = load(gguf.parent, gguf_file=gguf.name)
+            check_model(args.retarget, "SmolLM2-135M (GGUF)", gguf, ref, tokenizer, args.work, truth)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
