@@ -15,7 +15,8 @@ mistral models built here with transformers itself, SmolLM2 as an HF folder
   number of scored tokens, and the summary's perplexity and bits per byte
   follow from those sums;
 - greedy generation of 32 new tokens gives the same token ids as
-  `generate(do_sample=False)`.
+  `generate(do_sample=False)`, one prompt at a time and as one left-padded
+  batch (`retarget generate -i FILE --batch N`).
 """
 
 import argparse
@@ -127,6 +128,7 @@ def check_model(binary, name, model_path, ref, tokenizer, work, truth=None):
     report(not bad, f"{name} summary", f"ppl {summary['perplexity']:.4f} vs {expected['perplexity']:.4f}, "
            f"bpb {summary['bits_per_byte']:.5f} vs {expected['bits_per_byte']:.5f}")
 
+    expected_by_prompt = {}
     eos = ref.generation_config.eos_token_id
     eos = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
     for prompt in PROMPTS:
@@ -139,9 +141,17 @@ def check_model(binary, name, model_path, ref, tokenizer, work, truth=None):
         expected_ids = generated[0, ids.shape[1]:].tolist()
         while expected_ids and expected_ids[-1] in eos:
             expected_ids.pop()
+        expected_by_prompt[prompt] = expected_ids
         report(got["ids"] == expected_ids, f"{name} greedy generation after {prompt!r}",
                f"{len(got['ids'])} tokens" + ("" if got["ids"] == expected_ids else
                                                 f": {got['ids']} vs {expected_ids}"))
+    prompts_file = work / f"{name}.prompts.txt"
+    prompts_file.write_text("\n".join(PROMPTS) + "\n")
+    out = retarget(binary, "generate", "--model", model_path, "-i", prompts_file, "--batch", len(PROMPTS),
+                   "--max-new-tokens", 32, "--json")
+    batch = [json.loads(line)["ids"] for line in out.splitlines()]
+    report(batch == [expected_by_prompt[p] for p in PROMPTS], f"{name} greedy generation as one padded batch",
+           f"{len(PROMPTS)} prompts of {[len(tokenizer.encode(p).ids) for p in PROMPTS]} tokens")
 
 
 def load(folder, dtype=torch.float32, **kwargs):

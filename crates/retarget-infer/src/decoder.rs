@@ -21,19 +21,35 @@ pub enum Positions {
     Last,
 }
 
-/// Keys and values of the positions seen so far, per layer.
+/// Positions the key/value cache holds at first and grows by.
+const CACHE_STEP: usize = 256;
+
+/// Keys and values of the positions seen so far, per layer, and how many
+/// padding positions open each row of the batch.
 #[derive(Debug, Clone)]
 pub struct KvCache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
+    layers: Vec<candle_nn::kv_cache::KvCache>,
     len: usize,
+    padding: Vec<usize>,
 }
 
 impl KvCache {
-    /// An empty cache for `layers` layers.
+    /// An empty cache for `layers` layers and unpadded rows.
     pub fn new(layers: usize) -> Self {
+        Self::left_padded(layers, Vec::new())
+    }
+
+    /// An empty cache for a batch whose row `r` starts with `padding[r]`
+    /// padding tokens (prompts of different lengths, padded on the left):
+    /// real tokens never attend to them and count positions from their first
+    /// real token, as `transformers` does with an attention mask.
+    pub fn left_padded(layers: usize, padding: Vec<usize>) -> Self {
         KvCache {
-            layers: vec![None; layers],
+            layers: (0..layers)
+                .map(|_| candle_nn::kv_cache::KvCache::new(2, CACHE_STEP))
+                .collect(),
             len: 0,
+            padding,
         }
     }
 
@@ -49,9 +65,8 @@ impl KvCache {
 }
 
 struct Attention {
-    q: Linear,
-    k: Linear,
-    v: Linear,
+    /// q, k and v projections stacked into one matrix (one matrix product).
+    qkv: Linear,
     o: Linear,
     heads: usize,
     kv_heads: usize,
@@ -59,8 +74,9 @@ struct Attention {
 }
 
 struct Mlp {
-    gate: Linear,
-    up: Linear,
+    /// gate and up projections stacked into one matrix.
+    gate_up: Linear,
+    intermediate: usize,
     down: Linear,
 }
 
@@ -92,6 +108,25 @@ fn linear(input: usize, output: usize, bias: bool, vb: VarBuilder) -> candle_cor
     Ok(Linear::new(weight, bias))
 }
 
+/// Projections that read the same input, as one `Linear` whose output is
+/// their outputs side by side.
+fn stacked(input: usize, parts: &[(usize, VarBuilder)], bias: bool) -> candle_core::Result<Linear> {
+    let mut weights = Vec::with_capacity(parts.len());
+    let mut biases = Vec::with_capacity(parts.len());
+    for (output, vb) in parts {
+        weights.push(vb.get((*output, input), "weight")?);
+        if bias {
+            biases.push(vb.get(*output, "bias")?);
+        }
+    }
+    let bias = if bias {
+        Some(Tensor::cat(&biases, 0)?)
+    } else {
+        None
+    };
+    Ok(Linear::new(Tensor::cat(&weights, 0)?, bias))
+}
+
 impl Decoder {
     /// Builds the decoder from `model.*` / `lm_head.*` tensors.
     pub(crate) fn load(config: DecoderConfig, vb: VarBuilder) -> candle_core::Result<Self> {
@@ -104,34 +139,30 @@ impl Decoder {
             let ab = lb.pp("self_attn");
             let (q_out, kv_out) = (c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim);
             let attention = Attention {
-                q: linear(c.hidden_size, q_out, c.qkv_bias, ab.pp("q_proj"))?,
-                k: linear(c.hidden_size, kv_out, c.qkv_bias, ab.pp("k_proj"))?,
-                v: linear(c.hidden_size, kv_out, c.qkv_bias, ab.pp("v_proj"))?,
+                qkv: stacked(
+                    c.hidden_size,
+                    &[
+                        (q_out, ab.pp("q_proj")),
+                        (kv_out, ab.pp("k_proj")),
+                        (kv_out, ab.pp("v_proj")),
+                    ],
+                    c.qkv_bias,
+                )?,
                 o: linear(q_out, c.hidden_size, c.output_bias, ab.pp("o_proj"))?,
                 heads: c.num_heads,
                 kv_heads: c.num_kv_heads,
                 head_dim: c.head_dim,
             };
             let mb = lb.pp("mlp");
+            let inter = c.intermediate_size;
             let mlp = Mlp {
-                gate: linear(
+                gate_up: stacked(
                     c.hidden_size,
-                    c.intermediate_size,
+                    &[(inter, mb.pp("gate_proj")), (inter, mb.pp("up_proj"))],
                     c.mlp_bias,
-                    mb.pp("gate_proj"),
                 )?,
-                up: linear(
-                    c.hidden_size,
-                    c.intermediate_size,
-                    c.mlp_bias,
-                    mb.pp("up_proj"),
-                )?,
-                down: linear(
-                    c.intermediate_size,
-                    c.hidden_size,
-                    c.mlp_bias,
-                    mb.pp("down_proj"),
-                )?,
+                intermediate: inter,
+                down: linear(inter, c.hidden_size, c.mlp_bias, mb.pp("down_proj"))?,
             };
             layers.push(Layer {
                 input_norm: lb.get(c.hidden_size, "input_layernorm.weight")?,
@@ -182,15 +213,37 @@ impl Decoder {
             seq,
             self.config.hidden_size,
         ))?;
+        let padding = &cache.padding;
         let mut masks: Vec<(Option<usize>, Option<Tensor>)> = Vec::new();
         for &window in &self.config.windows {
             if !masks.iter().any(|(w, _)| *w == window) {
-                masks.push((window, attention_mask(seq, offset, window, ids.device())?));
+                let mask = attention_mask(seq, offset, window, padding, ids.device())?;
+                masks.push((window, mask));
             }
         }
         let eps = self.config.rms_norm_eps as f32;
-        let cos = self.cos.narrow(0, offset, seq)?;
-        let sin = self.sin.narrow(0, offset, seq)?;
+        let (cos, sin) = if padding.iter().all(|&p| p == 0) {
+            (
+                self.cos.narrow(0, offset, seq)?,
+                self.sin.narrow(0, offset, seq)?,
+            )
+        } else {
+            let positions: Vec<u32> = padding
+                .iter()
+                .flat_map(|&pad| (offset..offset + seq).map(move |i| i.saturating_sub(pad) as u32))
+                .collect();
+            let positions = Tensor::from_vec(positions, batch * seq, ids.device())?;
+            let half = self.config.head_dim / 2;
+            let cos = self
+                .cos
+                .index_select(&positions, 0)?
+                .reshape((batch, seq, half))?;
+            let sin = self
+                .sin
+                .index_select(&positions, 0)?
+                .reshape((batch, seq, half))?;
+            (cos, sin)
+        };
         for ((layer, slot), window) in self
             .layers
             .iter()
@@ -209,7 +262,7 @@ impl Decoder {
         }
         cache.len += seq;
         if positions == Positions::Last {
-            hidden = hidden.narrow(1, seq - 1, 1)?;
+            hidden = hidden.narrow(1, seq - 1, 1)?.contiguous()?;
         }
         let hidden = candle_nn::ops::rms_norm(&hidden, &self.norm, eps)?;
         self.head.forward(&hidden)
@@ -223,7 +276,7 @@ impl Attention {
         cos: &Tensor,
         sin: &Tensor,
         mask: Option<&Tensor>,
-        cache: &mut Option<(Tensor, Tensor)>,
+        cache: &mut candle_nn::kv_cache::KvCache,
     ) -> candle_core::Result<Tensor> {
         let (batch, seq, _) = x.dims3()?;
         let heads_first = |t: Tensor, heads: usize| -> candle_core::Result<Tensor> {
@@ -231,30 +284,34 @@ impl Attention {
                 .transpose(1, 2)?
                 .contiguous()
         };
-        let q = heads_first(self.q.forward(x)?, self.heads)?;
-        let k = heads_first(self.k.forward(x)?, self.kv_heads)?;
-        let v = heads_first(self.v.forward(x)?, self.kv_heads)?;
+        let qkv = self.qkv.forward(x)?;
+        let (q_width, kv_width) = (self.heads * self.head_dim, self.kv_heads * self.head_dim);
+        let q = heads_first(qkv.narrow(D::Minus1, 0, q_width)?, self.heads)?;
+        let k = heads_first(qkv.narrow(D::Minus1, q_width, kv_width)?, self.kv_heads)?;
+        let v = heads_first(
+            qkv.narrow(D::Minus1, q_width + kv_width, kv_width)?,
+            self.kv_heads,
+        )?;
         let q = candle_nn::rotary_emb::rope(&q, cos, sin)?;
         let k = candle_nn::rotary_emb::rope(&k, cos, sin)?;
-        let (k, v) = match cache.take() {
-            Some((past_k, past_v)) => (
-                Tensor::cat(&[&past_k, &k], 2)?,
-                Tensor::cat(&[&past_v, &v], 2)?,
-            ),
-            None => (k, v),
-        };
-        *cache = Some((k.clone(), v.clone()));
+        let (k, v) = cache.append(&k, &v)?;
+        // Grouped-query attention without copying keys and values per query
+        // head: the `group` query heads of one key/value head are stacked
+        // as rows, (batch, kv_heads, group × seq, head_dim).
         let group = self.heads / self.kv_heads;
-        let k = repeat_kv(&k, group)?;
-        let v = repeat_kv(&v, group)?;
+        let q = q.reshape((batch, self.kv_heads, group * seq, self.head_dim))?;
         let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let mut scores = (q.matmul(&k.t()?.contiguous()?)? * scale)?;
+        let mut scores = (q.matmul(&k.t()?)? * scale)?;
         if let Some(mask) = mask {
-            scores = scores.broadcast_add(mask)?;
+            let rows = mask.rank() - 2;
+            let mut repeats = vec![1; mask.rank()];
+            repeats[rows] = group;
+            scores = scores.broadcast_add(&mask.repeat(repeats)?)?;
         }
         let weights = candle_nn::ops::softmax_last_dim(&scores)?;
         let out = weights.matmul(&v)?;
         let out = out
+            .reshape((batch, self.heads, seq, self.head_dim))?
             .transpose(1, 2)?
             .reshape((batch, seq, self.heads * self.head_dim))?;
         self.o.forward(&out)
@@ -263,39 +320,60 @@ impl Attention {
 
 impl Mlp {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let gate = self.gate.forward(x)?.silu()?;
-        self.down.forward(&(gate * self.up.forward(x)?)?)
+        let gate_up = self.gate_up.forward(x)?;
+        let gate = gate_up.narrow(D::Minus1, 0, self.intermediate)?.silu()?;
+        let up = gate_up.narrow(D::Minus1, self.intermediate, self.intermediate)?;
+        self.down.forward(&(gate * up)?)
     }
-}
-
-/// Key/value heads repeated for the query heads that share them.
-fn repeat_kv(x: &Tensor, group: usize) -> candle_core::Result<Tensor> {
-    if group == 1 {
-        return Ok(x.clone());
-    }
-    let (batch, kv_heads, seq, head_dim) = x.dims4()?;
-    Tensor::cat(&vec![x; group], 2)?.reshape((batch, kv_heads * group, seq, head_dim))
 }
 
 /// The additive mask of `seq` new positions after `offset` cached ones:
-/// `-inf` where a key lies in the future, or (with a `window`) `window` or more
-/// positions in the past, as `transformers`' sliding-window mask; `None` when
-/// nothing is masked.
+/// `-inf` where a key lies in the future, (with a `window`) `window` or more
+/// positions in the past, as `transformers`' sliding-window mask, or (with
+/// `padding`) on a row's left padding. A padding position attends to itself
+/// only, so that no row is masked entirely. `(seq, total)` without padding,
+/// `(batch, 1, seq, total)` with; `None` when nothing is masked.
 fn attention_mask(
     seq: usize,
     offset: usize,
     window: Option<usize>,
+    padding: &[usize],
     device: &Device,
 ) -> candle_core::Result<Option<Tensor>> {
     let total = offset + seq;
-    let hidden = |i: usize, j: usize| j > offset + i || window.is_some_and(|w| j + w <= offset + i);
-    if !(0..seq).any(|i| (0..total).any(|j| hidden(i, j))) {
+    let hidden = |pad: usize, i: usize, j: usize| {
+        let query = offset + i;
+        if query < pad {
+            return j != query;
+        }
+        j > query || j < pad || window.is_some_and(|w| j + w <= query)
+    };
+    let rows: Vec<usize> = if padding.iter().all(|&p| p == 0) {
+        vec![0]
+    } else {
+        padding.to_vec()
+    };
+    let values: Vec<f32> = rows
+        .iter()
+        .flat_map(|&pad| {
+            (0..seq).flat_map(move |i| {
+                (0..total).map(move |j| {
+                    if hidden(pad, i, j) {
+                        f32::NEG_INFINITY
+                    } else {
+                        0.0
+                    }
+                })
+            })
+        })
+        .collect();
+    if values.iter().all(|&v| v == 0.0) {
         return Ok(None);
     }
-    let values: Vec<f32> = (0..seq)
-        .flat_map(|i| (0..total).map(move |j| if hidden(i, j) { f32::NEG_INFINITY } else { 0.0 }))
-        .collect();
-    Tensor::from_vec(values, (seq, total), device).map(Some)
+    if rows.len() == 1 && padding.iter().all(|&p| p == 0) {
+        return Tensor::from_vec(values, (seq, total), device).map(Some);
+    }
+    Tensor::from_vec(values, (rows.len(), 1, seq, total), device).map(Some)
 }
 
 /// cos and sin of position × inverse frequency, `(max_positions, head_dim/2)`,

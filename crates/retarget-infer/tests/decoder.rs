@@ -7,6 +7,7 @@ use std::path::Path;
 use candle_core::{Device, IndexOp, Tensor};
 use retarget_fixtures::{write_fixture, Fixture};
 use retarget_infer::decoder::{KvCache, Positions};
+use retarget_infer::generate::GenerationOptions;
 use retarget_infer::sampling::Sampling;
 use retarget_infer::{InferError, LanguageModel};
 
@@ -26,6 +27,14 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
         .unwrap()
         .to_scalar()
         .unwrap()
+}
+
+fn options(max_new_tokens: usize, sampling: Sampling) -> GenerationOptions {
+    GenerationOptions {
+        max_new_tokens,
+        sampling,
+        ignore_eos: false,
+    }
 }
 
 #[test]
@@ -101,7 +110,7 @@ fn greedy_generation_follows_the_argmax_and_sampling_follows_the_seed() {
     model.eos_token_ids.clear();
     let mut streamed = String::new();
     let greedy = model
-        .generate("the cat", 8, Sampling::greedy(), &mut |p| {
+        .generate("the cat", options(8, Sampling::greedy()), &mut |p| {
             streamed.push_str(p)
         })
         .unwrap();
@@ -136,7 +145,7 @@ fn greedy_generation_follows_the_argmax_and_sampling_follows_the_seed() {
     };
     let run = |seed| {
         model
-            .generate("the cat", 16, sampling(seed), &mut |_| {})
+            .generate("the cat", options(16, sampling(seed)), &mut |_| {})
             .unwrap()
             .ids
     };
@@ -150,7 +159,7 @@ fn prompts_longer_than_the_context_and_empty_prompts_are_refused() {
     let model = fixture(Fixture::LlamaTied, dir.path());
     let long = "word ".repeat(model.decoder.config().max_positions + 10);
     let err = model
-        .generate(&long, 4, Sampling::greedy(), &mut |_| {})
+        .generate(&long, options(4, Sampling::greedy()), &mut |_| {})
         .err()
         .unwrap();
     assert!(err.to_string().contains("context is 256"), "{err}");
@@ -158,7 +167,7 @@ fn prompts_longer_than_the_context_and_empty_prompts_are_refused() {
     let err = model.score_line(&long, false).err().unwrap();
     assert!(err.to_string().contains("context of 256"), "{err}");
     let err = model
-        .generate("", 4, Sampling::greedy(), &mut |_| {})
+        .generate("", options(4, Sampling::greedy()), &mut |_| {})
         .err()
         .unwrap();
     assert!(err.to_string().contains("empty"), "{err}");
@@ -241,4 +250,33 @@ fn a_misshaped_tensor_is_reported_with_the_folder_and_tensor() {
         text.contains(&dir.path().display().to_string()) && text.contains("gate_proj.weight"),
         "{text}"
     );
+}
+
+#[test]
+fn a_padded_batch_generates_what_each_prompt_generates_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture(Fixture::LlamaUntied, dir.path());
+    let prompts: Vec<String> = ["the cat", "habari ya asubuhi rafiki yangu wa zamani", "x"]
+        .map(String::from)
+        .to_vec();
+    let lengths: Vec<usize> = prompts
+        .iter()
+        .map(|p| model.encode(p).unwrap().len())
+        .collect();
+    assert!(
+        lengths[1] > lengths[0] + 3,
+        "{lengths:?}: the batch needs padding"
+    );
+    let opts = GenerationOptions {
+        max_new_tokens: 12,
+        sampling: Sampling::greedy(),
+        ignore_eos: true,
+    };
+    let batch = model.generate_batch(&prompts, opts).unwrap();
+    for (prompt, together) in prompts.iter().zip(&batch) {
+        let alone = model.generate(prompt, opts, &mut |_| {}).unwrap();
+        assert_eq!(together.ids, alone.ids, "{prompt}");
+        assert_eq!(together.text, alone.text);
+        assert_eq!(together.ids.len(), 12);
+    }
 }

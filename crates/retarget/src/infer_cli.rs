@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use retarget_infer::generate::Generation;
+use retarget_infer::generate::{Generation, GenerationOptions};
 use retarget_infer::sampling::Sampling;
 use retarget_infer::score::{logits_safetensors, read_text, ScoreSummary};
 use retarget_infer::LanguageModel;
@@ -37,8 +37,18 @@ pub struct GenerateArgs {
     #[arg(long)]
     model: PathBuf,
     /// The text to continue.
+    #[arg(long, required_unless_present = "input", conflicts_with = "input")]
+    prompt: Option<String>,
+    /// Prompts, one per line, generated in batches; prints one line per prompt
+    /// (newlines in the output become spaces) or, with --json, one object per prompt.
+    #[arg(short = 'i', long = "input")]
+    input: Option<PathBuf>,
+    /// Prompts generated together when reading --input.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Keep generating after end-of-sequence tokens (benchmarks).
     #[arg(long)]
-    prompt: String,
+    ignore_eos: bool,
     /// Most tokens to generate.
     #[arg(long, default_value_t = 128)]
     max_new_tokens: usize,
@@ -89,18 +99,48 @@ pub fn run_score(args: ScoreArgs) -> Result<String> {
     ))
 }
 
-/// Runs `retarget generate`, streaming text to standard output unless
-/// `--json`; returns what is left to print.
+/// Runs `retarget generate`, streaming text to standard output for one
+/// `--prompt` without `--json`; returns what is left to print.
 pub fn run_generate(args: GenerateArgs) -> Result<String> {
-    let model = LanguageModel::open(&args.model)?;
-    let sampling = Sampling {
-        temperature: args.temperature,
-        top_p: args.top_p,
-        seed: args.seed,
+    if args.batch == 0 {
+        anyhow::bail!(retarget_infer::InferError::Request(
+            "--batch must be at least 1".into()
+        ));
+    }
+    let prompts = match &args.input {
+        Some(path) => Some(read_text(path)?),
+        None => None,
     };
+    let model = LanguageModel::open(&args.model)?;
+    let options = GenerationOptions {
+        max_new_tokens: args.max_new_tokens,
+        sampling: Sampling {
+            temperature: args.temperature,
+            top_p: args.top_p,
+            seed: args.seed,
+        },
+        ignore_eos: args.ignore_eos,
+    };
+    if let Some(prompts) = prompts {
+        let bar = count_bar(prompts.len() as u64, "generating");
+        let mut out = String::new();
+        for chunk in prompts.chunks(args.batch) {
+            for generation in model.generate_batch(chunk, options)? {
+                if args.json {
+                    out += &(serde_json::to_string(&generation_json(&generation))? + "\n");
+                } else {
+                    out += &(generation.text.replace(['\n', '\r'], " ") + "\n");
+                }
+            }
+            bar.inc(chunk.len() as u64);
+        }
+        bar.finish_and_clear();
+        return Ok(out);
+    }
+    let prompt = args.prompt.unwrap_or_default();
     let json = args.json;
     let mut stdout = std::io::stdout();
-    let generation = model.generate(&args.prompt, args.max_new_tokens, sampling, &mut |piece| {
+    let generation = model.generate(&prompt, options, &mut |piece| {
         if !json {
             // A closed pipe only loses the rest of the stream.
             let _ = stdout.write_all(piece.as_bytes());
