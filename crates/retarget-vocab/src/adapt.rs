@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 
 use retarget_eval::fertility::{Counter, Fairness};
 use retarget_eval::language::Language;
+use retarget_infer::score::ScoreSummary;
+use retarget_infer::{InferError, LanguageModel};
 use retarget_model::convert::{convert, ConvertOptions};
-use retarget_model::progress::bytes_bar;
+use retarget_model::progress::{bytes_bar, count_bar};
+use retarget_model::writer::OutputDir;
 use retarget_model::ModelError;
 
 use crate::error::{Result, VocabError};
@@ -45,6 +48,19 @@ pub struct ModelSide {
     pub weight_bytes: u64,
     /// Tokenizer fairness on the held-out text.
     pub held_out: Fairness,
+    /// Bits per byte of the held-out text under the model (`None` when the
+    /// architecture has no inference support).
+    pub bits_per_byte: Option<f64>,
+}
+
+/// Held-out bits per byte of one initialisation of the new rows (before any
+/// trimming).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InitScore {
+    /// `mean` (FVT) or `random`.
+    pub init: String,
+    /// Bits per byte of the held-out text.
+    pub bits_per_byte: Option<f64>,
 }
 
 /// What `adapt` did.
@@ -68,6 +84,62 @@ pub struct AdaptReport {
     pub before: ModelSide,
     /// The adapted model.
     pub after: ModelSide,
+    /// Held-out bits per byte after expansion, the chosen initialisation
+    /// first, then every other one for comparison.
+    pub initialisations: Vec<InitScore>,
+    /// Why bits per byte were not measured, if they were not.
+    pub scoring: Option<String>,
+}
+
+fn init_name(init: Init) -> &'static str {
+    match init {
+        Init::Mean => "mean",
+        Init::Random { .. } => "random",
+    }
+}
+
+/// Scores the held-out text with each model; turns itself off (with the
+/// reason) at the first model whose architecture inference does not support.
+struct HeldOutScorer<'t> {
+    held_out: &'t [String],
+    /// The file the held-out text came from, named in errors.
+    source: &'t Path,
+    skipped: Option<String>,
+}
+
+impl<'t> HeldOutScorer<'t> {
+    fn new(held_out: &'t [String], source: &'t Path) -> Self {
+        HeldOutScorer {
+            held_out,
+            source,
+            skipped: None,
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        self.skipped.is_none()
+    }
+
+    fn bits_per_byte(&mut self, dir: &Path, label: &str) -> Result<Option<f64>> {
+        if !self.enabled() {
+            return Ok(None);
+        }
+        let model = match LanguageModel::open(dir) {
+            Ok(model) => model,
+            Err(err @ InferError::UnsupportedArchitecture { .. }) => {
+                self.skipped = Some(err.to_string());
+                return Ok(None);
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let bar = count_bar(
+            self.held_out.len() as u64,
+            &format!("scoring held-out text: {label}"),
+        );
+        let (scores, _) = model.score_lines(self.source, self.held_out, false, &|| bar.inc(1))?;
+        bar.finish_and_clear();
+        Ok(Some(ScoreSummary::of(self.held_out, &scores).bits_per_byte))
+    }
 }
 
 fn weight_bytes(dir: &Path) -> u64 {
@@ -92,6 +164,7 @@ fn side(dir: &Path, lang: &str, held_out: &[String]) -> Result<ModelSide> {
         tokens: tokenizer.get_vocab_size(true),
         weight_bytes: weight_bytes(dir),
         held_out: Fairness::new(&path.display().to_string(), lang, counts, None),
+        bits_per_byte: None,
     })
 }
 
@@ -131,23 +204,48 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     } else {
         model.to_path_buf()
     };
+    let destination = OutputDir::create(output, &[model])?;
     let corpus = scratch.path().join("corpus.txt");
     std::fs::write(&corpus, lines.join("\n") + "\n").map_err(|e| ModelError::io(&corpus, e))?;
     let code = language.code().to_string();
-    let before = side(&base, &code, &held_out)?;
-    let expanded = if options.trim {
-        scratch.path().join("expanded")
-    } else {
-        output.to_path_buf()
+    let mut before = side(&base, &code, &held_out)?;
+    let held_out_source = options.held_out.as_ref().unwrap_or(&options.corpus[0]);
+    let mut scores = HeldOutScorer::new(&held_out, held_out_source);
+    before.bits_per_byte = scores.bits_per_byte(&base, "base model")?;
+    let expand_with = |init: Init, name: &str| -> Result<PathBuf> {
+        let dir = scratch.path().join(format!("expanded-{name}"));
+        let expand_options = ExpandOptions {
+            corpus: vec![corpus.clone()],
+            add: options.add,
+            init,
+            max_shard_bytes: options.max_shard_bytes,
+        };
+        expand(&base, &dir, &expand_options)?;
+        Ok(dir)
     };
-    let expand_options = ExpandOptions {
-        corpus: vec![corpus.clone()],
-        add: options.add,
-        init: options.init,
-        max_shard_bytes: options.max_shard_bytes,
-    };
-    expand(&base, &expanded, &expand_options)?;
-    if options.trim {
+    let chosen = init_name(options.init);
+    let expanded = expand_with(options.init, chosen)?;
+    let mut initialisations = vec![InitScore {
+        init: chosen.to_string(),
+        bits_per_byte: scores.bits_per_byte(&expanded, &format!("expanded ({chosen})"))?,
+    }];
+    // Every other initialisation, for comparison (not written).
+    if scores.enabled() {
+        for other in [Init::Mean, Init::Random { seed: 0 }] {
+            let name = init_name(other);
+            if name == chosen {
+                continue;
+            }
+            let dir = expand_with(other, name)?;
+            initialisations.push(InitScore {
+                init: name.to_string(),
+                bits_per_byte: scores.bits_per_byte(&dir, &format!("expanded ({name})"))?,
+            });
+            std::fs::remove_dir_all(&dir).map_err(|e| ModelError::io(&dir, e))?;
+        }
+    }
+    let finished = if options.trim {
+        let trimmed = scratch.path().join("trimmed");
         let trim_options = TrimOptions {
             corpus: vec![corpus],
             selection: Selection::MinCount(1),
@@ -155,29 +253,38 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             pad_to_multiple: None,
             max_shard_bytes: options.max_shard_bytes,
         };
-        trim(&expanded, output, &trim_options)?;
-    }
-    let after = side(output, &code, &held_out)?;
+        trim(&expanded, &trimmed, &trim_options)?;
+        trimmed
+    } else {
+        expanded
+    };
+    let mut after = side(&finished, &code, &held_out)?;
+    after.bits_per_byte = if options.trim {
+        scores.bits_per_byte(&finished, "adapted model")?
+    } else {
+        initialisations[0].bits_per_byte
+    };
     let report = AdaptReport {
         output: output.to_path_buf(),
         lang: code,
         language: language.name().to_string(),
         lines: (lines.len(), held_out.len()),
         added: options.add,
-        init: match options.init {
-            Init::Mean => "mean".into(),
-            Init::Random { .. } => "random".into(),
-        },
+        init: chosen.to_string(),
         trimmed: options.trim,
         before,
         after,
+        initialisations,
+        scoring: scores.skipped,
     };
-    // report.json joins the finished folder atomically (temporary file, then rename).
-    let path = output.join("report.json");
-    let temp = output.join(".report.json.partial");
+    for entry in std::fs::read_dir(&finished).map_err(|e| ModelError::io(&finished, e))? {
+        let entry = entry.map_err(|e| ModelError::io(&finished, e))?;
+        let target = destination.path().join(entry.file_name());
+        std::fs::rename(entry.path(), &target).map_err(|e| ModelError::io(&target, e))?;
+    }
     let mut bytes = serde_json::to_vec_pretty(&report).expect("the report serialises");
     bytes.push(b'\n');
-    std::fs::write(&temp, bytes).map_err(|e| ModelError::io(&temp, e))?;
-    std::fs::rename(&temp, &path).map_err(|e| ModelError::io(&path, e))?;
+    destination.write_file(Path::new("report.json"), &bytes)?;
+    destination.commit()?;
     Ok(report)
 }

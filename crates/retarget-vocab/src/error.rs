@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use retarget_eval::EvalError;
+use retarget_infer::InferError;
 use retarget_model::ModelError;
 
 /// Errors raised while changing a vocabulary.
@@ -25,6 +26,9 @@ pub enum VocabError {
     /// Reading a corpus failed.
     #[error(transparent)]
     Corpus(#[from] EvalError),
+    /// Scoring held-out text with a model failed.
+    #[error(transparent)]
+    Inference(#[from] InferError),
     /// A broken invariant inside retarget: a bug, not bad input.
     #[error("internal error: {0}")]
     Internal(String),
@@ -44,6 +48,7 @@ impl VocabError {
         match self {
             VocabError::Model(e) => e.is_bad_input(),
             VocabError::Corpus(e) => e.is_bad_input(),
+            VocabError::Inference(e) => e.is_bad_input(),
             VocabError::Internal(_) => false,
             _ => true,
         }

@@ -216,14 +216,12 @@ fn init_of(method: InitMethod, seed: u64) -> Init {
 
 fn render_adapt(r: &AdaptReport) -> String {
     let (b, a) = (&r.before, &r.after);
-    format!(
+    let row =
+        |name: &str, before: String, after: String| format!("{name:<26}{before:>14}{after:>14}\n");
+    let bpb = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
+    let mut out = format!(
         "wrote {} (report.json inside)\n\
-         {} ({}): {} tokens added ({} rows){}; {} lines learnt from, {} held out\n\
-         {:<26}{:>14}{:>14}\n\
-         {:<26}{:>14}{:>14}\n\
-         {:<26}{:>14}{:>14}\n\
-         {:<26}{:>14.3}{:>14.3}\n\
-         {:<26}{:>14.3}{:>14.3}\n",
+         {} ({}): {} tokens added ({} rows){}; {} lines learnt from, {} held out\n",
         r.output.display(),
         r.language,
         r.lang,
@@ -232,22 +230,36 @@ fn render_adapt(r: &AdaptReport) -> String {
         if r.trimmed { ", then trimmed" } else { "" },
         r.lines.0,
         r.lines.1,
-        "",
-        "before",
-        "after",
-        "vocabulary",
-        b.tokens,
-        a.tokens,
+    );
+    out += &row("", "before".into(), "after".into());
+    out += &row("vocabulary", b.tokens.to_string(), a.tokens.to_string());
+    out += &row(
         "weight bytes",
-        b.weight_bytes,
-        a.weight_bytes,
-        format!("fertility (tokens/{:?})", b.held_out.unit).to_lowercase(),
-        b.held_out.fertility,
-        a.held_out.fertility,
+        b.weight_bytes.to_string(),
+        a.weight_bytes.to_string(),
+    );
+    let fertility = format!("fertility (tokens/{:?})", b.held_out.unit).to_lowercase();
+    out += &row(
+        &fertility,
+        format!("{:.3}", b.held_out.fertility),
+        format!("{:.3}", a.held_out.fertility),
+    );
+    out += &row(
         "continued words",
-        b.held_out.continued_words,
-        a.held_out.continued_words,
-    )
+        format!("{:.3}", b.held_out.continued_words),
+        format!("{:.3}", a.held_out.continued_words),
+    );
+    out += &row("bits per byte", bpb(b.bits_per_byte), bpb(a.bits_per_byte));
+    match &r.scoring {
+        Some(reason) => out += &format!("bits per byte not measured: {reason}\n"),
+        None => {
+            out += "held-out bits per byte after expansion, by initialisation:\n";
+            for init in &r.initialisations {
+                out += &format!("  {:<24}{:>14}\n", init.init, bpb(init.bits_per_byte));
+            }
+        }
+    }
+    out
 }
 
 /// Runs `retarget adapt` and returns what to print.

@@ -807,7 +807,7 @@ fn adapt_expands_reports_and_refuses_unknown_languages() {
     write_fixture(Fixture::LlamaUntied, &model).unwrap();
     let corpus = dir.path().join("swahili.txt");
     let text = "kwaheri rafiki yangu habari za asubuhi tunakwenda sokoni leo\nwatoto wanasoma vitabu shuleni kila siku\n".repeat(30);
-    std::fs::write(&corpus, text).unwrap();
+    std::fs::write(&corpus, &text).unwrap();
     let out = dir.path().join("adapted");
     let args = [
         "adapt",
@@ -840,6 +840,36 @@ fn adapt_expands_reports_and_refuses_unknown_languages() {
         &report["after"]["held_out"]["fertility"],
     );
     assert!(after.as_f64() < before.as_f64(), "{report}");
+    // Bits per byte of the held-out tenth: the base model's equals `retarget score`'s.
+    let held_out = dir.path().join("held-out.txt");
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&held_out, lines[lines.len() - 6..].join("\n")).unwrap();
+    let scored = retarget(&["score", "--model", s(&model), "-i", s(&held_out), "--json"]);
+    let summary: serde_json::Value = serde_json::from_str(
+        String::from_utf8(scored.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    let base_bpb = report["before"]["bits_per_byte"].as_f64().unwrap();
+    assert!(
+        (base_bpb - summary["bits_per_byte"].as_f64().unwrap()).abs() < 1e-9,
+        "{report}"
+    );
+    let inits = report["initialisations"].as_array().unwrap();
+    let names: Vec<&str> = inits.iter().map(|i| i["init"].as_str().unwrap()).collect();
+    assert_eq!(names, ["mean", "random"]);
+    assert_eq!(inits[0]["bits_per_byte"], report["after"]["bits_per_byte"]);
+    assert_ne!(inits[0]["bits_per_byte"], inits[1]["bits_per_byte"]);
+    assert!(report["scoring"].is_null());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     let again = dir.path().join("again");
     let mut bad = args.to_vec();
     bad[4] = "xx-nope";
