@@ -17,6 +17,12 @@ mistral models built here with transformers itself, SmolLM2 as an HF folder
 - greedy generation of 32 new tokens gives the same token ids as
   `generate(do_sample=False)`, one prompt at a time and as one left-padded
   batch (`retarget generate -i FILE --batch N`).
+- `retarget lens` on SmolLM2: every layer's top tokens, their probabilities
+  and the probability mass per language (with retarget's token-language
+  assignment, read from its cache file) equal a plain transformers logit lens
+  (hidden_states through `model.norm` and `lm_head`; the last layer is the
+  model's own logits), and the last layer's top token is the model's
+  prediction.
 """
 
 import argparse
@@ -154,6 +160,40 @@ def check_model(binary, name, model_path, ref, tokenizer, work, truth=None):
            f"{len(PROMPTS)} prompts of {[len(tokenizer.encode(p).ids) for p in PROMPTS]} tokens")
 
 
+def check_lens(binary, name, folder, ref):
+    prompt = 'Le chat est sur la table. In English: "The'
+    out = json.loads(retarget(binary, "lens", "--model", folder, "--prompt", prompt,
+                              "--langs", "eng,fra,swh", "--top", 5, "--json"))
+    assignment = json.loads(Path(out["token_languages"]).read_text())["assignment"]
+    languages = torch.tensor([-1 if a is None else a for a in assignment])
+    ids = torch.tensor([out["prompt_ids"]])
+    with torch.no_grad():
+        result = ref(ids, output_hidden_states=True)
+        states = result.hidden_states
+        layers = len(states) - 1
+        lens = [ref.lm_head(ref.model.norm(h))[0] for h in states[:-1]] + [result.logits[0]]
+    worst_p, worst_mass, same_top, total = 0.0, 0.0, 0, 0
+    for reading in out["readings"]:
+        probs = torch.softmax(lens[reading["layer"]][reading["position"]].double(), -1)
+        top_ids = [t["id"] for t in reading["top"]]
+        expected = probs[top_ids]
+        worst_p = max(worst_p, max(abs(t["probability"] - float(e)) for t, e in zip(reading["top"], expected)))
+        ranked = torch.argsort(probs, descending=True)[:len(top_ids)].tolist()
+        total += 1
+        same_top += ranked[0] == top_ids[0] or abs(float(probs[ranked[0]] - probs[top_ids[0]])) < 1e-5
+        mass = [float(probs[languages == i].sum()) for i in range(len(out["languages"]))]
+        worst_mass = max(worst_mass, max(abs(a - b) for a, b in zip(mass, reading["language_mass"])))
+    report(len(out["readings"]) == (layers + 1) * ids.shape[1], f"{name} lens readings",
+           f"{layers + 1} layers x {ids.shape[1]} positions")
+    report(same_top == total, f"{name} lens top token of every reading", f"{same_top}/{total}")
+    report(worst_p <= 1e-4, f"{name} lens probabilities", f"max abs diff {worst_p:.2e}")
+    report(worst_mass <= 1e-4, f"{name} lens language mass", f"max abs diff {worst_mass:.2e}")
+    final = [r for r in out["readings"] if r["layer"] == layers and r["position"] == ids.shape[1] - 1][0]
+    prediction = int(result.logits[0, -1].argmax())
+    report(final["top"][0]["id"] == prediction, f"{name} lens last layer = the model's prediction",
+           f"{final['top'][0]['text']!r}")
+
+
 def load(folder, dtype=torch.float32, **kwargs):
     model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kwargs)
     model.eval()
@@ -175,11 +215,15 @@ def main():
                                                         args.work / f"{kind}-random")))
     for name, folder in models:
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        check_model(args.retarget, name, folder, load(folder), tokenizer, args.work)
+        reference = load(folder)
+        check_model(args.retarget, name, folder, reference, tokenizer, args.work)
+        check_lens(args.retarget, name, folder, reference)
     if args.smollm2:
         tokenizer = Tokenizer.from_file(str(args.smollm2 / "tokenizer.json"))
         truth = load(args.smollm2, dtype=torch.float64, attn_implementation="eager")
-        check_model(args.retarget, "SmolLM2-135M", args.smollm2, load(args.smollm2), tokenizer, args.work, truth)
+        reference = load(args.smollm2)
+        check_model(args.retarget, "SmolLM2-135M", args.smollm2, reference, tokenizer, args.work, truth)
+        check_lens(args.retarget, "SmolLM2-135M", args.smollm2, reference)
         if args.smollm2_gguf:
             gguf = args.smollm2_gguf
             ref = load(gguf.parent, gguf_file=gguf.name)

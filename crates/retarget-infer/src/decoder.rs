@@ -206,6 +206,33 @@ impl Decoder {
         cache: &mut KvCache,
         positions: Positions,
     ) -> candle_core::Result<Tensor> {
+        let mut hidden = self.residual_stream(ids, cache, &mut |_, _| Ok(()))?;
+        if positions == Positions::Last {
+            let seq = hidden.dim(1)?;
+            hidden = hidden.narrow(1, seq - 1, 1)?.contiguous()?;
+        }
+        self.logits(&hidden)
+    }
+
+    /// The final norm and the output head applied to residual-stream states
+    /// `(…, hidden)`: logits `(…, vocab)`. Applied to an intermediate
+    /// layer's states, this is the logit lens.
+    pub fn logits(&self, hidden: &Tensor) -> candle_core::Result<Tensor> {
+        let eps = self.config.rms_norm_eps as f32;
+        self.head
+            .forward(&candle_nn::ops::rms_norm(hidden, &self.norm, eps)?)
+    }
+
+    /// Runs the layers over `ids` like [`Decoder::forward`] and returns the
+    /// last layer's residual stream (before the final norm); `observe(layer,
+    /// states)` sees the stream after the embeddings (layer 0) and after each
+    /// layer `1..=num_layers`.
+    pub fn residual_stream(
+        &self,
+        ids: &Tensor,
+        cache: &mut KvCache,
+        observe: &mut dyn FnMut(usize, &Tensor) -> candle_core::Result<()>,
+    ) -> candle_core::Result<Tensor> {
         let (batch, seq) = ids.dims2()?;
         let offset = cache.len;
         let mut hidden = self.embed.index_select(&ids.flatten_all()?, 0)?.reshape((
@@ -244,11 +271,13 @@ impl Decoder {
                 .reshape((batch, seq, half))?;
             (cos, sin)
         };
-        for ((layer, slot), window) in self
+        observe(0, &hidden)?;
+        for (index, ((layer, slot), window)) in self
             .layers
             .iter()
             .zip(cache.layers.iter_mut())
             .zip(&self.config.windows)
+            .enumerate()
         {
             let mask = masks
                 .iter()
@@ -259,13 +288,10 @@ impl Decoder {
             hidden = (hidden + attended)?;
             let normed = candle_nn::ops::rms_norm(&hidden, &layer.post_attention_norm, eps)?;
             hidden = (&hidden + layer.mlp.forward(&normed)?)?;
+            observe(index + 1, &hidden)?;
         }
         cache.len += seq;
-        if positions == Positions::Last {
-            hidden = hidden.narrow(1, seq - 1, 1)?.contiguous()?;
-        }
-        let hidden = candle_nn::ops::rms_norm(&hidden, &self.norm, eps)?;
-        self.head.forward(&hidden)
+        Ok(hidden)
     }
 }
 

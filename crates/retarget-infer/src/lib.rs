@@ -1,6 +1,7 @@
 //! Inference for retarget on candle: load llama-family decoders (llama,
 //! mistral, qwen2, SmolLM) from Hugging Face folders or GGUF files, score text
-//! (negative log-likelihood, perplexity, bits per byte) and generate.
+//! (negative log-likelihood, perplexity, bits per byte), generate, and look
+//! inside with the logit lens.
 //!
 //! | Module | Holds |
 //! |---|---|
@@ -10,15 +11,19 @@
 //! | [`score`] | per-line NLL, perplexity, bits per byte |
 //! | [`generate`] | generation with streaming output |
 //! | [`sampling`] | greedy, temperature and top-p token choice |
+//! | [`lens`] | the logit lens: every layer decoded, mass per language |
+//! | [`token_languages`] | the language of each vocabulary token (cached) |
 
 pub mod config;
 pub mod decoder;
 pub mod error;
 pub mod generate;
+pub mod lens;
 pub mod model;
 pub mod sampling;
 pub mod score;
 mod tensors;
+pub mod token_languages;
 
 pub use error::{InferError, Result};
 pub use model::LanguageModel;

@@ -11,7 +11,7 @@ use retarget_model::progress::bytes_bar;
 use retarget_model::writer::parse_size;
 
 use crate::eval_cli::{self, EvalCommand};
-use crate::infer_cli::{self, GenerateArgs, ScoreArgs};
+use crate::infer_cli::{self, GenerateArgs, LensArgs, ScoreArgs};
 use crate::render;
 use crate::vocab_cli::{self, AdaptArgs, VocabCommand};
 
@@ -77,6 +77,9 @@ enum Command {
     Score(ScoreArgs),
     /// Generate text after a prompt (greedy by default), streamed to the terminal.
     Generate(GenerateArgs),
+    /// The logit lens: decode every layer's hidden state through the output head, with the
+    /// probability mass per language ("which language does the model think in").
+    Lens(LensArgs),
     /// Evaluate: translation metrics equal to sacrebleu's, language identification, tokenizer fairness.
     Eval {
         #[command(subcommand)]
@@ -160,6 +163,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval { command } => print!("{}", eval_cli::run(command)?),
         Command::Score(args) => print!("{}", infer_cli::run_score(args)?),
         Command::Generate(args) => print!("{}", infer_cli::run_generate(args)?),
+        Command::Lens(args) => print!("{}", infer_cli::run_lens(args)?),
     }
     Ok(())
 }

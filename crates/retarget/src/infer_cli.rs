@@ -4,9 +4,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
+use retarget_eval::language::Language;
 use retarget_infer::generate::{Generation, GenerationOptions};
 use retarget_infer::sampling::Sampling;
 use retarget_infer::score::{logits_safetensors, read_text, ScoreSummary};
+use retarget_infer::token_languages::TokenLanguages;
 use retarget_infer::LanguageModel;
 use retarget_model::progress::count_bar;
 use retarget_model::writer::write_file_atomically;
@@ -64,6 +66,71 @@ pub struct GenerateArgs {
     /// Print one JSON object (token ids, text, timings) instead of streaming text.
     #[arg(long)]
     json: bool,
+}
+
+/// Arguments of `retarget lens`.
+#[derive(Debug, clap::Args)]
+pub struct LensArgs {
+    /// An HF model folder or a .gguf file.
+    #[arg(long)]
+    model: PathBuf,
+    /// The text to look at.
+    #[arg(long)]
+    prompt: String,
+    /// Languages to measure probability mass for (ISO 639 codes, comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "eng")]
+    langs: Vec<String>,
+    /// Most likely tokens kept per layer and position.
+    #[arg(long, default_value_t = 5)]
+    top: usize,
+    /// Print JSON (every layer and position) instead of the last position's table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `retarget lens`; returns what to print.
+pub fn run_lens(args: LensArgs) -> Result<String> {
+    let languages = args
+        .langs
+        .iter()
+        .map(|l| Language::parse(l))
+        .collect::<retarget_eval::Result<Vec<_>>>()?;
+    let model = LanguageModel::open(&args.model)?;
+    let vocab = model.decoder.config().vocab_size;
+    let (token_languages, cache) = TokenLanguages::cached(&model.tokenizer, vocab, &languages)?;
+    let report = model.lens(&args.prompt, args.top, &token_languages)?;
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        value["token_languages"] = serde_json::json!(cache);
+        return Ok(serde_json::to_string(&value)? + "\n");
+    }
+    Ok(render_lens(&report))
+}
+
+/// The last position's readings, one row per layer.
+fn render_lens(report: &retarget_infer::lens::LensReport) -> String {
+    let last = report.prompt_ids.len() - 1;
+    let mut out = format!(
+        "next token after {:?} (position {last}); probability mass per language:\n{:<7}",
+        report.prompt_tokens[last], "layer"
+    );
+    for language in &report.languages {
+        out += &format!("{language:>9}");
+    }
+    out += "  top tokens\n";
+    for reading in report.readings.iter().filter(|r| r.position == last) {
+        out += &format!("{:<7}", reading.layer);
+        for mass in &reading.language_mass {
+            out += &format!("{mass:>9.3}");
+        }
+        let tops: Vec<String> = reading
+            .top
+            .iter()
+            .map(|t| format!("{:?} {:.3}", t.text, t.probability))
+            .collect();
+        out += &format!("  {}\n", tops.join("  "));
+    }
+    out
 }
 
 /// Runs `retarget score`; returns what to print.

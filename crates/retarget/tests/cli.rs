@@ -1021,3 +1021,70 @@ fn inference_bad_input_exits_2() {
         ],
     );
 }
+
+#[test]
+fn lens_reports_every_layer_caches_token_languages_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("llama");
+    write_fixture(Fixture::LlamaTied, &model).unwrap();
+    let cache = dir.path().join("cache");
+    let lens = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_retarget"))
+            .args([
+                "lens",
+                "--model",
+                s(&model),
+                "--prompt",
+                "the cat sat",
+                "--langs",
+                "eng,swh",
+            ])
+            .args(extra)
+            .env("XDG_CACHE_HOME", &cache)
+            .output()
+            .unwrap()
+    };
+    let out = lens(&["--json", "--top", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let positions = report["prompt_ids"].as_array().unwrap().len();
+    assert_eq!(
+        report["readings"].as_array().unwrap().len(),
+        3 * positions,
+        "embeddings + 2 layers"
+    );
+    assert_eq!(report["languages"], serde_json::json!(["eng", "swh"]));
+    let cached = std::path::PathBuf::from(report["token_languages"].as_str().unwrap());
+    assert!(cached.starts_with(&cache), "{}", cached.display());
+    let stamp = std::fs::metadata(&cached).unwrap().modified().unwrap();
+    let table = lens(&[]);
+    assert!(table.status.success());
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        text.contains("layer") && text.lines().count() == 2 + 3,
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::metadata(&cached).unwrap().modified().unwrap(),
+        stamp,
+        "read from the cache"
+    );
+    assert_each_exits_2(
+        &["lens", "--model", s(&model), "--prompt", "the"],
+        vec![(
+            vec!["--langs", "xx-nope"],
+            "unknown language code 'xx-nope'",
+        )],
+    );
+    let empty = Command::new(env!("CARGO_BIN_EXE_retarget"))
+        .args(["lens", "--model", s(&model), "--prompt", ""])
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("the prompt is empty"));
+}
