@@ -1,8 +1,9 @@
 """Cross-checks retarget's inference (`retarget score`, `retarget generate`)
 against Hugging Face `transformers`.
 
-For each decoder: the llama fixtures (tied and untied head), random qwen2 and
-mistral models built here with transformers itself, SmolLM2 as an HF folder
+For each decoder: the llama fixtures (tied and untied head), random qwen2,
+qwen3, gemma and mistral (also with a sliding window) models built here with
+transformers itself, SmolLM2 as an HF folder
 (from `retarget convert`) and SmolLM2 read straight from its GGUF file:
 - the logits of every position of every line equal transformers' within
   1e-4 max abs (f32). For SmolLM2 (30 layers, logits up to ~40) that bound is
@@ -62,7 +63,13 @@ def random_decoder(kind, template, out):
     common = dict(vocab_size=vocab, hidden_size=64, intermediate_size=112, num_hidden_layers=3,
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
                   rms_norm_eps=1e-5, rope_theta=50000.0)
-    if kind == "mistral-window":
+    if kind == "gemma":
+        config = transformers.GemmaConfig(**common, head_dim=16)
+        model = transformers.GemmaForCausalLM(config)
+    elif kind == "qwen3":
+        config = transformers.Qwen3Config(**common, head_dim=16, tie_word_embeddings=True)
+        model = transformers.Qwen3ForCausalLM(config)
+    elif kind == "mistral-window":
         config = transformers.MistralConfig(**common, sliding_window=4)
         model = transformers.MistralForCausalLM(config)
     elif kind == "qwen2":
@@ -210,7 +217,7 @@ def main():
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     models = [(name, args.fixtures / name) for name in ("llama-tied", "llama-untied")]
-    for kind in ("qwen2", "mistral", "mistral-window"):
+    for kind in ("qwen2", "qwen3", "gemma", "mistral", "mistral-window"):
         models.append((f"{kind}-random", random_decoder(kind, args.fixtures / "llama-tied",
                                                         args.work / f"{kind}-random")))
     for name, folder in models:

@@ -8,8 +8,19 @@ use serde_json::{Map, Value};
 use crate::error::{InferError, Result};
 
 /// `model_type`s this crate runs, all the llama family: pre-norm decoder,
-/// RMSNorm, rotary positions, grouped-query attention, SwiGLU MLP.
-pub const SUPPORTED_MODEL_TYPES: &[&str] = &["llama", "mistral", "qwen2"];
+/// RMSNorm, rotary positions, grouped-query attention, gated MLP. Gemma
+/// scales the embeddings, norms with `1 + weight` and gates with tanh-GELU;
+/// qwen3 normalises queries and keys per head.
+pub const SUPPORTED_MODEL_TYPES: &[&str] = &["llama", "mistral", "qwen2", "qwen3", "gemma"];
+
+/// The MLP's gate activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// SiLU (llama, mistral, qwen).
+    Silu,
+    /// GELU with the tanh approximation (gemma's `gelu_pytorch_tanh`).
+    GeluTanh,
+}
 
 /// Hyper-parameters of a llama-family decoder.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +60,14 @@ pub struct DecoderConfig {
     pub windows: Vec<Option<usize>>,
     /// Token ids that end generation.
     pub eos_token_ids: Vec<u32>,
+    /// Gate activation of the MLP.
+    pub activation: Activation,
+    /// Embeddings multiplied by `sqrt(hidden_size)` (gemma).
+    pub scale_embeddings: bool,
+    /// RMSNorm weights stored as offsets from 1 (gemma).
+    pub norm_weight_offset: bool,
+    /// Per-head RMSNorm of queries and keys before rotary positions (qwen3).
+    pub qk_norm: bool,
 }
 
 impl DecoderConfig {
@@ -119,6 +138,35 @@ impl DecoderConfig {
             ));
         }
         let qwen = model_type == "qwen2";
+        let gemma = model_type == "gemma";
+        let activation = if gemma {
+            let name = raw
+                .get("hidden_activation")
+                .or_else(|| raw.get("hidden_act"))
+                .and_then(Value::as_str)
+                .unwrap_or("gelu_pytorch_tanh");
+            // transformers runs gemma with the tanh approximation whatever
+            // `hidden_act` says ("gelu" in the original checkpoints).
+            if !matches!(name, "gelu_pytorch_tanh" | "gelu") {
+                return Err(InferError::model(
+                    &path,
+                    format!("gemma activation `{name}` is not supported"),
+                ));
+            }
+            Activation::GeluTanh
+        } else {
+            let name = raw
+                .get("hidden_act")
+                .and_then(Value::as_str)
+                .unwrap_or("silu");
+            if name != "silu" {
+                return Err(InferError::model(
+                    &path,
+                    format!("activation `{name}` is not supported (silu only)"),
+                ));
+            }
+            Activation::Silu
+        };
         let num_layers = count("num_hidden_layers")?;
         let windows = attention_windows(&path, raw, &model_type, num_layers)?;
         Ok(DecoderConfig {
@@ -133,11 +181,15 @@ impl DecoderConfig {
             rms_norm_eps: number("rms_norm_eps", 1e-6)?,
             rope_theta,
             max_positions: optional_count("max_position_embeddings")?.unwrap_or(2048),
-            tie_word_embeddings: flag("tie_word_embeddings", false)?,
+            tie_word_embeddings: flag("tie_word_embeddings", gemma)?,
             qkv_bias: qwen || flag("attention_bias", false)?,
             output_bias: !qwen && flag("attention_bias", false)?,
             mlp_bias: flag("mlp_bias", false)?,
             eos_token_ids: token_ids(raw.get("eos_token_id")),
+            activation,
+            scale_embeddings: gemma,
+            norm_weight_offset: gemma,
+            qk_norm: model_type == "qwen3",
             model_type,
         })
     }
@@ -198,7 +250,7 @@ fn rope_theta(path: &Path, raw: &Map<String, Value>) -> Result<f64> {
 }
 
 /// Each layer's attention window: mistral slides every layer over
-/// `sliding_window` positions when it is set; qwen2 only with
+/// `sliding_window` positions when it is set; qwen2 and qwen3 only with
 /// `use_sliding_window`; `layer_types` (transformers 5) names each layer.
 fn attention_windows(
     path: &Path,
@@ -215,7 +267,7 @@ fn attention_windows(
         };
     let enabled = match model_type {
         "mistral" => true,
-        "qwen2" => raw
+        "qwen2" | "qwen3" => raw
             .get("use_sliding_window")
             .and_then(Value::as_bool)
             .unwrap_or(false),

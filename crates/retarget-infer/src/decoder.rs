@@ -10,7 +10,7 @@
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
 
-use crate::config::DecoderConfig;
+use crate::config::{Activation, DecoderConfig};
 
 /// Which positions' logits a forward pass returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,9 @@ impl KvCache {
 }
 
 struct Attention {
+    /// Per-head RMSNorm weights of queries and keys (qwen3).
+    qk_norm: Option<(Tensor, Tensor)>,
+    eps: f32,
     /// q, k and v projections stacked into one matrix (one matrix product).
     qkv: Linear,
     o: Linear,
@@ -74,6 +77,7 @@ struct Attention {
 }
 
 struct Mlp {
+    activation: Activation,
     /// gate and up projections stacked into one matrix.
     gate_up: Linear,
     intermediate: usize,
@@ -108,6 +112,22 @@ fn linear(input: usize, output: usize, bias: bool, vb: VarBuilder) -> candle_cor
     Ok(Linear::new(weight, bias))
 }
 
+/// An RMSNorm weight; gemma stores `weight - 1` and multiplies by
+/// `1 + weight` (computed once here, in f32 as transformers does).
+fn norm_weight(
+    c: &DecoderConfig,
+    vb: &VarBuilder,
+    size: usize,
+    name: &str,
+) -> candle_core::Result<Tensor> {
+    let weight = vb.get(size, name)?;
+    if c.norm_weight_offset {
+        weight + 1.0
+    } else {
+        Ok(weight)
+    }
+}
+
 /// Projections that read the same input, as one `Linear` whose output is
 /// their outputs side by side.
 fn stacked(input: usize, parts: &[(usize, VarBuilder)], bias: bool) -> candle_core::Result<Linear> {
@@ -138,7 +158,17 @@ impl Decoder {
             let lb = model.pp(format!("layers.{index}"));
             let ab = lb.pp("self_attn");
             let (q_out, kv_out) = (c.num_heads * c.head_dim, c.num_kv_heads * c.head_dim);
+            let qk_norm = if c.qk_norm {
+                Some((
+                    norm_weight(c, &ab, c.head_dim, "q_norm.weight")?,
+                    norm_weight(c, &ab, c.head_dim, "k_norm.weight")?,
+                ))
+            } else {
+                None
+            };
             let attention = Attention {
+                qk_norm,
+                eps: c.rms_norm_eps as f32,
                 qkv: stacked(
                     c.hidden_size,
                     &[
@@ -156,6 +186,7 @@ impl Decoder {
             let mb = lb.pp("mlp");
             let inter = c.intermediate_size;
             let mlp = Mlp {
+                activation: c.activation,
                 gate_up: stacked(
                     c.hidden_size,
                     &[(inter, mb.pp("gate_proj")), (inter, mb.pp("up_proj"))],
@@ -165,13 +196,18 @@ impl Decoder {
                 down: linear(inter, c.hidden_size, c.mlp_bias, mb.pp("down_proj"))?,
             };
             layers.push(Layer {
-                input_norm: lb.get(c.hidden_size, "input_layernorm.weight")?,
+                input_norm: norm_weight(c, &lb, c.hidden_size, "input_layernorm.weight")?,
                 attention,
-                post_attention_norm: lb.get(c.hidden_size, "post_attention_layernorm.weight")?,
+                post_attention_norm: norm_weight(
+                    c,
+                    &lb,
+                    c.hidden_size,
+                    "post_attention_layernorm.weight",
+                )?,
                 mlp,
             });
         }
-        let norm = model.get(c.hidden_size, "norm.weight")?;
+        let norm = norm_weight(c, &model, c.hidden_size, "norm.weight")?;
         let head = if c.tie_word_embeddings {
             Linear::new(embed.clone(), None)
         } else {
@@ -240,6 +276,12 @@ impl Decoder {
             seq,
             self.config.hidden_size,
         ))?;
+        if self.config.scale_embeddings {
+            // transformers multiplies by sqrt(hidden_size) rounded to the
+            // states' type.
+            let scale = (self.config.hidden_size as f64).sqrt() as f32;
+            hidden = (hidden * scale as f64)?;
+        }
         let padding = &cache.padding;
         let mut masks: Vec<(Option<usize>, Option<Tensor>)> = Vec::new();
         for &window in &self.config.windows {
@@ -318,6 +360,13 @@ impl Attention {
             qkv.narrow(D::Minus1, q_width + kv_width, kv_width)?,
             self.kv_heads,
         )?;
+        let (q, k) = match &self.qk_norm {
+            Some((q_norm, k_norm)) => (
+                candle_nn::ops::rms_norm(&q, q_norm, self.eps)?,
+                candle_nn::ops::rms_norm(&k, k_norm, self.eps)?,
+            ),
+            None => (q, k),
+        };
         let q = candle_nn::rotary_emb::rope(&q, cos, sin)?;
         let k = candle_nn::rotary_emb::rope(&k, cos, sin)?;
         let (k, v) = cache.append(&k, &v)?;
@@ -347,7 +396,11 @@ impl Attention {
 impl Mlp {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let gate_up = self.gate_up.forward(x)?;
-        let gate = gate_up.narrow(D::Minus1, 0, self.intermediate)?.silu()?;
+        let gate = gate_up.narrow(D::Minus1, 0, self.intermediate)?;
+        let gate = match self.activation {
+            Activation::Silu => gate.silu()?,
+            Activation::GeluTanh => gate.gelu()?,
+        };
         let up = gate_up.narrow(D::Minus1, self.intermediate, self.intermediate)?;
         self.down.forward(&(gate * up)?)
     }

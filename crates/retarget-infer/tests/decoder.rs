@@ -181,7 +181,7 @@ fn unsupported_architectures_are_named_with_the_supported_ones() {
     assert!(matches!(err, InferError::UnsupportedArchitecture { .. }));
     let text = err.to_string();
     assert!(
-        text.contains("`bert`") && text.contains("llama, mistral, qwen2"),
+        text.contains("`bert`") && text.contains("llama, mistral, qwen2, qwen3, gemma"),
         "{text}"
     );
 }
