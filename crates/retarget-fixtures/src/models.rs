@@ -25,9 +25,18 @@ pub enum Fixture {
     Bert,
     /// `T5ForConditionalGeneration` (untied head) with a Unigram tokenizer.
     T5,
+    /// `M2M100ForConditionalGeneration` with NLLB-style language tokens
+    /// (`eng_Latn`, `swh_Latn`, `fra_Latn`) added to a byte-level BPE.
+    M2m100,
+    /// `MarianMTModel`, multi-target (`>>swh<<`, `>>fra<<` tokens).
+    Marian,
 }
 
 impl Fixture {
+    /// The translation (encoder-decoder) fixtures, kept out of [`Fixture::ALL`]
+    /// (which the vocabulary and conversion tests walk).
+    pub const TRANSLATION: [Fixture; 2] = [Fixture::M2m100, Fixture::Marian];
+
     /// Every fixture.
     pub const ALL: [Fixture; 4] = [
         Fixture::LlamaTied,
@@ -43,6 +52,8 @@ impl Fixture {
             Fixture::LlamaUntied => "llama-untied",
             Fixture::Bert => "bert",
             Fixture::T5 => "t5",
+            Fixture::M2m100 => "m2m100",
+            Fixture::Marian => "marian",
         }
     }
 }
@@ -138,7 +149,91 @@ pub fn write_fixture(fixture: Fixture, dir: &Path) -> io::Result<()> {
         Fixture::LlamaUntied => llama(dir, false),
         Fixture::Bert => bert(dir),
         Fixture::T5 => t5(dir),
+        Fixture::M2m100 => translation(dir, Fixture::M2m100),
+        Fixture::Marian => translation(dir, Fixture::Marian),
     }
+}
+
+/// A BART-family translation model: 2+2 layers, width 32, shared embedding.
+fn translation(dir: &Path, fixture: Fixture) -> io::Result<()> {
+    let mut tk = tokenizers_train::embedded::byte_level_bpe();
+    let m2m = fixture == Fixture::M2m100;
+    let languages: &[&str] = if m2m {
+        &["eng_Latn", "swh_Latn", "fra_Latn"]
+    } else {
+        &[">>swh<<", ">>fra<<"]
+    };
+    let added: Vec<tokenizers::AddedToken> = languages
+        .iter()
+        .map(|l| tokenizers::AddedToken::from(l.to_string(), true))
+        .collect();
+    tk.add_special_tokens(added)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let vocab = tk.get_vocab_size(true);
+    let (d, ffn, layers, heads, positions) = (32usize, 64usize, 2usize, 4usize, 128usize);
+    let mut t = Tensors::new(fixture.name());
+    t.weight("model.shared.weight", &[vocab, d]);
+    let attention = |t: &mut Tensors, p: &str| {
+        for proj in ["q_proj", "k_proj", "v_proj", "out_proj"] {
+            t.weight(&format!("{p}.{proj}.weight"), &[d, d]);
+            t.bias(&format!("{p}.{proj}.bias"), d);
+        }
+    };
+    let norm = |t: &mut Tensors, p: &str| {
+        t.scale(&format!("{p}.weight"), d);
+        t.bias(&format!("{p}.bias"), d);
+    };
+    for side in ["encoder", "decoder"] {
+        for i in 0..layers {
+            let p = format!("model.{side}.layers.{i}");
+            attention(&mut t, &format!("{p}.self_attn"));
+            norm(&mut t, &format!("{p}.self_attn_layer_norm"));
+            if side == "decoder" {
+                attention(&mut t, &format!("{p}.encoder_attn"));
+                norm(&mut t, &format!("{p}.encoder_attn_layer_norm"));
+            }
+            t.weight(&format!("{p}.fc1.weight"), &[ffn, d]);
+            t.bias(&format!("{p}.fc1.bias"), ffn);
+            t.weight(&format!("{p}.fc2.weight"), &[d, ffn]);
+            t.bias(&format!("{p}.fc2.bias"), d);
+            norm(&mut t, &format!("{p}.final_layer_norm"));
+        }
+        if m2m {
+            norm(&mut t, &format!("model.{side}.layer_norm"));
+        }
+    }
+    if !m2m {
+        t.bias("final_logits_bias", vocab);
+        let bias = t.items.pop().expect("just added");
+        t.items.push((bias.0, vec![1, vocab], bias.2));
+    }
+    t.write(&dir.join("model.safetensors"))?;
+    let id = |s: &str| tk.token_to_id(s).expect("special token");
+    let (pad, eos) = (id("<|endoftext|>"), id("</s>"));
+    let common = json!({
+        "vocab_size": vocab, "d_model": d, "encoder_layers": layers, "decoder_layers": layers,
+        "encoder_attention_heads": heads, "decoder_attention_heads": heads,
+        "encoder_ffn_dim": ffn, "decoder_ffn_dim": ffn, "max_position_embeddings": positions,
+        "pad_token_id": pad, "eos_token_id": eos, "bos_token_id": id("<s>"), "scale_embedding": true,
+        "is_encoder_decoder": true, "torch_dtype": "float32",
+    });
+    let mut config = common.as_object().expect("object").clone();
+    let extra = if m2m {
+        json!({"architectures": ["M2M100ForConditionalGeneration"], "model_type": "m2m_100",
+               "activation_function": "relu", "decoder_start_token_id": eos})
+    } else {
+        json!({"architectures": ["MarianMTModel"], "model_type": "marian", "activation_function": "swish",
+               "decoder_start_token_id": pad, "share_encoder_decoder_embeddings": true})
+    };
+    config.extend(extra.as_object().expect("object").clone());
+    write_json(&dir.join("config.json"), &Value::Object(config))?;
+    let mut generation = json!({"num_beams": 4, "max_length": 32, "early_stopping": m2m,
+        "decoder_start_token_id": if m2m { eos } else { pad }, "eos_token_id": eos, "pad_token_id": pad});
+    if !m2m {
+        generation["bad_words_ids"] = json!([[pad]]);
+    }
+    write_json(&dir.join("generation_config.json"), &generation)?;
+    save_tokenizer(dir, &tk)
 }
 
 fn llama(dir: &Path, tied: bool) -> io::Result<()> {

@@ -22,6 +22,7 @@ pub mod lens;
 pub mod model;
 pub mod sampling;
 pub mod score;
+pub mod seq2seq;
 mod tensors;
 pub mod token_languages;
 

@@ -12,9 +12,11 @@ use retarget_model::weights::Weights;
 use retarget_model::ModelError;
 use tokenizers::Tokenizer;
 
-use crate::config::{token_ids, DecoderConfig};
+use crate::config::{token_ids, DecoderConfig, SUPPORTED_MODEL_TYPES};
 use crate::decoder::Decoder;
 use crate::error::{InferError, Result};
+use crate::seq2seq::config::SUPPORTED_SEQ2SEQ_TYPES;
+use crate::seq2seq::TranslationModel;
 use crate::tensors::FolderTensors;
 
 /// A decoder with its tokenizer.
@@ -30,35 +32,30 @@ pub struct LanguageModel {
     pub eos_token_ids: Vec<u32>,
 }
 
-impl LanguageModel {
-    /// Opens `path`: an HF folder, or a `.gguf` file.
-    pub fn open(path: &Path) -> Result<Self> {
-        if path.is_file() {
-            let scratch = tempfile::Builder::new()
-                .prefix("retarget-infer-")
-                .tempdir()
-                .map_err(|e| ModelError::io(std::env::temp_dir(), e))?;
-            let converted = scratch.path().join("model");
-            convert(path, &converted, &ConvertOptions::default(), &|total| {
-                bytes_bar(total, "converting GGUF")
-            })?;
-            let mut model = Self::open_folder(&converted)?;
-            model.path = path.to_path_buf();
-            return Ok(model);
-        }
-        if !path.is_dir() {
-            return Err(InferError::model(path, "no such model folder or GGUF file"));
-        }
-        Self::open_folder(path)
-    }
+/// Any model this crate runs.
+pub enum AnyModel {
+    /// A decoder-only language model.
+    Decoder(LanguageModel),
+    /// An encoder-decoder translation model.
+    Seq2Seq(TranslationModel),
+}
 
-    fn open_folder(dir: &Path) -> Result<Self> {
+/// What every model folder holds besides its network: the parsed
+/// `config.json` and `generation_config.json`, the tokenizer, the weights.
+pub(crate) struct FolderParts {
+    pub(crate) config: ModelConfig,
+    pub(crate) generation: Option<ModelConfig>,
+    pub(crate) tokenizer: Tokenizer,
+    pub(crate) weights: Weights,
+}
+
+impl FolderParts {
+    fn open(dir: &Path) -> Result<Self> {
         let config_path = dir.join("config.json");
         if !config_path.is_file() {
             return Err(InferError::model(dir, "no config.json"));
         }
-        let model_config = ModelConfig::read(&config_path)?;
-        let config = DecoderConfig::from_config(dir, &model_config)?;
+        let config = ModelConfig::read(&config_path)?;
         let tokenizer_path = dir.join("tokenizer.json");
         if !tokenizer_path.is_file() {
             return Err(InferError::model(dir, "no tokenizer.json"));
@@ -66,25 +63,105 @@ impl LanguageModel {
         let tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| {
             InferError::model(&tokenizer_path, format!("cannot load tokenizer: {e}"))
         })?;
-        let mut eos_token_ids = config.eos_token_ids.clone();
         let generation_path = dir.join("generation_config.json");
-        if generation_path.is_file() {
-            let generation = ModelConfig::read(&generation_path)?;
-            for id in token_ids(generation.raw().get("eos_token_id")) {
-                if !eos_token_ids.contains(&id) {
-                    eos_token_ids.push(id);
-                }
-            }
-        }
-        let weights = Weights::open_dir(dir)?;
-        let decoder = Decoder::load(config, FolderTensors::var_builder(&weights))
-            .map_err(|e| InferError::model(dir, candle_message(&e)))?;
-        Ok(LanguageModel {
-            path: dir.to_path_buf(),
-            decoder,
+        let generation = if generation_path.is_file() {
+            Some(ModelConfig::read(&generation_path)?)
+        } else {
+            None
+        };
+        Ok(FolderParts {
+            config,
+            generation,
             tokenizer,
-            eos_token_ids,
+            weights: Weights::open_dir(dir)?,
         })
+    }
+
+    /// A setting from `generation_config.json`, else `config.json`.
+    pub(crate) fn generation_setting(&self, key: &str) -> Option<&serde_json::Value> {
+        self.generation
+            .as_ref()
+            .and_then(|g| g.raw().get(key))
+            .or_else(|| self.config.raw().get(key))
+            .filter(|v| !v.is_null())
+    }
+}
+
+/// Opens `path` (an HF folder, or a `.gguf` file converted on the way) as
+/// whichever kind of model its `model_type` says.
+pub fn open_model(path: &Path) -> Result<AnyModel> {
+    if path.is_file() {
+        let scratch = tempfile::Builder::new()
+            .prefix("retarget-infer-")
+            .tempdir()
+            .map_err(|e| ModelError::io(std::env::temp_dir(), e))?;
+        let converted = scratch.path().join("model");
+        convert(path, &converted, &ConvertOptions::default(), &|total| {
+            bytes_bar(total, "converting GGUF")
+        })?;
+        let mut model = open_folder(&converted)?;
+        match &mut model {
+            AnyModel::Decoder(m) => m.path = path.to_path_buf(),
+            AnyModel::Seq2Seq(m) => m.path = path.to_path_buf(),
+        }
+        return Ok(model);
+    }
+    if !path.is_dir() {
+        return Err(InferError::model(path, "no such model folder or GGUF file"));
+    }
+    open_folder(path)
+}
+
+fn open_folder(dir: &Path) -> Result<AnyModel> {
+    let parts = FolderParts::open(dir)?;
+    let model_type = parts.config.model_type().unwrap_or("(none)").to_string();
+    if SUPPORTED_SEQ2SEQ_TYPES.contains(&model_type.as_str()) {
+        return TranslationModel::from_parts(dir, parts).map(AnyModel::Seq2Seq);
+    }
+    if !SUPPORTED_MODEL_TYPES.contains(&model_type.as_str()) {
+        return Err(InferError::UnsupportedArchitecture {
+            path: dir.to_path_buf(),
+            model_type,
+            supported: SUPPORTED_MODEL_TYPES
+                .iter()
+                .chain(SUPPORTED_SEQ2SEQ_TYPES)
+                .copied()
+                .collect(),
+        });
+    }
+    let config = DecoderConfig::from_config(dir, &parts.config)?;
+    let mut eos_token_ids = config.eos_token_ids.clone();
+    for id in token_ids(
+        parts
+            .generation
+            .as_ref()
+            .and_then(|g| g.raw().get("eos_token_id")),
+    ) {
+        if !eos_token_ids.contains(&id) {
+            eos_token_ids.push(id);
+        }
+    }
+    let decoder = Decoder::load(config, FolderTensors::var_builder(&parts.weights))
+        .map_err(|e| InferError::model(dir, candle_message(&e)))?;
+    Ok(AnyModel::Decoder(LanguageModel {
+        path: dir.to_path_buf(),
+        decoder,
+        tokenizer: parts.tokenizer,
+        eos_token_ids,
+    }))
+}
+
+impl LanguageModel {
+    /// Opens `path` (an HF folder or a `.gguf` file) as a decoder-only model;
+    /// an encoder-decoder model is refused with a pointer to what runs it.
+    pub fn open(path: &Path) -> Result<Self> {
+        match open_model(path)? {
+            AnyModel::Decoder(model) => Ok(model),
+            AnyModel::Seq2Seq(_) => Err(InferError::model(
+                path,
+                "an encoder-decoder translation model: use `retarget translate`, or `retarget score --source`",
+            )),
+        }
     }
 
     /// Token ids of `text` as the tokenizer gives them with its special

@@ -13,6 +13,7 @@ use retarget_model::writer::parse_size;
 use crate::eval_cli::{self, EvalCommand};
 use crate::infer_cli::{self, GenerateArgs, LensArgs, ScoreArgs};
 use crate::render;
+use crate::translate_cli::{self, TranslateArgs};
 use crate::vocab_cli::{self, AdaptArgs, VocabCommand};
 
 /// Bring a pretrained language model to a new target language, and measure
@@ -77,6 +78,9 @@ enum Command {
     Score(ScoreArgs),
     /// Generate text after a prompt (greedy by default), streamed to the terminal.
     Generate(GenerateArgs),
+    /// Translate lines into a target language (m2m_100 / NLLB, marian, or a decoder-only
+    /// model with a prompt), batched with beam search, then report the off-target rate.
+    Translate(TranslateArgs),
     /// The logit lens: decode every layer's hidden state through the output head, with the
     /// probability mass per language ("which language does the model think in").
     Lens(LensArgs),
@@ -164,6 +168,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Score(args) => print!("{}", infer_cli::run_score(args)?),
         Command::Generate(args) => print!("{}", infer_cli::run_generate(args)?),
         Command::Lens(args) => print!("{}", infer_cli::run_lens(args)?),
+        Command::Translate(args) => print!("{}", translate_cli::run_translate(args)?),
     }
     Ok(())
 }

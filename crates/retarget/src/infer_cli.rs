@@ -6,10 +6,13 @@ use std::path::PathBuf;
 use anyhow::Result;
 use retarget_eval::language::Language;
 use retarget_infer::generate::{Generation, GenerationOptions};
+use retarget_infer::model::{open_model, AnyModel};
 use retarget_infer::sampling::Sampling;
 use retarget_infer::score::{logits_safetensors, read_text, ScoreSummary};
 use retarget_infer::token_languages::TokenLanguages;
-use retarget_infer::LanguageModel;
+use retarget_infer::{InferError, LanguageModel};
+
+use crate::translate_cli;
 use retarget_model::progress::count_bar;
 use retarget_model::writer::write_file_atomically;
 use serde_json::json;
@@ -30,6 +33,16 @@ pub struct ScoreArgs {
     /// safetensors file.
     #[arg(long)]
     save_logits: Option<PathBuf>,
+    /// Encoder-decoder models: the source lines whose translations -i holds (scored by
+    /// teacher forcing, `</s>` and any forced language token included).
+    #[arg(long)]
+    source: Option<PathBuf>,
+    /// Source language (encoder-decoder models that mark it: m2m_100, NLLB).
+    #[arg(long)]
+    src: Option<String>,
+    /// Target language (encoder-decoder models).
+    #[arg(long)]
+    tgt: Option<String>,
 }
 
 /// Arguments of `retarget generate`.
@@ -136,10 +149,47 @@ fn render_lens(report: &retarget_infer::lens::LensReport) -> String {
 /// Runs `retarget score`; returns what to print.
 pub fn run_score(args: ScoreArgs) -> Result<String> {
     let lines = read_text(&args.input)?;
-    let model = LanguageModel::open(&args.model)?;
-    let bar = count_bar(lines.len() as u64, "scoring lines");
     let keep_logits = args.save_logits.is_some();
-    let (scores, logits) = model.score_lines(&args.input, &lines, keep_logits, &|| bar.inc(1))?;
+    let bar = count_bar(lines.len() as u64, "scoring lines");
+    let (scores, logits) = match open_model(&args.model)? {
+        AnyModel::Decoder(model) => {
+            if args.source.is_some() {
+                anyhow::bail!(InferError::Request(
+                    "--source is for encoder-decoder models; this is a decoder-only model".into()
+                ));
+            }
+            model.score_lines(&args.input, &lines, keep_logits, &|| bar.inc(1))?
+        }
+        AnyModel::Seq2Seq(model) => {
+            let source = args.source.as_ref().ok_or_else(|| {
+                InferError::Request(
+                    "an encoder-decoder model scores translations: give --source".into(),
+                )
+            })?;
+            let sources = read_text(source)?;
+            if sources.len() != lines.len() {
+                anyhow::bail!(InferError::input(
+                    source,
+                    format!(
+                        "{} lines, but {} has {}",
+                        sources.len(),
+                        args.input.display(),
+                        lines.len()
+                    )
+                ));
+            }
+            let options =
+                translate_cli::options(args.src.as_deref(), args.tgt.as_deref(), None, None, 1)?;
+            model.score_pairs(
+                &args.input,
+                &sources,
+                &lines,
+                &options,
+                keep_logits,
+                &|| bar.inc(1),
+            )?
+        }
+    };
     bar.finish_and_clear();
     if let Some(path) = &args.save_logits {
         write_file_atomically(path, &logits_safetensors(&logits)?)?;

@@ -7,6 +7,7 @@ mod infer_cli;
 mod langid_cli;
 mod render;
 mod systems_cli;
+mod translate_cli;
 mod vocab_cli;
 
 use std::process::ExitCode;

@@ -1088,3 +1088,131 @@ fn lens_reports_every_layer_caches_token_languages_and_refuses_bad_input() {
     assert_eq!(empty.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&empty.stderr).contains("the prompt is empty"));
 }
+
+#[test]
+fn translate_writes_lines_reports_the_off_target_rate_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let m2m = dir.path().join("m2m100");
+    write_fixture(Fixture::M2m100, &m2m).unwrap();
+    let llama = dir.path().join("llama");
+    write_fixture(Fixture::LlamaTied, &llama).unwrap();
+    let input = dir.path().join("en.txt");
+    std::fs::write(&input, "the cat sat on the mat\nhello world\n").unwrap();
+    let output = dir.path().join("sw.txt");
+    let out = retarget(&[
+        "translate",
+        "--model",
+        s(&m2m),
+        "--src",
+        "eng",
+        "--tgt",
+        "swh",
+        "-i",
+        s(&input),
+        "-o",
+        s(&output),
+        "--beam",
+        "2",
+        "--max-new-tokens",
+        "6",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&output).unwrap().lines().count(), 2);
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        report.contains("off-target rate") && report.contains("swh"),
+        "{report}"
+    );
+    let json = retarget(&[
+        "translate",
+        "--model",
+        s(&m2m),
+        "--src",
+        "eng",
+        "--tgt",
+        "swh",
+        "-i",
+        s(&input),
+        "--json",
+        "--max-new-tokens",
+        "4",
+    ]);
+    assert!(json.status.success());
+    let rows: Vec<serde_json::Value> = String::from_utf8(json.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[2]["langid"]["lines"], 2);
+    // A decoder-only model translates through a prompt.
+    let prompted = retarget(&[
+        "translate",
+        "--model",
+        s(&llama),
+        "--tgt",
+        "swh",
+        "-i",
+        s(&input),
+        "--max-new-tokens",
+        "4",
+    ]);
+    assert!(
+        prompted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&prompted.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(prompted.stdout).unwrap().lines().count(),
+        2
+    );
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    assert_each_exits_2(
+        &["translate", "--model", s(&m2m)],
+        vec![
+            (vec!["--tgt", "swh", "-i", s(&input)], "give --src"),
+            (
+                vec!["--src", "eng", "--tgt", "deu", "-i", s(&input)],
+                "no token for deu",
+            ),
+            (
+                vec!["--src", "eng", "--tgt", "xx-nope", "-i", s(&input)],
+                "unknown language code",
+            ),
+            (
+                vec!["--src", "eng", "--tgt", "swh", "-i", s(&empty)],
+                "empty.txt",
+            ),
+            (
+                vec![
+                    "--src",
+                    "eng",
+                    "--tgt",
+                    "swh",
+                    "-i",
+                    s(&input),
+                    "--beam",
+                    "0",
+                ],
+                "at least 1",
+            ),
+        ],
+    );
+    assert!(!dir.path().join("out2.txt").exists());
+    assert_each_exits_2(
+        &["generate", "--model", s(&m2m), "--prompt", "hello"],
+        vec![(vec![], "use `retarget translate`")],
+    );
+    assert_each_exits_2(
+        &["score", "--model", s(&m2m), "-i", s(&input)],
+        vec![
+            (vec![], "give --source"),
+            (vec!["--source", s(&empty), "--tgt", "swh"], "empty.txt"),
+        ],
+    );
+}
