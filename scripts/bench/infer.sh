@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks inference on SmolLM2-135M (f32 HF folder converted from the
 # example GGUF), CPU: greedy decoding of 64 new tokens after 8 UDHR article-1
-# paragraphs in 8 languages (27-101 prompt tokens), one at a time and as one
+# paragraphs in 8 languages (32-175 prompt tokens), one at a time and as one
 # batch of 8, `retarget generate` against PyTorch (transformers, KV-cache loop
 # written out). Prompt tokens/s, generated tokens/s, peak anonymous memory.
 # Usage: scripts/bench/infer.sh
