@@ -1,8 +1,9 @@
 """Cross-checks retarget's encoder-decoder translation (`retarget translate`,
 `retarget score --source`) against Hugging Face `transformers`, on random
-m2m_100 (NLLB-style language tokens), m2m_100 (`__xx__` tokens) and marian
-(multi-target `>>xxx<<` and single-target) models built here with
-transformers itself, with a byte-level BPE tokenizer from the fixtures plus
+m2m_100 (NLLB-style language tokens), m2m_100 (`__xx__` tokens), marian
+(multi-target `>>xxx<<` and single-target) and t5 (MADLAD-style gated-GELU
+with `<2xx>` tokens, untied; v1.0-style ReLU with a tied, rescaled head)
+models built here with transformers itself, with a byte-level BPE tokenizer from the fixtures plus
 the language tokens:
 
 - teacher-forced logits of every target position within 1e-4 max abs, and
@@ -51,7 +52,8 @@ def build(kind, template, out):
     out.mkdir(parents=True, exist_ok=True)
     tok = Tokenizer.from_file(str(template / "tokenizer.json"))
     style = {"nllb": ["eng_Latn", "swh_Latn", "fra_Latn"], "m2m": ["__en__", "__sw__", "__fr__"],
-             "marian-multi": [">>swh<<", ">>fra<<"], "marian": []}[kind]
+             "marian-multi": [">>swh<<", ">>fra<<"], "marian": [], "madlad": ["<2sw>", "<2fr>"],
+             "t5-tied": []}[kind]
     tok.add_special_tokens(style)
     vocab = tok.get_vocab_size(True)
     # The fixture's <|endoftext|> (a low id, as m2m_100's positions expect) pads.
@@ -59,7 +61,15 @@ def build(kind, template, out):
     common = dict(vocab_size=vocab, d_model=64, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
                   decoder_attention_heads=4, encoder_ffn_dim=112, decoder_ffn_dim=112, max_position_embeddings=128,
                   pad_token_id=pad, eos_token_id=eos, bos_token_id=tok.token_to_id("<s>"), scale_embedding=True)
-    if kind in ("nllb", "m2m"):
+    if kind in ("madlad", "t5-tied"):
+        config = transformers.T5Config(vocab_size=vocab, d_model=64, d_kv=16, d_ff=112, num_layers=2,
+                                       num_decoder_layers=2, num_heads=4, relative_attention_num_buckets=8,
+                                       relative_attention_max_distance=20, pad_token_id=pad, eos_token_id=eos,
+                                       decoder_start_token_id=pad, tie_word_embeddings=kind == "t5-tied",
+                                       feed_forward_proj="gated-gelu" if kind == "madlad" else "relu")
+        model = transformers.T5ForConditionalGeneration(config)
+        early = kind == "madlad"
+    elif kind in ("nllb", "m2m"):
         config = transformers.M2M100Config(**common, decoder_start_token_id=eos, activation_function="relu")
         model = transformers.M2M100ForConditionalGeneration(config)
         early = True
@@ -80,7 +90,7 @@ def build(kind, template, out):
         eos_id = tok.token_to_id("</s>")
         if kind.startswith("marian"):
             model.final_logits_bias[0, eos_id] = EOS_BOOST
-        else:
+        elif kind in ("nllb", "m2m"):
             row = model.model.shared.weight[eos_id]
             model.model.decoder.layer_norm.bias += EOS_BOOST * row / row.dot(row)
     model.generation_config.early_stopping = early
@@ -99,7 +109,7 @@ def source_ids(tok, style, kind, text, src, tgt):
     ids = tok.encode(text, add_special_tokens=False).ids + [tok.token_to_id("</s>")]
     if kind in ("nllb", "m2m"):
         return [tok.token_to_id(src)] + ids
-    if kind == "marian-multi":
+    if kind in ("marian-multi", "madlad"):
         return [tok.token_to_id(tgt)] + ids
     return ids
 
@@ -107,7 +117,8 @@ def source_ids(tok, style, kind, text, src, tgt):
 def check(binary, kind, template, work):
     folder, model, tok, style = build(kind, template, work / kind)
     langs = {"nllb": ("eng", "swh", "eng_Latn", "swh_Latn"), "m2m": ("eng", "swh", "__en__", "__sw__"),
-             "marian-multi": (None, "swh", None, ">>swh<<"), "marian": (None, "swh", None, None)}[kind]
+             "marian-multi": (None, "swh", None, ">>swh<<"), "marian": (None, "swh", None, None),
+             "madlad": (None, "swh", None, "<2sw>"), "t5-tied": (None, "swh", None, None)}[kind]
     src, tgt, src_token, tgt_token = langs
     lang_args = (["--src", src] if src else []) + ["--tgt", tgt]
     forced = tok.token_to_id(tgt_token) if kind in ("nllb", "m2m") else None
@@ -171,7 +182,7 @@ def main():
     ap.add_argument("--work", type=Path, required=True)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    for kind in ("nllb", "m2m", "marian-multi", "marian"):
+    for kind in ("nllb", "m2m", "marian-multi", "marian", "madlad", "t5-tied"):
         check(args.retarget, kind, args.fixtures / "llama-tied", args.work)
     finish()
 

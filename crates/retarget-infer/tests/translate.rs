@@ -120,3 +120,29 @@ fn teacher_forced_scores_sum_the_label_log_probabilities() {
         score.nll
     );
 }
+
+#[test]
+fn t5_translates_without_language_tokens_and_scores_by_teacher_forcing() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = open(Fixture::T5, dir.path());
+    assert!(model.languages.is_empty());
+    let lines: Vec<String> = LINES.map(String::from).to_vec();
+    let one = model
+        .translate(&lines, &options(None, "deu", 3, 1), &|_| {})
+        .unwrap();
+    let all = model
+        .translate(&lines, &options(None, "deu", 3, 3), &|_| {})
+        .unwrap();
+    for (a, b) in one.iter().zip(&all) {
+        assert_eq!(a.ids, b.ids);
+        assert_eq!(
+            *a.source_ids.last().unwrap(),
+            model.model.config().eos_token_id
+        );
+    }
+    let (score, logits) = model
+        .score_pair("the cat", "die Katze", &options(None, "deu", 1, 1))
+        .unwrap();
+    assert_eq!(logits.dims()[0], score.tokens);
+    assert!(score.nll > 0.0);
+}

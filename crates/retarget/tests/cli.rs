@@ -996,7 +996,7 @@ fn inference_bad_input_exits_2() {
     assert_each_exits_2(
         &["score"],
         vec![
-            (vec!["--model", s(&bert), "-i", s(&text)], "model type `bert` is not supported for inference (supported: llama, mistral, qwen2, qwen3, gemma, m2m_100, marian)"),
+            (vec!["--model", s(&bert), "-i", s(&text)], "model type `bert` is not supported for inference (supported: llama, mistral, qwen2, qwen3, gemma, m2m_100, marian, t5, mt5)"),
             (vec!["--model", s(&llama), "-i", s(&empty)], "empty.txt"),
             (vec!["--model", s(&llama), "-i", s(&blank)], "no text to score"),
             (vec!["--model", s(&llama), "-i", s(&latin1)], "latin1.txt"),

@@ -6,7 +6,8 @@
 
 use candle_core::{Device, Tensor};
 
-use super::model::{log_probs, Encoded, Seq2SeqModel};
+use super::model::{log_probs, Encoded};
+use super::network::Seq2SeqModel;
 
 /// `transformers`' `early_stopping`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

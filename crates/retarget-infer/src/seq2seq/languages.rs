@@ -2,7 +2,8 @@
 //! family uses them: m2m_100 (`__sw__`) and NLLB (`swh_Latn`) mark the source
 //! with the source language's token and force the target language's token
 //! as the first generated token; multi-target marian models read a
-//! `>>swh<<` token in front of the source.
+//! `>>swh<<` token in front of the source, multilingual t5 models (MADLAD)
+//! a `<2sw>` token.
 
 use std::collections::BTreeMap;
 
@@ -38,6 +39,10 @@ fn code_of(token: &str, family: Family) -> Option<&str> {
         }
         Family::Marian => {
             let code = token.strip_prefix(">>")?.strip_suffix("<<")?;
+            (!code.is_empty()).then_some(code)
+        }
+        Family::T5 => {
+            let code = token.strip_prefix("<2")?.strip_suffix('>')?;
             (!code.is_empty()).then_some(code)
         }
     }

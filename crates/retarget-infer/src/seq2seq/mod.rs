@@ -1,4 +1,4 @@
-//! Encoder-decoder translation models (m2m_100 / NLLB, marian): configuration,
+//! Encoder-decoder translation models (m2m_100 / NLLB, marian, t5 / mt5): configuration,
 //! network, beam search, and translation with the target language forced the
 //! way each family expects.
 
@@ -6,6 +6,8 @@ pub mod beam;
 pub mod config;
 pub mod languages;
 pub mod model;
+pub mod network;
+pub mod t5;
 pub mod translate;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ use crate::tensors::FolderTensors;
 use beam::EarlyStopping;
 use config::Seq2SeqConfig;
 use languages::LanguageTokens;
-use model::Seq2SeqModel;
+use network::Seq2SeqModel;
 
 /// Decoding settings from `generation_config.json` (else `config.json`).
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,6 @@
 //! A BART-family encoder-decoder on candle-nn: m2m_100 / NLLB (pre-norm) and
-//! marian (post-norm). candle has marian but not m2m_100, and its marian keeps
+//! marian (post-norm); the encoder output and decoder caches every
+//! encoder-decoder shares. candle has marian but not m2m_100, and its marian keeps
 //! its cache private (beam search must reorder it), so both are written here
 //! on the same parts, following `transformers` step by step.
 
@@ -55,10 +56,10 @@ pub struct Encoded {
 /// cross-attention keys/values of the encoder states (computed once).
 #[derive(Debug, Clone)]
 pub struct DecoderState {
-    self_kv: Vec<Option<(Tensor, Tensor)>>,
-    cross_kv: Vec<(Tensor, Tensor)>,
-    cross_mask: Option<Tensor>,
-    len: usize,
+    pub(crate) self_kv: Vec<Option<(Tensor, Tensor)>>,
+    pub(crate) cross_kv: Vec<(Tensor, Tensor)>,
+    pub(crate) cross_mask: Option<Tensor>,
+    pub(crate) len: usize,
 }
 
 impl DecoderState {
@@ -88,8 +89,8 @@ impl DecoderState {
     }
 }
 
-/// A loaded encoder-decoder, f32 on the CPU.
-pub struct Seq2SeqModel {
+/// A loaded BART-family encoder-decoder, f32 on the CPU.
+pub struct BartModel {
     config: Seq2SeqConfig,
     embed: Tensor,
     encoder: Vec<EncoderLayer>,
@@ -140,7 +141,7 @@ fn ffn(
     })
 }
 
-impl Seq2SeqModel {
+impl BartModel {
     /// Builds the model from `model.*`, `lm_head.*` and `final_logits_bias`.
     pub(crate) fn load(config: Seq2SeqConfig, vb: VarBuilder) -> candle_core::Result<Self> {
         let c = &config;
@@ -180,7 +181,7 @@ impl Seq2SeqModel {
                 Some(layer_norm(d, model.pp("encoder.layer_norm"))?),
                 Some(layer_norm(d, model.pp("decoder.layer_norm"))?),
             ),
-            Family::Marian => (None, None),
+            Family::Marian | Family::T5 => (None, None),
         };
         let head = if c.tie_word_embeddings || !vb.contains_tensor("lm_head.weight") {
             Linear::new(embed.clone(), None)
@@ -201,9 +202,9 @@ impl Seq2SeqModel {
             Family::Marian if model.contains_tensor("encoder.embed_positions.weight") => {
                 model.get((c.max_positions, d), "encoder.embed_positions.weight")?
             }
-            Family::Marian => marian_positions(c.max_positions, d, vb.device())?,
+            Family::Marian | Family::T5 => marian_positions(c.max_positions, d, vb.device())?,
         };
-        Ok(Seq2SeqModel {
+        Ok(BartModel {
             config,
             embed,
             encoder,
@@ -217,7 +218,7 @@ impl Seq2SeqModel {
     }
 
     /// The hyper-parameters.
-    pub fn config(&self) -> &Seq2SeqConfig {
+    pub(crate) fn config(&self) -> &Seq2SeqConfig {
         &self.config
     }
 
@@ -240,7 +241,7 @@ impl Seq2SeqModel {
 
     /// Encodes right-padded source ids `(batch, len)`; `lengths` are the real
     /// lengths of the rows.
-    pub fn encode(&self, ids: &Tensor, lengths: &[usize]) -> candle_core::Result<Encoded> {
+    pub(crate) fn encode(&self, ids: &Tensor, lengths: &[usize]) -> candle_core::Result<Encoded> {
         let (batch, seq) = ids.dims2()?;
         let device = ids.device();
         let pad = self.config.pad_token_id;
@@ -251,7 +252,7 @@ impl Seq2SeqModel {
                     // Padding takes the (zero) padding row; tokens count from pad + 1.
                     Family::M2m100 if i >= len => pad,
                     Family::M2m100 => pad + 1 + i as u32,
-                    Family::Marian => i as u32,
+                    Family::Marian | Family::T5 => i as u32,
                 })
             })
             .collect();
@@ -289,7 +290,7 @@ impl Seq2SeqModel {
 
     /// Empty decoder caches over `encoded` (cross-attention keys and values
     /// computed here, once).
-    pub fn start_decoding(&self, encoded: &Encoded) -> candle_core::Result<DecoderState> {
+    pub(crate) fn start_decoding(&self, encoded: &Encoded) -> candle_core::Result<DecoderState> {
         let cross_kv = self
             .decoder
             .iter()
@@ -305,12 +306,16 @@ impl Seq2SeqModel {
 
     /// Runs decoder ids `(batch, len)` after the positions in `state` and
     /// returns their logits `(batch, len, vocab)`.
-    pub fn decode(&self, ids: &Tensor, state: &mut DecoderState) -> candle_core::Result<Tensor> {
+    pub(crate) fn decode(
+        &self,
+        ids: &Tensor,
+        state: &mut DecoderState,
+    ) -> candle_core::Result<Tensor> {
         let (batch, seq) = ids.dims2()?;
         let device = ids.device();
         let first = match self.config.family {
             Family::M2m100 => self.config.pad_token_id as usize + 1 + state.len,
-            Family::Marian => state.len,
+            Family::Marian | Family::T5 => state.len,
         };
         let positions = Tensor::arange(first as u32, (first + seq) as u32, device)?
             .unsqueeze(0)?
@@ -422,6 +427,7 @@ impl Ffn {
             FfnActivation::Relu => hidden.relu()?,
             FfnActivation::Silu => hidden.silu()?,
             FfnActivation::Gelu => hidden.gelu_erf()?,
+            FfnActivation::GeluTanh => hidden.gelu()?,
         };
         self.fc2.forward(&hidden)
     }

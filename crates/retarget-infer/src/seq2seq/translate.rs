@@ -43,8 +43,8 @@ pub struct Translation {
 
 impl TranslationModel {
     /// The encoder input of `text`: m2m_100 / NLLB: source-language token,
-    /// text, `</s>`; multi-target marian: `>>tgt<<`, text, `</s>`; marian:
-    /// text, `</s>`.
+    /// text, `</s>`; multi-target marian / multilingual t5: `>>tgt<<` /
+    /// `<2tgt>`, text, `</s>`; otherwise text, `</s>`.
     pub fn source_ids(&self, text: &str, options: &TranslateOptions) -> Result<Vec<u32>> {
         let config = self.model.config();
         let mut ids = Vec::new();
@@ -57,10 +57,10 @@ impl TranslationModel {
                 })?;
                 ids.push(self.languages.token_for(src)?.1);
             }
-            Family::Marian if !self.languages.is_empty() => {
+            Family::Marian | Family::T5 if !self.languages.is_empty() => {
                 ids.push(self.languages.token_for(&options.tgt)?.1)
             }
-            Family::Marian => {}
+            Family::Marian | Family::T5 => {}
         }
         ids.extend(self.encode_plain(text)?);
         ids.push(config.eos_token_id);
@@ -79,7 +79,7 @@ impl TranslationModel {
     fn forced_first(&self, tgt: &Language) -> Result<Option<u32>> {
         match self.model.config().family {
             Family::M2m100 => Ok(Some(self.languages.token_for(tgt)?.1)),
-            Family::Marian => Ok(None),
+            Family::Marian | Family::T5 => Ok(None),
         }
     }
 
