@@ -4,15 +4,7 @@
 # German tokens learnt from 2,000 gettext messages, FVT and random rows;
 # wall time and peak anonymous memory against `cp -r` of the same folder.
 # Usage: scripts/bench/expand.sh
-set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
-work=${BENCH_DIR:-/tmp/retarget-expand-bench}
-cargo build --release --quiet --bin retarget
-bin="$root/target/release/retarget"
-venv=$(bash scripts/crosscheck/venv.sh)
-bash scripts/fetch-examples.sh >/dev/null
-rm -rf "$work" && mkdir -p "$work"
+source "$(dirname "$0")/common.sh" retarget-expand-bench
 "$bin" convert examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$work/model" >/dev/null
 "$venv/bin/python" - "$work/de.txt" <<'PY'
 import sys
@@ -23,7 +15,6 @@ lines = [" ".join(t.split()) for c in gettext_catalogs("de") for k, t in c.items
 open(sys.argv[1], "w").write("\n".join(lines) + "\n")
 PY
 echo "model: $(du -sb "$work/model" | cut -f1) bytes; corpus: $(wc -l < "$work/de.txt") lines of German; $(nproc) cores"
-measure() { python3 scripts/bench/measure.py "$@"; }
 cat "$work/model/model.safetensors" >/dev/null
 for run in 1 2; do
   measure "cp -r (run $run)" -- cp -r "$work/model" "$work/cp"; rm -rf "$work/cp"; sync

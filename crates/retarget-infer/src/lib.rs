@@ -15,6 +15,7 @@
 //! | [`token_languages`] | the language of each vocabulary token (cached) |
 
 pub mod config;
+mod config_keys;
 pub mod decoder;
 pub mod error;
 pub mod generate;

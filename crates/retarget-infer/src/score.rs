@@ -127,12 +127,9 @@ impl LanguageModel {
         let mut scores = Vec::with_capacity(lines.len());
         let mut logits = Vec::new();
         for (index, line) in lines.iter().enumerate() {
-            let (score, line_logits) = self.score_line(line, keep_logits).map_err(|e| match e {
-                InferError::Request(problem) => {
-                    InferError::input(path, format!("line {}: {problem}", index + 1))
-                }
-                other => other,
-            })?;
+            let (score, line_logits) = self
+                .score_line(line, keep_logits)
+                .map_err(|e| e.at_line(path, index))?;
             scores.push(score);
             logits.extend(line_logits);
             on_line();

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+mod common;
+
 use candle_core::{Device, IndexOp, Tensor};
 use retarget_fixtures::{write_fixture, Fixture};
 use retarget_infer::decoder::{KvCache, Positions};
@@ -79,18 +81,7 @@ fn line_score_is_the_sum_of_next_token_log_probabilities() {
     let model = fixture(Fixture::LlamaTied, dir.path());
     let text = "the cat sat on the mat";
     let (ids, logits) = model.line_logits(text).unwrap();
-    let logits: Vec<Vec<f32>> = logits.to_vec2().unwrap();
-    let mut expected = 0.0f64;
-    for (row, &next) in logits.iter().zip(&ids[1..]) {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-        let log_sum = row
-            .iter()
-            .map(|&v| (v as f64 - max).exp())
-            .sum::<f64>()
-            .ln()
-            + max;
-        expected += log_sum - row[next as usize] as f64;
-    }
+    let expected = common::reference_nll(&logits, &ids[1..]);
     let (score, kept) = model.score_line(text, false).unwrap();
     assert!(kept.is_none());
     assert_eq!(score.tokens, ids.len() - 1);

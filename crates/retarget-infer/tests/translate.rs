@@ -3,7 +3,10 @@
 //! sentences, teacher-forced scores follow from the logits, bad requests are
 //! refused by name.
 
-use candle_core::IndexOp;
+mod common;
+
+use std::path::Path;
+
 use retarget_eval::language::Language;
 use retarget_fixtures::{write_fixture, Fixture};
 use retarget_infer::model::{open_model, AnyModel};
@@ -43,10 +46,20 @@ fn nllb_style_models_mark_the_source_and_force_the_target_language() {
     let lines: Vec<String> = LINES.map(String::from).to_vec();
     for beams in [1, 4] {
         let one_by_one = model
-            .translate(&lines, &options(Some("eng"), "swh", beams, 1), &|_| {})
+            .translate(
+                Path::new("lines.txt"),
+                &lines,
+                &options(Some("eng"), "swh", beams, 1),
+                &|_| {},
+            )
             .unwrap();
         let batched = model
-            .translate(&lines, &options(Some("eng"), "swh", beams, 3), &|_| {})
+            .translate(
+                Path::new("lines.txt"),
+                &lines,
+                &options(Some("eng"), "swh", beams, 3),
+                &|_| {},
+            )
             .unwrap();
         for (a, b) in one_by_one.iter().zip(&batched) {
             assert_eq!(a.ids, b.ids, "beams {beams}");
@@ -61,12 +74,26 @@ fn nllb_style_models_mark_the_source_and_force_the_target_language() {
         }
     }
     let err = model
-        .translate(&lines, &options(None, "swh", 1, 1), &|_| {})
+        .translate(
+            Path::new("lines.txt"),
+            &lines,
+            &options(None, "swh", 1, 1),
+            &|_| {},
+        )
         .err()
         .unwrap();
-    assert!(err.to_string().contains("give --src"), "{err}");
+    assert!(
+        err.to_string().contains("lines.txt: line 1: m2m_100")
+            && err.to_string().contains("give --src"),
+        "{err}"
+    );
     let err = model
-        .translate(&lines, &options(Some("eng"), "deu", 1, 1), &|_| {})
+        .translate(
+            Path::new("lines.txt"),
+            &lines,
+            &options(Some("eng"), "deu", 1, 1),
+            &|_| {},
+        )
         .err()
         .unwrap();
     let text = err.to_string();
@@ -84,7 +111,12 @@ fn marian_reads_a_target_prefix_and_never_generates_padding() {
     let pad = model.model.config().pad_token_id;
     let lines: Vec<String> = LINES.map(String::from).to_vec();
     let out = model
-        .translate(&lines, &options(None, "fra", 4, 2), &|_| {})
+        .translate(
+            Path::new("lines.txt"),
+            &lines,
+            &options(None, "fra", 4, 2),
+            &|_| {},
+        )
         .unwrap();
     for t in &out {
         assert_eq!(t.source_ids[0], prefix);
@@ -102,18 +134,7 @@ fn teacher_forced_scores_sum_the_label_log_probabilities() {
     labels.extend(model.tokenizer.encode("paka", false).unwrap().get_ids());
     labels.push(model.model.config().eos_token_id);
     assert_eq!(score.tokens, labels.len());
-    let mut expected = 0.0f64;
-    for (position, &label) in labels.iter().enumerate() {
-        let row: Vec<f32> = logits.i(position).unwrap().to_vec1().unwrap();
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-        let log_sum = row
-            .iter()
-            .map(|&v| (v as f64 - max).exp())
-            .sum::<f64>()
-            .ln()
-            + max;
-        expected += log_sum - row[label as usize] as f64;
-    }
+    let expected = common::reference_nll(&logits, &labels);
     assert!(
         (score.nll - expected).abs() < 1e-4 * expected,
         "{} vs {expected}",
@@ -128,10 +149,20 @@ fn t5_translates_without_language_tokens_and_scores_by_teacher_forcing() {
     assert!(model.languages.is_empty());
     let lines: Vec<String> = LINES.map(String::from).to_vec();
     let one = model
-        .translate(&lines, &options(None, "deu", 3, 1), &|_| {})
+        .translate(
+            Path::new("lines.txt"),
+            &lines,
+            &options(None, "deu", 3, 1),
+            &|_| {},
+        )
         .unwrap();
     let all = model
-        .translate(&lines, &options(None, "deu", 3, 3), &|_| {})
+        .translate(
+            Path::new("lines.txt"),
+            &lines,
+            &options(None, "deu", 3, 3),
+            &|_| {},
+        )
         .unwrap();
     for (a, b) in one.iter().zip(&all) {
         assert_eq!(a.ids, b.ids);

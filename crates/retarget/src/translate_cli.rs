@@ -99,9 +99,9 @@ pub fn run_translate(args: TranslateArgs) -> Result<String> {
     let lines = read_text(&args.input)?;
     let bar = count_bar(lines.len() as u64, "translating");
     let translations: Vec<Translation> = match open_model(&args.model)? {
-        AnyModel::Seq2Seq(model) => {
-            model.translate(&lines, &options, &|done| bar.set_position(done as u64))?
-        }
+        AnyModel::Seq2Seq(model) => model.translate(&args.input, &lines, &options, &|done| {
+            bar.set_position(done as u64)
+        })?,
         AnyModel::Decoder(model) => {
             if options.beams.is_some_and(|b| b > 1) {
                 anyhow::bail!(InferError::Request(

@@ -14,6 +14,26 @@ fn retarget(args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
+/// Runs `retarget ARGS`, fails the test with its standard error unless it
+/// succeeds, and returns its standard output.
+fn retarget_ok(args: &[&str]) -> String {
+    let out = retarget(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// The JSON Lines a successful `retarget ARGS` prints.
+fn json_lines(args: &[&str]) -> Vec<serde_json::Value> {
+    retarget_ok(args)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -844,15 +864,8 @@ fn adapt_expands_reports_and_refuses_unknown_languages() {
     let held_out = dir.path().join("held-out.txt");
     let lines: Vec<&str> = text.lines().collect();
     std::fs::write(&held_out, lines[lines.len() - 6..].join("\n")).unwrap();
-    let scored = retarget(&["score", "--model", s(&model), "-i", s(&held_out), "--json"]);
-    let summary: serde_json::Value = serde_json::from_str(
-        String::from_utf8(scored.stdout)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap(),
-    )
-    .unwrap();
+    let scored = json_lines(&["score", "--model", s(&model), "-i", s(&held_out), "--json"]);
+    let summary = scored.last().unwrap();
     let base_bpb = report["before"]["bits_per_byte"].as_f64().unwrap();
     assert!(
         (base_bpb - summary["bits_per_byte"].as_f64().unwrap()).abs() < 1e-9,
@@ -885,7 +898,7 @@ fn score_prints_json_lines_and_saves_logits() {
     let input = dir.path().join("text.txt");
     std::fs::write(&input, "the cat sat on the mat\n\nhabari ya asubuhi\n").unwrap();
     let logits = dir.path().join("logits.safetensors");
-    let out = retarget(&[
+    let rows = json_lines(&[
         "score",
         "--model",
         s(&model),
@@ -895,16 +908,6 @@ fn score_prints_json_lines_and_saves_logits() {
         "--save-logits",
         s(&logits),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(rows.len(), 4, "three lines and a summary");
     assert_eq!(rows[1]["tokens"], 0);
     let tokens: u64 = rows[..3]
@@ -943,13 +946,7 @@ fn generate_is_greedy_by_default_and_reproducible_when_sampling() {
             "--json",
         ];
         args.extend(extra);
-        let out = retarget(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        json_lines(&args).remove(0)
     };
     let greedy = run(&[]);
     assert_eq!(greedy["ids"], run(&["--temperature", "0"])["ids"]);
@@ -958,7 +955,7 @@ fn generate_is_greedy_by_default_and_reproducible_when_sampling() {
         sampled["ids"],
         run(&["--temperature", "1.2", "--seed", "5"])["ids"]
     );
-    let streamed = retarget(&[
+    let text = retarget_ok(&[
         "generate",
         "--model",
         s(&model),
@@ -967,8 +964,6 @@ fn generate_is_greedy_by_default_and_reproducible_when_sampling() {
         "--max-new-tokens",
         "6",
     ]);
-    assert!(streamed.status.success());
-    let text = String::from_utf8(streamed.stdout).unwrap();
     assert_eq!(
         text.trim_end_matches('\n'),
         greedy["text"].as_str().unwrap()
@@ -1099,7 +1094,7 @@ fn translate_writes_lines_reports_the_off_target_rate_and_refuses_bad_input() {
     let input = dir.path().join("en.txt");
     std::fs::write(&input, "the cat sat on the mat\nhello world\n").unwrap();
     let output = dir.path().join("sw.txt");
-    let out = retarget(&[
+    let report = retarget_ok(&[
         "translate",
         "--model",
         s(&m2m),
@@ -1116,18 +1111,12 @@ fn translate_writes_lines_reports_the_off_target_rate_and_refuses_bad_input() {
         "--max-new-tokens",
         "6",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(std::fs::read_to_string(&output).unwrap().lines().count(), 2);
-    let report = String::from_utf8(out.stdout).unwrap();
     assert!(
         report.contains("off-target rate") && report.contains("swh"),
         "{report}"
     );
-    let json = retarget(&[
+    let rows = json_lines(&[
         "translate",
         "--model",
         s(&m2m),
@@ -1141,16 +1130,10 @@ fn translate_writes_lines_reports_the_off_target_rate_and_refuses_bad_input() {
         "--max-new-tokens",
         "4",
     ]);
-    assert!(json.status.success());
-    let rows: Vec<serde_json::Value> = String::from_utf8(json.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[2]["langid"]["lines"], 2);
     // A decoder-only model translates through a prompt.
-    let prompted = retarget(&[
+    let prompted = retarget_ok(&[
         "translate",
         "--model",
         s(&llama),
@@ -1161,15 +1144,7 @@ fn translate_writes_lines_reports_the_off_target_rate_and_refuses_bad_input() {
         "--max-new-tokens",
         "4",
     ]);
-    assert!(
-        prompted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&prompted.stderr)
-    );
-    assert_eq!(
-        String::from_utf8(prompted.stdout).unwrap().lines().count(),
-        2
-    );
+    assert_eq!(prompted.lines().count(), 2);
     let empty = dir.path().join("empty.txt");
     std::fs::write(&empty, "").unwrap();
     assert_each_exits_2(

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use retarget_model::config::ModelConfig;
-use serde_json::Value;
 
+use crate::config_keys::ConfigKeys;
 use crate::error::{InferError, Result};
 
 /// Encoder-decoder `model_type`s this crate runs.
@@ -100,12 +100,11 @@ pub struct Seq2SeqConfig {
 impl Seq2SeqConfig {
     /// Reads the hyper-parameters of the model in `dir`.
     pub fn from_config(dir: &Path, config: &ModelConfig) -> Result<Self> {
-        let path = dir.join("config.json");
-        let raw = config.raw();
+        let keys = ConfigKeys::new(dir.join("config.json"), config.raw());
         let family = match config.model_type() {
             Some("m2m_100") => Family::M2m100,
             Some("marian") => Family::Marian,
-            Some("t5" | "mt5") => return t5_config(&path, raw),
+            Some("t5" | "mt5") => return t5_config(&keys),
             other => {
                 return Err(InferError::UnsupportedArchitecture {
                     path: dir.to_path_buf(),
@@ -114,146 +113,104 @@ impl Seq2SeqConfig {
                 })
             }
         };
-        let count = |key: &str| -> Result<usize> {
-            raw.get(key)
-                .and_then(Value::as_u64)
-                .map(|v| v as usize)
-                .filter(|&v| v > 0)
-                .ok_or_else(|| {
-                    InferError::model(&path, format!("`{key}` missing or not a positive integer"))
-                })
-        };
-        let id = |key: &str| -> Result<u32> {
-            raw.get(key)
-                .and_then(Value::as_u64)
-                .map(|v| v as u32)
-                .ok_or_else(|| {
-                    InferError::model(&path, format!("`{key}` missing or not a token id"))
-                })
-        };
-        let flag =
-            |key: &str, default: bool| raw.get(key).and_then(Value::as_bool).unwrap_or(default);
-        let activation = match raw
-            .get("activation_function")
-            .and_then(Value::as_str)
-            .unwrap_or("relu")
-        {
+        let activation = match keys.text("activation_function", "relu")? {
             "relu" => FfnActivation::Relu,
             "swish" | "silu" => FfnActivation::Silu,
             "gelu" => FfnActivation::Gelu,
             other => {
                 return Err(InferError::model(
-                    &path,
+                    keys.path(),
                     format!("activation `{other}` is not supported (relu, swish, gelu)"),
                 ))
             }
         };
-        if family == Family::Marian && !flag("share_encoder_decoder_embeddings", true) {
+        if family == Family::Marian && !keys.flag("share_encoder_decoder_embeddings", true)? {
             return Err(InferError::model(
-                &path,
+                keys.path(),
                 "marian models with separate source and target vocabularies are not supported yet",
             ));
         }
-        let pad_token_id = id("pad_token_id")?;
-        let (d_model, encoder_heads, decoder_heads) = (
-            count("d_model")?,
-            count("encoder_attention_heads")?,
-            count("decoder_attention_heads")?,
+        let pad_token_id = keys.id("pad_token_id", None)?;
+        let d_model = keys.count("d_model")?;
+        let (encoder_heads, decoder_heads) = (
+            keys.count("encoder_attention_heads")?,
+            keys.count("decoder_attention_heads")?,
         );
         for heads in [encoder_heads, decoder_heads] {
             if d_model % heads != 0 {
                 return Err(InferError::model(
-                    &path,
+                    keys.path(),
                     format!("d_model {d_model} is not divisible by {heads} heads"),
                 ));
             }
         }
         Ok(Seq2SeqConfig {
             family,
-            vocab_size: count("vocab_size")?,
+            vocab_size: keys.count("vocab_size")?,
             d_model,
-            encoder_layers: count("encoder_layers")?,
-            decoder_layers: count("decoder_layers")?,
+            encoder_layers: keys.count("encoder_layers")?,
+            decoder_layers: keys.count("decoder_layers")?,
             encoder_heads,
             decoder_heads,
-            encoder_ffn: count("encoder_ffn_dim")?,
-            decoder_ffn: count("decoder_ffn_dim")?,
+            encoder_ffn: keys.count("encoder_ffn_dim")?,
+            decoder_ffn: keys.count("decoder_ffn_dim")?,
             activation,
-            scale_embedding: flag("scale_embedding", family == Family::Marian),
-            max_positions: count("max_position_embeddings")?,
+            scale_embedding: keys.flag("scale_embedding", family == Family::Marian)?,
+            max_positions: keys.count("max_position_embeddings")?,
             pad_token_id,
-            eos_token_id: id("eos_token_id")?,
-            decoder_start_token_id: match raw.get("decoder_start_token_id") {
-                Some(Value::Number(n)) => n.as_u64().unwrap_or(pad_token_id as u64) as u32,
-                _ => pad_token_id,
-            },
-            tie_word_embeddings: flag("tie_word_embeddings", true),
+            eos_token_id: keys.id("eos_token_id", None)?,
+            decoder_start_token_id: keys.id("decoder_start_token_id", Some(pad_token_id))?,
+            tie_word_embeddings: keys.flag("tie_word_embeddings", true)?,
             t5: None,
         })
     }
 }
 
 /// t5's own `config.json` keys.
-fn t5_config(path: &Path, raw: &serde_json::Map<String, Value>) -> Result<Seq2SeqConfig> {
-    let number = |key: &str, default: Option<u64>| -> Result<usize> {
-        raw.get(key)
-            .and_then(Value::as_u64)
-            .or(default)
-            .map(|v| v as usize)
-            .ok_or_else(|| InferError::model(path, format!("`{key}` missing or not an integer")))
-    };
-    let layers = number("num_layers", None)?;
-    let heads = number("num_heads", None)?;
-    let (activation, gated) = match raw
-        .get("feed_forward_proj")
-        .and_then(Value::as_str)
-        .unwrap_or("relu")
-    {
+fn t5_config(keys: &ConfigKeys) -> Result<Seq2SeqConfig> {
+    let layers = keys.count("num_layers")?;
+    let heads = keys.count("num_heads")?;
+    let (activation, gated) = match keys.text("feed_forward_proj", "relu")? {
         "relu" => (FfnActivation::Relu, false),
         "gated-gelu" => (FfnActivation::GeluTanh, true),
         "gated-relu" => (FfnActivation::Relu, true),
         other => {
             return Err(InferError::model(
-                path,
+                keys.path(),
                 format!("feed_forward_proj `{other}` is not supported"),
             ))
         }
     };
-    let pad = number("pad_token_id", Some(0))? as u32;
-    let d_ff = number("d_ff", None)?;
-    let tie = raw
-        .get("tie_word_embeddings")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
+    let pad = keys.id("pad_token_id", Some(0))?;
+    let d_ff = keys.count("d_ff")?;
+    let tie = keys.flag("tie_word_embeddings", true)?;
     Ok(Seq2SeqConfig {
         family: Family::T5,
-        vocab_size: number("vocab_size", None)?,
-        d_model: number("d_model", None)?,
+        vocab_size: keys.count("vocab_size")?,
+        d_model: keys.count("d_model")?,
         encoder_layers: layers,
-        decoder_layers: number("num_decoder_layers", Some(layers as u64))?,
+        decoder_layers: keys.optional_count("num_decoder_layers")?.unwrap_or(layers),
         encoder_heads: heads,
         decoder_heads: heads,
         encoder_ffn: d_ff,
         decoder_ffn: d_ff,
         activation,
         scale_embedding: false,
-        max_positions: number("n_positions", Some(512))?,
+        max_positions: keys.optional_count("n_positions")?.unwrap_or(512),
         pad_token_id: pad,
-        eos_token_id: number("eos_token_id", Some(1))? as u32,
-        decoder_start_token_id: number("decoder_start_token_id", Some(pad as u64))? as u32,
+        eos_token_id: keys.id("eos_token_id", Some(1))?,
+        decoder_start_token_id: keys.id("decoder_start_token_id", Some(pad))?,
         tie_word_embeddings: tie,
         t5: Some(T5Settings {
-            scale_output: raw
-                .get("scale_decoder_outputs")
-                .and_then(Value::as_bool)
-                .unwrap_or(tie),
-            head_dim: number("d_kv", None)?,
-            buckets: number("relative_attention_num_buckets", Some(32))?,
-            max_distance: number("relative_attention_max_distance", Some(128))?,
-            eps: raw
-                .get("layer_norm_epsilon")
-                .and_then(Value::as_f64)
-                .unwrap_or(1e-6),
+            scale_output: keys.flag("scale_decoder_outputs", tie)?,
+            head_dim: keys.count("d_kv")?,
+            buckets: keys
+                .optional_count("relative_attention_num_buckets")?
+                .unwrap_or(32),
+            max_distance: keys
+                .optional_count("relative_attention_max_distance")?
+                .unwrap_or(128),
+            eps: keys.number("layer_norm_epsilon", 1e-6)?,
             gated,
         }),
     })

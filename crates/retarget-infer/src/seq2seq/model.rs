@@ -63,6 +63,33 @@ pub struct DecoderState {
 }
 
 impl DecoderState {
+    /// Empty caches for decoding over `encoded` with the cross-attention keys
+    /// and values of each layer.
+    pub(crate) fn new(encoded: &Encoded, cross_kv: Vec<(Tensor, Tensor)>) -> Self {
+        DecoderState {
+            self_kv: vec![None; cross_kv.len()],
+            cross_kv,
+            cross_mask: encoded.mask.clone(),
+            len: 0,
+        }
+    }
+
+    /// Appends new self-attention keys and values of `layer` and returns all
+    /// of them so far.
+    pub(crate) fn append_self(
+        &mut self,
+        layer: usize,
+        k: Tensor,
+        v: Tensor,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let (k, v) = match self.self_kv[layer].take() {
+            Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
+            None => (k, v),
+        };
+        self.self_kv[layer] = Some((k.clone(), v.clone()));
+        Ok((k, v))
+    }
+
     /// Keeps rows `rows` (u32 indices into the batch), in that order: beam
     /// search continuing from the chosen beams.
     pub fn reorder(&mut self, rows: &Tensor) -> candle_core::Result<()> {
@@ -258,17 +285,7 @@ impl BartModel {
             .collect();
         let positions = Tensor::from_vec(positions, (batch, seq), device)?;
         let mut hidden = self.embed(ids, &positions)?;
-        let mask = if lengths.iter().all(|&l| l == seq) {
-            None
-        } else {
-            let values: Vec<f32> = lengths
-                .iter()
-                .flat_map(|&len| {
-                    (0..seq).map(move |j| if j < len { 0.0 } else { f32::NEG_INFINITY })
-                })
-                .collect();
-            Some(Tensor::from_vec(values, (batch, 1, 1, seq), device)?)
-        };
+        let mask = padding_mask(lengths, seq, device)?;
         let pre_norm = self.config.family == Family::M2m100;
         for layer in &self.encoder {
             hidden = sublayer(&hidden, &layer.self_attn_norm, pre_norm, |x| {
@@ -296,12 +313,7 @@ impl BartModel {
             .iter()
             .map(|layer| layer.cross_attn.keys_values(&encoded.states))
             .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(DecoderState {
-            self_kv: vec![None; self.decoder.len()],
-            cross_kv,
-            cross_mask: encoded.mask.clone(),
-            len: 0,
-        })
+        Ok(DecoderState::new(encoded, cross_kv))
     }
 
     /// Runs decoder ids `(batch, len)` after the positions in `state` and
@@ -321,28 +333,12 @@ impl BartModel {
             .unsqueeze(0)?
             .repeat((batch, 1))?;
         let mut hidden = self.embed(ids, &positions)?;
-        let past = state.len;
-        let causal = if seq > 1 {
-            let total = past + seq;
-            let values: Vec<f32> = (0..seq)
-                .flat_map(|i| {
-                    (0..total).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
-                })
-                .collect();
-            Some(Tensor::from_vec(values, (seq, total), device)?)
-        } else {
-            None
-        };
+        let causal = causal_mask(state.len, seq, device)?;
         let pre_norm = self.config.family == Family::M2m100;
         for (index, layer) in self.decoder.iter().enumerate() {
-            let slot = &mut state.self_kv[index];
             hidden = sublayer(&hidden, &layer.self_attn_norm, pre_norm, |x| {
                 let (k, v) = layer.self_attn.keys_values(x)?;
-                let (k, v) = match slot.take() {
-                    Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
-                    None => (k, v),
-                };
-                *slot = Some((k.clone(), v.clone()));
+                let (k, v) = state.append_self(index, k, v)?;
                 layer.self_attn.attend(x, &k, &v, causal.as_ref())
             })?;
             let (k, v) = &state.cross_kv[index];
@@ -363,6 +359,40 @@ impl BartModel {
             None => Ok(logits),
         }
     }
+}
+
+/// The additive key mask `(batch, 1, 1, seq)` over the right padding of
+/// rows of real lengths `lengths`; `None` when no row is padded.
+pub(crate) fn padding_mask(
+    lengths: &[usize],
+    seq: usize,
+    device: &Device,
+) -> candle_core::Result<Option<Tensor>> {
+    if lengths.iter().all(|&l| l == seq) {
+        return Ok(None);
+    }
+    let values: Vec<f32> = lengths
+        .iter()
+        .flat_map(|&len| (0..seq).map(move |j| if j < len { 0.0 } else { f32::NEG_INFINITY }))
+        .collect();
+    Tensor::from_vec(values, (lengths.len(), 1, 1, seq), device).map(Some)
+}
+
+/// The additive causal mask `(seq, past + seq)` of `seq` new decoder
+/// positions after `past`; `None` for a single position.
+pub(crate) fn causal_mask(
+    past: usize,
+    seq: usize,
+    device: &Device,
+) -> candle_core::Result<Option<Tensor>> {
+    if seq == 1 {
+        return Ok(None);
+    }
+    let total = past + seq;
+    let values: Vec<f32> = (0..seq)
+        .flat_map(|i| (0..total).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Tensor::from_vec(values, (seq, total), device).map(Some)
 }
 
 /// A residual sub-layer: pre-norm `x + f(norm(x))` (m2m_100) or post-norm

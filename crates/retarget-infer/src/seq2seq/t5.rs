@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Linear, VarBuilder};
 
 use super::config::{FfnActivation, Seq2SeqConfig, T5Settings};
-use super::model::{DecoderState, Encoded};
+use super::model::{causal_mask, padding_mask, DecoderState, Encoded};
 
 struct Attention {
     q: Linear,
@@ -187,19 +187,9 @@ impl T5Model {
     }
 
     pub(crate) fn encode(&self, ids: &Tensor, lengths: &[usize]) -> candle_core::Result<Encoded> {
-        let (batch, seq) = ids.dims2()?;
+        let seq = ids.dim(1)?;
         let device = ids.device();
-        let mask = if lengths.iter().all(|&l| l == seq) {
-            None
-        } else {
-            let values: Vec<f32> = lengths
-                .iter()
-                .flat_map(|&len| {
-                    (0..seq).map(move |j| if j < len { 0.0 } else { f32::NEG_INFINITY })
-                })
-                .collect();
-            Some(Tensor::from_vec(values, (batch, 1, 1, seq), device)?)
-        };
+        let mask = padding_mask(lengths, seq, device)?;
         let mut bias = self.position_bias(&self.encoder_bias, 0, seq, seq, true, device)?;
         if let Some(mask) = &mask {
             bias = bias.broadcast_add(mask)?;
@@ -233,12 +223,7 @@ impl T5Model {
                     .keys_values(&encoded.states)
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(DecoderState {
-            self_kv: vec![None; self.decoder.len()],
-            cross_kv,
-            cross_mask: encoded.mask.clone(),
-            len: 0,
-        })
+        Ok(DecoderState::new(encoded, cross_kv))
     }
 
     pub(crate) fn decode(
@@ -251,25 +236,15 @@ impl T5Model {
         let total = state.len + seq;
         let mut bias =
             self.position_bias(&self.decoder_bias, state.len, seq, total, false, device)?;
-        if seq > 1 {
-            let past = state.len;
-            let causal: Vec<f32> = (0..seq)
-                .flat_map(|i| {
-                    (0..total).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
-                })
-                .collect();
-            bias = bias.broadcast_add(&Tensor::from_vec(causal, (seq, total), device)?)?;
+        if let Some(causal) = causal_mask(state.len, seq, device)? {
+            bias = bias.broadcast_add(&causal)?;
         }
         let eps = self.settings.eps;
         let mut hidden = self.embed(ids)?;
         for (index, block) in self.decoder.iter().enumerate() {
             let normed = rms_norm(&hidden, &block.self_norm, eps)?;
             let (k, v) = block.self_attn.keys_values(&normed)?;
-            let (k, v) = match state.self_kv[index].take() {
-                Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
-                None => (k, v),
-            };
-            state.self_kv[index] = Some((k.clone(), v.clone()));
+            let (k, v) = state.append_self(index, k, v)?;
             hidden = (&hidden + block.self_attn.attend(&normed, &k, &v, Some(&bias))?)?;
             let (cross, cross_norm) = block
                 .cross

@@ -99,10 +99,12 @@ impl TranslationModel {
         })
     }
 
-    /// Translates `lines`, `options.batch` at a time, calling `on_batch` with
-    /// the number of lines done after each batch. Errors name the line.
+    /// Translates `lines` (read from `path`), `options.batch` at a time,
+    /// calling `on_batch` with the number of lines done after each batch.
+    /// Errors name the file and line.
     pub fn translate(
         &self,
+        path: &std::path::Path,
         lines: &[String],
         options: &TranslateOptions,
         on_batch: &dyn Fn(usize),
@@ -112,12 +114,8 @@ impl TranslationModel {
             .iter()
             .enumerate()
             .map(|(n, line)| {
-                self.source_ids(line, options).map_err(|e| match e {
-                    InferError::Request(problem) => {
-                        InferError::Request(format!("line {}: {problem}", n + 1))
-                    }
-                    other => other,
-                })
+                self.source_ids(line, options)
+                    .map_err(|e| e.at_line(path, n))
             })
             .collect::<Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(lines.len());
@@ -212,14 +210,9 @@ impl TranslationModel {
         let mut scores = Vec::with_capacity(targets.len());
         let mut logits = Vec::new();
         for (index, (source, target)) in sources.iter().zip(targets).enumerate() {
-            let (score, line_logits) =
-                self.score_pair(source, target, options)
-                    .map_err(|e| match e {
-                        InferError::Request(problem) => {
-                            InferError::input(path, format!("line {}: {problem}", index + 1))
-                        }
-                        other => other,
-                    })?;
+            let (score, line_logits) = self
+                .score_pair(source, target, options)
+                .map_err(|e| e.at_line(path, index))?;
             scores.push(score);
             if keep_logits {
                 logits.push(line_logits);
