@@ -7,10 +7,12 @@ import sys
 RESULTS = {"passed": 0, "failed": 0}
 
 
-def report(ok, name, detail=""):
-    """Prints one PASS/FAIL line and counts it."""
+def report(ok, name, detail="", quiet=False):
+    """Counts one check and prints its PASS/FAIL line (a passing `quiet`
+    check prints nothing)."""
     RESULTS["passed" if ok else "failed"] += 1
-    print(f"{'PASS' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
+    if not ok or not quiet:
+        print(f"{'PASS' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
 
 
 def finish():

@@ -15,26 +15,18 @@ import argparse
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import torch
 import yaml
 from safetensors.torch import load_file, save_file
 
+from common import finish, report
+
 F32_TOLERANCE = 1e-6
 # mergekit computes float16 merges in float16 step by step; retarget computes
 # in float32 and rounds once, so they may differ by a rounding or two.
 F16_TOLERANCE = 2e-3
-FAILURES = []
-
-
-def report(ok, name, detail=""):
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{(': ' + detail) if detail else ''}")
-    if not ok:
-        FAILURES.append(name)
-
-
 def tensors(folder):
     out = {}
     for f in sorted(Path(folder).glob("*.safetensors")):
@@ -523,7 +515,7 @@ dtype: float32
 
 
 def check_bad_input(binary, work, m):
-    base, a = m["base"], m["a"]
+    a = m["a"]
     cases = {
         "unknown method": (f"merge_method: frankenmerge\nmodels: [{{model: {a}}}]\n", "unknown merge method"),
         "unknown parameter": (f"merge_method: linear\nmodels: [{{model: {a}, parameters: {{weight: 1, densty: 0.5}}}}]\n", "densty"),
@@ -553,8 +545,7 @@ def main():
         check_fixtures(args)
     if args.smollm2 and args.only != "fixtures":
         check_smollm2(args)
-    print(f"{len(FAILURES)} failed")
-    sys.exit(1 if FAILURES else 0)
+    finish()
 
 
 def check_fixtures(args):

@@ -17,15 +17,14 @@ Checks:
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 import transformers
 from safetensors import safe_open
+
+from common import finish, report, retarget
 
 torch.set_num_threads(os.cpu_count() or 1)
 transformers.logging.set_verbosity_error()
@@ -38,21 +37,6 @@ PROMPTS = [
     "Translate to Basque: the weather is nice today.",
     "def fibonacci(n):\n    return",
 ]
-
-RESULTS = {"passed": 0, "failed": 0}
-
-
-def report(ok, name, detail=""):
-    RESULTS["passed" if ok else "failed"] += 1
-    print(f"{'PASS' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
-
-
-def retarget(binary, *args):
-    proc = subprocess.run([binary, *map(str, args)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"retarget {' '.join(map(str, args))} failed: {proc.stderr}")
-    return proc.stdout
-
 
 def weight_files(folder):
     folder = Path(folder)
@@ -179,8 +163,7 @@ def main():
     for name in ["llama-untied", "t5", "all-MiniLM-L6-v2"]:
         check_bf16_convert(args.retarget, name, sources[name], work)
 
-    print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
-    sys.exit(1 if RESULTS["failed"] else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 
+from common import finish, report
 from texts import gettext_catalogs
 
 MODELS = ["botchan_en_unigram_1000", "botchan_en_bpe_1000", "kyoto_ja_unigram_8000"]
@@ -30,13 +31,6 @@ LOCALES = ["ja", "de", "ru", "ar", "th", "zh_CN", "hi", "ko", "eu", "tt"]
 EDGE_CASES = ["  leading and   inner   spaces  ", "\u3000全角スペース\u3000テスト", "ｱｲｳ ＡＢＣ １２３",
               "tab\tseparated", "😀 emoji 🎉🎉", "", "   ", "Ǆemal ﬁne ﬀ", "a\u00a0b\u2009c", "x" * 300,
               "Straße ÉCOLE naïve", "ﾊﾟﾋﾟﾌﾟ", "①②③ ⅷ", "<unk> <s> </s>"]
-failed = 0
-
-
-def report(ok, name, detail=""):
-    global failed
-    failed += not ok
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
 
 
 def gettext_lines(locale, limit):
@@ -109,8 +103,7 @@ def main():
             report(ours == theirs, f"sacrebleu -tok {tok} BLEU ({mode}, {len(refs)} gettext-{locale} segments)",
                    "" if ours == theirs else f"\n--- retarget\n{ours[:500]}--- sacrebleu\n{theirs[:500]}")
 
-    print(f"{failed} failed")
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 if __name__ == "__main__":

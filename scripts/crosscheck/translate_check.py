@@ -19,7 +19,6 @@ the language tokens:
 import argparse
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np

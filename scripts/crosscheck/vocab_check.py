@@ -12,24 +12,15 @@ in f32. Reports vocabulary and weight-file sizes before and after.
 import argparse
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import torch
 from transformers import AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+from common import finish, report
 from texts import gettext_catalogs
 
 TOLERANCE = 1e-5
-FAILURES = []
-
-
-def report(ok, name, detail=""):
-    print(f"{'ok  ' if ok else 'FAIL'} {name}{(': ' + detail) if detail else ''}")
-    if not ok:
-        FAILURES.append(name)
-
-
 def weight_bytes(folder):
     return sum(p.stat().st_size for p in Path(folder).glob("*.safetensors"))
 
@@ -186,8 +177,7 @@ def main():
     check_expand(args.retarget, "llama-untied", args.fixtures / "llama-untied", train, held_out, args.work, 200)
     if args.smollm2:
         check_expand(args.retarget, "SmolLM2-135M", args.smollm2, train, held_out, args.work, 1000)
-    print(f"{len(FAILURES)} failed")
-    sys.exit(1 if FAILURES else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -20,15 +20,9 @@ pub enum InitMethod {
     Random,
 }
 
-/// Arguments every vocabulary command takes.
+/// Where and how a vocabulary command writes its model and report.
 #[derive(Debug, clap::Args)]
-pub struct SurgeryArgs {
-    /// The HF model folder (with tokenizer.json).
-    #[arg(long)]
-    model: PathBuf,
-    /// Target-language text, one segment per line (several files allowed).
-    #[arg(long, required = true, num_args = 1..)]
-    corpus: Vec<PathBuf>,
+pub struct OutputArgs {
     /// The output folder (must not exist, or be empty).
     #[arg(long)]
     out: PathBuf,
@@ -38,6 +32,45 @@ pub struct SurgeryArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+impl OutputArgs {
+    fn max_shard_bytes(&self) -> Result<u64> {
+        Ok(parse_size(&self.max_shard_size)?)
+    }
+}
+
+/// How new rows are initialised.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Initialisation of the new rows.
+    #[arg(long, value_enum, default_value = "mean")]
+    init: InitMethod,
+    /// Seed of `--init random`.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl InitArgs {
+    fn init(&self) -> Init {
+        match self.init {
+            InitMethod::Mean => Init::Mean,
+            InitMethod::Random => Init::Random { seed: self.seed },
+        }
+    }
+}
+
+/// Arguments every vocabulary command takes.
+#[derive(Debug, clap::Args)]
+pub struct SurgeryArgs {
+    /// The HF model folder (with tokenizer.json).
+    #[arg(long)]
+    model: PathBuf,
+    /// Target-language text, one segment per line (several files allowed).
+    #[arg(long, required = true, num_args = 1..)]
+    corpus: Vec<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Vocabulary surgery.
@@ -51,12 +84,8 @@ pub enum VocabCommand {
         /// Number of tokens to add.
         #[arg(long)]
         add: usize,
-        /// Initialisation of the new rows.
-        #[arg(long, value_enum, default_value = "mean")]
-        init: InitMethod,
-        /// Seed of `--init random`.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
+        #[command(flatten)]
+        init: InitArgs,
     },
     /// Keep only the tokens a target-language corpus uses (plus special tokens and the base
     /// alphabet), slicing embedding and head rows and renumbering every token id.
@@ -130,20 +159,15 @@ fn output<R: serde::Serialize>(json: bool, report: &R, text: fn(&R) -> String) -
 /// Runs one `vocab` command and returns what to print.
 pub fn run(command: VocabCommand) -> Result<String> {
     match command {
-        VocabCommand::Expand {
-            io,
-            add,
-            init,
-            seed,
-        } => {
+        VocabCommand::Expand { io, add, init } => {
             let options = ExpandOptions {
                 corpus: io.corpus,
                 add,
-                init: init_of(init, seed),
-                max_shard_bytes: parse_size(&io.max_shard_size)?,
+                init: init.init(),
+                max_shard_bytes: io.output.max_shard_bytes()?,
             };
-            let report = expand(&io.model, &io.out, &options)?;
-            output(io.json, &report, render_expand)
+            let report = expand(&io.model, &io.output.out, &options)?;
+            output(io.output.json, &report, render_expand)
         }
         VocabCommand::Trim {
             io,
@@ -161,10 +185,10 @@ pub fn run(command: VocabCommand) -> Result<String> {
                 selection,
                 keep_tokens,
                 pad_to_multiple,
-                max_shard_bytes: parse_size(&io.max_shard_size)?,
+                max_shard_bytes: io.output.max_shard_bytes()?,
             };
-            let report = trim(&io.model, &io.out, &options)?;
-            output(io.json, &report, render)
+            let report = trim(&io.model, &io.output.out, &options)?;
+            output(io.output.json, &report, render)
         }
     }
 }
@@ -187,31 +211,13 @@ pub struct AdaptArgs {
     /// Number of tokens to add.
     #[arg(long, default_value_t = 1000)]
     add: usize,
-    /// Initialisation of the new rows.
-    #[arg(long, value_enum, default_value = "mean")]
-    init: InitMethod,
-    /// Seed of `--init random`.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    init: InitArgs,
     /// Then trim the vocabulary to what the corpus uses.
     #[arg(long)]
     trim: bool,
-    /// The output folder (must not exist, or be empty).
-    #[arg(long)]
-    out: PathBuf,
-    /// Largest shard, e.g. 5GB, 500MB, 2GiB.
-    #[arg(long, default_value = "5GB")]
-    max_shard_size: String,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-fn init_of(method: InitMethod, seed: u64) -> Init {
-    match method {
-        InitMethod::Mean => Init::Mean,
-        InitMethod::Random => Init::Random { seed },
-    }
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn render_adapt(r: &AdaptReport) -> String {
@@ -269,10 +275,10 @@ pub fn run_adapt(args: AdaptArgs) -> Result<String> {
         corpus: args.corpus,
         held_out: args.held_out,
         add: args.add,
-        init: init_of(args.init, args.seed),
+        init: args.init.init(),
         trim: args.trim,
-        max_shard_bytes: parse_size(&args.max_shard_size)?,
+        max_shard_bytes: args.output.max_shard_bytes()?,
     };
-    let report = adapt(&args.model, &args.out, &options)?;
-    output(args.json, &report, render_adapt)
+    let report = adapt(&args.model, &args.output.out, &options)?;
+    output(args.output.json, &report, render_adapt)
 }
