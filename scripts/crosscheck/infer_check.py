@@ -18,6 +18,10 @@ transformers itself, SmolLM2 as an HF folder
 - greedy generation of 32 new tokens gives the same token ids as
   `generate(do_sample=False)`, one prompt at a time and as one left-padded
   batch (`retarget generate -i FILE --batch N`).
+- masked language models (the bert fixture; a random xlm-roberta with the
+  XLM-R tokenizer built by transformers): logits within 1e-4 and the
+  pseudo-log-likelihood of each line (every non-special token masked in
+  turn) equal to the same computation in transformers;
 - `retarget lens` on SmolLM2: every layer's top tokens, their probabilities
   and the probability mass per language (with retarget's token-language
   assignment, read from its cache file) equal a plain transformers logit lens
@@ -30,6 +34,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import shutil
 from pathlib import Path
 
@@ -201,6 +206,52 @@ def check_lens(binary, name, folder, ref):
            f"{final['top'][0]['text']!r}")
 
 
+def random_xlmr(tokenizer_file, out):
+    """A small random XLMRobertaForMaskedLM with the XLM-R tokenizer."""
+    tok = Tokenizer.from_file(str(tokenizer_file))
+    config = transformers.XLMRobertaConfig(vocab_size=tok.get_vocab_size(True), hidden_size=32, num_hidden_layers=2,
+                                           num_attention_heads=4, intermediate_size=64, max_position_embeddings=130,
+                                           pad_token_id=tok.token_to_id("<pad>"), bos_token_id=0, eos_token_id=2)
+    torch.manual_seed(0)
+    model = transformers.XLMRobertaForMaskedLM(config)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "LayerNorm" not in name and "layer_norm" not in name:
+                p.normal_(0.0, 0.2)
+    model.save_pretrained(out, safe_serialization=True)
+    shutil.copy(tokenizer_file, out / "tokenizer.json")
+    return out
+
+
+def check_masked(binary, name, folder, work):
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    model = transformers.AutoModelForMaskedLM.from_pretrained(folder, dtype=torch.float32).eval()
+    special = {i for i, t in tok.get_added_tokens_decoder().items() if t.special}
+    mask = tok.token_to_id("[MASK]") if tok.token_to_id("[MASK]") is not None else tok.token_to_id("<mask>")
+    lines = [line for line in LINES[:4] if line]
+    text = work / f"{name}.txt"
+    text.write_text("\n".join(lines) + "\n")
+    logits_file = work / f"{name}.logits.safetensors"
+    rows = [json.loads(line) for line in retarget(binary, "score", "--model", folder, "-i", text, "--json",
+                                                  "--save-logits", logits_file).splitlines()]
+    saved = load_file(str(logits_file))
+    worst_logit, worst_nll = 0.0, 0.0
+    for n, line in enumerate(lines):
+        ids = tok.encode(line).ids
+        with torch.no_grad():
+            plain = model(torch.tensor([ids])).logits[0].numpy()
+            positions = [i for i, t in enumerate(ids) if t not in special]
+            batch = torch.tensor([[mask if j == i else t for j, t in enumerate(ids)] for i in positions])
+            log_probs = torch.log_softmax(model(batch).logits, -1)
+        nll = -sum(float(log_probs[r, i, ids[i]]) for r, i in enumerate(positions))
+        worst_logit = max(worst_logit, float(np.abs(saved[f"line.{n}"] - plain).max()))
+        worst_nll = max(worst_nll, abs(rows[n]["nll"] - nll) / nll)
+        if rows[n]["tokens"] != len(positions):
+            report(False, f"{name} scored tokens line {n}", f"{rows[n]['tokens']} vs {len(positions)}")
+    report(worst_logit <= 1e-4, f"{name} masked-LM logits", f"max abs diff {worst_logit:.2e}")
+    report(worst_nll <= 1e-5, f"{name} pseudo-log-likelihood", f"max relative diff {worst_nll:.2e}")
+
+
 def load(folder, dtype=torch.float32, **kwargs):
     model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, **kwargs)
     model.eval()
@@ -213,6 +264,7 @@ def main():
     ap.add_argument("--fixtures", type=Path, required=True)
     ap.add_argument("--smollm2", type=Path, help="SmolLM2 as an HF folder (from retarget convert)")
     ap.add_argument("--smollm2-gguf", type=Path, help="SmolLM2's GGUF file")
+    ap.add_argument("--assets", type=Path, help="the example assets (for the XLM-R tokenizer)")
     ap.add_argument("--work", type=Path, required=True)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -225,6 +277,10 @@ def main():
         reference = load(folder)
         check_model(args.retarget, name, folder, reference, tokenizer, args.work)
         check_lens(args.retarget, name, folder, reference)
+    check_masked(args.retarget, "bert", args.fixtures / "bert", args.work)
+    if args.assets:
+        xlmr = random_xlmr(args.assets / "xlmr-tokenizer" / "tokenizer.json", args.work / "xlmr-random")
+        check_masked(args.retarget, "xlm-roberta-random", xlmr, args.work)
     if args.smollm2:
         tokenizer = Tokenizer.from_file(str(args.smollm2 / "tokenizer.json"))
         truth = load(args.smollm2, dtype=torch.float64, attn_implementation="eager")

@@ -29,7 +29,7 @@ status=0
   --smollm2 "$work/smollm2" --smollm2-gguf examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
   --work "$work/merge" || status=1
 "$venv/bin/python" scripts/crosscheck/infer_check.py --retarget "$bin" --fixtures "$work/fixtures" \
-  --smollm2 "$work/smollm2" --smollm2-gguf examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
+  --assets examples/assets --smollm2 "$work/smollm2" --smollm2-gguf examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
   --work "$work/infer" || status=1
 "$venv/bin/python" scripts/crosscheck/translate_check.py --retarget "$bin" --fixtures "$work/fixtures" \
   --work "$work/translate" || status=1

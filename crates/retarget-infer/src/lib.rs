@@ -8,6 +8,7 @@
 //! | [`config`] | hyper-parameters from `config.json`, supported model types |
 //! | [`model`] | opening a model folder or GGUF file with its tokenizer |
 //! | [`decoder`] | the network on candle-nn, with a key/value cache |
+//! | [`encoder`] | bert / roberta / xlm-roberta masked LMs, pseudo-log-likelihood |
 //! | [`score`] | per-line NLL, perplexity, bits per byte |
 //! | [`generate`] | generation with streaming output |
 //! | [`sampling`] | greedy, temperature and top-p token choice |
@@ -17,6 +18,7 @@
 pub mod config;
 mod config_keys;
 pub mod decoder;
+pub mod encoder;
 pub mod error;
 pub mod generate;
 pub mod lens;

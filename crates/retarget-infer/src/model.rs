@@ -14,6 +14,7 @@ use tokenizers::Tokenizer;
 
 use crate::config::{token_ids, DecoderConfig, SUPPORTED_MODEL_TYPES};
 use crate::decoder::Decoder;
+use crate::encoder::{MaskedLanguageModel, SUPPORTED_ENCODER_TYPES};
 use crate::error::{InferError, Result};
 use crate::seq2seq::config::SUPPORTED_SEQ2SEQ_TYPES;
 use crate::seq2seq::TranslationModel;
@@ -38,6 +39,8 @@ pub enum AnyModel {
     Decoder(LanguageModel),
     /// An encoder-decoder translation model.
     Seq2Seq(TranslationModel),
+    /// A masked language model (bert, roberta, xlm-roberta).
+    Encoder(MaskedLanguageModel),
 }
 
 /// What every model folder holds besides its network: the parsed
@@ -103,6 +106,7 @@ pub fn open_model(path: &Path) -> Result<AnyModel> {
         match &mut model {
             AnyModel::Decoder(m) => m.path = path.to_path_buf(),
             AnyModel::Seq2Seq(m) => m.path = path.to_path_buf(),
+            AnyModel::Encoder(m) => m.path = path.to_path_buf(),
         }
         return Ok(model);
     }
@@ -118,6 +122,9 @@ fn open_folder(dir: &Path) -> Result<AnyModel> {
     if SUPPORTED_SEQ2SEQ_TYPES.contains(&model_type.as_str()) {
         return TranslationModel::from_parts(dir, parts).map(AnyModel::Seq2Seq);
     }
+    if SUPPORTED_ENCODER_TYPES.contains(&model_type.as_str()) {
+        return MaskedLanguageModel::from_parts(dir, parts, &model_type).map(AnyModel::Encoder);
+    }
     if !SUPPORTED_MODEL_TYPES.contains(&model_type.as_str()) {
         return Err(InferError::UnsupportedArchitecture {
             path: dir.to_path_buf(),
@@ -125,6 +132,7 @@ fn open_folder(dir: &Path) -> Result<AnyModel> {
             supported: SUPPORTED_MODEL_TYPES
                 .iter()
                 .chain(SUPPORTED_SEQ2SEQ_TYPES)
+                .chain(SUPPORTED_ENCODER_TYPES)
                 .copied()
                 .collect(),
         });
@@ -160,6 +168,10 @@ impl LanguageModel {
             AnyModel::Seq2Seq(_) => Err(InferError::model(
                 path,
                 "an encoder-decoder translation model: use `retarget translate`, or `retarget score --source`",
+            )),
+            AnyModel::Encoder(_) => Err(InferError::model(
+                path,
+                "a masked language model: `retarget score` scores text with it (pseudo-log-likelihood)",
             )),
         }
     }

@@ -124,18 +124,34 @@ impl LanguageModel {
         keep_logits: bool,
         on_line: &dyn Fn(),
     ) -> Result<(Vec<LineScore>, Vec<Tensor>)> {
-        let mut scores = Vec::with_capacity(lines.len());
-        let mut logits = Vec::new();
-        for (index, line) in lines.iter().enumerate() {
-            let (score, line_logits) = self
-                .score_line(line, keep_logits)
-                .map_err(|e| e.at_line(path, index))?;
-            scores.push(score);
-            logits.extend(line_logits);
-            on_line();
-        }
-        Ok((scores, logits))
+        score_each(path, lines, keep_logits, on_line, |line| {
+            let (score, logits) = self.score_line(line, keep_logits)?;
+            Ok((score, logits))
+        })
     }
+}
+
+/// Scores each item with `score` (which may return its logits), calling
+/// `on_line` after each; errors name `path` and the line. The logits are
+/// kept only with `keep_logits`.
+pub(crate) fn score_each<T>(
+    path: &Path,
+    items: &[T],
+    keep_logits: bool,
+    on_line: &dyn Fn(),
+    score: impl Fn(&T) -> Result<(LineScore, Option<Tensor>)>,
+) -> Result<(Vec<LineScore>, Vec<Tensor>)> {
+    let mut scores = Vec::with_capacity(items.len());
+    let mut logits = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let (line_score, line_logits) = score(item).map_err(|e| e.at_line(path, index))?;
+        scores.push(line_score);
+        if keep_logits {
+            logits.extend(line_logits);
+        }
+        on_line();
+    }
+    Ok((scores, logits))
 }
 
 /// A safetensors file holding each line's logits as `line.{index}`

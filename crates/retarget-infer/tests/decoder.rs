@@ -167,14 +167,23 @@ fn prompts_longer_than_the_context_and_empty_prompts_are_refused() {
 #[test]
 fn unsupported_architectures_are_named_with_the_supported_ones() {
     let dir = tempfile::tempdir().unwrap();
-    write_fixture(Fixture::Bert, dir.path()).unwrap();
+    write_fixture(Fixture::LlamaTied, dir.path()).unwrap();
+    edit_config(dir.path(), |c| {
+        c.insert("model_type".into(), serde_json::json!("gpt_neox"));
+    });
     let err = LanguageModel::open(dir.path()).err().unwrap();
     assert!(matches!(err, InferError::UnsupportedArchitecture { .. }));
     let text = err.to_string();
     assert!(
-        text.contains("`bert`") && text.contains("llama, mistral, qwen2, qwen3, gemma"),
+        text.contains("`gpt_neox`")
+            && text.contains("llama, mistral, qwen2, qwen3, gemma, m2m_100"),
         "{text}"
     );
+    // A supported model of another kind is pointed to the command that runs it.
+    let bert = tempfile::tempdir().unwrap();
+    write_fixture(Fixture::Bert, bert.path()).unwrap();
+    let err = LanguageModel::open(bert.path()).err().unwrap().to_string();
+    assert!(err.contains("masked language model"), "{err}");
 }
 
 fn edit_config(dir: &Path, edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)) {

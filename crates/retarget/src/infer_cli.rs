@@ -160,6 +160,15 @@ pub fn run_score(args: ScoreArgs) -> Result<String> {
             }
             model.score_lines(&args.input, &lines, keep_logits, &|| bar.inc(1))?
         }
+        AnyModel::Encoder(model) => {
+            if args.source.is_some() {
+                anyhow::bail!(InferError::Request(
+                    "--source is for encoder-decoder models; this is a masked language model"
+                        .into()
+                ));
+            }
+            model.score_lines(&args.input, &lines, keep_logits, &|| bar.inc(1))?
+        }
         AnyModel::Seq2Seq(model) => {
             let source = args.source.as_ref().ok_or_else(|| {
                 InferError::Request(

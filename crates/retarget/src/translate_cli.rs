@@ -102,6 +102,10 @@ pub fn run_translate(args: TranslateArgs) -> Result<String> {
         AnyModel::Seq2Seq(model) => model.translate(&args.input, &lines, &options, &|done| {
             bar.set_position(done as u64)
         })?,
+        AnyModel::Encoder(_) => anyhow::bail!(InferError::model(
+            &args.model,
+            "a masked language model does not generate text; translate with an encoder-decoder or decoder-only model"
+        )),
         AnyModel::Decoder(model) => {
             if options.beams.is_some_and(|b| b > 1) {
                 anyhow::bail!(InferError::Request(

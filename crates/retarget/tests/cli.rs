@@ -975,8 +975,14 @@ fn inference_bad_input_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let llama = dir.path().join("llama");
     write_fixture(Fixture::LlamaTied, &llama).unwrap();
-    let bert = dir.path().join("bert");
-    write_fixture(Fixture::Bert, &bert).unwrap();
+    let other = dir.path().join("gpt-neox");
+    write_fixture(Fixture::LlamaTied, &other).unwrap();
+    let config = std::fs::read_to_string(other.join("config.json")).unwrap();
+    std::fs::write(
+        other.join("config.json"),
+        config.replace("\"llama\"", "\"gpt_neox\""),
+    )
+    .unwrap();
     let text = dir.path().join("text.txt");
     std::fs::write(&text, "the cat\n").unwrap();
     let empty = dir.path().join("empty.txt");
@@ -991,7 +997,7 @@ fn inference_bad_input_exits_2() {
     assert_each_exits_2(
         &["score"],
         vec![
-            (vec!["--model", s(&bert), "-i", s(&text)], "model type `bert` is not supported for inference (supported: llama, mistral, qwen2, qwen3, gemma, m2m_100, marian, t5, mt5)"),
+            (vec!["--model", s(&other), "-i", s(&text)], "model type `gpt_neox` is not supported for inference (supported: llama, mistral, qwen2, qwen3, gemma, m2m_100, marian, t5, mt5, bert, roberta, xlm-roberta)"),
             (vec!["--model", s(&llama), "-i", s(&empty)], "empty.txt"),
             (vec!["--model", s(&llama), "-i", s(&blank)], "no text to score"),
             (vec!["--model", s(&llama), "-i", s(&latin1)], "latin1.txt"),

@@ -11,7 +11,7 @@ use super::config::Family;
 use super::model::log_probs;
 use super::TranslationModel;
 use crate::error::{InferError, Result};
-use crate::score::LineScore;
+use crate::score::{score_each, LineScore};
 
 /// What to translate into, and how.
 #[derive(Debug, Clone, PartialEq)]
@@ -207,18 +207,10 @@ impl TranslationModel {
         keep_logits: bool,
         on_line: &dyn Fn(),
     ) -> Result<(Vec<LineScore>, Vec<Tensor>)> {
-        let mut scores = Vec::with_capacity(targets.len());
-        let mut logits = Vec::new();
-        for (index, (source, target)) in sources.iter().zip(targets).enumerate() {
-            let (score, line_logits) = self
-                .score_pair(source, target, options)
-                .map_err(|e| e.at_line(path, index))?;
-            scores.push(score);
-            if keep_logits {
-                logits.push(line_logits);
-            }
-            on_line();
-        }
-        Ok((scores, logits))
+        let pairs: Vec<(&String, &String)> = sources.iter().zip(targets).collect();
+        score_each(path, &pairs, keep_logits, on_line, |(source, target)| {
+            let (score, logits) = self.score_pair(source, target, options)?;
+            Ok((score, Some(logits)))
+        })
     }
 }
