@@ -18,6 +18,9 @@ transformers itself, SmolLM2 as an HF folder
 - greedy generation of 32 new tokens gives the same token ids as
   `generate(do_sample=False)`, one prompt at a time and as one left-padded
   batch (`retarget generate -i FILE --batch N`).
+- `generate --chat` on SmolLM2-Instruct: the prompt ids equal
+  `apply_chat_template(..., add_generation_prompt=True)` and the greedy answer
+  equals `generate()`'s;
 - masked language models (the bert fixture; a random xlm-roberta with the
   XLM-R tokenizer built by transformers): logits within 1e-4 and the
   pseudo-log-likelihood of each line (every non-special token masked in
@@ -172,6 +175,25 @@ def check_model(binary, name, model_path, ref, tokenizer, work, truth=None):
            f"{len(PROMPTS)} prompts of {[len(tokenizer.encode(p).ids) for p in PROMPTS]} tokens")
 
 
+def check_chat(binary, name, folder, ref):
+    tok = transformers.AutoTokenizer.from_pretrained(folder)
+    for question in ["What is the capital of France?", "Tafsiri kwa Kiingereza: habari ya asubuhi"]:
+        got = json.loads(retarget(binary, "generate", "--model", folder, "--prompt", question, "--chat",
+                                  "--max-new-tokens", 24, "--json"))
+        ids = tok.apply_chat_template([{"role": "user", "content": question}], add_generation_prompt=True,
+                                      return_dict=True)["input_ids"]
+        with torch.no_grad():
+            out = ref.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                               max_new_tokens=24, do_sample=False, pad_token_id=0)
+        expected = out[0, len(ids):].tolist()
+        eos = ref.generation_config.eos_token_id
+        eos = set(eos if isinstance(eos, list) else [eos])
+        while expected and expected[-1] in eos:
+            expected.pop()
+        report(got["prompt_ids"] == ids, f"{name} chat prompt {question[:24]!r}", f"{len(ids)} tokens")
+        report(got["ids"] == expected, f"{name} chat answer {question[:24]!r}", repr(got["text"][:60]))
+
+
 def check_lens(binary, name, folder, ref):
     prompt = 'Le chat est sur la table. In English: "The'
     out = json.loads(retarget(binary, "lens", "--model", folder, "--prompt", prompt,
@@ -287,6 +309,7 @@ def main():
         reference = load(args.smollm2)
         check_model(args.retarget, "SmolLM2-135M", args.smollm2, reference, tokenizer, args.work, truth)
         check_lens(args.retarget, "SmolLM2-135M", args.smollm2, reference)
+        check_chat(args.retarget, "SmolLM2-135M", args.smollm2, reference)
         if args.smollm2_gguf:
             gguf = args.smollm2_gguf
             ref = load(gguf.parent, gguf_file=gguf.name)

@@ -32,6 +32,8 @@ pub struct GenerationOptions {
     pub sampling: Sampling,
     /// Keep going past end-of-sequence tokens (for benchmarks).
     pub ignore_eos: bool,
+    /// Wrap each prompt as a user message in the model's chat template.
+    pub chat: bool,
 }
 
 /// The result of one generation.
@@ -68,7 +70,7 @@ impl LanguageModel {
         options: GenerationOptions,
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation> {
-        let prompt_ids = self.prompt_ids(prompt)?;
+        let prompt_ids = self.prompt_ids(prompt, options.chat)?;
         let mut stream = self.tokenizer.decode_stream(true);
         let mut text = String::new();
         let mut failure = None;
@@ -125,7 +127,7 @@ impl LanguageModel {
     ) -> Result<Vec<Generation>> {
         let prompt_ids = prompts
             .iter()
-            .map(|p| self.prompt_ids(p))
+            .map(|p| self.prompt_ids(p, options.chat))
             .collect::<Result<Vec<_>>>()?;
         let raw = self.generate_ids(prompt_ids.clone(), options, &mut |_, _| {})?;
         prompt_ids
@@ -155,8 +157,22 @@ impl LanguageModel {
 
     /// The prompt's token ids, refused when empty or when it leaves no room
     /// in the context.
-    fn prompt_ids(&self, prompt: &str) -> Result<Vec<u32>> {
-        let ids = self.encode(prompt)?;
+    fn prompt_ids(&self, prompt: &str, chat: bool) -> Result<Vec<u32>> {
+        if prompt.trim().is_empty() {
+            return Err(InferError::Request("the prompt is empty".into()));
+        }
+        let ids = if chat {
+            // As apply_chat_template: the template places the special tokens.
+            let template = self.chat_template.as_ref().ok_or_else(|| {
+                InferError::model(
+                    &self.path,
+                    "no chat template (`chat_template` in tokenizer_config.json)",
+                )
+            })?;
+            self.encode_plain(&template.user_prompt(prompt)?)?
+        } else {
+            self.encode(prompt)?
+        };
         if ids.is_empty() {
             return Err(InferError::Request("the prompt is empty".into()));
         }

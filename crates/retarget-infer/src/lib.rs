@@ -15,6 +15,7 @@
 //! | [`lens`] | the logit lens: every layer decoded, mass per language |
 //! | [`token_languages`] | the language of each vocabulary token (cached) |
 
+pub mod chat;
 pub mod config;
 mod config_keys;
 pub mod decoder;

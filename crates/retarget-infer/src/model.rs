@@ -12,6 +12,7 @@ use retarget_model::weights::Weights;
 use retarget_model::ModelError;
 use tokenizers::Tokenizer;
 
+use crate::chat::ChatTemplate;
 use crate::config::{token_ids, DecoderConfig, SUPPORTED_MODEL_TYPES};
 use crate::decoder::Decoder;
 use crate::encoder::{MaskedLanguageModel, SUPPORTED_ENCODER_TYPES};
@@ -31,6 +32,8 @@ pub struct LanguageModel {
     /// Token ids that end generation (`config.json` and
     /// `generation_config.json` together).
     pub eos_token_ids: Vec<u32>,
+    /// The chat template of `tokenizer_config.json`, if any.
+    pub chat_template: Option<ChatTemplate>,
 }
 
 /// Any model this crate runs.
@@ -47,6 +50,7 @@ pub enum AnyModel {
 /// `config.json` and `generation_config.json`, the tokenizer, the weights.
 pub(crate) struct FolderParts {
     pub(crate) config: ModelConfig,
+    pub(crate) tokenizer_config: Option<ModelConfig>,
     pub(crate) generation: Option<ModelConfig>,
     pub(crate) tokenizer: Tokenizer,
     pub(crate) weights: Weights,
@@ -66,6 +70,12 @@ impl FolderParts {
         let tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| {
             InferError::model(&tokenizer_path, format!("cannot load tokenizer: {e}"))
         })?;
+        let tokenizer_config_path = dir.join("tokenizer_config.json");
+        let tokenizer_config = if tokenizer_config_path.is_file() {
+            Some(ModelConfig::read(&tokenizer_config_path)?)
+        } else {
+            None
+        };
         let generation_path = dir.join("generation_config.json");
         let generation = if generation_path.is_file() {
             Some(ModelConfig::read(&generation_path)?)
@@ -74,6 +84,7 @@ impl FolderParts {
         };
         Ok(FolderParts {
             config,
+            tokenizer_config,
             generation,
             tokenizer,
             weights: Weights::open_dir(dir)?,
@@ -151,11 +162,18 @@ fn open_folder(dir: &Path) -> Result<AnyModel> {
     }
     let decoder = Decoder::load(config, FolderTensors::var_builder(&parts.weights))
         .map_err(|e| InferError::model(dir, candle_message(&e)))?;
+    let chat_template = match &parts.tokenizer_config {
+        Some(c) => {
+            ChatTemplate::from_tokenizer_config(&dir.join("tokenizer_config.json"), c.raw())?
+        }
+        None => None,
+    };
     Ok(AnyModel::Decoder(LanguageModel {
         path: dir.to_path_buf(),
         decoder,
         tokenizer: parts.tokenizer,
         eos_token_ids,
+        chat_template,
     }))
 }
 
@@ -174,6 +192,15 @@ impl LanguageModel {
                 "a masked language model: `retarget score` scores text with it (pseudo-log-likelihood)",
             )),
         }
+    }
+
+    /// Token ids of `text` without special tokens.
+    pub fn encode_plain(&self, text: &str) -> Result<Vec<u32>> {
+        let encoding = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| InferError::Request(format!("cannot tokenize: {e}")))?;
+        Ok(encoding.get_ids().to_vec())
     }
 
     /// Token ids of `text` as the tokenizer gives them with its special

@@ -36,6 +36,7 @@ fn options(max_new_tokens: usize, sampling: Sampling) -> GenerationOptions {
         max_new_tokens,
         sampling,
         ignore_eos: false,
+        chat: false,
     }
 }
 
@@ -271,6 +272,7 @@ fn a_padded_batch_generates_what_each_prompt_generates_alone() {
         max_new_tokens: 12,
         sampling: Sampling::greedy(),
         ignore_eos: true,
+        chat: false,
     };
     let batch = model.generate_batch(&prompts, opts).unwrap();
     for (prompt, together) in prompts.iter().zip(&batch) {

@@ -64,6 +64,9 @@ pub struct GenerateArgs {
     /// Keep generating after end-of-sequence tokens (benchmarks).
     #[arg(long)]
     ignore_eos: bool,
+    /// Send each prompt as a user message through the model's chat template.
+    #[arg(long)]
+    chat: bool,
     /// Most tokens to generate.
     #[arg(long, default_value_t = 128)]
     max_new_tokens: usize,
@@ -246,6 +249,7 @@ pub fn run_generate(args: GenerateArgs) -> Result<String> {
             seed: args.seed,
         },
         ignore_eos: args.ignore_eos,
+        chat: args.chat,
     };
     if let Some(prompts) = prompts {
         let bar = count_bar(prompts.len() as u64, "generating");

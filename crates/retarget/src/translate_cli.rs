@@ -74,7 +74,8 @@ pub fn options(
     })
 }
 
-/// The prompt a decoder-only model translates with.
+/// The prompt a decoder-only model translates with (sent through its chat
+/// template when it has one).
 fn prompt(text: &str, src: Option<&Language>, tgt: &Language) -> String {
     let from = src
         .map(|l| format!(" from {}", l.name()))
@@ -116,6 +117,8 @@ pub fn run_translate(args: TranslateArgs) -> Result<String> {
                 max_new_tokens: options.max_new_tokens.unwrap_or(128),
                 sampling: Sampling::greedy(),
                 ignore_eos: false,
+                // Instruction-tuned models get the prompt as a chat message.
+                chat: model.chat_template.is_some(),
             };
             let mut out = Vec::with_capacity(lines.len());
             for chunk in lines.chunks(options.batch) {
