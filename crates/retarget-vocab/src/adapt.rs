@@ -29,6 +29,9 @@ pub struct AdaptOptions {
     pub corpus: Vec<PathBuf>,
     /// Held-out text for the report; without it the last tenth of the corpus is held out.
     pub held_out: Option<PathBuf>,
+    /// The held-out text in a reference language (usually English), line
+    /// by line, for tokenizer parity; needs `held_out`.
+    pub parallel_ref: Option<PathBuf>,
     /// Tokens to add.
     pub add: usize,
     /// Initialisation of the new rows.
@@ -153,7 +156,18 @@ fn weight_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-fn side(dir: &Path, lang: &str, held_out: &[String]) -> Result<ModelSide> {
+/// Vocabulary, size and tokenizer fairness of the model in `dir` on the
+/// held-out text; parity against `reference_tokens`, the token count of the
+/// same text in the reference language under the *input* model's tokenizer
+/// (so that the number says what the target language costs relative to
+/// what the reference cost originally; a trimmed tokenizer that no longer
+/// knows the reference language does not distort it).
+fn side(
+    dir: &Path,
+    lang: &str,
+    held_out: &[String],
+    reference_tokens: Option<u64>,
+) -> Result<ModelSide> {
     let path = dir.join("tokenizer.json");
     let tokenizer = tokenizers::Tokenizer::from_file(&path)
         .map_err(|e| VocabError::invalid(&path, format!("cannot load the tokenizer: {e}")))?;
@@ -163,7 +177,7 @@ fn side(dir: &Path, lang: &str, held_out: &[String]) -> Result<ModelSide> {
     Ok(ModelSide {
         tokens: tokenizer.get_vocab_size(true),
         weight_bytes: weight_bytes(dir),
-        held_out: Fairness::new(&path.display().to_string(), lang, counts, None),
+        held_out: Fairness::new(&path.display().to_string(), lang, counts, reference_tokens),
         bits_per_byte: None,
     })
 }
@@ -184,6 +198,28 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             }
             lines.split_off(keep)
         }
+    };
+    let reference = match (&options.parallel_ref, &options.held_out) {
+        (Some(_), None) => {
+            return Err(VocabError::Usage(
+                "--parallel-ref needs --held-out: the reference must be parallel to the held-out text line by line".into(),
+            ))
+        }
+        (Some(path), Some(_)) => {
+            let reference = read_corpus(std::slice::from_ref(path))?;
+            if reference.len() != held_out.len() {
+                return Err(VocabError::invalid(
+                    path,
+                    format!(
+                        "{} lines of text, but the held-out text has {}; parity needs them parallel",
+                        reference.len(),
+                        held_out.len()
+                    ),
+                ));
+            }
+            Some(reference)
+        }
+        (None, _) => None,
     };
     let parent = std::path::absolute(output)
         .map_err(|e| ModelError::io(output, e))?
@@ -208,7 +244,20 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let corpus = scratch.path().join("corpus.txt");
     std::fs::write(&corpus, lines.join("\n") + "\n").map_err(|e| ModelError::io(&corpus, e))?;
     let code = language.code().to_string();
-    let mut before = side(&base, &code, &held_out)?;
+    let reference_tokens = match &reference {
+        Some(lines) => {
+            let path = base.join("tokenizer.json");
+            let tokenizer = tokenizers::Tokenizer::from_file(&path).map_err(|e| {
+                VocabError::invalid(&path, format!("cannot load the tokenizer: {e}"))
+            })?;
+            let counts = Counter::new(&tokenizer).count(lines).map_err(|e| {
+                VocabError::invalid(&path, format!("encoding the reference text: {e}"))
+            })?;
+            Some(counts.tokens)
+        }
+        None => None,
+    };
+    let mut before = side(&base, &code, &held_out, reference_tokens)?;
     let held_out_source = options.held_out.as_ref().unwrap_or(&options.corpus[0]);
     let mut scores = HeldOutScorer::new(&held_out, held_out_source);
     before.bits_per_byte = scores.bits_per_byte(&base, "base model")?;
@@ -258,7 +307,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     } else {
         expanded
     };
-    let mut after = side(&finished, &code, &held_out)?;
+    let mut after = side(&finished, &code, &held_out, reference_tokens)?;
     after.bits_per_byte = if options.trim {
         scores.bits_per_byte(&finished, "adapted model")?
     } else {

@@ -208,6 +208,10 @@ pub struct AdaptArgs {
     /// Held-out target-language text for the report (default: the corpus' last tenth).
     #[arg(long)]
     held_out: Option<PathBuf>,
+    /// The held-out text in a reference language (e.g. English), line by line: parity =
+    /// held-out tokens ÷ the reference's tokens under the input model's tokenizer.
+    #[arg(long, requires = "held_out")]
+    parallel_ref: Option<PathBuf>,
     /// Number of tokens to add.
     #[arg(long, default_value_t = 1000)]
     add: usize,
@@ -255,6 +259,13 @@ fn render_adapt(r: &AdaptReport) -> String {
         format!("{:.3}", b.held_out.continued_words),
         format!("{:.3}", a.held_out.continued_words),
     );
+    if let (Some(pb), Some(pa)) = (b.held_out.parity, a.held_out.parity) {
+        out += &row(
+            "parity (vs reference)",
+            format!("{pb:.3}"),
+            format!("{pa:.3}"),
+        );
+    }
     out += &row("bits per byte", bpb(b.bits_per_byte), bpb(a.bits_per_byte));
     match &r.scoring {
         Some(reason) => out += &format!("bits per byte not measured: {reason}\n"),
@@ -274,6 +285,7 @@ pub fn run_adapt(args: AdaptArgs) -> Result<String> {
         lang: args.lang,
         corpus: args.corpus,
         held_out: args.held_out,
+        parallel_ref: args.parallel_ref,
         add: args.add,
         init: args.init.init(),
         trim: args.trim,

@@ -883,6 +883,41 @@ fn adapt_expands_reports_and_refuses_unknown_languages() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Parity against a reference text parallel to the held-out text.
+    let held = dir.path().join("held.txt");
+    std::fs::write(&held, "watoto wanasoma vitabu\nhabari za asubuhi\n").unwrap();
+    let english = dir.path().join("english.txt");
+    std::fs::write(&english, "children read books\ngood morning\n").unwrap();
+    let with_parity = dir.path().join("with-parity");
+    let mut full = args.to_vec();
+    full.extend([
+        "--held-out",
+        s(&held),
+        "--parallel-ref",
+        s(&english),
+        "--out",
+        s(&with_parity),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&retarget_ok(&full)).unwrap();
+    let (before, after) = (&report["before"]["held_out"], &report["after"]["held_out"]);
+    let reference_tokens =
+        before["counts"]["tokens"].as_f64().unwrap() / before["parity"].as_f64().unwrap();
+    let after_parity = after["counts"]["tokens"].as_f64().unwrap() / reference_tokens;
+    assert!(
+        (after["parity"].as_f64().unwrap() - after_parity).abs() < 1e-9,
+        "same reference count: {report}"
+    );
+    let one_line = dir.path().join("one.txt");
+    std::fs::write(&one_line, "children read books\n").unwrap();
+    let mismatch = dir.path().join("mismatch");
+    let mut bad_ref = args.to_vec();
+    bad_ref.extend(["--held-out", s(&held), "--parallel-ref", s(&one_line)]);
+    assert_each_exits_2(
+        &bad_ref,
+        vec![(vec!["--out", s(&mismatch)], "parity needs them parallel")],
+    );
+    assert_nothing_written(dir.path(), &mismatch);
     let again = dir.path().join("again");
     let mut bad = args.to_vec();
     bad[4] = "xx-nope";
