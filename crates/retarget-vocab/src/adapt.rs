@@ -36,6 +36,9 @@ pub struct AdaptOptions {
     pub add: usize,
     /// Initialisation of the new rows.
     pub init: Init,
+    /// A parallel corpus (source-language text, its target-language
+    /// translation) for the `transtok` initialisation.
+    pub parallel: Option<(PathBuf, PathBuf)>,
     /// Trim the expanded vocabulary to what the corpus uses.
     pub trim: bool,
     /// Largest output shard in bytes.
@@ -60,7 +63,7 @@ pub struct ModelSide {
 /// trimming).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct InitScore {
-    /// `mean` (FVT) or `random`.
+    /// `mean` (FVT), `random` or `transtok`.
     pub init: String,
     /// Bits per byte of the held-out text.
     pub bits_per_byte: Option<f64>,
@@ -79,7 +82,7 @@ pub struct AdaptReport {
     pub lines: (usize, usize),
     /// Tokens added and how their rows were initialised.
     pub added: usize,
-    /// `mean` (FVT) or `random`.
+    /// `mean` (FVT), `random` or `transtok`.
     pub init: String,
     /// Whether the vocabulary was trimmed afterwards.
     pub trimmed: bool,
@@ -98,6 +101,7 @@ fn init_name(init: Init) -> &'static str {
     match init {
         Init::Mean => "mean",
         Init::Random { .. } => "random",
+        Init::TransTok => "transtok",
     }
 }
 
@@ -267,6 +271,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             corpus: vec![corpus.clone()],
             add: options.add,
             init,
+            parallel: options.parallel.clone(),
             max_shard_bytes: options.max_shard_bytes,
         };
         expand(&base, &dir, &expand_options)?;
@@ -280,9 +285,10 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     }];
     // Every other initialisation, for comparison (not written).
     if scores.enabled() {
-        for other in [Init::Mean, Init::Random { seed: 0 }] {
+        let with_parallel = options.parallel.is_some();
+        for other in [Init::Mean, Init::Random { seed: 0 }, Init::TransTok] {
             let name = init_name(other);
-            if name == chosen {
+            if name == chosen || (other == Init::TransTok && !with_parallel) {
                 continue;
             }
             let dir = expand_with(other, name)?;

@@ -37,6 +37,10 @@ pub enum Init {
         /// Seed.
         seed: u64,
     },
+    /// Trans-tokenization: the old rows of the source tokens a parallel
+    /// corpus aligns with the new token, weighted by their expected alignment
+    /// counts ([`crate::align`]); FVT for new tokens the corpus never aligns.
+    TransTok,
 }
 
 /// Options of `retarget vocab expand`.
@@ -48,6 +52,10 @@ pub struct ExpandOptions {
     pub add: usize,
     /// Initialisation of the new rows.
     pub init: Init,
+    /// A parallel corpus for `Init::TransTok`: source-language text (read
+    /// with the old tokenizer) and its target-language translation (read
+    /// with the expanded one), line by line.
+    pub parallel: Option<(PathBuf, PathBuf)>,
     /// Largest output shard in bytes.
     pub max_shard_bytes: u64,
 }
@@ -69,6 +77,9 @@ pub struct ExpandReport {
     pub first_new_tokens: Vec<String>,
     /// Tokens of the corpus with the old and the new tokenizer.
     pub corpus_tokens: (usize, usize),
+    /// With `transtok`: new tokens initialised from alignments (the others
+    /// fell back to FVT).
+    pub aligned_tokens: Option<usize>,
 }
 
 /// New tokens with the merges that build them, in merge order.
@@ -151,8 +162,15 @@ fn float_type(t: &TensorRef) -> Result<FloatType> {
     })
 }
 
-/// The new rows of one token-indexed tensor, encoded like it.
-fn new_rows(t: &TensorRef, rows: usize, pieces: &[Vec<usize>], init: Init) -> Result<Vec<Vec<u8>>> {
+/// The new rows of one token-indexed tensor, encoded like it: weighted sums
+/// of old rows (`mixtures`, one per new token: FVT's equal weights over the
+/// pieces, or alignment weights), or random rows.
+fn new_rows(
+    t: &TensorRef,
+    rows: usize,
+    mixtures: &[Vec<(usize, f64)>],
+    init: Init,
+) -> Result<Vec<Vec<u8>>> {
     let dtype = float_type(t)?;
     let width = t.entry.numel() / rows;
     let row = |r: usize| {
@@ -162,18 +180,16 @@ fn new_rows(t: &TensorRef, rows: usize, pieces: &[Vec<usize>], init: Init) -> Re
         )
     };
     let values: Vec<Vec<f32>> = match init {
-        Init::Mean => pieces
+        Init::Mean | Init::TransTok => mixtures
             .iter()
-            .map(|ids| {
+            .map(|mixture| {
                 let mut sum = vec![0f64; width];
-                for &id in ids {
+                for &(id, weight) in mixture {
                     sum.iter_mut()
                         .zip(row(id))
-                        .for_each(|(s, v)| *s += v as f64);
+                        .for_each(|(s, v)| *s += weight * v as f64);
                 }
-                sum.iter()
-                    .map(|s| (s / ids.len().max(1) as f64) as f32)
-                    .collect()
+                sum.iter().map(|&s| s as f32).collect()
             })
             .collect(),
         Init::Random { seed } => {
@@ -195,7 +211,7 @@ fn new_rows(t: &TensorRef, rows: usize, pieces: &[Vec<usize>], init: Init) -> Re
                 })
                 .collect();
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            pieces
+            mixtures
                 .iter()
                 .map(|_| normals.iter().map(|d| d.sample(&mut rng) as f32).collect())
                 .collect()
@@ -251,13 +267,36 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
                 .map_err(|e| VocabError::Internal(format!("splitting {token:?}: {e}")))
         })
         .collect::<Result<_>>()?;
+    let mut mixtures: Vec<Vec<(usize, f64)>> = pieces
+        .iter()
+        .map(|ids| ids.iter().map(|&id| (id, 1.0 / ids.len() as f64)).collect())
+        .collect();
+    let aligned_tokens = match options.init {
+        Init::TransTok => {
+            let (src, tgt) = options.parallel.as_ref().ok_or_else(|| {
+                VocabError::Usage(
+                    "--init transtok needs a parallel corpus (--parallel SOURCE TARGET)".into(),
+                )
+            })?;
+            let weights =
+                alignment_mixtures(tokenizer, &new_tokenizer, src, tgt, first_new, added.len())?;
+            let aligned = weights.iter().filter(|w| !w.is_empty()).count();
+            for (mixture, weights) in mixtures.iter_mut().zip(weights) {
+                if !weights.is_empty() {
+                    *mixture = weights;
+                }
+            }
+            Some(aligned)
+        }
+        _ => None,
+    };
     let fresh: Vec<Option<Vec<Vec<u8>>>> = source
         .tensors()
         .iter()
         .map(|t| {
             source
                 .is_token_indexed(t)
-                .then(|| new_rows(t, rows_before, &pieces, options.init))
+                .then(|| new_rows(t, rows_before, &mixtures, options.init))
                 .transpose()
         })
         .collect::<Result<_>>()?;
@@ -315,5 +354,138 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
         rows_after,
         first_new_tokens: added.iter().take(20).map(|(_, _, t)| t.clone()).collect(),
         corpus_tokens: (count(tokenizer)?, count(&new_tokenizer)?),
+        aligned_tokens,
     })
+}
+
+/// For each new token (ids `first_new..first_new + added`): the old source
+/// tokens a parallel corpus aligns it with, weighted by their share of its
+/// expected alignment counts; empty for tokens never aligned.
+fn alignment_mixtures(
+    old: &tokenizers::Tokenizer,
+    new: &tokenizers::Tokenizer,
+    source_file: &Path,
+    target_file: &Path,
+    first_new: usize,
+    added: usize,
+) -> Result<Vec<Vec<(usize, f64)>>> {
+    let sources = retarget_eval::corpus::read_lines(source_file)?;
+    let targets = retarget_eval::corpus::read_lines(target_file)?;
+    if sources.len() != targets.len() {
+        return Err(VocabError::invalid(
+            target_file,
+            format!(
+                "{} lines, but {} has {}: the parallel corpus must be aligned line by line",
+                targets.len(),
+                source_file.display(),
+                sources.len()
+            ),
+        ));
+    }
+    let ids = |t: &tokenizers::Tokenizer, line: &str, file: &Path| -> Result<Vec<u32>> {
+        t.encode(line, false)
+            .map(|e| e.get_ids().to_vec())
+            .map_err(|e| VocabError::invalid(file, format!("cannot tokenize: {e}")))
+    };
+    let mut pairs = Vec::with_capacity(sources.len());
+    for (s, t) in sources.iter().zip(&targets) {
+        let (s, t) = (ids(old, s, source_file)?, ids(new, t, target_file)?);
+        if !s.is_empty() && !t.is_empty() {
+            pairs.push((s, t));
+        }
+    }
+    if pairs.is_empty() {
+        return Err(VocabError::invalid(
+            target_file,
+            "the parallel corpus has no pair of non-empty lines",
+        ));
+    }
+    let counts = crate::align::alignment_counts(&pairs, crate::align::AlignOptions::default());
+    let mut mixtures = vec![Vec::new(); added];
+    for (&(s, t), &c) in &counts {
+        if let Some(k) = (t as usize).checked_sub(first_new).filter(|&k| k < added) {
+            mixtures[k].push((s as usize, c));
+        }
+    }
+    for mixture in &mut mixtures {
+        let total: f64 = mixture.iter().map(|(_, c)| c).sum();
+        mixture.sort_unstable_by_key(|&(s, _)| s);
+        mixture.iter_mut().for_each(|(_, c)| *c /= total);
+    }
+    Ok(mixtures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokenizers::models::wordlevel::WordLevel;
+    use tokenizers::pre_tokenizers::whitespace::WhitespaceSplit;
+
+    fn word_level(words: &[&str]) -> tokenizers::Tokenizer {
+        let vocab = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.to_string(), i as u32))
+            .collect();
+        let model = WordLevel::builder()
+            .vocab(vocab)
+            .unk_token("<unk>".into())
+            .build()
+            .unwrap();
+        let mut tokenizer = tokenizers::Tokenizer::new(model);
+        tokenizer.with_pre_tokenizer(Some(WhitespaceSplit));
+        tokenizer
+    }
+
+    #[test]
+    fn new_tokens_take_the_rows_of_the_source_tokens_they_align_with() {
+        let old = word_level(&["<unk>", "cat", "dog", "the", "runs"]);
+        let new = word_level(&[
+            "<unk>", "cat", "dog", "the", "runs", "paka", "mbwa", "unseen",
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let (src, tgt) = (dir.path().join("en.txt"), dir.path().join("sw.txt"));
+        let (mut en, mut sw) = (String::new(), String::new());
+        for k in 0..30 {
+            let (animal, word) = if k % 2 == 0 {
+                ("cat", "paka")
+            } else {
+                ("dog", "mbwa")
+            };
+            en += &format!("the {animal} runs\n");
+            sw += &format!("{word} runs\n");
+        }
+        std::fs::write(&src, en).unwrap();
+        std::fs::write(&tgt, sw).unwrap();
+        let mixtures = alignment_mixtures(&old, &new, &src, &tgt, 5, 3).unwrap();
+        let weight = |k: usize, id: usize| {
+            mixtures[k]
+                .iter()
+                .find(|(s, _)| *s == id)
+                .map_or(0.0, |(_, w)| *w)
+        };
+        // "the" comes with both animals, so it keeps a share; the animal that
+        // never co-occurs gets none.
+        let top = |k: usize| {
+            mixtures[k]
+                .iter()
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap()
+                .0
+        };
+        assert_eq!(top(0), 1, "paka → cat: {:?}", mixtures[0]);
+        assert_eq!(top(1), 2, "mbwa → dog: {:?}", mixtures[1]);
+        assert!(
+            weight(0, 1) > 0.6 && weight(0, 2) < 0.01,
+            "{:?}",
+            mixtures[0]
+        );
+        assert!((mixtures[0].iter().map(|(_, w)| w).sum::<f64>() - 1.0).abs() < 1e-9);
+        assert!(mixtures[2].is_empty(), "never aligned: falls back to FVT");
+        std::fs::write(&tgt, "paka runs\n").unwrap();
+        let err = alignment_mixtures(&old, &new, &src, &tgt, 5, 3)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("aligned line by line"), "{err}");
+    }
 }

@@ -14,6 +14,7 @@
 //! - [`config_ids`]: token ids in config files.
 
 pub mod adapt;
+pub mod align;
 pub mod config_ids;
 pub mod error;
 pub mod expand;

@@ -38,6 +38,7 @@ fn appends_tokens_keeps_old_ids_and_rows_and_initialises_with_fvt() {
         corpus: vec![corpus(dir.path())],
         add: 12,
         init: Init::Mean,
+        parallel: None,
         max_shard_bytes: 5_000_000_000,
     };
     let out = dir.path().join("out");
@@ -94,6 +95,7 @@ fn random_init_is_seeded_and_bad_requests_are_refused() {
             corpus: vec![text.clone()],
             add,
             init: Init::Random { seed },
+            parallel: None,
             max_shard_bytes: 5_000_000_000,
         };
         expand(&model, &dir.path().join(name), &options)
@@ -116,8 +118,53 @@ fn random_init_is_seeded_and_bad_requests_are_refused() {
         corpus: vec![text.clone()],
         add: 5,
         init: Init::Mean,
+        parallel: None,
         max_shard_bytes: 5_000_000_000,
     };
     let err = expand(&bert, &dir.path().join("e"), &options).unwrap_err();
     assert!(err.to_string().contains("BPE tokenizers so far"), "{err}");
+}
+
+#[test]
+fn transtok_rows_come_from_the_parallel_corpus_and_need_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("llama");
+    write_fixture(Fixture::LlamaTied, &model).unwrap();
+    let target = corpus(dir.path());
+    let source = dir.path().join("english.txt");
+    let english = "goodbye my friend good morning we go to the market today\n".repeat(20)
+        + &"children read books at school every day\n".repeat(20);
+    std::fs::write(&source, english).unwrap();
+    let options =
+        |init, parallel: Option<(std::path::PathBuf, std::path::PathBuf)>| ExpandOptions {
+            corpus: vec![target.clone()],
+            add: 12,
+            init,
+            parallel,
+            max_shard_bytes: 5_000_000_000,
+        };
+    let fvt = dir.path().join("fvt");
+    expand(&model, &fvt, &options(Init::Mean, None)).unwrap();
+    let aligned = dir.path().join("transtok");
+    let report = expand(
+        &model,
+        &aligned,
+        &options(Init::TransTok, Some((source.clone(), target.clone()))),
+    )
+    .unwrap();
+    let n = report.aligned_tokens.unwrap();
+    assert!(n > 0 && n <= 12, "{report:?}");
+    let (shape, a) = floats(&fvt, "model.embed_tokens.weight");
+    let (_, b) = floats(&aligned, "model.embed_tokens.weight");
+    let old = shape[1] * report.tokens_before;
+    assert_eq!(&a[..old], &b[..old], "old rows unchanged");
+    assert_ne!(&a[old..], &b[old..], "aligned rows differ from FVT rows");
+    let err = expand(
+        &model,
+        &dir.path().join("x"),
+        &options(Init::TransTok, None),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("--parallel"), "{err}");
+    assert!(!dir.path().join("x").exists());
 }

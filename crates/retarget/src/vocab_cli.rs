@@ -18,6 +18,9 @@ pub enum InitMethod {
     Mean,
     /// N(mean, std) of the old rows, per dimension.
     Random,
+    /// Trans-tokenization: the mean of the old rows of the source tokens a parallel corpus
+    /// aligns with the new token (IBM Model 1 + diagonal prior), weighted by alignment counts.
+    Transtok,
 }
 
 /// Where and how a vocabulary command writes its model and report.
@@ -49,6 +52,10 @@ pub struct InitArgs {
     /// Seed of `--init random`.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Parallel corpus for `--init transtok`: source-language text and its translation
+    /// into the target language, line by line.
+    #[arg(long, num_args = 2, value_names = ["SOURCE", "TARGET"])]
+    parallel: Option<Vec<PathBuf>>,
 }
 
 impl InitArgs {
@@ -56,7 +63,12 @@ impl InitArgs {
         match self.init {
             InitMethod::Mean => Init::Mean,
             InitMethod::Random => Init::Random { seed: self.seed },
+            InitMethod::Transtok => Init::TransTok,
         }
+    }
+
+    fn parallel(&self) -> Option<(PathBuf, PathBuf)> {
+        self.parallel.as_ref().map(|p| (p[0].clone(), p[1].clone()))
     }
 }
 
@@ -134,8 +146,17 @@ fn render(report: &TrimReport) -> String {
 }
 
 fn render_expand(report: &ExpandReport) -> String {
+    let aligned = report
+        .aligned_tokens
+        .map(|n| {
+            format!(
+                "{n} of {} new rows from alignments, the others FVT\n",
+                report.tokens_after - report.tokens_before
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "wrote {}\n{} → {} tokens; embedding rows {} → {}; corpus {} → {} tokens\nfirst new tokens: {}\n",
+        "wrote {}\n{} → {} tokens; embedding rows {} → {}; corpus {} → {} tokens\nfirst new tokens: {}\n{aligned}",
         report.output.display(),
         report.tokens_before,
         report.tokens_after,
@@ -164,6 +185,7 @@ pub fn run(command: VocabCommand) -> Result<String> {
                 corpus: io.corpus,
                 add,
                 init: init.init(),
+                parallel: init.parallel(),
                 max_shard_bytes: io.output.max_shard_bytes()?,
             };
             let report = expand(&io.model, &io.output.out, &options)?;
@@ -288,6 +310,7 @@ pub fn run_adapt(args: AdaptArgs) -> Result<String> {
         parallel_ref: args.parallel_ref,
         add: args.add,
         init: args.init.init(),
+        parallel: args.init.parallel(),
         trim: args.trim,
         max_shard_bytes: args.output.max_shard_bytes()?,
     };
