@@ -35,6 +35,26 @@ fn train(tokenizer: &mut Tokenizer, trainer: impl Into<TrainerWrapper>) {
         .expect("training on the built-in corpus succeeds");
 }
 
+/// A word-level tokenizer over `words` (id = position), split on whitespace;
+/// `unk` must be one of the words.
+pub fn word_level(words: &[&str], unk: &str) -> Tokenizer {
+    let vocab = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.to_string(), i as u32))
+        .collect();
+    let model = tokenizers::models::wordlevel::WordLevel::builder()
+        .vocab(vocab)
+        .unk_token(unk.into())
+        .build()
+        .expect("a valid word-level vocabulary");
+    let mut tokenizer = Tokenizer::new(model);
+    tokenizer.with_pre_tokenizer(Some(
+        tokenizers::pre_tokenizers::whitespace::WhitespaceSplit,
+    ));
+    tokenizer
+}
+
 /// Byte-level BPE with `<|endoftext|>` (id 0), `<s>` (1) and `</s>` (2).
 pub fn byte_level_bpe(vocab_size: usize) -> Tokenizer {
     let mut tk = Tokenizer::new(BPE::default());

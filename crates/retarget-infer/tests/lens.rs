@@ -2,12 +2,11 @@
 
 use candle_core::{Device, IndexOp, Tensor};
 use retarget_eval::language::Language;
+use retarget_fixtures::tokenizers_train::word_level;
 use retarget_fixtures::{write_fixture, Fixture};
 use retarget_infer::decoder::{KvCache, Positions};
 use retarget_infer::token_languages::TokenLanguages;
 use retarget_infer::LanguageModel;
-use tokenizers::models::wordlevel::WordLevel;
-use tokenizers::Tokenizer;
 
 fn languages(codes: &[&str]) -> Vec<Language> {
     codes.iter().map(|c| Language::parse(c).unwrap()).collect()
@@ -27,17 +26,7 @@ fn tokens_get_the_language_their_script_or_lingua_says() {
         "haki",
         "中国",
     ];
-    let vocab = words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (w.to_string(), i as u32))
-        .collect();
-    let model = WordLevel::builder()
-        .vocab(vocab)
-        .unk_token("!".into())
-        .build()
-        .unwrap();
-    let tokenizer = Tokenizer::new(model);
+    let tokenizer = word_level(&words, "!");
     let langs = languages(&["eng", "rus", "jpn", "swh"]);
     let assigned = TokenLanguages::assign(&tokenizer, words.len(), &langs).unwrap();
     let of = |word: &str| {

@@ -418,31 +418,17 @@ fn alignment_mixtures(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokenizers::models::wordlevel::WordLevel;
-    use tokenizers::pre_tokenizers::whitespace::WhitespaceSplit;
-
-    fn word_level(words: &[&str]) -> tokenizers::Tokenizer {
-        let vocab = words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (w.to_string(), i as u32))
-            .collect();
-        let model = WordLevel::builder()
-            .vocab(vocab)
-            .unk_token("<unk>".into())
-            .build()
-            .unwrap();
-        let mut tokenizer = tokenizers::Tokenizer::new(model);
-        tokenizer.with_pre_tokenizer(Some(WhitespaceSplit));
-        tokenizer
-    }
+    use retarget_fixtures::tokenizers_train::word_level;
 
     #[test]
     fn new_tokens_take_the_rows_of_the_source_tokens_they_align_with() {
-        let old = word_level(&["<unk>", "cat", "dog", "the", "runs"]);
-        let new = word_level(&[
-            "<unk>", "cat", "dog", "the", "runs", "paka", "mbwa", "unseen",
-        ]);
+        let old = word_level(&["<unk>", "cat", "dog", "the", "runs"], "<unk>");
+        let new = word_level(
+            &[
+                "<unk>", "cat", "dog", "the", "runs", "paka", "mbwa", "unseen",
+            ],
+            "<unk>",
+        );
         let dir = tempfile::tempdir().unwrap();
         let (src, tgt) = (dir.path().join("en.txt"), dir.path().join("sw.txt"));
         let (mut en, mut sw) = (String::new(), String::new());
