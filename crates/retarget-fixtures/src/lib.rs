@@ -7,6 +7,7 @@
 pub mod broken;
 pub mod corpus;
 pub mod fasttext;
+pub mod gguf;
 mod models;
 pub mod tokenizers_train;
 

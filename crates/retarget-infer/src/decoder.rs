@@ -7,8 +7,11 @@
 //! (f32 RMSNorm, rotate-half rotary positions, grouped-query attention with a
 //! causal mask, SwiGLU MLP) so that logits agree to float rounding.
 
+use candle_core::quantized::QMatMul;
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
+use retarget_model::gguf::GgufFile;
+use retarget_model::ModelError;
 
 use crate::config::{Activation, DecoderConfig};
 
@@ -64,13 +67,57 @@ impl KvCache {
     }
 }
 
+/// A linear map: dense f32 weights, or GGUF blocks multiplied by candle's
+/// quantized kernels (with an optional dense bias).
+pub(crate) enum Projection {
+    Dense(Linear),
+    Quantized(QMatMul, Option<Tensor>),
+}
+
+impl Module for Projection {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Projection::Dense(linear) => linear.forward(x),
+            Projection::Quantized(weight, bias) => {
+                let y = weight.forward(x)?;
+                match bias {
+                    Some(b) => y.broadcast_add(b),
+                    None => Ok(y),
+                }
+            }
+        }
+    }
+}
+
+/// Projections of the same input whose outputs lie side by side: one
+/// stacked dense matrix (one matrix product), or one quantized matrix each.
+struct SideBySide(Vec<Projection>);
+
+impl SideBySide {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self.0.as_slice() {
+            [one] => one.forward(x),
+            parts => {
+                let outputs = parts
+                    .iter()
+                    .map(|p| p.forward(x))
+                    .collect::<candle_core::Result<Vec<_>>>()?;
+                Tensor::cat(&outputs, D::Minus1)
+            }
+        }
+    }
+}
+
 struct Attention {
     /// Per-head RMSNorm weights of queries and keys (qwen3).
     qk_norm: Option<(Tensor, Tensor)>,
     eps: f32,
-    /// q, k and v projections stacked into one matrix (one matrix product).
-    qkv: Linear,
-    o: Linear,
+    /// q, k and v projections.
+    qkv: SideBySide,
+    o: Projection,
+    /// Rotary positions on adjacent pairs (GGUF's permuted q/k rows) rather
+    /// than on halves.
+    interleaved_rope: bool,
     heads: usize,
     kv_heads: usize,
     head_dim: usize,
@@ -78,10 +125,10 @@ struct Attention {
 
 struct Mlp {
     activation: Activation,
-    /// gate and up projections stacked into one matrix.
-    gate_up: Linear,
+    /// gate and up projections.
+    gate_up: SideBySide,
     intermediate: usize,
-    down: Linear,
+    down: Projection,
 }
 
 struct Layer {
@@ -97,7 +144,7 @@ pub struct Decoder {
     embed: Tensor,
     layers: Vec<Layer>,
     norm: Tensor,
-    head: Linear,
+    head: Projection,
     cos: Tensor,
     sin: Tensor,
 }
@@ -169,7 +216,7 @@ impl Decoder {
             let attention = Attention {
                 qk_norm,
                 eps: c.rms_norm_eps as f32,
-                qkv: stacked(
+                qkv: SideBySide(vec![Projection::Dense(stacked(
                     c.hidden_size,
                     &[
                         (q_out, ab.pp("q_proj")),
@@ -177,8 +224,14 @@ impl Decoder {
                         (kv_out, ab.pp("v_proj")),
                     ],
                     c.qkv_bias,
-                )?,
-                o: linear(q_out, c.hidden_size, c.output_bias, ab.pp("o_proj"))?,
+                )?)]),
+                o: Projection::Dense(linear(
+                    q_out,
+                    c.hidden_size,
+                    c.output_bias,
+                    ab.pp("o_proj"),
+                )?),
+                interleaved_rope: false,
                 heads: c.num_heads,
                 kv_heads: c.num_kv_heads,
                 head_dim: c.head_dim,
@@ -187,13 +240,18 @@ impl Decoder {
             let inter = c.intermediate_size;
             let mlp = Mlp {
                 activation: c.activation,
-                gate_up: stacked(
+                gate_up: SideBySide(vec![Projection::Dense(stacked(
                     c.hidden_size,
                     &[(inter, mb.pp("gate_proj")), (inter, mb.pp("up_proj"))],
                     c.mlp_bias,
-                )?,
+                )?)]),
                 intermediate: inter,
-                down: linear(inter, c.hidden_size, c.mlp_bias, mb.pp("down_proj"))?,
+                down: Projection::Dense(linear(
+                    inter,
+                    c.hidden_size,
+                    c.mlp_bias,
+                    mb.pp("down_proj"),
+                )?),
             };
             layers.push(Layer {
                 input_norm: norm_weight(c, &lb, c.hidden_size, "input_layernorm.weight")?,
@@ -208,20 +266,101 @@ impl Decoder {
             });
         }
         let norm = norm_weight(c, &model, c.hidden_size, "norm.weight")?;
-        let head = if c.tie_word_embeddings {
+        let head = Projection::Dense(if c.tie_word_embeddings {
             Linear::new(embed.clone(), None)
         } else {
             Linear::new(
                 vb.get((c.vocab_size, c.hidden_size), "lm_head.weight")?,
                 None,
             )
-        };
+        });
         let (cos, sin) = rotary_tables(c, vb.device())?;
         Ok(Decoder {
             config,
             embed,
             layers,
             norm,
+            head,
+            cos,
+            sin,
+        })
+    }
+
+    /// Builds a llama decoder straight from a GGUF file's quantized blocks
+    /// (candle's quantized matmul; activations are quantized for the dot
+    /// products as llama.cpp does, so results are close to, not equal to, the
+    /// dequantized model's). The embedding, norms and biases are dequantized;
+    /// q/k rows stay in llama.cpp's permuted order and take rotary positions
+    /// on adjacent pairs, which gives the same attention.
+    pub(crate) fn load_gguf(
+        config: DecoderConfig,
+        file: &GgufFile,
+    ) -> retarget_model::Result<Self> {
+        let c = &config;
+        let dense = |name: &str| -> retarget_model::Result<Tensor> {
+            let tensor = file.tensor(name).ok_or_else(|| {
+                ModelError::invalid(file.path(), format!("tensor `{name}` is missing"))
+            })?;
+            let values = file.dequantize(tensor)?;
+            Tensor::from_vec(values, tensor.shape.clone(), &Device::Cpu)
+                .map_err(|e| ModelError::invalid(file.path(), format!("tensor `{name}`: {e}")))
+        };
+        let quantized = |name: &str| -> retarget_model::Result<Projection> {
+            let weight =
+                QMatMul::from_qtensor(file.qtensor(&format!("{name}.weight"))?).map_err(|e| {
+                    ModelError::invalid(file.path(), format!("tensor `{name}.weight`: {e}"))
+                })?;
+            let bias_name = format!("{name}.bias");
+            let bias = match file.tensor(&bias_name) {
+                Some(_) => Some(dense(&bias_name)?),
+                None => None,
+            };
+            Ok(Projection::Quantized(weight, bias))
+        };
+        let embed = dense("token_embd.weight")?;
+        let mut layers = Vec::with_capacity(c.num_layers);
+        for index in 0..c.num_layers {
+            let name = |suffix: &str| format!("blk.{index}.{suffix}");
+            layers.push(Layer {
+                input_norm: dense(&name("attn_norm.weight"))?,
+                attention: Attention {
+                    qk_norm: None,
+                    eps: c.rms_norm_eps as f32,
+                    qkv: SideBySide(vec![
+                        quantized(&name("attn_q"))?,
+                        quantized(&name("attn_k"))?,
+                        quantized(&name("attn_v"))?,
+                    ]),
+                    o: quantized(&name("attn_output"))?,
+                    interleaved_rope: true,
+                    heads: c.num_heads,
+                    kv_heads: c.num_kv_heads,
+                    head_dim: c.head_dim,
+                },
+                post_attention_norm: dense(&name("ffn_norm.weight"))?,
+                mlp: Mlp {
+                    activation: c.activation,
+                    gate_up: SideBySide(vec![
+                        quantized(&name("ffn_gate"))?,
+                        quantized(&name("ffn_up"))?,
+                    ]),
+                    intermediate: c.intermediate_size,
+                    down: quantized(&name("ffn_down"))?,
+                },
+            });
+        }
+        let head = if file.tensor("output.weight").is_some() {
+            quantized("output")?
+        } else {
+            quantized("token_embd")?
+        };
+        let (cos, sin) = rotary_tables(c, &Device::Cpu)
+            .map_err(|e| ModelError::invalid(file.path(), e.to_string()))?;
+        Ok(Decoder {
+            norm: dense("output_norm.weight")?,
+            config,
+            embed,
+            layers,
             head,
             cos,
             sin,
@@ -367,8 +506,13 @@ impl Attention {
             ),
             None => (q, k),
         };
-        let q = candle_nn::rotary_emb::rope(&q, cos, sin)?;
-        let k = candle_nn::rotary_emb::rope(&k, cos, sin)?;
+        let rope = if self.interleaved_rope {
+            candle_nn::rotary_emb::rope_i
+        } else {
+            candle_nn::rotary_emb::rope
+        };
+        let q = rope(&q, cos, sin)?;
+        let k = rope(&k, cos, sin)?;
         let (k, v) = cache.append(&k, &v)?;
         // Grouped-query attention without copying keys and values per query
         // head: the `group` query heads of one key/value head are stacked

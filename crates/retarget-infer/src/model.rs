@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use retarget_model::config::ModelConfig;
 use retarget_model::convert::{convert, ConvertOptions};
-use retarget_model::gguf::candle_message;
+use retarget_model::gguf::{candle_message, GgufFile};
+use retarget_model::gguf_convert::{llama_config, llama_params};
+use retarget_model::gguf_tokenizer;
 use retarget_model::progress::bytes_bar;
 use retarget_model::weights::Weights;
 use retarget_model::ModelError;
@@ -178,6 +180,40 @@ fn open_folder(dir: &Path) -> Result<AnyModel> {
 }
 
 impl LanguageModel {
+    /// Opens a llama GGUF file for quantized inference: the matrices stay in
+    /// their GGUF blocks and run through candle's quantized kernels (less
+    /// memory; numbers close to, not equal to, the dequantized model's).
+    pub fn open_gguf_quantized(path: &Path) -> Result<Self> {
+        if !path.is_file() {
+            return Err(InferError::model(
+                path,
+                "quantized inference runs GGUF files; this is not a file",
+            ));
+        }
+        let file = GgufFile::open(path)?;
+        llama_params(&file)?;
+        let rebuilt = gguf_tokenizer::rebuild(&file)?;
+        let model_config =
+            ModelConfig::from_map(llama_config(&file, rebuilt.vocab_size, "float32")?);
+        let config = DecoderConfig::from_config(path, &model_config)?;
+        let eos_token_ids = config.eos_token_ids.clone();
+        let tokenizer: Tokenizer = rebuilt.tokenizer_json.to_string().parse().map_err(|e| {
+            InferError::model(path, format!("cannot load the rebuilt tokenizer: {e}"))
+        })?;
+        let chat_template = match rebuilt.tokenizer_config.as_object() {
+            Some(c) => ChatTemplate::from_tokenizer_config(path, c)?,
+            None => None,
+        };
+        let decoder = Decoder::load_gguf(config, &file)?;
+        Ok(LanguageModel {
+            path: path.to_path_buf(),
+            decoder,
+            tokenizer,
+            eos_token_ids,
+            chat_template,
+        })
+    }
+
     /// Opens `path` (an HF folder or a `.gguf` file) as a decoder-only model;
     /// an encoder-decoder model is refused with a pointer to what runs it.
     pub fn open(path: &Path) -> Result<Self> {

@@ -7,9 +7,10 @@ use std::path::Path;
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
+use retarget_fixtures::gguf::llama_gguf;
 use retarget_fixtures::{write_fixture, Fixture};
 use retarget_model::convert::{convert, ConvertOptions};
-use retarget_model::dtype::{to_f32, FloatType};
+use retarget_model::dtype::FloatType;
 use retarget_model::gguf::GgufFile;
 use retarget_model::weights::Weights;
 use serde_json::Value as Json;
@@ -20,23 +21,6 @@ fn hidden(_: u64) -> indicatif::ProgressBar {
 
 fn f32_tensor(values: &[f32], shape: &[usize]) -> Tensor {
     Tensor::from_slice(values, shape, &Device::Cpu).unwrap()
-}
-
-/// llama.cpp's permutation of q/k rows for its rotary embedding, written
-/// independently of retarget's inverse: `reshape(heads, 2, rows/heads/2, cols)
-/// .swapaxes(1, 2)`.
-fn llama_cpp_permute(values: &[f32], rows: usize, cols: usize, heads: usize) -> Vec<f32> {
-    let half = rows / heads / 2;
-    let mut out = Vec::with_capacity(values.len());
-    for h in 0..heads {
-        for d in 0..half {
-            for t in 0..2 {
-                let src = (h * 2 + t) * half + d;
-                out.extend_from_slice(&values[src * cols..(src + 1) * cols]);
-            }
-        }
-    }
-    out
 }
 
 fn write_gguf(path: &Path, metadata: &[(&str, Value)], tensors: &[(String, QTensor)]) {
@@ -92,113 +76,13 @@ fn dequantizes_every_required_type_within_its_error_bound() {
     }
 }
 
-/// Builds a llama GGUF from the untied llama fixture, as llama.cpp's converter
-/// would (renamed tensors, permuted q/k rows, tokenizer in metadata).
-fn gguf_from_fixture(fixture_dir: &Path, gguf_path: &Path) {
-    let weights = Weights::open_dir(fixture_dir).unwrap();
-    let config: Json =
-        serde_json::from_slice(&std::fs::read(fixture_dir.join("config.json")).unwrap()).unwrap();
-    let heads = config["num_attention_heads"].as_u64().unwrap() as usize;
-    let kv_heads = config["num_key_value_heads"].as_u64().unwrap() as usize;
-    let mut tensors = Vec::new();
-    for t in weights.iter() {
-        let name = &t.entry.name;
-        let mut values = to_f32(FloatType::F32, t.data());
-        let shape = t.entry.shape.clone();
-        let gguf_name = match name.as_str() {
-            "model.embed_tokens.weight" => "token_embd.weight".to_string(),
-            "model.norm.weight" => "output_norm.weight".to_string(),
-            "lm_head.weight" => "output.weight".to_string(),
-            _ => {
-                let rest = name.strip_prefix("model.layers.").unwrap();
-                let (layer, suffix) = rest.split_once('.').unwrap();
-                let short = match suffix {
-                    "input_layernorm.weight" => "attn_norm.weight",
-                    "self_attn.q_proj.weight" => {
-                        values = llama_cpp_permute(&values, shape[0], shape[1], heads);
-                        "attn_q.weight"
-                    }
-                    "self_attn.k_proj.weight" => {
-                        values = llama_cpp_permute(&values, shape[0], shape[1], kv_heads);
-                        "attn_k.weight"
-                    }
-                    "self_attn.v_proj.weight" => "attn_v.weight",
-                    "self_attn.o_proj.weight" => "attn_output.weight",
-                    "post_attention_layernorm.weight" => "ffn_norm.weight",
-                    "mlp.gate_proj.weight" => "ffn_gate.weight",
-                    "mlp.up_proj.weight" => "ffn_up.weight",
-                    "mlp.down_proj.weight" => "ffn_down.weight",
-                    other => panic!("unexpected {other}"),
-                };
-                format!("blk.{layer}.{short}")
-            }
-        };
-        let q = QTensor::quantize(&f32_tensor(&values, &shape), GgmlDType::F32).unwrap();
-        tensors.push((gguf_name, q));
-    }
-    let tok: Json =
-        serde_json::from_slice(&std::fs::read(fixture_dir.join("tokenizer.json")).unwrap())
-            .unwrap();
-    let vocab = tok["model"]["vocab"].as_object().unwrap();
-    let mut by_id = vec![String::new(); vocab.len()];
-    for (token, id) in vocab {
-        by_id[id.as_u64().unwrap() as usize] = token.clone();
-    }
-    let specials: Vec<String> = tok["added_tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["content"].as_str().unwrap().to_string())
-        .collect();
-    let types: Vec<Value> = by_id
-        .iter()
-        .map(|t| Value::I32(if specials.contains(t) { 3 } else { 1 }))
-        .collect();
-    let merges: Vec<Value> = tok["model"]["merges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            Value::String(format!(
-                "{} {}",
-                m[0].as_str().unwrap(),
-                m[1].as_str().unwrap()
-            ))
-        })
-        .collect();
-    let u = |k: &str| Value::U32(config[k].as_u64().unwrap() as u32);
-    let metadata = vec![
-        ("general.architecture", Value::String("llama".into())),
-        ("llama.embedding_length", u("hidden_size")),
-        ("llama.feed_forward_length", u("intermediate_size")),
-        ("llama.block_count", u("num_hidden_layers")),
-        ("llama.attention.head_count", u("num_attention_heads")),
-        ("llama.attention.head_count_kv", u("num_key_value_heads")),
-        ("llama.context_length", u("max_position_embeddings")),
-        ("llama.rope.dimension_count", u("head_dim")),
-        ("llama.rope.freq_base", Value::F32(10000.0)),
-        ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-6)),
-        ("tokenizer.ggml.model", Value::String("gpt2".into())),
-        ("tokenizer.ggml.pre", Value::String("gpt-2".into())),
-        (
-            "tokenizer.ggml.tokens",
-            Value::Array(by_id.into_iter().map(Value::String).collect()),
-        ),
-        ("tokenizer.ggml.token_type", Value::Array(types)),
-        ("tokenizer.ggml.merges", Value::Array(merges)),
-        ("tokenizer.ggml.bos_token_id", u("bos_token_id")),
-        ("tokenizer.ggml.eos_token_id", u("eos_token_id")),
-    ];
-    write_gguf(gguf_path, &metadata, &tensors);
-}
-
 #[test]
 fn llama_gguf_converts_back_to_the_original_hf_weights_and_tokenizer() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = dir.path().join("llama");
     write_fixture(Fixture::LlamaUntied, &fixture).unwrap();
     let gguf = dir.path().join("llama.gguf");
-    gguf_from_fixture(&fixture, &gguf);
+    llama_gguf(&fixture, &gguf, GgmlDType::F32).unwrap();
 
     let out = dir.path().join("converted");
     let summary = convert(&gguf, &out, &ConvertOptions::default(), &hidden).unwrap();
@@ -259,7 +143,7 @@ fn gguf_to_hf_in_bf16_records_the_dtype() {
     let fixture = dir.path().join("llama");
     write_fixture(Fixture::LlamaTied, &fixture).unwrap();
     let gguf = dir.path().join("llama.gguf");
-    gguf_from_fixture(&fixture, &gguf);
+    llama_gguf(&fixture, &gguf, GgmlDType::F32).unwrap();
     let out = dir.path().join("bf16");
     let options = ConvertOptions {
         dtype: Some(FloatType::BF16),

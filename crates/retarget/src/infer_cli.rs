@@ -23,6 +23,10 @@ pub struct ScoreArgs {
     /// An HF model folder or a .gguf file.
     #[arg(long)]
     model: PathBuf,
+    /// GGUF input: run the quantized blocks through candle's quantized kernels (less
+    /// memory, numbers close to the dequantized model's) instead of dequantizing to f32.
+    #[arg(long)]
+    quantized: bool,
     /// Text to score, one segment per line (UTF-8).
     #[arg(short = 'i', long = "input")]
     input: PathBuf,
@@ -51,6 +55,10 @@ pub struct GenerateArgs {
     /// An HF model folder or a .gguf file.
     #[arg(long)]
     model: PathBuf,
+    /// GGUF input: run the quantized blocks through candle's quantized kernels (less
+    /// memory, numbers close to the dequantized model's) instead of dequantizing to f32.
+    #[arg(long)]
+    quantized: bool,
     /// The text to continue.
     #[arg(long, required_unless_present = "input", conflicts_with = "input")]
     prompt: Option<String>,
@@ -90,6 +98,10 @@ pub struct LensArgs {
     /// An HF model folder or a .gguf file.
     #[arg(long)]
     model: PathBuf,
+    /// GGUF input: run the quantized blocks through candle's quantized kernels (less
+    /// memory, numbers close to the dequantized model's) instead of dequantizing to f32.
+    #[arg(long)]
+    quantized: bool,
     /// The text to look at.
     #[arg(long)]
     prompt: String,
@@ -111,7 +123,7 @@ pub fn run_lens(args: LensArgs) -> Result<String> {
         .iter()
         .map(|l| Language::parse(l))
         .collect::<retarget_eval::Result<Vec<_>>>()?;
-    let model = LanguageModel::open(&args.model)?;
+    let model = open_decoder(&args.model, args.quantized)?;
     let vocab = model.decoder.config().vocab_size;
     let (token_languages, cache) = TokenLanguages::cached(&model.tokenizer, vocab, &languages)?;
     let report = model.lens(&args.prompt, args.top, &token_languages)?;
@@ -154,7 +166,12 @@ pub fn run_score(args: ScoreArgs) -> Result<String> {
     let lines = read_text(&args.input)?;
     let keep_logits = args.save_logits.is_some();
     let bar = count_bar(lines.len() as u64, "scoring lines");
-    let (scores, logits) = match open_model(&args.model)? {
+    let model = if args.quantized {
+        AnyModel::Decoder(LanguageModel::open_gguf_quantized(&args.model)?)
+    } else {
+        open_model(&args.model)?
+    };
+    let (scores, logits) = match model {
         AnyModel::Decoder(model) => {
             if args.source.is_some() {
                 anyhow::bail!(InferError::Request(
@@ -240,7 +257,7 @@ pub fn run_generate(args: GenerateArgs) -> Result<String> {
         Some(path) => Some(read_text(path)?),
         None => None,
     };
-    let model = LanguageModel::open(&args.model)?;
+    let model = open_decoder(&args.model, args.quantized)?;
     let options = GenerationOptions {
         max_new_tokens: args.max_new_tokens,
         sampling: Sampling {
@@ -289,6 +306,15 @@ pub fn run_generate(args: GenerateArgs) -> Result<String> {
         generation.stop
     );
     Ok("\n".into())
+}
+
+/// A decoder-only model, from its quantized GGUF blocks when asked.
+fn open_decoder(path: &std::path::Path, quantized: bool) -> Result<LanguageModel> {
+    Ok(if quantized {
+        LanguageModel::open_gguf_quantized(path)?
+    } else {
+        LanguageModel::open(path)?
+    })
 }
 
 fn per_second(count: usize, seconds: f64) -> f64 {

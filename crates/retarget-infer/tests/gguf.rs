@@ -1,0 +1,94 @@
+//! Quantized GGUF inference against the same model read as an HF folder.
+
+use candle_core::quantized::GgmlDType;
+use candle_core::Tensor;
+use retarget_fixtures::gguf::llama_gguf;
+use retarget_fixtures::{write_fixture, Fixture};
+use retarget_infer::LanguageModel;
+
+const TEXT: &str = "watu wote wamezaliwa huru the cat sat on the mat";
+
+fn logits(model: &LanguageModel) -> Tensor {
+    model.line_logits(TEXT).unwrap().1
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar()
+        .unwrap()
+}
+
+#[test]
+fn gguf_blocks_give_the_hf_models_logits() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = dir.path().join("llama");
+    write_fixture(Fixture::LlamaUntied, &fixture).unwrap();
+    let reference = LanguageModel::open(&fixture).unwrap();
+    let expected = logits(&reference);
+    // F32 blocks: the same arithmetic, with llama.cpp's permuted q/k rows and
+    // rotary positions on adjacent pairs.
+    let exact = dir.path().join("f32.gguf");
+    llama_gguf(&fixture, &exact, GgmlDType::F32).unwrap();
+    let model = LanguageModel::open_gguf_quantized(&exact).unwrap();
+    assert_eq!(model.encode(TEXT).unwrap(), reference.encode(TEXT).unwrap());
+    let diff = max_abs_diff(&logits(&model), &expected);
+    assert!(diff < 1e-5, "f32 GGUF: {diff}");
+    // Q8_0 blocks: close, and the same most likely next tokens.
+    let q8 = dir.path().join("q8.gguf");
+    llama_gguf(&fixture, &q8, GgmlDType::Q8_0).unwrap();
+    let got = logits(&LanguageModel::open_gguf_quantized(&q8).unwrap());
+    let scale: f32 = expected
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar()
+        .unwrap();
+    let diff = max_abs_diff(&got, &expected);
+    assert!(diff > 0.0 && diff < 0.05 * scale, "Q8_0: {diff} of {scale}");
+    assert_eq!(
+        got.argmax(1).unwrap().to_vec1::<u32>().unwrap(),
+        expected.argmax(1).unwrap().to_vec1::<u32>().unwrap()
+    );
+}
+
+#[test]
+fn quantized_inference_needs_a_gguf_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(Fixture::LlamaTied, dir.path()).unwrap();
+    let err = LanguageModel::open_gguf_quantized(dir.path())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("GGUF"), "{err}");
+    assert!(err.is_bad_input());
+}
+
+#[test]
+fn gguf_blocks_generate_what_the_hf_model_generates() {
+    use retarget_infer::generate::GenerationOptions;
+    use retarget_infer::sampling::Sampling;
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = dir.path().join("llama");
+    write_fixture(Fixture::LlamaTied, &fixture).unwrap();
+    let gguf = dir.path().join("f32.gguf");
+    llama_gguf(&fixture, &gguf, GgmlDType::F32).unwrap();
+    let options = GenerationOptions {
+        max_new_tokens: 16,
+        sampling: Sampling::greedy(),
+        ignore_eos: true,
+        chat: false,
+    };
+    let run = |model: &LanguageModel| model.generate("the cat", options, &mut |_| {}).unwrap().ids;
+    let hf = run(&LanguageModel::open(&fixture).unwrap());
+    let quantized = run(&LanguageModel::open_gguf_quantized(&gguf).unwrap());
+    assert_eq!(hf, quantized);
+}
