@@ -18,19 +18,6 @@ fn fixture(kind: Fixture, dir: &Path) -> LanguageModel {
     LanguageModel::open(dir).unwrap()
 }
 
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
-        .unwrap()
-}
-
 fn options(max_new_tokens: usize, sampling: Sampling) -> GenerationOptions {
     GenerationOptions {
         max_new_tokens,
@@ -60,7 +47,7 @@ fn cached_decoding_equals_one_full_pass() {
         .decoder
         .forward(&prefix, &mut cache, Positions::All)
         .unwrap();
-    assert!(max_abs_diff(&first.squeeze(0).unwrap(), &full.i(..4).unwrap()) < 1e-5);
+    assert!(common::max_abs_diff(&first.squeeze(0).unwrap(), &full.i(..4).unwrap()) < 1e-5);
     for (position, &id) in ids.iter().enumerate().skip(4) {
         let step = Tensor::new(&[id], &Device::Cpu)
             .unwrap()
@@ -70,7 +57,7 @@ fn cached_decoding_equals_one_full_pass() {
             .decoder
             .forward(&step, &mut cache, Positions::Last)
             .unwrap();
-        let diff = max_abs_diff(&logits.i((0, 0)).unwrap(), &full.i(position).unwrap());
+        let diff = common::max_abs_diff(&logits.i((0, 0)).unwrap(), &full.i(position).unwrap());
         assert!(diff < 1e-5, "position {position}: {diff}");
     }
     assert_eq!(cache.len(), ids.len());
@@ -211,7 +198,7 @@ fn rope_parameters_are_read_and_scaled_rope_is_refused() {
     let model = LanguageModel::open(dir.path()).unwrap();
     assert_eq!(model.decoder.config().rope_theta, 10000.0);
     let (_, after) = model.line_logits("the cat sat").unwrap();
-    assert_eq!(max_abs_diff(&before, &after), 0.0);
+    assert_eq!(common::max_abs_diff(&before, &after), 0.0);
     edit_config(dir.path(), |c| {
         c.insert(
             "rope_parameters".into(),
@@ -232,7 +219,7 @@ fn rope_parameters_are_read_and_scaled_rope_is_refused() {
         .line_logits("the cat sat")
         .unwrap();
     assert!(
-        max_abs_diff(&before, &other) > 1e-4,
+        common::max_abs_diff(&before, &other) > 1e-4,
         "rope_theta is not used"
     );
 }

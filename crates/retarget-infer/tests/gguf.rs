@@ -1,5 +1,7 @@
 //! Quantized GGUF inference against the same model read as an HF folder.
 
+mod common;
+
 use candle_core::quantized::GgmlDType;
 use candle_core::Tensor;
 use retarget_fixtures::gguf::llama_gguf;
@@ -10,19 +12,6 @@ const TEXT: &str = "watu wote wamezaliwa huru the cat sat on the mat";
 
 fn logits(model: &LanguageModel) -> Tensor {
     model.line_logits(TEXT).unwrap().1
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
-        .unwrap()
 }
 
 #[test]
@@ -38,22 +27,14 @@ fn gguf_blocks_give_the_hf_models_logits() {
     llama_gguf(&fixture, &exact, GgmlDType::F32).unwrap();
     let model = LanguageModel::open_gguf_quantized(&exact).unwrap();
     assert_eq!(model.encode(TEXT).unwrap(), reference.encode(TEXT).unwrap());
-    let diff = max_abs_diff(&logits(&model), &expected);
+    let diff = common::max_abs_diff(&logits(&model), &expected);
     assert!(diff < 1e-5, "f32 GGUF: {diff}");
     // Q8_0 blocks: close, and the same most likely next tokens.
     let q8 = dir.path().join("q8.gguf");
     llama_gguf(&fixture, &q8, GgmlDType::Q8_0).unwrap();
     let got = logits(&LanguageModel::open_gguf_quantized(&q8).unwrap());
-    let scale: f32 = expected
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
-        .unwrap();
-    let diff = max_abs_diff(&got, &expected);
+    let scale = common::max_abs_diff(&expected, &expected.zeros_like().unwrap());
+    let diff = common::max_abs_diff(&got, &expected);
     assert!(diff > 0.0 && diff < 0.05 * scale, "Q8_0: {diff} of {scale}");
     assert_eq!(
         got.argmax(1).unwrap().to_vec1::<u32>().unwrap(),

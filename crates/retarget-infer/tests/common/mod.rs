@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests.
 
+// Each test binary compiles this module and uses only some of it.
+#![allow(dead_code)]
+
 use candle_core::Tensor;
 
 /// The summed negative log-likelihood (f64) of `labels`, label `i` scored
@@ -20,4 +23,18 @@ pub fn reference_nll(logits: &Tensor, labels: &[u32]) -> f64 {
             log_sum - row[label as usize] as f64
         })
         .sum()
+}
+
+/// The largest absolute elementwise difference of two tensors.
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar()
+        .unwrap()
 }
