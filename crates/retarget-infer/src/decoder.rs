@@ -571,11 +571,8 @@ fn attention_mask(
         }
         j > query || j < pad || window.is_some_and(|w| j + w <= query)
     };
-    let rows: Vec<usize> = if padding.iter().all(|&p| p == 0) {
-        vec![0]
-    } else {
-        padding.to_vec()
-    };
+    let unpadded = padding.iter().all(|&p| p == 0);
+    let rows: Vec<usize> = if unpadded { vec![0] } else { padding.to_vec() };
     let values: Vec<f32> = rows
         .iter()
         .flat_map(|&pad| {
@@ -593,7 +590,7 @@ fn attention_mask(
     if values.iter().all(|&v| v == 0.0) {
         return Ok(None);
     }
-    if rows.len() == 1 && padding.iter().all(|&p| p == 0) {
+    if unpadded {
         return Tensor::from_vec(values, (seq, total), device).map(Some);
     }
     Tensor::from_vec(values, (rows.len(), 1, seq, total), device).map(Some)

@@ -13,7 +13,7 @@ use tokenizers::Tokenizer;
 use crate::config_keys::ConfigKeys;
 use crate::decoder::log_softmax;
 use crate::error::{InferError, Result};
-use crate::model::FolderParts;
+use crate::model::{encode_text, FolderParts};
 use crate::score::{score_each, LineScore};
 use crate::tensors::FolderTensors;
 
@@ -280,12 +280,7 @@ impl MaskedLanguageModel {
 
     /// The line's ids (with the tokenizer's special tokens).
     fn ids(&self, text: &str) -> Result<Vec<u32>> {
-        let ids = self
-            .tokenizer
-            .encode(text, true)
-            .map_err(|e| InferError::Request(format!("cannot tokenize: {e}")))?
-            .get_ids()
-            .to_vec();
+        let ids = encode_text(&self.tokenizer, text, true)?;
         if ids.len() > self.max_positions {
             return Err(InferError::Request(format!(
                 "{} tokens, longer than the model's {} positions",

@@ -232,20 +232,25 @@ impl LanguageModel {
 
     /// Token ids of `text` without special tokens.
     pub fn encode_plain(&self, text: &str) -> Result<Vec<u32>> {
-        let encoding = self
-            .tokenizer
-            .encode(text, false)
-            .map_err(|e| InferError::Request(format!("cannot tokenize: {e}")))?;
-        Ok(encoding.get_ids().to_vec())
+        encode_text(&self.tokenizer, text, false)
     }
 
     /// Token ids of `text` as the tokenizer gives them with its special
     /// tokens (as `transformers`' `tokenizer(text)` does).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let encoding = self
-            .tokenizer
-            .encode(text, true)
-            .map_err(|e| InferError::Request(format!("cannot tokenize: {e}")))?;
-        Ok(encoding.get_ids().to_vec())
+        encode_text(&self.tokenizer, text, true)
     }
+}
+
+/// Token ids of `text`, with the tokenizer's special tokens or without; a
+/// failure is a request error (the text, not the model).
+pub(crate) fn encode_text(
+    tokenizer: &Tokenizer,
+    text: &str,
+    special_tokens: bool,
+) -> Result<Vec<u32>> {
+    let encoding = tokenizer
+        .encode(text, special_tokens)
+        .map_err(|e| InferError::Request(format!("cannot tokenize: {e}")))?;
+    Ok(encoding.get_ids().to_vec())
 }

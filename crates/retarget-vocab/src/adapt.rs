@@ -160,7 +160,7 @@ fn weight_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-/// Vocabulary, size and tokenizer fairness of the model in `dir` on the
+/// Vocabulary, size and tokenizer fairness of the model in `dir` (whose tokenizer is loaded) on the
 /// held-out text; parity against `reference_tokens`, the token count of the
 /// same text in the reference language under the *input* model's tokenizer
 /// (so that the number says what the target language costs relative to
@@ -168,14 +168,13 @@ fn weight_bytes(dir: &Path) -> u64 {
 /// knows the reference language does not distort it).
 fn side(
     dir: &Path,
+    tokenizer: &tokenizers::Tokenizer,
     lang: &str,
     held_out: &[String],
     reference_tokens: Option<u64>,
 ) -> Result<ModelSide> {
     let path = dir.join("tokenizer.json");
-    let tokenizer = tokenizers::Tokenizer::from_file(&path)
-        .map_err(|e| VocabError::invalid(&path, format!("cannot load the tokenizer: {e}")))?;
-    let counts = Counter::new(&tokenizer)
+    let counts = Counter::new(tokenizer)
         .count(held_out)
         .map_err(|e| VocabError::invalid(&path, format!("encoding the held-out text: {e}")))?;
     Ok(ModelSide {
@@ -184,6 +183,12 @@ fn side(
         held_out: Fairness::new(&path.display().to_string(), lang, counts, reference_tokens),
         bits_per_byte: None,
     })
+}
+
+fn load_tokenizer(dir: &Path) -> Result<tokenizers::Tokenizer> {
+    let path = dir.join("tokenizer.json");
+    tokenizers::Tokenizer::from_file(&path)
+        .map_err(|e| VocabError::invalid(&path, format!("cannot load the tokenizer: {e}")))
 }
 
 /// Adapts the model `model` (HF folder or GGUF file) into the new folder `output`.
@@ -248,20 +253,20 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let corpus = scratch.path().join("corpus.txt");
     std::fs::write(&corpus, lines.join("\n") + "\n").map_err(|e| ModelError::io(&corpus, e))?;
     let code = language.code().to_string();
+    let base_tokenizer = load_tokenizer(&base)?;
     let reference_tokens = match &reference {
         Some(lines) => {
-            let path = base.join("tokenizer.json");
-            let tokenizer = tokenizers::Tokenizer::from_file(&path).map_err(|e| {
-                VocabError::invalid(&path, format!("cannot load the tokenizer: {e}"))
-            })?;
-            let counts = Counter::new(&tokenizer).count(lines).map_err(|e| {
-                VocabError::invalid(&path, format!("encoding the reference text: {e}"))
+            let counts = Counter::new(&base_tokenizer).count(lines).map_err(|e| {
+                VocabError::invalid(
+                    base.join("tokenizer.json"),
+                    format!("encoding the reference text: {e}"),
+                )
             })?;
             Some(counts.tokens)
         }
         None => None,
     };
-    let mut before = side(&base, &code, &held_out, reference_tokens)?;
+    let mut before = side(&base, &base_tokenizer, &code, &held_out, reference_tokens)?;
     let held_out_source = options.held_out.as_ref().unwrap_or(&options.corpus[0]);
     let mut scores = HeldOutScorer::new(&held_out, held_out_source);
     before.bits_per_byte = scores.bits_per_byte(&base, "base model")?;
@@ -313,7 +318,13 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     } else {
         expanded
     };
-    let mut after = side(&finished, &code, &held_out, reference_tokens)?;
+    let mut after = side(
+        &finished,
+        &load_tokenizer(&finished)?,
+        &code,
+        &held_out,
+        reference_tokens,
+    )?;
     after.bits_per_byte = if options.trim {
         scores.bits_per_byte(&finished, "adapted model")?
     } else {

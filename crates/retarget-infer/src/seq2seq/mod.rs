@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokenizers::Tokenizer;
 
 use crate::error::{InferError, Result};
-use crate::model::FolderParts;
+use crate::model::{encode_text, FolderParts};
 use crate::tensors::FolderTensors;
 use beam::EarlyStopping;
 use config::Seq2SeqConfig;
@@ -103,11 +103,6 @@ impl TranslationModel {
 
     /// Token ids of `text` without special tokens.
     pub(crate) fn encode_plain(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self
-            .tokenizer
-            .encode(text, false)
-            .map_err(|e| InferError::Request(format!("cannot tokenize: {e}")))?
-            .get_ids()
-            .to_vec())
+        encode_text(&self.tokenizer, text, false)
     }
 }
