@@ -18,9 +18,12 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/retarget-crosscheck.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 "$fixtures_bin" "$work/fixtures" >/dev/null
 status=0
+# Each check's models go once it has run: the merges alone take GBs.
+done_with() { rm -rf "$work/$1"; }
 "$venv/bin/python" scripts/crosscheck/model_check.py \
   --retarget "$bin" --fixtures "$work/fixtures" --assets examples/assets --work "$work" || status=1
 "$venv/bin/python" scripts/crosscheck/sacrebleu_check.py --retarget "$bin" --work "$work/sacrebleu" || status=1
+done_with sacrebleu
 "$bin" convert examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$work/smollm2" >/dev/null
 "$venv/bin/python" scripts/crosscheck/tokenizer_check.py --retarget "$bin" --assets examples/assets \
   --tokenizers examples/assets/xlmr-tokenizer/tokenizer.json "$work/smollm2" \
@@ -28,16 +31,22 @@ status=0
 "$venv/bin/python" scripts/crosscheck/merge_check.py --retarget "$bin" --fixtures "$work/fixtures" \
   --smollm2 "$work/smollm2" --smollm2-gguf examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
   --work "$work/merge" || status=1
+done_with merge
 "$venv/bin/python" scripts/crosscheck/infer_check.py --retarget "$bin" --fixtures "$work/fixtures" \
   --assets examples/assets --smollm2 "$work/smollm2" --smollm2-gguf examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
   --work "$work/infer" || status=1
+done_with infer
 "$venv/bin/python" scripts/crosscheck/translate_check.py --retarget "$bin" --fixtures "$work/fixtures" \
   --work "$work/translate" || status=1
+done_with translate
 "$venv/bin/python" scripts/crosscheck/vocab_check.py --retarget "$bin" --fixtures "$work/fixtures" \
   --assets examples/assets --smollm2 "$work/smollm2" --work "$work/vocab" || status=1
+done_with vocab
 "$venv/bin/python" scripts/crosscheck/sentencepiece_check.py --retarget "$bin" --assets examples/assets \
   --work "$work/sentencepiece" || status=1
+done_with sentencepiece
 "$venv/bin/python" scripts/crosscheck/langid_check.py --retarget "$bin" --assets examples/assets \
   --work "$work/langid" --predict-path "$venv/isolated/fasttext-predict" \
   --train-path "$venv/isolated/fasttext-wheel" || status=1
+done_with langid
 exit $status
