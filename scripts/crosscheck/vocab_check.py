@@ -102,11 +102,28 @@ def check(binary, name, folder, kind, train, held_out, work):
     report(lines > 0 and same_tokens and agree, f"trim {name}", detail)
 
 
-def check_expand(binary, name, folder, train, held_out, work, add):
-    """`vocab expand --init mean`: transformers loads it, old ids and rows are
-    unchanged, new rows are the mean of the old rows of the old tokenizer's
-    pieces (FVT), and held-out target text needs fewer tokens."""
-    from safetensors.torch import load_file
+def fvt_pieces(tok_old, token, vocab, prefix, unk):
+    """The old tokenizer's pieces of a new token; a WordPiece continuation
+    (`##ka`) is split greedily, longest match first, into continuations."""
+    if prefix and token.startswith(prefix) and len(token) > len(prefix):
+        rest, ids, i = token[len(prefix):], [], 0
+        while i < len(rest):
+            for j in range(len(rest), i, -1):
+                if prefix + rest[i:j] in vocab:
+                    ids.append(vocab[prefix + rest[i:j]])
+                    i = j
+                    break
+            else:
+                return [vocab[unk]]
+        return ids
+    return [t.id for t in tok_old.model.tokenize(token)]
+
+
+def check_expand(binary, name, folder, kind, train, held_out, work, add):
+    """`vocab expand --init mean`: transformers loads model and tokenizer, old
+    ids, rows and the old tokens' logits are unchanged, new rows are the mean
+    of the old rows of the old tokenizer's pieces (FVT), and held-out target
+    text needs fewer tokens."""
     from tokenizers import Tokenizer
 
     corpus = work / f"{name}-expand-corpus.txt"
@@ -117,36 +134,37 @@ def check_expand(binary, name, folder, train, held_out, work, add):
     if result.returncode != 0:
         report(False, f"expand {name}", result.stderr.strip())
         return
-    model = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32).eval()
+    old_model, new_model = load(folder, kind), load(out, kind)
     tok_old, tok_new = Tokenizer.from_file(str(folder / "tokenizer.json")), Tokenizer.from_file(str(out / "tokenizer.json"))
     old_vocab, new_vocab = tok_old.get_vocab(True), tok_new.get_vocab(True)
     ids_kept = all(new_vocab.get(t) == i for t, i in old_vocab.items())
-    old_state, new_state = {}, {}
-    for f in Path(folder).glob("*.safetensors"):
-        old_state.update(load_file(f))
-    for f in Path(out).glob("*.safetensors"):
-        new_state.update(load_file(f))
-    rows_kept, fvt_worst = True, 0.0
+    model_json = json.loads((folder / "tokenizer.json").read_text())["model"]
+    prefix = model_json.get("continuing_subword_prefix") if model_json["type"] == "WordPiece" else None
     n_old = len(old_vocab)
-    for key in ["model.embed_tokens.weight", "lm_head.weight"]:
-        if key not in old_state:
-            continue
-        old, new = old_state[key], new_state[key]
+    rows_kept, fvt_worst = True, 0.0
+    tables = [old_model.get_input_embeddings().weight, old_model.get_output_embeddings().weight]
+    new_tables = [new_model.get_input_embeddings().weight, new_model.get_output_embeddings().weight]
+    for old, new in zip(tables, new_tables):
         rows_kept &= torch.equal(new[:old.shape[0]], old)
         for token, i in new_vocab.items():
-            if i < n_old:
-                continue
-            pieces = [t.id for t in tok_old.model.tokenize(token)]
-            fvt_worst = max(fvt_worst, (new[i] - old[pieces].mean(0)).abs().max().item())
+            if i >= n_old:
+                pieces = fvt_pieces(tok_old, token, old_vocab, prefix, model_json.get("unk_token"))
+                fvt_worst = max(fvt_worst, (new[i] - old[pieces].mean(0)).abs().max().item())
     before = sum(len(tok_old.encode(l, add_special_tokens=False).ids) for l in held_out)
     after = sum(len(tok_new.encode(l, add_special_tokens=False).ids) for l in held_out)
     words = sum(len(l.split()) for l in held_out)
-    with torch.no_grad():
-        logits = model(torch.tensor([tok_new.encode(held_out[0]).ids])).logits
-    report(ids_kept and rows_kept and fvt_worst <= 1e-6 and after < before and logits.shape[-1] == len(new_vocab),
-           f"expand {name}",
-           f"+{len(new_vocab) - n_old} tokens; loads in transformers; old ids unchanged {ids_kept}, old rows "
-           f"byte-identical {rows_kept}; FVT rows max |Δ| {fvt_worst:.1e}; held-out fertility "
+    auto = AutoTokenizer.from_pretrained(out)
+    same_ids = all(auto(l).input_ids == tok_new.encode(l).ids for l in held_out[:50])
+    # The old tokens' logits on old-tokenized text are unchanged.
+    ids = torch.tensor([tok_old.encode(held_out[0]).ids])
+    (a, _, _), (b, _, _) = outputs(old_model, kind, ids), outputs(new_model, kind, ids)
+    logit_diff = (a - b[..., :a.shape[-1]]).abs().max().item()
+    ok = (ids_kept and rows_kept and fvt_worst <= 1e-6 and after < before and same_ids
+          and b.shape[-1] >= len(new_vocab) and logit_diff <= TOLERANCE)
+    report(ok, f"expand {name} ({model_json['type']})",
+           f"+{len(new_vocab) - n_old} tokens; transformers loads model and tokenizer (same ids as tokenizers: "
+           f"{same_ids}); old ids unchanged {ids_kept}, old rows byte-identical {rows_kept}, old tokens' logits "
+           f"max |Δ| {logit_diff:.1e}; FVT rows max |Δ| {fvt_worst:.1e}; held-out fertility "
            f"{before / words:.3f} → {after / words:.3f} tokens/word ({before} → {after} tokens)")
 
 
@@ -174,9 +192,10 @@ def main():
         models.append(("SmolLM2-135M", args.smollm2, "causal"))
     for name, folder, kind in models:
         check(args.retarget, name, folder, kind, train, held_out, args.work)
-    check_expand(args.retarget, "llama-untied", args.fixtures / "llama-untied", train, held_out, args.work, 200)
+    for name, kind in [("llama-untied", "causal"), ("bert", "masked"), ("t5", "seq2seq")]:
+        check_expand(args.retarget, name, args.fixtures / name, kind, train, held_out, args.work, 200)
     if args.smollm2:
-        check_expand(args.retarget, "SmolLM2-135M", args.smollm2, train, held_out, args.work, 1000)
+        check_expand(args.retarget, "SmolLM2-135M", args.smollm2, "causal", train, held_out, args.work, 1000)
     finish()
 
 

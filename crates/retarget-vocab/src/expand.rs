@@ -1,12 +1,12 @@
-//! `retarget vocab expand` (BPE tokenizers so far): train a BPE tokenizer of
-//! the same kind on target-language text, take the first `--add` merges whose
-//! parts the base vocabulary already has (or has gained), and append those
-//! tokens and merges to the base tokenizer as real vocabulary — old ids,
-//! merges and rows unchanged. New embedding and head rows are initialised
-//! with FVT (the mean of the old rows of the old tokenizer's pieces of the new
-//! token) or randomly from the old rows' mean and spread.
+//! `retarget vocab expand`: train a tokenizer of the base's kind (BPE,
+//! Unigram or WordPiece) on target-language text, take the `--add` most
+//! useful tokens the base lacks ([`crate::new_tokens`]) and append them to
+//! the base tokenizer as real vocabulary — old ids, merges, pieces and rows
+//! unchanged. New embedding and head rows are initialised with FVT (the mean
+//! of the old rows of the old tokenizer's pieces of the new token), from a
+//! parallel corpus's alignments, or randomly from the old rows' mean and
+//! spread.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use rand::SeedableRng;
@@ -17,15 +17,13 @@ use retarget_model::weights::TensorRef;
 use retarget_model::writer::OutputDir;
 use retarget_model::ModelError;
 use serde_json::Value;
-use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
-use tokenizers::models::{ModelWrapper, TrainerWrapper};
-use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::models::ModelWrapper;
 use tokenizers::Model;
 
 use crate::error::{Result, VocabError};
+use crate::new_tokens::learn;
 use crate::resize::{Row, VocabModel};
-use crate::tokenizer_json::{ModelKind, TokenizerFile};
-use crate::trim::read_corpus;
+use crate::trim::{read_corpus, SENTENCEPIECE_FILES};
 
 /// How new rows are initialised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,74 +78,6 @@ pub struct ExpandReport {
     /// With `transtok`: new tokens initialised from alignments (the others
     /// fell back to FVT).
     pub aligned_tokens: Option<usize>,
-}
-
-/// New tokens with the merges that build them, in merge order.
-fn new_merges(
-    base: &TokenizerFile,
-    trained: &tokenizers::Tokenizer,
-    add: usize,
-) -> Result<Vec<(String, String, String)>> {
-    let json: Value = serde_json::from_str(
-        &trained
-            .to_string(false)
-            .map_err(|e| VocabError::Internal(e.to_string()))?,
-    )
-    .map_err(|e| VocabError::Internal(e.to_string()))?;
-    let mut known: HashSet<String> = base.model_tokens();
-    let mut out = Vec::new();
-    for entry in json["model"]["merges"].as_array().into_iter().flatten() {
-        let (a, b) = match entry {
-            Value::String(s) => match s.split_once(' ') {
-                Some((a, b)) => (a.to_string(), b.to_string()),
-                None => continue,
-            },
-            Value::Array(p) if p.len() == 2 => match (p[0].as_str(), p[1].as_str()) {
-                (Some(a), Some(b)) => (a.to_string(), b.to_string()),
-                _ => continue,
-            },
-            _ => continue,
-        };
-        let token = format!("{a}{b}");
-        if known.contains(&token) || !known.contains(&a) || !known.contains(&b) {
-            continue;
-        }
-        known.insert(token.clone());
-        out.push((a, b, token));
-        if out.len() == add {
-            break;
-        }
-    }
-    if out.len() < add {
-        return Err(VocabError::Usage(format!(
-            "the corpus yields only {} new tokens; --add {add} is larger than that (give more text or a smaller --add)",
-            out.len()
-        )));
-    }
-    Ok(out)
-}
-
-/// Trains a BPE tokenizer with the base's normaliser and pre-tokenizer.
-fn train_like(
-    base: &tokenizers::Tokenizer,
-    byte_level: bool,
-    lines: &[String],
-    vocab_size: usize,
-) -> Result<tokenizers::Tokenizer> {
-    let mut tokenizer = base.clone();
-    tokenizer.with_model(ModelWrapper::BPE(BPE::default()));
-    let mut builder = BpeTrainerBuilder::new()
-        .vocab_size(vocab_size)
-        .min_frequency(2)
-        .show_progress(false);
-    if byte_level {
-        builder = builder.initial_alphabet(ByteLevel::alphabet().into_iter().collect());
-    }
-    let mut trainer: TrainerWrapper = builder.build().into();
-    tokenizer
-        .train(&mut trainer, lines.iter())
-        .map_err(|e| VocabError::Internal(format!("training the target tokenizer: {e}")))?;
-    Ok(tokenizer)
 }
 
 fn float_type(t: &TensorRef) -> Result<FloatType> {
@@ -224,48 +154,23 @@ fn new_rows(
 pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<ExpandReport> {
     let source = VocabModel::open(model, "expansion")?;
     let (file, tokenizer) = (&source.file, source.tokenizer());
-    if file.kind() != ModelKind::Bpe {
-        return Err(VocabError::invalid(
-            model.join("tokenizer.json"),
-            format!(
-                "expansion supports BPE tokenizers so far; this one is {:?}",
-                file.kind()
-            ),
-        ));
-    }
     if options.add == 0 {
         return Err(VocabError::Usage("--add must be at least 1".into()));
     }
     let rows_before = source.rows;
     let first_new = file.len();
     let lines = read_corpus(&options.corpus)?;
-    // Train well past --add: many trained merges repeat base tokens.
-    let trained = train_like(
-        tokenizer,
-        file.is_byte_level(),
-        &lines,
-        256 + 8 * options.add + 1000,
-    )?;
-    let added = new_merges(file, &trained, options.add)?;
+    let added = learn(file, tokenizer, &lines, options.add)?;
     let expanded = file.with_appended(&added)?;
     let new_tokenizer = expanded.load()?;
     let tokens_after = expanded.len();
     let rows_after = rows_before.max(tokens_after);
 
     // The old tokenizer's pieces of each new token (FVT).
-    let ModelWrapper::BPE(old_model) = tokenizer.get_model() else {
-        return Err(VocabError::Internal(
-            "BPE tokenizer without a BPE model".into(),
-        ));
-    };
     let pieces: Vec<Vec<usize>> = added
-        .iter()
-        .map(|(_, _, token)| {
-            old_model
-                .tokenize(token)
-                .map(|t| t.iter().map(|t| t.id as usize).collect())
-                .map_err(|e| VocabError::Internal(format!("splitting {token:?}: {e}")))
-        })
+        .tokens()
+        .into_iter()
+        .map(|token| old_pieces(tokenizer.get_model(), file.continuing_prefix(), token))
         .collect::<Result<_>>()?;
     let mut mixtures: Vec<Vec<(usize, f64)>> = pieces
         .iter()
@@ -314,7 +219,9 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
         let name = rel.to_string_lossy().to_string();
         let source = model.join(&rel);
         match name.as_str() {
-            "tokenizer.json" | "tokenizer.model" => {}
+            "tokenizer.json" => {}
+            _ if SENTENCEPIECE_FILES.contains(&name.as_str()) => {}
+            "vocab.txt" => out.write_file(&rel, expanded.vocab_txt().as_bytes())?,
             "vocab.json" | "merges.txt" => {
                 let (vocab, merges) = expanded.bpe_files();
                 out.write_file(
@@ -352,10 +259,51 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
         tokens_after,
         rows_before,
         rows_after,
-        first_new_tokens: added.iter().take(20).map(|(_, _, t)| t.clone()).collect(),
+        first_new_tokens: added
+            .tokens()
+            .into_iter()
+            .take(20)
+            .map(str::to_string)
+            .collect(),
         corpus_tokens: (count(tokenizer)?, count(&new_tokenizer)?),
         aligned_tokens,
     })
+}
+
+/// The old model's pieces of `token`. A WordPiece continuation (`##ka`) is
+/// split greedily, longest match first, into continuations, as WordPiece
+/// splits the inside of a word; everything else is tokenized as a word.
+fn old_pieces(model: &ModelWrapper, prefix: Option<&str>, token: &str) -> Result<Vec<usize>> {
+    if let (ModelWrapper::WordPiece(wp), Some(prefix)) = (model, prefix) {
+        if let Some(rest) = token.strip_prefix(prefix).filter(|r| !r.is_empty()) {
+            let chars: Vec<(usize, char)> = rest.char_indices().collect();
+            let mut ids = Vec::new();
+            let mut start = 0;
+            while start < chars.len() {
+                let from = chars[start].0;
+                let found = (start + 1..=chars.len()).rev().find_map(|end| {
+                    let to = chars.get(end).map_or(rest.len(), |c| c.0);
+                    let id = wp.token_to_id(&format!("{prefix}{}", &rest[from..to]))?;
+                    Some((end, id as usize))
+                });
+                let Some((end, id)) = found else {
+                    // No continuation covers this character: the unknown token.
+                    return Ok(wp
+                        .token_to_id(&wp.unk_token)
+                        .map(|i| i as usize)
+                        .into_iter()
+                        .collect());
+                };
+                ids.push(id);
+                start = end;
+            }
+            return Ok(ids);
+        }
+    }
+    model
+        .tokenize(token)
+        .map(|t| t.iter().map(|t| t.id as usize).collect())
+        .map_err(|e| VocabError::Internal(format!("splitting {token:?}: {e}")))
 }
 
 /// For each new token (ids `first_new..first_new + added`): the old source

@@ -5,8 +5,10 @@
 //! - [`trim`]: `retarget vocab trim`, a vocabulary cut down to what a
 //!   target-language corpus uses, with tokenizer, embeddings, head and
 //!   config files kept consistent.
-//! - [`expand`]: `retarget vocab expand`, new target-language BPE tokens
-//!   appended as real vocabulary with FVT (mean) or random rows.
+//! - [`expand`]: `retarget vocab expand`, new target-language tokens
+//!   appended as real vocabulary with FVT (mean), aligned or random rows.
+//! - [`new_tokens`]: the target-language tokenizer trained like the base and
+//!   the new tokens it brings (BPE merges, Unigram pieces, WordPiece entries).
 //! - [`resize`]: what both share: the opened model and the streamed rewrite
 //!   of its token-indexed tensors.
 //! - [`tokenizer_json`]: `tokenizer.json` surgery (BPE, Unigram, WordPiece).
@@ -18,6 +20,7 @@ pub mod align;
 pub mod config_ids;
 pub mod error;
 pub mod expand;
+pub mod new_tokens;
 pub mod resize;
 pub mod tokenizer_json;
 pub mod trim;

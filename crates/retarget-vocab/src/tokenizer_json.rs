@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::error::{Result, VocabError};
+use crate::new_tokens::NewTokens;
 
 /// The tokenization algorithm of a `tokenizer.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,40 +363,56 @@ impl TokenizerFile {
         Ok((file, remap))
     }
 
-    /// The tokenizer with new BPE tokens appended (ids after every existing
-    /// one) and the merges that build them appended after the old merges.
-    pub fn with_appended(&self, added: &[(String, String, String)]) -> Result<TokenizerFile> {
+    /// The Unigram model's unknown piece.
+    pub fn unk_token(&self) -> Option<String> {
+        let id = self.model().get("unk_id")?.as_u64()? as usize;
+        self.tokens.get(id).cloned()
+    }
+
+    /// WordPiece's (or BPE's) continuing-subword prefix, such as `##`.
+    pub fn continuing_prefix(&self) -> Option<&str> {
+        model_str(self.model(), "continuing_subword_prefix").filter(|p| !p.is_empty())
+    }
+
+    /// Unigram pieces with their scores (empty for other models).
+    pub fn unigram_scores(&self) -> HashMap<String, f64> {
+        self.model()
+            .get("vocab")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| Some((p.get(0)?.as_str()?.to_string(), p.get(1)?.as_f64()?)))
+            .collect()
+    }
+
+    /// The tokenizer with new tokens appended as model vocabulary (ids after
+    /// every existing one; BPE merges after the old merges).
+    pub fn with_appended(&self, new: &NewTokens) -> Result<TokenizerFile> {
         let mut json = self.json.clone();
         let model = json["model"].as_object_mut().expect("checked in from_json");
-        if model_str(model, "continuing_subword_prefix").is_some_and(|p| !p.is_empty())
-            || model_str(model, "end_of_word_suffix").is_some_and(|s| !s.is_empty())
-        {
-            return Err(VocabError::invalid(
-                &self.path,
-                "BPE with a continuing-subword prefix or end-of-word suffix is not supported by expansion yet",
-            ));
-        }
-        let as_strings = matches!(
-            model["merges"].as_array().and_then(|m| m.first()),
-            Some(Value::String(_))
-        );
-        let vocab = model
-            .get_mut("vocab")
-            .and_then(Value::as_object_mut)
-            .ok_or_else(|| VocabError::invalid(&self.path, "BPE vocabulary is not a mapping"))?;
-        for (k, (_, _, token)) in added.iter().enumerate() {
-            vocab.insert(token.clone(), Value::from(self.len() + k));
-        }
-        let merges = model
-            .get_mut("merges")
-            .and_then(Value::as_array_mut)
-            .ok_or_else(|| VocabError::invalid(&self.path, "BPE model has no merges"))?;
-        for (a, b, _) in added {
-            merges.push(if as_strings {
-                Value::from(format!("{a} {b}"))
-            } else {
-                serde_json::json!([a, b])
-            });
+        let invalid = |p: &str| VocabError::invalid(&self.path, p);
+        match (new, model.get_mut("vocab")) {
+            (NewTokens::Bpe(added), Some(Value::Object(vocab))) => {
+                for (k, (_, _, token)) in added.iter().enumerate() {
+                    vocab.insert(token.clone(), Value::from(self.len() + k));
+                }
+                append_merges(model, added).map_err(invalid)?;
+            }
+            (NewTokens::WordPiece(added), Some(Value::Object(vocab))) => {
+                for (k, token) in added.iter().enumerate() {
+                    vocab.insert(token.clone(), Value::from(self.len() + k));
+                }
+            }
+            (NewTokens::Unigram(added), Some(Value::Array(pieces))) => {
+                // Unigram ids are positions in the piece list.
+                if pieces.len() != self.len() {
+                    return Err(invalid(
+                        "added tokens sit after the Unigram pieces; appending pieces would renumber them",
+                    ));
+                }
+                pieces.extend(added.iter().map(|(p, s)| serde_json::json!([p, s])));
+            }
+            _ => return Err(invalid("the new tokens do not fit this tokenizer's model")),
         }
         TokenizerFile::from_json(&self.path, json)
     }
@@ -444,6 +461,31 @@ impl TokenizerFile {
             _ => HashSet::new(),
         }
     }
+}
+
+/// Appends BPE merges, in the file's own form (`"a b"` or `["a", "b"]`).
+fn append_merges(
+    model: &mut Map<String, Value>,
+    added: &[(String, String, String)],
+) -> Result<(), &'static str> {
+    if model_str(model, "continuing_subword_prefix").is_some_and(|p| !p.is_empty())
+        || model_str(model, "end_of_word_suffix").is_some_and(|s| !s.is_empty())
+    {
+        return Err("BPE with a continuing-subword prefix or end-of-word suffix is not supported by expansion yet");
+    }
+    let merges = model
+        .get_mut("merges")
+        .and_then(Value::as_array_mut)
+        .ok_or("BPE model has no merges")?;
+    let as_strings = matches!(merges.first(), Some(Value::String(_)));
+    for (a, b, _) in added {
+        merges.push(if as_strings {
+            Value::from(format!("{a} {b}"))
+        } else {
+            serde_json::json!([a, b])
+        });
+    }
+    Ok(())
 }
 
 /// Renumbers the token ids a post-processor carries (template special

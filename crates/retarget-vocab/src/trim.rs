@@ -80,7 +80,7 @@ pub struct TrimReport {
 
 /// SentencePiece model files: binary protobufs that the trimmed
 /// `tokenizer.json` replaces (transformers loads `tokenizer.json` first).
-const SENTENCEPIECE_FILES: &[&str] =
+pub(crate) const SENTENCEPIECE_FILES: &[&str] =
     &["tokenizer.model", "spiece.model", "sentencepiece.bpe.model"];
 
 /// Files rewritten rather than copied.

@@ -112,17 +112,80 @@ fn random_init_is_seeded_and_bad_requests_are_refused() {
         "{too_many}"
     );
     assert!(!dir.path().join("d").exists());
-    let bert = dir.path().join("bert");
-    write_fixture(Fixture::Bert, &bert).unwrap();
-    let options = ExpandOptions {
-        corpus: vec![text.clone()],
-        add: 5,
-        init: Init::Mean,
-        parallel: None,
-        max_shard_bytes: 5_000_000_000,
-    };
-    let err = expand(&bert, &dir.path().join("e"), &options).unwrap_err();
-    assert!(err.to_string().contains("BPE tokenizers so far"), "{err}");
+}
+
+/// Unigram (T5) and WordPiece (BERT): new pieces are real vocabulary that
+/// the tokenizer uses on the corpus; old ids, pieces and rows stay.
+#[test]
+fn unigram_and_wordpiece_vocabularies_grow_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = corpus(dir.path());
+    for (fixture, embedding) in [
+        (Fixture::T5, "shared.weight"),
+        (Fixture::Bert, "bert.embeddings.word_embeddings.weight"),
+    ] {
+        let model = dir.path().join(format!("{fixture:?}"));
+        write_fixture(fixture, &model).unwrap();
+        let out = dir.path().join(format!("{fixture:?}-out"));
+        let options = ExpandOptions {
+            corpus: vec![text.clone()],
+            add: 10,
+            init: Init::Mean,
+            parallel: None,
+            max_shard_bytes: 5_000_000_000,
+        };
+        let report = expand(&model, &out, &options).unwrap();
+        assert_eq!(
+            report.tokens_after,
+            report.tokens_before + 10,
+            "{fixture:?}"
+        );
+        assert!(
+            report.corpus_tokens.1 < report.corpus_tokens.0,
+            "{fixture:?}: {report:?}"
+        );
+        let old = Tokenizer::from_file(model.join("tokenizer.json")).unwrap();
+        let new = Tokenizer::from_file(out.join("tokenizer.json")).unwrap();
+        for (token, id) in old.get_vocab(true) {
+            assert_eq!(new.token_to_id(&token), Some(id), "{fixture:?} {token}");
+        }
+        let line = std::fs::read_to_string(&text).unwrap();
+        let ids = new.encode(line.lines().next().unwrap(), false).unwrap();
+        assert!(
+            ids.get_ids()
+                .iter()
+                .any(|&id| id as usize >= report.tokens_before),
+            "{fixture:?}: the new tokens are used: {:?}",
+            ids.get_tokens()
+        );
+        let (shape_a, a) = floats(&model, embedding);
+        let (_, b) = floats(&out, embedding);
+        let width = shape_a[1];
+        assert_eq!(&b[..a.len()], &a[..], "{fixture:?}: old rows unchanged");
+        // FVT: a new row is the mean of the rows of the old pieces.
+        let id = report.tokens_before;
+        let token = new.id_to_token(id as u32).unwrap();
+        let pieces: Vec<usize> = if let Some(rest) = token.strip_prefix("##") {
+            // A continuation: its old pieces, as WordPiece splits a word's inside.
+            let inner = old.encode(format!("a{rest}"), false).unwrap();
+            inner.get_ids()[1..].iter().map(|&i| i as usize).collect()
+        } else {
+            old.get_model()
+                .tokenize(&token)
+                .unwrap()
+                .iter()
+                .map(|t| t.id as usize)
+                .collect()
+        };
+        for j in 0..width {
+            let mean =
+                pieces.iter().map(|&p| a[p * width + j] as f64).sum::<f64>() / pieces.len() as f64;
+            assert!(
+                (b[id * width + j] as f64 - mean).abs() < 1e-6,
+                "{fixture:?} {token} {pieces:?} dim {j}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -88,7 +88,7 @@ pub struct SurgeryArgs {
 /// Vocabulary surgery.
 #[derive(Debug, Subcommand)]
 pub enum VocabCommand {
-    /// Add target-language tokens to a BPE vocabulary as real tokens (old ids and rows
+    /// Add target-language tokens to a BPE, Unigram or WordPiece vocabulary as real tokens (old ids and rows
     /// unchanged) and initialise their embedding and head rows.
     Expand {
         #[command(flatten)]

@@ -1,0 +1,224 @@
+//! The target-language tokens an expansion adds: a tokenizer of the base's
+//! kind trained on the corpus (same normaliser and pre-tokenizer, by the
+//! `tokenizers` crate's trainers), and the most useful of its tokens that the
+//! base lacks, in the form each algorithm integrates them (BPE: the merges
+//! that build them; Unigram: pieces with scores; WordPiece: plain entries).
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+use tokenizers::models::bpe::{BpeTrainerBuilder, BPE};
+use tokenizers::models::unigram::{Unigram, UnigramTrainer};
+use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainer};
+use tokenizers::models::{ModelWrapper, TrainerWrapper};
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::Tokenizer;
+
+use crate::error::{Result, VocabError};
+use crate::tokenizer_json::{ModelKind, TokenizerFile};
+
+/// New tokens, in the order they get ids.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NewTokens {
+    /// (left, right, token): each token with the merge that builds it, in
+    /// merge order.
+    Bpe(Vec<(String, String, String)>),
+    /// (piece, score), scores on the base's log-probability scale.
+    Unigram(Vec<(String, f64)>),
+    /// Plain entries (continuations keep their `##` prefix).
+    WordPiece(Vec<String>),
+}
+
+impl NewTokens {
+    /// The tokens as stored in the vocabulary.
+    pub fn tokens(&self) -> Vec<&str> {
+        match self {
+            NewTokens::Bpe(m) => m.iter().map(|(_, _, t)| t.as_str()).collect(),
+            NewTokens::Unigram(p) => p.iter().map(|(t, _)| t.as_str()).collect(),
+            NewTokens::WordPiece(w) => w.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        match self {
+            NewTokens::Bpe(m) => m.len(),
+            NewTokens::Unigram(p) => p.len(),
+            NewTokens::WordPiece(w) => w.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Trains a tokenizer like `tokenizer` (described by `base`) on `lines` and
+/// returns the `add` most useful tokens it has and the base lacks.
+pub fn learn(
+    base: &TokenizerFile,
+    tokenizer: &Tokenizer,
+    lines: &[String],
+    add: usize,
+) -> Result<NewTokens> {
+    // Train well past --add: many trained tokens repeat base tokens.
+    let size = 256 + 8 * add + 1000;
+    let known = base.model_tokens();
+    let new = match base.kind() {
+        ModelKind::Bpe => {
+            let mut builder = BpeTrainerBuilder::new()
+                .vocab_size(size)
+                .min_frequency(2)
+                .show_progress(false);
+            if base.is_byte_level() {
+                builder = builder.initial_alphabet(ByteLevel::alphabet().into_iter().collect());
+            }
+            let trained = train(
+                tokenizer,
+                ModelWrapper::BPE(BPE::default()),
+                builder.build(),
+                lines,
+            )?;
+            NewTokens::Bpe(bpe_merges(&trained, known, add))
+        }
+        ModelKind::Unigram => {
+            let trainer = UnigramTrainer::builder()
+                .vocab_size(size as u32)
+                .unk_token(base.unk_token())
+                .show_progress(false)
+                .build()
+                .map_err(|e| VocabError::Internal(format!("Unigram trainer: {e}")))?;
+            let trained = train(
+                tokenizer,
+                ModelWrapper::Unigram(Unigram::default()),
+                trainer,
+                lines,
+            )?;
+            NewTokens::Unigram(unigram_pieces(base, &trained, &known, add))
+        }
+        ModelKind::WordPiece => {
+            let trainer = WordPieceTrainer::builder()
+                .vocab_size(size)
+                .min_frequency(2)
+                .continuing_subword_prefix(base.continuing_prefix().unwrap_or("##").into())
+                .show_progress(false)
+                .build();
+            let trained = train(
+                tokenizer,
+                ModelWrapper::WordPiece(WordPiece::default()),
+                trainer,
+                lines,
+            )?;
+            let mut by_id: Vec<(u32, String)> = trained
+                .get_vocab(false)
+                .into_iter()
+                .filter(|(t, _)| !known.contains(t))
+                .map(|(t, id)| (id, t))
+                .collect();
+            by_id.sort_unstable();
+            NewTokens::WordPiece(by_id.into_iter().take(add).map(|(_, t)| t).collect())
+        }
+    };
+    if new.len() < add {
+        return Err(VocabError::Usage(format!(
+            "the corpus yields only {} new tokens; --add {add} is larger than that (give more text or a smaller --add)",
+            new.len()
+        )));
+    }
+    Ok(new)
+}
+
+/// Trains `model` with `trainer` on `lines` in a copy of `base` (its
+/// normaliser, pre-tokenizer and decoder).
+fn train(
+    base: &Tokenizer,
+    model: ModelWrapper,
+    trainer: impl Into<TrainerWrapper>,
+    lines: &[String],
+) -> Result<Tokenizer> {
+    let mut tokenizer = base.clone();
+    tokenizer.with_model(model);
+    let mut trainer: TrainerWrapper = trainer.into();
+    tokenizer
+        .train(&mut trainer, lines.iter())
+        .map_err(|e| VocabError::Internal(format!("training the target tokenizer: {e}")))?;
+    Ok(tokenizer)
+}
+
+fn model_json(trained: &Tokenizer) -> Value {
+    let text = trained
+        .to_string(false)
+        .expect("a trained tokenizer serialises");
+    let json: Value = serde_json::from_str(&text).expect("tokenizers writes JSON");
+    json["model"].clone()
+}
+
+/// The first `add` trained merges that make a token the base lacks from
+/// parts it has (or has gained by an earlier one).
+fn bpe_merges(
+    trained: &Tokenizer,
+    mut known: HashSet<String>,
+    add: usize,
+) -> Vec<(String, String, String)> {
+    let model = model_json(trained);
+    let mut out = Vec::new();
+    for entry in model["merges"].as_array().into_iter().flatten() {
+        let parts = match entry {
+            Value::String(s) => s.split_once(' '),
+            Value::Array(p) if p.len() == 2 => p[0].as_str().zip(p[1].as_str()),
+            _ => None,
+        };
+        let Some((a, b)) = parts else { continue };
+        let token = format!("{a}{b}");
+        if known.contains(&token) || !known.contains(a) || !known.contains(b) {
+            continue;
+        }
+        known.insert(token.clone());
+        out.push((a.to_string(), b.to_string(), token));
+        if out.len() == add {
+            break;
+        }
+    }
+    out
+}
+
+/// The `add` most probable trained pieces the base lacks, their scores
+/// moved onto the base's scale: a small trained vocabulary spreads its
+/// probability over fewer pieces, so its log-probabilities run higher; the
+/// median difference over the pieces both have is the shift.
+fn unigram_pieces(
+    base: &TokenizerFile,
+    trained: &Tokenizer,
+    known: &HashSet<String>,
+    add: usize,
+) -> Vec<(String, f64)> {
+    let model = model_json(trained);
+    let unk = model["unk_id"]
+        .as_u64()
+        .map(|i| i as usize)
+        .unwrap_or(usize::MAX);
+    let pieces: Vec<(String, f64)> = model["vocab"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter(|(i, _)| *i != unk)
+        .filter_map(|(_, p)| Some((p.get(0)?.as_str()?.to_string(), p.get(1)?.as_f64()?)))
+        .collect();
+    let base_scores: HashMap<String, f64> = base.unigram_scores();
+    let mut shifts: Vec<f64> = pieces
+        .iter()
+        .filter_map(|(p, s)| base_scores.get(p).map(|b| b - s))
+        .collect();
+    shifts.sort_by(f64::total_cmp);
+    let shift = shifts.get(shifts.len() / 2).copied().unwrap_or(0.0);
+    let mut new: Vec<(String, f64)> = pieces
+        .into_iter()
+        .filter(|(p, _)| !known.contains(p))
+        .map(|(p, s)| (p, s + shift))
+        .collect();
+    new.sort_by(|a, b| b.1.total_cmp(&a.1));
+    new.truncate(add);
+    new
+}
