@@ -15,15 +15,14 @@ use rand_distr::{Distribution, Normal};
 use retarget_model::dtype::{from_f32, to_f32, FloatType};
 use retarget_model::weights::TensorRef;
 use retarget_model::writer::OutputDir;
-use retarget_model::ModelError;
-use serde_json::Value;
 use tokenizers::models::ModelWrapper;
 use tokenizers::Model;
 
 use crate::error::{Result, VocabError};
 use crate::new_tokens::learn;
 use crate::resize::{Row, VocabModel};
-use crate::trim::{read_corpus, SENTENCEPIECE_FILES};
+use crate::tokenizer_files::write_tokenizer_files;
+use crate::trim::read_corpus;
 
 /// How new rows are initialised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,37 +213,8 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
     };
     source.write_weights(&out, rows_after, options.max_shard_bytes, "expanding", &row)?;
 
-    out.write_file(Path::new("tokenizer.json"), &expanded.to_json_bytes())?;
-    for rel in source.folder.small_files()? {
-        let name = rel.to_string_lossy().to_string();
-        let source = model.join(&rel);
-        match name.as_str() {
-            "tokenizer.json" => {}
-            _ if SENTENCEPIECE_FILES.contains(&name.as_str()) => {}
-            "vocab.txt" => out.write_file(&rel, expanded.vocab_txt().as_bytes())?,
-            "vocab.json" | "merges.txt" => {
-                let (vocab, merges) = expanded.bpe_files();
-                out.write_file(
-                    &rel,
-                    &if name == "vocab.json" {
-                        vocab
-                    } else {
-                        merges.into_bytes()
-                    },
-                )?;
-            }
-            "config.json" => {
-                let bytes = std::fs::read(&source).map_err(|e| ModelError::io(&source, e))?;
-                let mut config: Value = serde_json::from_slice(&bytes)
-                    .map_err(|e| VocabError::invalid(&source, format!("not valid JSON: {e}")))?;
-                config["vocab_size"] = Value::from(rows_after);
-                let mut bytes = serde_json::to_vec_pretty(&config).expect("JSON serialises");
-                bytes.push(b'\n');
-                out.write_file(&rel, &bytes)?;
-            }
-            _ => out.copy_file(&source, &rel)?,
-        }
-    }
+    let identity: Vec<Option<usize>> = (0..file.len()).map(Some).collect();
+    write_tokenizer_files(&out, &source, &expanded, &identity, rows_after)?;
     let output = out.commit()?;
     let count = |t: &tokenizers::Tokenizer| -> Result<usize> {
         lines.iter().try_fold(0, |n, l| {

@@ -11,6 +11,8 @@
 //!   the new tokens it brings (BPE merges, Unigram pieces, WordPiece entries).
 //! - [`resize`]: what both share: the opened model and the streamed rewrite
 //!   of its token-indexed tensors.
+//! - [`tokenizer_files`]: the tokenizer and config files rewritten for a new
+//!   vocabulary.
 //! - [`tokenizer_json`]: `tokenizer.json` surgery (BPE, Unigram, WordPiece).
 //! - [`usage`]: token counts over a corpus and the selection of kept tokens.
 //! - [`config_ids`]: token ids in config files.
@@ -22,6 +24,7 @@ pub mod error;
 pub mod expand;
 pub mod new_tokens;
 pub mod resize;
+pub mod tokenizer_files;
 pub mod tokenizer_json;
 pub mod trim;
 pub mod usage;

@@ -10,13 +10,12 @@ use std::path::{Path, PathBuf};
 use retarget_model::dtype::{from_f32, to_f32, FloatType};
 use retarget_model::weights::TensorRef;
 use retarget_model::writer::OutputDir;
-use retarget_model::ModelError;
-use serde_json::Value;
 
-use crate::config_ids::{referenced_ids, remap_added_tokens_decoder, remap_ids};
+use crate::config_ids::referenced_ids;
 use crate::error::{Result, VocabError};
 use crate::resize::{Row, VocabModel};
-use crate::tokenizer_json::{ModelKind, TokenizerFile};
+use crate::tokenizer_files::{read_json, write_tokenizer_files};
+use crate::tokenizer_json::TokenizerFile;
 use crate::usage::{count_tokens, select, Selection};
 
 /// Options of `retarget vocab trim`.
@@ -76,39 +75,6 @@ pub struct TrimReport {
     pub weight_bytes_after: u64,
     /// Slow-tokenizer files that could not be trimmed and were left out.
     pub dropped_files: Vec<String>,
-}
-
-/// SentencePiece model files: binary protobufs that the trimmed
-/// `tokenizer.json` replaces (transformers loads `tokenizer.json` first).
-pub(crate) const SENTENCEPIECE_FILES: &[&str] =
-    &["tokenizer.model", "spiece.model", "sentencepiece.bpe.model"];
-
-/// Files rewritten rather than copied.
-const REWRITTEN: &[&str] = &[
-    "config.json",
-    "generation_config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "added_tokens.json",
-    "vocab.txt",
-    "vocab.json",
-    "merges.txt",
-];
-
-fn read_json(path: &Path) -> Result<Option<Value>> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| VocabError::invalid(path, format!("not valid JSON: {e}"))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ModelError::io(path, e).into()),
-    }
-}
-
-fn json_bytes(value: &Value) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(value).expect("JSON serialises");
-    bytes.push(b'\n');
-    bytes
 }
 
 /// Reads target-language text: every file, blank lines dropped; no text at all is an error.
@@ -226,66 +192,7 @@ pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimRe
     let written =
         source.write_weights(&out, rows_after, options.max_shard_bytes, "trimming", &row)?;
 
-    // Tokenizer and config files.
-    out.write_file(Path::new("tokenizer.json"), &trimmed.to_json_bytes())?;
-    let mut dropped_files = Vec::new();
-    for rel in source.folder.small_files()? {
-        let name = rel.to_string_lossy().to_string();
-        let source = model.join(&rel);
-        if SENTENCEPIECE_FILES.contains(&name.as_str()) {
-            dropped_files.push(name);
-            continue;
-        }
-        if !REWRITTEN.contains(&name.as_str()) {
-            out.copy_file(&source, &rel)?;
-            continue;
-        }
-        match name.as_str() {
-            "tokenizer.json" => {}
-            "config.json" | "generation_config.json" => {
-                if let Some(mut config) = read_json(&source)? {
-                    remap_ids(&mut config, &remap);
-                    if name == "config.json" {
-                        config["vocab_size"] = Value::from(rows_after);
-                    }
-                    out.write_file(&rel, &json_bytes(&config))?;
-                }
-            }
-            "tokenizer_config.json" => {
-                if let Some(mut config) = read_json(&source)? {
-                    remap_added_tokens_decoder(&mut config, &remap);
-                    out.write_file(&rel, &json_bytes(&config))?;
-                }
-            }
-            "added_tokens.json" => {
-                if let Some(Value::Object(map)) = read_json(&source)? {
-                    let renumbered: serde_json::Map<String, Value> = map
-                        .into_iter()
-                        .filter_map(|(t, id)| {
-                            Some((
-                                t,
-                                Value::from(remap.get(id.as_u64()? as usize).copied().flatten()?),
-                            ))
-                        })
-                        .collect();
-                    out.write_file(&rel, &json_bytes(&Value::Object(renumbered)))?;
-                }
-            }
-            "vocab.txt" if trimmed.kind() == ModelKind::WordPiece => {
-                out.write_file(&rel, trimmed.vocab_txt().as_bytes())?;
-            }
-            "vocab.json" | "merges.txt" if trimmed.kind() == ModelKind::Bpe => {
-                let (vocab, merges) = trimmed.bpe_files();
-                let bytes = if name == "vocab.json" {
-                    vocab
-                } else {
-                    merges.into_bytes()
-                };
-                out.write_file(&rel, &bytes)?;
-            }
-            _ => dropped_files.push(name),
-        }
-    }
+    let dropped_files = write_tokenizer_files(&out, &source, &trimmed, &remap, rows_after)?;
     let output = out.commit()?;
     let weight_bytes_after = written
         .files
