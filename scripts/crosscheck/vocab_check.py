@@ -168,6 +168,47 @@ def check_expand(binary, name, folder, kind, train, held_out, work, add):
            f"{before / words:.3f} → {after / words:.3f} tokens/word ({before} → {after} tokens)")
 
 
+def check_clp(binary, name, folder, helper, kind, held_out, work):
+    """`vocab expand --replace --init clp --helper H`: the new input embedding
+    equals CLP-Transfer's rule as the authors' clp.py computes it (shared
+    tokens copied; each other token the average of the shared tokens' source
+    rows weighted by cosine similarity in the helper's embedding space over
+    their sum), recomputed here in float64; the head gets the same rule;
+    transformers loads model and tokenizer."""
+    import numpy as np
+
+    out = work / f"{name}-clp"
+    result = subprocess.run([binary, "vocab", "expand", "--model", str(folder), "--replace", "--helper", str(helper),
+                             "--init", "clp", "--out", str(out), "--json"], capture_output=True, text=True)
+    if result.returncode != 0:
+        report(False, f"clp {name}", result.stderr.strip())
+        return
+    source, helper_model, ours = load(folder, kind), load(helper, kind), load(out, kind)
+    source_vocab = AutoTokenizer.from_pretrained(folder).get_vocab()
+    helper_tok = AutoTokenizer.from_pretrained(helper)
+    helper_vocab = helper_tok.get_vocab()
+    shared = [t for t in helper_vocab if t in source_vocab]
+    missing = [t for t in helper_vocab if t not in source_vocab]
+    h = helper_model.get_input_embeddings().weight.detach().double().numpy()
+    unit = h / np.linalg.norm(h, axis=1, keepdims=True)
+    sims = unit[[helper_vocab[t] for t in missing]] @ unit[[helper_vocab[t] for t in shared]].T
+    weights = sims / sims.sum(axis=1, keepdims=True)
+    worst = 0.0
+    for table, new_table in [(source.get_input_embeddings().weight, ours.get_input_embeddings().weight),
+                             (source.get_output_embeddings().weight, ours.get_output_embeddings().weight)]:
+        src = table.detach().double().numpy()
+        expected = np.empty((len(helper_vocab), src.shape[1]))
+        expected[[helper_vocab[t] for t in shared]] = src[[source_vocab[t] for t in shared]]
+        expected[[helper_vocab[t] for t in missing]] = weights @ src[[source_vocab[t] for t in shared]]
+        got = new_table.detach().double().numpy()
+        worst = max(worst, np.abs(got - expected).max() / np.abs(expected).max())
+    loaded = AutoTokenizer.from_pretrained(out)
+    same_ids = all(loaded(l).input_ids == helper_tok(l).input_ids for l in held_out[:50])
+    report(worst <= 1e-4 and same_ids and len(missing) > 0, f"clp {name}",
+           f"{len(shared)} shared, {len(missing)} new tokens; rows vs CLP's rule in float64: max relative "
+           f"error {worst:.1e}; transformers loads it with the helper's tokenizer: {same_ids}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--retarget", required=True)
@@ -194,6 +235,8 @@ def main():
         check(args.retarget, name, folder, kind, train, held_out, args.work)
     for name, kind in [("llama-untied", "causal"), ("bert", "masked"), ("t5", "seq2seq")]:
         check_expand(args.retarget, name, args.fixtures / name, kind, train, held_out, args.work, 200)
+    check_clp(args.retarget, "llama-untied", args.fixtures / "llama-untied", args.work / "llama-untied-expanded",
+              "causal", held_out, args.work)
     if args.smollm2:
         check_expand(args.retarget, "SmolLM2-135M", args.smollm2, "causal", train, held_out, args.work, 1000)
     finish()

@@ -102,6 +102,7 @@ fn init_name(init: Init) -> &'static str {
         Init::Mean => "mean",
         Init::Random { .. } => "random",
         Init::TransTok => "transtok",
+        Init::Clp => "clp",
     }
 }
 

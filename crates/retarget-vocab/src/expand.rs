@@ -9,20 +9,15 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
-use retarget_model::dtype::{from_f32, to_f32, FloatType};
-use retarget_model::weights::TensorRef;
 use retarget_model::writer::OutputDir;
-use tokenizers::models::ModelWrapper;
-use tokenizers::Model;
 
 use crate::error::{Result, VocabError};
 use crate::new_tokens::learn;
 use crate::resize::{Row, VocabModel};
+use crate::rows::{new_rows, old_pieces};
 use crate::tokenizer_files::write_tokenizer_files;
 use crate::trim::read_corpus;
+use crate::usage::count_all;
 
 /// How new rows are initialised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +33,20 @@ pub enum Init {
     /// corpus aligns with the new token, weighted by their expected alignment
     /// counts ([`crate::align`]); FVT for new tokens the corpus never aligns.
     TransTok,
+    /// CLP-Transfer (vocabulary replacement only): a helper model that uses
+    /// the new tokenizer weighs the shared tokens' old rows by cosine
+    /// similarity in its own embedding space ([`crate::replace`]).
+    Clp,
+}
+
+impl Init {
+    /// The seed of random rows (`None` for rows mixed from old ones).
+    pub(crate) fn random_seed(self) -> Option<u64> {
+        match self {
+            Init::Random { seed } => Some(seed),
+            _ => None,
+        }
+    }
 }
 
 /// Options of `retarget vocab expand`.
@@ -79,82 +88,17 @@ pub struct ExpandReport {
     pub aligned_tokens: Option<usize>,
 }
 
-fn float_type(t: &TensorRef) -> Result<FloatType> {
-    FloatType::of(t.entry.dtype).ok_or_else(|| {
-        VocabError::invalid(
-            t.file.path(),
-            format!(
-                "tensor `{}` is {:?}; new rows need float rows",
-                t.entry.name, t.entry.dtype
-            ),
-        )
-    })
-}
-
-/// The new rows of one token-indexed tensor, encoded like it: weighted sums
-/// of old rows (`mixtures`, one per new token: FVT's equal weights over the
-/// pieces, or alignment weights), or random rows.
-fn new_rows(
-    t: &TensorRef,
-    rows: usize,
-    mixtures: &[Vec<(usize, f64)>],
-    init: Init,
-) -> Result<Vec<Vec<u8>>> {
-    let dtype = float_type(t)?;
-    let width = t.entry.numel() / rows;
-    let row = |r: usize| {
-        to_f32(
-            dtype,
-            &t.data()[r * width * dtype.size()..(r + 1) * width * dtype.size()],
-        )
-    };
-    let values: Vec<Vec<f32>> = match init {
-        Init::Mean | Init::TransTok => mixtures
-            .iter()
-            .map(|mixture| {
-                let mut sum = vec![0f64; width];
-                for &(id, weight) in mixture {
-                    sum.iter_mut()
-                        .zip(row(id))
-                        .for_each(|(s, v)| *s += weight * v as f64);
-                }
-                sum.iter().map(|&s| s as f32).collect()
-            })
-            .collect(),
-        Init::Random { seed } => {
-            let (mut sum, mut squares) = (vec![0f64; width], vec![0f64; width]);
-            for r in 0..rows {
-                for (j, v) in row(r).into_iter().enumerate() {
-                    sum[j] += v as f64;
-                    squares[j] += (v as f64) * (v as f64);
-                }
-            }
-            let n = rows.max(1) as f64;
-            let normals: Vec<Normal<f64>> = sum
-                .iter()
-                .zip(&squares)
-                .map(|(s, q)| {
-                    let mean = s / n;
-                    Normal::new(mean, (q / n - mean * mean).max(0.0).sqrt())
-                        .expect("finite parameters")
-                })
-                .collect();
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            mixtures
-                .iter()
-                .map(|_| normals.iter().map(|d| d.sample(&mut rng) as f32).collect())
-                .collect()
-        }
-    };
-    Ok(values.iter().map(|v| from_f32(dtype, v)).collect())
-}
-
 /// Expands the model folder `model` into the new folder `output`.
 pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<ExpandReport> {
     let source = VocabModel::open(model, "expansion")?;
     let (file, tokenizer) = (&source.file, source.tokenizer());
     if options.add == 0 {
         return Err(VocabError::Usage("--add must be at least 1".into()));
+    }
+    if options.init == Init::Clp {
+        return Err(VocabError::Usage(
+            "--init clp takes the helper model's tokenizer as the whole new vocabulary: use --replace --helper DIR".into(),
+        ));
     }
     let rows_before = source.rows;
     let first_new = file.len();
@@ -200,7 +144,7 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
         .map(|t| {
             source
                 .is_token_indexed(t)
-                .then(|| new_rows(t, rows_before, &mixtures, options.init))
+                .then(|| new_rows(t, rows_before, &mixtures, options.init.random_seed()))
                 .transpose()
         })
         .collect::<Result<_>>()?;
@@ -216,13 +160,6 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
     let identity: Vec<Option<usize>> = (0..file.len()).map(Some).collect();
     write_tokenizer_files(&out, &source, &expanded, &identity, rows_after)?;
     let output = out.commit()?;
-    let count = |t: &tokenizers::Tokenizer| -> Result<usize> {
-        lines.iter().try_fold(0, |n, l| {
-            t.encode(l.as_str(), false)
-                .map(|e| n + e.len())
-                .map_err(|e| VocabError::Internal(e.to_string()))
-        })
-    };
     Ok(ExpandReport {
         output,
         tokens_before: file.len(),
@@ -235,51 +172,18 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
             .take(20)
             .map(str::to_string)
             .collect(),
-        corpus_tokens: (count(tokenizer)?, count(&new_tokenizer)?),
+        corpus_tokens: (
+            count_all(tokenizer, &lines)?,
+            count_all(&new_tokenizer, &lines)?,
+        ),
         aligned_tokens,
     })
-}
-
-/// The old model's pieces of `token`. A WordPiece continuation (`##ka`) is
-/// split greedily, longest match first, into continuations, as WordPiece
-/// splits the inside of a word; everything else is tokenized as a word.
-fn old_pieces(model: &ModelWrapper, prefix: Option<&str>, token: &str) -> Result<Vec<usize>> {
-    if let (ModelWrapper::WordPiece(wp), Some(prefix)) = (model, prefix) {
-        if let Some(rest) = token.strip_prefix(prefix).filter(|r| !r.is_empty()) {
-            let chars: Vec<(usize, char)> = rest.char_indices().collect();
-            let mut ids = Vec::new();
-            let mut start = 0;
-            while start < chars.len() {
-                let from = chars[start].0;
-                let found = (start + 1..=chars.len()).rev().find_map(|end| {
-                    let to = chars.get(end).map_or(rest.len(), |c| c.0);
-                    let id = wp.token_to_id(&format!("{prefix}{}", &rest[from..to]))?;
-                    Some((end, id as usize))
-                });
-                let Some((end, id)) = found else {
-                    // No continuation covers this character: the unknown token.
-                    return Ok(wp
-                        .token_to_id(&wp.unk_token)
-                        .map(|i| i as usize)
-                        .into_iter()
-                        .collect());
-                };
-                ids.push(id);
-                start = end;
-            }
-            return Ok(ids);
-        }
-    }
-    model
-        .tokenize(token)
-        .map(|t| t.iter().map(|t| t.id as usize).collect())
-        .map_err(|e| VocabError::Internal(format!("splitting {token:?}: {e}")))
 }
 
 /// For each new token (ids `first_new..first_new + added`): the old source
 /// tokens a parallel corpus aligns it with, weighted by their share of its
 /// expected alignment counts; empty for tokens never aligned.
-fn alignment_mixtures(
+pub(crate) fn alignment_mixtures(
     old: &tokenizers::Tokenizer,
     new: &tokenizers::Tokenizer,
     source_file: &Path,

@@ -9,6 +9,11 @@
 //!   appended as real vocabulary with FVT (mean), aligned or random rows.
 //! - [`new_tokens`]: the target-language tokenizer trained like the base and
 //!   the new tokens it brings (BPE merges, Unigram pieces, WordPiece entries).
+//! - [`replace`]: `retarget vocab expand --replace`, the vocabulary replaced
+//!   by a target-language tokenizer; shared tokens keep their rows, the
+//!   others get FVT, random, aligned or CLP rows.
+//! - [`rows`]: new rows made from old ones.
+//! - [`token_text`]: a token's text across Ġ/▁/## conventions.
 //! - [`resize`]: what both share: the opened model and the streamed rewrite
 //!   of its token-indexed tensors.
 //! - [`tokenizer_files`]: the tokenizer and config files rewritten for a new
@@ -23,7 +28,10 @@ pub mod config_ids;
 pub mod error;
 pub mod expand;
 pub mod new_tokens;
+pub mod replace;
 pub mod resize;
+pub mod rows;
+pub mod token_text;
 pub mod tokenizer_files;
 pub mod tokenizer_json;
 pub mod trim;
@@ -32,4 +40,5 @@ pub mod usage;
 pub use adapt::{adapt, AdaptOptions, AdaptReport};
 pub use error::{Result, VocabError};
 pub use expand::{expand, ExpandOptions, ExpandReport, Init};
+pub use replace::{replace, ReplaceOptions, ReplaceReport};
 pub use trim::{trim, TrimOptions, TrimReport};

@@ -158,6 +158,11 @@ impl TokenizerFile {
         })
     }
 
+    /// The parsed JSON.
+    pub fn json(&self) -> &Value {
+        &self.json
+    }
+
     /// The algorithm.
     pub fn kind(&self) -> ModelKind {
         self.kind

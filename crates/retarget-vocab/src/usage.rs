@@ -36,6 +36,19 @@ pub fn count_tokens(tokenizer: &Tokenizer, lines: &[String], vocab_len: usize) -
         )
 }
 
+/// Tokens in `lines` (special tokens not added), all cores.
+pub fn count_all(tokenizer: &Tokenizer, lines: &[String]) -> Result<usize> {
+    lines
+        .par_iter()
+        .map(|line| {
+            tokenizer
+                .encode(line.as_str(), false)
+                .map(|e| e.len())
+                .map_err(|e| VocabError::Internal(format!("tokenizing the corpus: {e}")))
+        })
+        .sum()
+}
+
 /// Which used tokens to keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Selection {

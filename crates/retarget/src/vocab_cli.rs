@@ -7,8 +7,8 @@ use clap::Subcommand;
 use retarget_model::writer::parse_size;
 use retarget_vocab::usage::Selection;
 use retarget_vocab::{
-    adapt, expand, trim, AdaptOptions, AdaptReport, ExpandOptions, ExpandReport, Init, TrimOptions,
-    TrimReport,
+    adapt, expand, replace, trim, AdaptOptions, AdaptReport, ExpandOptions, ExpandReport, Init,
+    ReplaceOptions, ReplaceReport, TrimOptions, TrimReport,
 };
 
 /// How `vocab expand` initialises new rows.
@@ -21,6 +21,9 @@ pub enum InitMethod {
     /// Trans-tokenization: the mean of the old rows of the source tokens a parallel corpus
     /// aligns with the new token (IBM Model 1 + diagonal prior), weighted by alignment counts.
     Transtok,
+    /// CLP-Transfer (with --replace): the shared tokens' rows weighted by cosine similarity in
+    /// a helper model (--helper) that uses the new tokenizer.
+    Clp,
 }
 
 /// Where and how a vocabulary command writes its model and report.
@@ -64,6 +67,7 @@ impl InitArgs {
             InitMethod::Mean => Init::Mean,
             InitMethod::Random => Init::Random { seed: self.seed },
             InitMethod::Transtok => Init::TransTok,
+            InitMethod::Clp => Init::Clp,
         }
     }
 
@@ -78,8 +82,9 @@ pub struct SurgeryArgs {
     /// The HF model folder (with tokenizer.json).
     #[arg(long)]
     model: PathBuf,
-    /// Target-language text, one segment per line (several files allowed).
-    #[arg(long, required = true, num_args = 1..)]
+    /// Target-language text, one segment per line (several files allowed; optional with
+    /// --replace, where it only measures the token counts).
+    #[arg(long, num_args = 1..)]
     corpus: Vec<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
@@ -94,8 +99,18 @@ pub enum VocabCommand {
         #[command(flatten)]
         io: SurgeryArgs,
         /// Number of tokens to add.
+        #[arg(long, required_unless_present = "replace", conflicts_with = "replace")]
+        add: Option<usize>,
+        /// Replace the whole vocabulary with a target-language tokenizer (as WECHSEL, FOCUS
+        /// and CLP do): shared tokens keep their rows, the others are initialised.
         #[arg(long)]
-        add: usize,
+        replace: bool,
+        /// The new tokenizer.json for --replace (default: the --helper model's).
+        #[arg(long, requires = "replace")]
+        tokenizer: Option<PathBuf>,
+        /// CLP's helper model: an HF folder that uses the new tokenizer.
+        #[arg(long, requires = "replace")]
+        helper: Option<PathBuf>,
         #[command(flatten)]
         init: InitArgs,
     },
@@ -168,6 +183,28 @@ fn render_expand(report: &ExpandReport) -> String {
     )
 }
 
+fn render_replace(report: &ReplaceReport) -> String {
+    let mut out = format!(
+        "wrote {}\n{} → {} tokens ({} shared, their rows copied); embedding rows {} → {}\n",
+        report.output.display(),
+        report.tokens_before,
+        report.tokens_after,
+        report.shared_tokens,
+        report.rows_before,
+        report.rows_after,
+    );
+    if let Some(n) = report.aligned_tokens {
+        out += &format!("{n} new rows from alignments, the others FVT\n");
+    }
+    if let Some((before, after)) = report.corpus_tokens {
+        out += &format!("corpus {before} → {after} tokens\n");
+    }
+    if !report.dropped_files.is_empty() {
+        out += &format!("left out: {}\n", report.dropped_files.join(", "));
+    }
+    out
+}
+
 /// The report as JSON or as text.
 fn output<R: serde::Serialize>(json: bool, report: &R, text: fn(&R) -> String) -> Result<String> {
     Ok(if json {
@@ -180,10 +217,29 @@ fn output<R: serde::Serialize>(json: bool, report: &R, text: fn(&R) -> String) -
 /// Runs one `vocab` command and returns what to print.
 pub fn run(command: VocabCommand) -> Result<String> {
     match command {
-        VocabCommand::Expand { io, add, init } => {
+        VocabCommand::Expand {
+            io,
+            add: None,
+            replace: true,
+            tokenizer,
+            helper,
+            init,
+        } => {
+            let options = ReplaceOptions {
+                tokenizer,
+                helper,
+                init: init.init(),
+                parallel: init.parallel(),
+                corpus: io.corpus,
+                max_shard_bytes: io.output.max_shard_bytes()?,
+            };
+            let report = replace(&io.model, &io.output.out, &options)?;
+            output(io.output.json, &report, render_replace)
+        }
+        VocabCommand::Expand { io, add, init, .. } => {
             let options = ExpandOptions {
                 corpus: io.corpus,
-                add,
+                add: add.unwrap_or_default(),
                 init: init.init(),
                 parallel: init.parallel(),
                 max_shard_bytes: io.output.max_shard_bytes()?,

@@ -1,0 +1,161 @@
+//! `replace`: the vocabulary of the llama fixture replaced by the tokenizer
+//! of an expanded copy (old tokens shared, Swahili tokens new). FVT rows
+//! must equal what `expand` wrote; CLP rows follow the similarity formula;
+//! configs that name tokens the new tokenizer lacks are refused.
+
+use std::path::{Path, PathBuf};
+
+use retarget_fixtures::{write_fixture, Fixture};
+use retarget_vocab::{expand, replace, ExpandOptions, Init, ReplaceOptions};
+use safetensors::SafeTensors;
+
+fn rows(dir: &Path, name: &str) -> (usize, Vec<f32>) {
+    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let t = st.tensor(name).unwrap();
+    let values = t
+        .data()
+        .chunks(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    (t.shape()[1], values)
+}
+
+/// The llama fixture and a copy expanded with 12 Swahili tokens (FVT rows).
+fn model_and_expanded(dir: &Path) -> (PathBuf, PathBuf) {
+    let model = dir.join("llama");
+    write_fixture(Fixture::LlamaUntied, &model).unwrap();
+    let corpus = dir.join("swahili.txt");
+    std::fs::write(
+        &corpus,
+        "kwaheri rafiki yangu habari za asubuhi tunakwenda sokoni leo\n".repeat(20),
+    )
+    .unwrap();
+    let expanded = dir.join("expanded");
+    let options = ExpandOptions {
+        corpus: vec![corpus],
+        add: 12,
+        init: Init::Mean,
+        parallel: None,
+        max_shard_bytes: 5_000_000_000,
+    };
+    expand(&model, &expanded, &options).unwrap();
+    (model, expanded)
+}
+
+fn options(init: Init, tokenizer: Option<PathBuf>, helper: Option<PathBuf>) -> ReplaceOptions {
+    ReplaceOptions {
+        tokenizer,
+        helper,
+        init,
+        parallel: None,
+        corpus: Vec::new(),
+        max_shard_bytes: 5_000_000_000,
+    }
+}
+
+#[test]
+fn fvt_rows_of_a_replacement_equal_the_expansion_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, expanded) = model_and_expanded(dir.path());
+    let out = dir.path().join("replaced");
+    let report = replace(
+        &model,
+        &out,
+        &options(Init::Mean, Some(expanded.join("tokenizer.json")), None),
+    )
+    .unwrap();
+    assert_eq!(report.shared_tokens, report.tokens_before);
+    assert_eq!(report.tokens_after, report.tokens_before + 12);
+    for name in ["model.embed_tokens.weight", "lm_head.weight"] {
+        assert_eq!(rows(&out, name), rows(&expanded, name), "{name}");
+    }
+    assert_eq!(
+        std::fs::read(out.join("tokenizer.json")).unwrap(),
+        std::fs::read(expanded.join("tokenizer.json")).unwrap()
+    );
+}
+
+#[test]
+fn clp_rows_are_similarity_weighted_sums_of_shared_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, helper) = model_and_expanded(dir.path());
+    let out = dir.path().join("clp");
+    let report = replace(
+        &model,
+        &out,
+        &options(Init::Clp, None, Some(helper.clone())),
+    )
+    .unwrap();
+    let (n_old, n_new) = (report.tokens_before, report.tokens_after);
+    let (hw, h) = rows(&helper, "model.embed_tokens.weight");
+    let unit = |i: usize| {
+        let v = &h[i * hw..(i + 1) * hw];
+        let norm = v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+        v.iter().map(|x| *x as f64 / norm).collect::<Vec<f64>>()
+    };
+    for name in ["model.embed_tokens.weight", "lm_head.weight"] {
+        let (w, old) = rows(&model, name);
+        let (_, new) = rows(&out, name);
+        assert_eq!(
+            &new[..n_old * w],
+            &old[..n_old * w],
+            "{name}: shared rows copied"
+        );
+        for m in n_old..n_new {
+            let hm = unit(m);
+            let sims: Vec<f64> = (0..n_old)
+                .map(|o| unit(o).iter().zip(&hm).map(|(a, b)| a * b).sum())
+                .collect();
+            let total: f64 = sims.iter().sum();
+            for j in 0..w {
+                let expected: f64 = (0..n_old)
+                    .map(|o| sims[o] / total * old[o * w + j] as f64)
+                    .sum();
+                let got = new[m * w + j] as f64;
+                assert!(
+                    (got - expected).abs() <= 1e-4 * expected.abs().max(1e-2),
+                    "{name} token {m} dim {j}: {got} vs {expected}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_replacements_are_refused_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, expanded) = model_and_expanded(dir.path());
+    let t5 = dir.path().join("t5");
+    write_fixture(Fixture::T5, &t5).unwrap();
+    let out = dir.path().join("out");
+    // The T5 tokenizer lacks the llama config's special tokens.
+    let err = replace(
+        &model,
+        &out,
+        &options(Init::Mean, Some(t5.join("tokenizer.json")), None),
+    )
+    .unwrap_err();
+    assert!(
+        err.is_bad_input() && err.to_string().contains("config.json"),
+        "{err}"
+    );
+    // A helper whose tokenizer is not the new one.
+    let err = replace(
+        &model,
+        &out,
+        &options(
+            Init::Clp,
+            Some(expanded.join("tokenizer.json")),
+            Some(model.clone()),
+        ),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("is not the new tokenizer"),
+        "{err}"
+    );
+    let err = replace(&model, &out, &options(Init::Mean, None, None)).unwrap_err();
+    assert!(err.to_string().contains("--tokenizer"), "{err}");
+    assert!(!out.exists());
+}
