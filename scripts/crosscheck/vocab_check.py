@@ -209,6 +209,40 @@ def check_clp(binary, name, folder, helper, kind, held_out, work):
            f"error {worst:.1e}; transformers loads it with the helper's tokenizer: {same_ids}")
 
 
+def check_replace(binary, name, folder, kind, train, held_out, work, size):
+    """`vocab expand --replace --corpus …`: a tokenizer of the old kind trained
+    on the corpus replaces the old one; transformers loads model and
+    tokenizer (same ids, special tokens included, as the tokenizers library),
+    shared tokens keep their rows, held-out text needs fewer tokens."""
+    from tokenizers import Tokenizer
+
+    corpus = work / f"{name}-replace-corpus.txt"
+    corpus.write_text("\n".join(train) + "\n")
+    out = work / f"{name}-replaced"
+    result = subprocess.run([binary, "vocab", "expand", "--model", str(folder), "--replace", "--corpus", str(corpus),
+                             "--vocab-size", str(size), "--out", str(out), "--json"], capture_output=True, text=True)
+    if result.returncode != 0:
+        report(False, f"replace {name}", result.stderr.strip())
+        return
+    old_model, new_model = load(folder, kind), load(out, kind)
+    tok_old, tok_new = Tokenizer.from_file(str(folder / "tokenizer.json")), Tokenizer.from_file(str(out / "tokenizer.json"))
+    auto = AutoTokenizer.from_pretrained(out)
+    same_ids = all(auto(l).input_ids == tok_new.encode(l).ids for l in held_out[:50])
+    old_vocab, new_vocab = tok_old.get_vocab(True), tok_new.get_vocab(True)
+    shared = [(old_vocab[t], i) for t, i in new_vocab.items() if t in old_vocab]
+    rows_kept = all(torch.equal(new.weight[[n for _, n in shared]], old.weight[[o for o, _ in shared]])
+                    for old, new in [(old_model.get_input_embeddings(), new_model.get_input_embeddings()),
+                                     (old_model.get_output_embeddings(), new_model.get_output_embeddings())])
+    before = sum(len(tok_old.encode(l, add_special_tokens=False).ids) for l in held_out)
+    after = sum(len(tok_new.encode(l, add_special_tokens=False).ids) for l in held_out)
+    with torch.no_grad():
+        outputs(new_model, kind, torch.tensor([tok_new.encode(held_out[0]).ids]))
+    report(same_ids and rows_kept and after < before, f"replace {name}",
+           f"{len(old_vocab)} → {len(new_vocab)} tokens ({len(shared)} shared, rows copied: {rows_kept}); "
+           f"transformers loads model and tokenizer, same ids as tokenizers: {same_ids}; held-out "
+           f"{before} → {after} tokens")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--retarget", required=True)
@@ -235,6 +269,8 @@ def main():
         check(args.retarget, name, folder, kind, train, held_out, args.work)
     for name, kind in [("llama-untied", "causal"), ("bert", "masked"), ("t5", "seq2seq")]:
         check_expand(args.retarget, name, args.fixtures / name, kind, train, held_out, args.work, 200)
+    for name, kind, size in [("llama-untied", "causal", 2000), ("bert", "masked", 2000), ("t5", "seq2seq", 2000)]:
+        check_replace(args.retarget, name, args.fixtures / name, kind, train, held_out, args.work, size)
     check_clp(args.retarget, "llama-untied", args.fixtures / "llama-untied", args.work / "llama-untied-expanded",
               "causal", held_out, args.work)
     if args.smollm2:

@@ -195,6 +195,11 @@ fn load_tokenizer(dir: &Path) -> Result<tokenizers::Tokenizer> {
 /// Adapts the model `model` (HF folder or GGUF file) into the new folder `output`.
 pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<AdaptReport> {
     let language = Language::parse(&options.lang)?;
+    if options.init == Init::Clp {
+        return Err(VocabError::Usage(
+            "adapt expands the vocabulary; CLP replaces it with a helper model's: use `retarget vocab expand --replace --helper DIR --init clp`".into(),
+        ));
+    }
     let mut lines = read_corpus(&options.corpus)?;
     let held_out = match &options.held_out {
         Some(path) => read_corpus(std::slice::from_ref(path))?,

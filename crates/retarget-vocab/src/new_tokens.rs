@@ -12,7 +12,7 @@ use tokenizers::models::unigram::{Unigram, UnigramTrainer};
 use tokenizers::models::wordpiece::{WordPiece, WordPieceTrainer};
 use tokenizers::models::{ModelWrapper, TrainerWrapper};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
-use tokenizers::Tokenizer;
+use tokenizers::{AddedToken, Tokenizer};
 
 use crate::error::{Result, VocabError};
 use crate::tokenizer_json::{ModelKind, TokenizerFile};
@@ -127,6 +127,101 @@ pub fn learn(
         )));
     }
     Ok(new)
+}
+
+/// A whole target-language tokenizer like the base, for `--replace`: the
+/// base's added tokens first (in id order, renumbered), then what the
+/// corpus teaches, `vocab_size` tokens in all (fewer if the text is short);
+/// the base model's settings (unknown token, prefixes) and post-processor
+/// carried over with their tokens' new ids.
+pub fn train_replacement(
+    base: &TokenizerFile,
+    tokenizer: &Tokenizer,
+    lines: &[String],
+    vocab_size: usize,
+) -> Result<TokenizerFile> {
+    let base_model = &base.json()["model"];
+    if base_model["byte_fallback"].as_bool() == Some(true) {
+        return Err(VocabError::invalid(
+            base.path(),
+            "training a replacement for a byte-fallback tokenizer is not supported; give the new tokenizer with --tokenizer",
+        ));
+    }
+    let specials: Vec<AddedToken> = base
+        .added_tokens()
+        .into_iter()
+        .map(|t| AddedToken::from(t, true))
+        .collect();
+    let trained = match base.kind() {
+        ModelKind::Bpe => {
+            let mut builder = BpeTrainerBuilder::new()
+                .vocab_size(vocab_size)
+                .min_frequency(2)
+                .special_tokens(specials)
+                .show_progress(false);
+            if base.is_byte_level() {
+                builder = builder.initial_alphabet(ByteLevel::alphabet().into_iter().collect());
+            }
+            train(
+                tokenizer,
+                ModelWrapper::BPE(BPE::default()),
+                builder.build(),
+                lines,
+            )?
+        }
+        ModelKind::Unigram => {
+            let trainer = UnigramTrainer::builder()
+                .vocab_size(vocab_size as u32)
+                .special_tokens(specials)
+                .unk_token(base.unk_token())
+                .show_progress(false)
+                .build()
+                .map_err(|e| VocabError::Internal(format!("Unigram trainer: {e}")))?;
+            train(
+                tokenizer,
+                ModelWrapper::Unigram(Unigram::default()),
+                trainer,
+                lines,
+            )?
+        }
+        ModelKind::WordPiece => {
+            let trainer = WordPieceTrainer::builder()
+                .vocab_size(vocab_size)
+                .min_frequency(2)
+                .special_tokens(specials)
+                .continuing_subword_prefix(base.continuing_prefix().unwrap_or("##").into())
+                .show_progress(false)
+                .build();
+            train(
+                tokenizer,
+                ModelWrapper::WordPiece(WordPiece::default()),
+                trainer,
+                lines,
+            )?
+        }
+    };
+    let text = trained
+        .to_string(false)
+        .expect("a trained tokenizer serialises");
+    let mut json: Value = serde_json::from_str(&text).expect("tokenizers writes JSON");
+    // The base model's settings (unknown token, prefixes, dropout, …).
+    if let (Some(from), Some(to)) = (base_model.as_object(), json["model"].as_object_mut()) {
+        for (key, value) in from {
+            if !matches!(key.as_str(), "vocab" | "merges" | "unk_id") && to.contains_key(key) {
+                to.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    let id_of = |token: &str| trained.token_to_id(token).map(|id| id as usize);
+    for entry in json["added_tokens"].as_array_mut().into_iter().flatten() {
+        let content = entry["content"].as_str().unwrap_or_default().to_string();
+        let id = id_of(&content).ok_or_else(|| {
+            VocabError::Internal(format!("the trained tokenizer lost {content:?}"))
+        })?;
+        entry["id"] = Value::from(id);
+    }
+    crate::tokenizer_json::refresh_post_processor(&mut json["post_processor"], &id_of);
+    TokenizerFile::from_trained(base.path(), json)
 }
 
 /// Trains `model` with `trainer` on `lines` in a copy of `base` (its

@@ -1,5 +1,6 @@
 //! `retarget vocab expand --replace`: the model's vocabulary replaced by a
-//! target-language tokenizer, as WECHSEL, FOCUS and CLP-Transfer do. Tokens
+//! target-language tokenizer (given, a helper model's, or trained like the
+//! old one on the corpus), as WECHSEL, FOCUS and CLP-Transfer do. Tokens
 //! both vocabularies have keep their old rows (copied byte for byte); the
 //! others are initialised with FVT (the mean of the old rows of the old
 //! tokenizer's pieces of the token's text, across Ġ/▁/## conventions),
@@ -22,6 +23,7 @@ use retarget_model::writer::OutputDir;
 use crate::config_ids::referenced_ids;
 use crate::error::{Result, VocabError};
 use crate::expand::{alignment_mixtures, Init};
+use crate::new_tokens::train_replacement;
 use crate::resize::{Row, VocabModel};
 use crate::rows::{float_type, new_rows, old_pieces};
 use crate::token_text::Convention;
@@ -41,8 +43,11 @@ pub struct ReplaceOptions {
     pub init: Init,
     /// A parallel corpus for `Init::TransTok` (source text, its translation).
     pub parallel: Option<(PathBuf, PathBuf)>,
-    /// Target-language text to count tokens on, before and after (optional).
+    /// Target-language text: trains the new tokenizer when neither
+    /// `tokenizer` nor `helper` gives one; token counts before and after.
     pub corpus: Vec<PathBuf>,
+    /// Size of a trained new tokenizer (default: the old one's).
+    pub vocab_size: Option<usize>,
     /// Largest output shard in bytes.
     pub max_shard_bytes: u64,
 }
@@ -74,21 +79,12 @@ pub struct ReplaceReport {
 pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<ReplaceReport> {
     let source = VocabModel::open(model, "vocabulary replacement")?;
     let old = &source.file;
-    let tokenizer_path =
-        match (&options.tokenizer, &options.helper) {
-            (Some(path), _) => path.clone(),
-            (None, Some(helper)) => helper.join("tokenizer.json"),
-            (None, None) => return Err(VocabError::Usage(
-                "--replace needs the new tokenizer: --tokenizer FILE, or --helper DIR (--init clp)"
-                    .into(),
-            )),
-        };
-    let new = TokenizerFile::read(&tokenizer_path)?;
+    let new = new_tokenizer_file(&source, options)?;
     let new_tokenizer = new.load()?;
     // Old id → new id, and new id → old id, by token string.
     let remap: Vec<Option<usize>> = (0..old.len()).map(|i| new.id(old.token(i))).collect();
     let shared: Vec<Option<usize>> = (0..new.len()).map(|i| old.id(new.token(i))).collect();
-    check_config_ids(&source, &remap, &tokenizer_path)?;
+    check_config_ids(&source, &remap, new.path())?;
     let missing: Vec<usize> = (0..new.len()).filter(|&i| shared[i].is_none()).collect();
     let shared_tokens = new.len() - missing.len();
 
@@ -177,6 +173,25 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
         corpus_tokens,
         dropped_files,
     })
+}
+
+/// The new tokenizer: `--tokenizer`, the helper's, or one trained like the
+/// old on the corpus.
+fn new_tokenizer_file(source: &VocabModel, options: &ReplaceOptions) -> Result<TokenizerFile> {
+    match (&options.tokenizer, &options.helper) {
+        (Some(path), _) => TokenizerFile::read(path),
+        (None, Some(helper)) => TokenizerFile::read(&helper.join("tokenizer.json")),
+        (None, None) => {
+            if options.corpus.is_empty() {
+                return Err(VocabError::Usage(
+                    "--replace needs the new tokenizer: --tokenizer FILE, --helper DIR (--init clp), or --corpus to train one".into(),
+                ));
+            }
+            let lines = read_corpus(&options.corpus)?;
+            let size = options.vocab_size.unwrap_or(source.file.len());
+            train_replacement(&source.file, source.tokenizer(), &lines, size)
+        }
+    }
 }
 
 /// Every token id the configs name must have a place in the new vocabulary.

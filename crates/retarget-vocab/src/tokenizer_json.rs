@@ -158,6 +158,28 @@ impl TokenizerFile {
         })
     }
 
+    /// A tokenizer trained in place of the one at `path` (named in errors).
+    pub(crate) fn from_trained(path: &Path, json: Value) -> Result<Self> {
+        Self::from_json(path, json)
+    }
+
+    /// The file it was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The added tokens' contents, in id order.
+    pub fn added_tokens(&self) -> Vec<String> {
+        let mut added: Vec<(u64, String)> = self.json["added_tokens"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| Some((t["id"].as_u64()?, t["content"].as_str()?.to_string())))
+            .collect();
+        added.sort();
+        added.into_iter().map(|(_, t)| t).collect()
+    }
+
     /// The parsed JSON.
     pub fn json(&self) -> &Value {
         &self.json
@@ -491,6 +513,44 @@ fn append_merges(
         });
     }
     Ok(())
+}
+
+/// Sets the token ids a post-processor carries from its tokens' strings
+/// (template special tokens, BERT/RoBERTa `cls`/`sep` pairs, sequences).
+pub(crate) fn refresh_post_processor(value: &mut Value, id_of: &dyn Fn(&str) -> Option<usize>) {
+    let Some(obj) = value.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Object(specials)) = obj.get_mut("special_tokens") {
+        for special in specials.values_mut() {
+            let ids: Option<Vec<Value>> = special["tokens"]
+                .as_array()
+                .map(|tokens| {
+                    tokens
+                        .iter()
+                        .map(|t| t.as_str().and_then(id_of).map(Value::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(ids) = ids {
+                special["ids"] = Value::Array(ids);
+            }
+        }
+    }
+    for key in ["cls", "sep"] {
+        if let Some(Value::Array(pair)) = obj.get_mut(key) {
+            if let Some(id) = pair.first().and_then(Value::as_str).and_then(id_of) {
+                if pair.len() == 2 {
+                    pair[1] = Value::from(id);
+                }
+            }
+        }
+    }
+    if let Some(Value::Array(processors)) = obj.get_mut("processors") {
+        for p in processors.iter_mut() {
+            refresh_post_processor(p, id_of);
+        }
+    }
 }
 
 /// Renumbers the token ids a post-processor carries (template special

@@ -50,6 +50,7 @@ fn options(init: Init, tokenizer: Option<PathBuf>, helper: Option<PathBuf>) -> R
         init,
         parallel: None,
         corpus: Vec::new(),
+        vocab_size: None,
         max_shard_bytes: 5_000_000_000,
     }
 }
@@ -158,4 +159,82 @@ fn bad_replacements_are_refused_and_write_nothing() {
     let err = replace(&model, &out, &options(Init::Mean, None, None)).unwrap_err();
     assert!(err.to_string().contains("--tokenizer"), "{err}");
     assert!(!out.exists());
+}
+
+/// Without a tokenizer, one of the old kind is trained on the corpus: the
+/// old added tokens come first, special-token ids follow them, shared
+/// tokens keep their rows and the corpus needs fewer tokens.
+#[test]
+fn a_replacement_trained_on_the_corpus_keeps_the_special_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("swahili.txt");
+    std::fs::write(
+        &corpus,
+        "kwaheri rafiki yangu habari za asubuhi tunakwenda sokoni leo\n".repeat(20)
+            + &"watoto wanasoma vitabu shuleni kila siku\n".repeat(20),
+    )
+    .unwrap();
+    // Byte-level BPE starts from 256 byte symbols.
+    for (fixture, embedding, size) in [
+        (Fixture::LlamaTied, "model.embed_tokens.weight", 350),
+        (Fixture::T5, "shared.weight", 150),
+        (Fixture::Bert, "bert.embeddings.word_embeddings.weight", 150),
+    ] {
+        let model = dir.path().join(format!("{fixture:?}"));
+        write_fixture(fixture, &model).unwrap();
+        let out = dir.path().join(format!("{fixture:?}-replaced"));
+        let mut options = options(Init::Mean, None, None);
+        options.corpus = vec![corpus.clone()];
+        options.vocab_size = Some(size);
+        let report = replace(&model, &out, &options).unwrap();
+        let (before, after) = report.corpus_tokens.unwrap();
+        assert!(after < before, "{fixture:?}: {report:?}");
+        assert!(
+            report.shared_tokens > 0 && report.tokens_after <= size,
+            "{report:?}"
+        );
+        let old = tokenizers::Tokenizer::from_file(model.join("tokenizer.json")).unwrap();
+        let new = tokenizers::Tokenizer::from_file(out.join("tokenizer.json")).unwrap();
+        let specials: Vec<String> = old
+            .get_added_tokens_decoder()
+            .into_values()
+            .map(|t| t.content)
+            .collect();
+        for special in &specials {
+            assert!(new.token_to_id(special).is_some(), "{fixture:?} {special}");
+        }
+        // The post-processor's special tokens carry their new ids.
+        let with_specials = new.encode("kwaheri rafiki", true).unwrap();
+        for (token, id) in with_specials
+            .get_tokens()
+            .iter()
+            .zip(with_specials.get_ids())
+        {
+            assert_eq!(new.token_to_id(token), Some(*id), "{fixture:?} {token}");
+        }
+        let config: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+        let old_config: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(model.join("config.json")).unwrap()).unwrap();
+        if let Some(eos) = old_config["eos_token_id"].as_u64() {
+            let token = old.id_to_token(eos as u32).unwrap();
+            assert_eq!(
+                config["eos_token_id"].as_u64(),
+                new.token_to_id(&token).map(u64::from)
+            );
+        }
+        // Shared tokens keep their rows.
+        let (w, old_rows) = rows(&model, embedding);
+        let (_, new_rows) = rows(&out, embedding);
+        for (token, id) in new.get_vocab(true) {
+            if let Some(o) = old.token_to_id(&token) {
+                let (o, n) = (o as usize, id as usize);
+                assert_eq!(
+                    &new_rows[n * w..(n + 1) * w],
+                    &old_rows[o * w..(o + 1) * w],
+                    "{fixture:?} {token}"
+                );
+            }
+        }
+    }
 }

@@ -105,12 +105,17 @@ pub enum VocabCommand {
         /// and CLP do): shared tokens keep their rows, the others are initialised.
         #[arg(long)]
         replace: bool,
-        /// The new tokenizer.json for --replace (default: the --helper model's).
+        /// The new tokenizer.json for --replace (default: the --helper model's, or one trained
+        /// like the old on --corpus).
         #[arg(long, requires = "replace")]
         tokenizer: Option<PathBuf>,
         /// CLP's helper model: an HF folder that uses the new tokenizer.
         #[arg(long, requires = "replace")]
         helper: Option<PathBuf>,
+        /// With --replace and neither --tokenizer nor --helper: the size of the tokenizer
+        /// trained on the corpus (default: the old vocabulary's).
+        #[arg(long, requires = "replace")]
+        vocab_size: Option<usize>,
         #[command(flatten)]
         init: InitArgs,
     },
@@ -223,6 +228,7 @@ pub fn run(command: VocabCommand) -> Result<String> {
             replace: true,
             tokenizer,
             helper,
+            vocab_size,
             init,
         } => {
             let options = ReplaceOptions {
@@ -231,6 +237,7 @@ pub fn run(command: VocabCommand) -> Result<String> {
                 init: init.init(),
                 parallel: init.parallel(),
                 corpus: io.corpus,
+                vocab_size,
                 max_shard_bytes: io.output.max_shard_bytes()?,
             };
             let report = replace(&io.model, &io.output.out, &options)?;
