@@ -121,13 +121,13 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
         .collect();
     let aligned_tokens = match options.init {
         Init::TransTok => {
-            let (src, tgt) = options.parallel.as_ref().ok_or_else(|| {
-                VocabError::Usage(
-                    "--init transtok needs a parallel corpus (--parallel SOURCE TARGET)".into(),
-                )
-            })?;
-            let weights =
-                alignment_mixtures(tokenizer, &new_tokenizer, src, tgt, first_new, added.len())?;
+            let weights = alignment_mixtures(
+                tokenizer,
+                &new_tokenizer,
+                options.parallel.as_ref(),
+                first_new,
+                added.len(),
+            )?;
             let aligned = weights.iter().filter(|w| !w.is_empty()).count();
             for (mixture, weights) in mixtures.iter_mut().zip(weights) {
                 if !weights.is_empty() {
@@ -186,11 +186,15 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
 pub(crate) fn alignment_mixtures(
     old: &tokenizers::Tokenizer,
     new: &tokenizers::Tokenizer,
-    source_file: &Path,
-    target_file: &Path,
+    parallel: Option<&(PathBuf, PathBuf)>,
     first_new: usize,
     added: usize,
 ) -> Result<Vec<Vec<(usize, f64)>>> {
+    let (source_file, target_file) = parallel.ok_or_else(|| {
+        VocabError::Usage(
+            "--init transtok needs a parallel corpus (--parallel SOURCE TARGET)".into(),
+        )
+    })?;
     let sources = retarget_eval::corpus::read_lines(source_file)?;
     let targets = retarget_eval::corpus::read_lines(target_file)?;
     if sources.len() != targets.len() {
@@ -265,7 +269,8 @@ mod tests {
         }
         std::fs::write(&src, en).unwrap();
         std::fs::write(&tgt, sw).unwrap();
-        let mixtures = alignment_mixtures(&old, &new, &src, &tgt, 5, 3).unwrap();
+        let mixtures =
+            alignment_mixtures(&old, &new, Some(&(src.clone(), tgt.clone())), 5, 3).unwrap();
         let weight = |k: usize, id: usize| {
             mixtures[k]
                 .iter()
@@ -291,7 +296,7 @@ mod tests {
         assert!((mixtures[0].iter().map(|(_, w)| w).sum::<f64>() - 1.0).abs() < 1e-9);
         assert!(mixtures[2].is_empty(), "never aligned: falls back to FVT");
         std::fs::write(&tgt, "paka runs\n").unwrap();
-        let err = alignment_mixtures(&old, &new, &src, &tgt, 5, 3)
+        let err = alignment_mixtures(&old, &new, Some(&(src.clone(), tgt.clone())), 5, 3)
             .unwrap_err()
             .to_string();
         assert!(err.contains("aligned line by line"), "{err}");

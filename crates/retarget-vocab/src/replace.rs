@@ -104,13 +104,13 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
         .collect::<Result<_>>()?;
     let aligned_tokens = match options.init {
         Init::TransTok => {
-            let (src, tgt) = options.parallel.as_ref().ok_or_else(|| {
-                VocabError::Usage(
-                    "--init transtok needs a parallel corpus (--parallel SOURCE TARGET)".into(),
-                )
-            })?;
-            let weights =
-                alignment_mixtures(source.tokenizer(), &new_tokenizer, src, tgt, 0, new.len())?;
+            let weights = alignment_mixtures(
+                source.tokenizer(),
+                &new_tokenizer,
+                options.parallel.as_ref(),
+                0,
+                new.len(),
+            )?;
             let mut aligned = 0;
             for (mixture, &i) in mixtures.iter_mut().zip(&missing) {
                 if !weights[i].is_empty() {

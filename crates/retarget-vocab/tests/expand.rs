@@ -1,23 +1,16 @@
 //! `expand` on the byte-level BPE fixtures: old ids and rows unchanged, new
 //! tokens built by appended merges, FVT rows, fewer tokens on the corpus.
 
+mod common;
+
 use std::path::Path;
 
 use retarget_fixtures::{write_fixture, Fixture};
 use retarget_vocab::{expand, ExpandOptions, Init};
-use safetensors::SafeTensors;
 use tokenizers::{Model, Tokenizer};
 
 fn floats(dir: &Path, name: &str) -> (Vec<usize>, Vec<f32>) {
-    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
-    let st = SafeTensors::deserialize(&bytes).unwrap();
-    let t = st.tensor(name).unwrap();
-    let values = t
-        .data()
-        .chunks(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
-    (t.shape().to_vec(), values)
+    common::f32_tensor(dir, name)
 }
 
 /// A corpus with words the fixture tokenizer splits (Swahili-like text).

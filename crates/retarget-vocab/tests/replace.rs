@@ -3,22 +3,16 @@
 //! must equal what `expand` wrote; CLP rows follow the similarity formula;
 //! configs that name tokens the new tokenizer lacks are refused.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use retarget_fixtures::{write_fixture, Fixture};
 use retarget_vocab::{expand, replace, ExpandOptions, Init, ReplaceOptions};
-use safetensors::SafeTensors;
 
 fn rows(dir: &Path, name: &str) -> (usize, Vec<f32>) {
-    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
-    let st = SafeTensors::deserialize(&bytes).unwrap();
-    let t = st.tensor(name).unwrap();
-    let values = t
-        .data()
-        .chunks(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
-    (t.shape()[1], values)
+    let (shape, values) = common::f32_tensor(dir, name);
+    (shape[1], values)
 }
 
 /// The llama fixture and a copy expanded with 12 Swahili tokens (FVT rows).

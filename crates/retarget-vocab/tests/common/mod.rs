@@ -1,0 +1,18 @@
+//! What the vocabulary tests share.
+
+use std::path::Path;
+
+use safetensors::SafeTensors;
+
+/// Shape and values of the f32 tensor `name` in `dir/model.safetensors`.
+pub fn f32_tensor(dir: &Path, name: &str) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let t = st.tensor(name).unwrap();
+    let values = t
+        .data()
+        .chunks(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    (t.shape().to_vec(), values)
+}
