@@ -40,7 +40,8 @@ done_with infer
   --work "$work/translate" || status=1
 done_with translate
 "$venv/bin/python" scripts/crosscheck/vocab_check.py --retarget "$bin" --fixtures "$work/fixtures" \
-  --assets examples/assets --smollm2 "$work/smollm2" --work "$work/vocab" || status=1
+  --assets examples/assets --smollm2 "$work/smollm2" --work "$work/vocab" \
+  --addons "$(bash scripts/crosscheck/addons.sh "$venv")" --fasttext "$venv/isolated/fasttext-wheel" || status=1
 done_with vocab
 "$venv/bin/python" scripts/crosscheck/sentencepiece_check.py --retarget "$bin" --assets examples/assets \
   --work "$work/sentencepiece" || status=1

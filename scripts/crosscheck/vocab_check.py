@@ -14,6 +14,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -243,6 +244,80 @@ def check_replace(binary, name, folder, kind, train, held_out, work, size):
            f"{before} → {after} tokens")
 
 
+def train_aux_vectors(tokenizer_dir, train, work, name, fasttext_path):
+    """Token-level auxiliary vectors as deepfocus trains them: fastText CBOW
+    (neg 10) on the text tokenized with the target tokenizer, written as a
+    .vec file of every fastText word's vector."""
+    import sys
+
+    sys.path.insert(0, str(fasttext_path))
+    import fasttext
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    text = work / f"{name}-focus-tokenized.txt"
+    text.write_text("".join(" ".join(tok.tokenize(l)) + "\n" for l in train))
+    model = fasttext.train_unsupervised(str(text), model="cbow", dim=50, epoch=3, minCount=3, neg=10,
+                                        thread=2, verbose=0)
+    vec = work / f"{name}-aux.vec"
+    with vec.open("w") as f:
+        f.write(f"{len(model.words)} {model.get_dimension()}\n")
+        for w in model.words:
+            f.write(w + " " + " ".join(f"{x:.9g}" for x in model.get_word_vector(w)) + "\n")
+    return {l.split(" ", 1)[0]: np.array([float(x) for x in l.split()[1:]], dtype=np.float32)
+            for l in vec.read_text().splitlines()[1:]}, vec
+
+
+def check_focus(binary, name, folder, target_dir, kind, train, work, addons, fasttext_path):
+    """`vocab expand --replace --init focus --aux-vectors V` against the
+    authors' deepfocus package given the same auxiliary vectors: every row it
+    does not draw at random (shared tokens copied, the others sparsemax
+    combinations) within 1e-4 relative, and the same tokens drawn at random;
+    the head (untied) gets the same rule, checked with FOCUS on the head."""
+    import sys
+
+    sys.path.insert(0, str(addons))
+    sys.path.insert(0, str(fasttext_path))
+    import deepfocus.focus as focus_module
+
+    vectors, vec = train_aux_vectors(target_dir, train, work, name, fasttext_path)
+    out = work / f"{name}-focus"
+    result = subprocess.run([binary, "vocab", "expand", "--model", str(folder), "--replace", "--tokenizer",
+                             str(target_dir / "tokenizer.json"), "--init", "focus", "--aux-vectors", str(vec),
+                             "--out", str(out), "--json"], capture_output=True, text=True)
+    if result.returncode != 0:
+        report(False, f"focus {name}", result.stderr.strip())
+        return
+    ours_report = json.loads(result.stdout)
+    focus_module.load_target_token_embedding = lambda **kwargs: vectors
+    source_tok, target_tok = AutoTokenizer.from_pretrained(folder), AutoTokenizer.from_pretrained(target_dir)
+    source, ours = load(folder, kind), load(out, kind)
+    tables = [(source.get_input_embeddings().weight, ours.get_input_embeddings().weight)]
+    if source.get_output_embeddings().weight.data_ptr() != source.get_input_embeddings().weight.data_ptr():
+        tables.append((source.get_output_embeddings().weight, ours.get_output_embeddings().weight))
+    worst, same_random, random_rows = 0.0, True, 0
+    for old, new in tables:
+        theirs = focus_module.FOCUS(target_tokenizer=target_tok, source_tokenizer=source_tok,
+                                    source_embeddings=old.detach(), fasttext_model_path="(given)",
+                                    verbosity="silent").double()
+        got = new.detach().double()[: theirs.shape[0]]
+        # Rows deepfocus draws at random: tokens without a usable vector that match no source token.
+        vocab = target_tok.get_vocab()
+        overlap, new_tokens = focus_module.get_overlapping_tokens(target_tok, source_tok, False, True, False)
+        random_ids = sorted(vocab[t] for t in new_tokens
+                            if t not in vectors or not np.abs(vectors[t]).sum())
+        random_rows = len(random_ids)
+        keep = torch.ones(theirs.shape[0], dtype=torch.bool)
+        keep[random_ids] = False
+        scale = theirs[keep].abs().max().item()
+        worst = max(worst, ((got - theirs)[keep].abs().max().item()) / scale)
+    same_random = ours_report["random_rows"] == random_rows
+    report(worst <= 1e-4 and same_random, f"focus {name}",
+           f"{ours_report['tokens_before']} → {ours_report['tokens_after']} tokens, {ours_report['shared_tokens']} "
+           f"shared; rows vs deepfocus 1.0.1 given the same auxiliary vectors: max "
+           f"relative error {worst:.1e} over {len(tables)} table(s); random rows {ours_report['random_rows']} "
+           f"(deepfocus {random_rows})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--retarget", required=True)
@@ -250,6 +325,8 @@ def main():
     ap.add_argument("--assets", required=True, type=Path)
     ap.add_argument("--smollm2", type=Path, help="SmolLM2 as an HF folder (from retarget convert)")
     ap.add_argument("--work", required=True, type=Path)
+    ap.add_argument("--addons", type=Path, help="folder of the add-on reference packages (addons.sh)")
+    ap.add_argument("--fasttext", type=Path, help="folder of the fastText package (isolated)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     # Target-language text: German gettext messages (real catalogs from the Debian system).
@@ -271,10 +348,18 @@ def main():
         check_expand(args.retarget, name, args.fixtures / name, kind, train, held_out, args.work, 200)
     for name, kind, size in [("llama-untied", "causal", 2000), ("bert", "masked", 2000), ("t5", "seq2seq", 2000)]:
         check_replace(args.retarget, name, args.fixtures / name, kind, train, held_out, args.work, size)
+    if args.addons and args.fasttext:
+        for name, kind in [("t5", "seq2seq"), ("llama-untied", "causal")]:
+            check_focus(args.retarget, name, args.fixtures / name, args.work / f"{name}-replaced", kind, train,
+                        args.work, args.addons, args.fasttext)
     check_clp(args.retarget, "llama-untied", args.fixtures / "llama-untied", args.work / "llama-untied-expanded",
               "causal", held_out, args.work)
     if args.smollm2:
         check_expand(args.retarget, "SmolLM2-135M", args.smollm2, "causal", train, held_out, args.work, 1000)
+        check_replace(args.retarget, "SmolLM2-135M", args.smollm2, "causal", train, held_out, args.work, 4000)
+        if args.addons and args.fasttext:
+            check_focus(args.retarget, "SmolLM2-135M", args.smollm2, args.work / "SmolLM2-135M-replaced", "causal",
+                        train, args.work, args.addons, args.fasttext)
     finish()
 
 

@@ -103,6 +103,7 @@ fn init_name(init: Init) -> &'static str {
         Init::Random { .. } => "random",
         Init::TransTok => "transtok",
         Init::Clp => "clp",
+        Init::Focus => "focus",
     }
 }
 
@@ -195,9 +196,9 @@ fn load_tokenizer(dir: &Path) -> Result<tokenizers::Tokenizer> {
 /// Adapts the model `model` (HF folder or GGUF file) into the new folder `output`.
 pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<AdaptReport> {
     let language = Language::parse(&options.lang)?;
-    if options.init == Init::Clp {
+    if matches!(options.init, Init::Clp | Init::Focus) {
         return Err(VocabError::Usage(
-            "adapt expands the vocabulary; CLP replaces it with a helper model's: use `retarget vocab expand --replace --helper DIR --init clp`".into(),
+            "adapt expands the vocabulary; CLP and FOCUS replace it: use `retarget vocab expand --replace --init clp|focus`".into(),
         ));
     }
     let mut lines = read_corpus(&options.corpus)?;

@@ -37,14 +37,18 @@ pub enum Init {
     /// the new tokenizer weighs the shared tokens' old rows by cosine
     /// similarity in its own embedding space ([`crate::replace`]).
     Clp,
+    /// FOCUS (vocabulary replacement only): sparsemax-weighted shared rows
+    /// by similarity of auxiliary token vectors ([`crate::focus`]).
+    Focus,
 }
 
 impl Init {
-    /// The seed of random rows (`None` for rows mixed from old ones).
-    pub(crate) fn random_seed(self) -> Option<u64> {
+    /// The seed of random rows: every row with `random`, the rows no
+    /// mixture covers otherwise.
+    pub(crate) fn seed(self) -> u64 {
         match self {
-            Init::Random { seed } => Some(seed),
-            _ => None,
+            Init::Random { seed } => seed,
+            _ => 0,
         }
     }
 }
@@ -95,10 +99,14 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
     if options.add == 0 {
         return Err(VocabError::Usage("--add must be at least 1".into()));
     }
-    if options.init == Init::Clp {
-        return Err(VocabError::Usage(
+    match options.init {
+        Init::Clp => return Err(VocabError::Usage(
             "--init clp takes the helper model's tokenizer as the whole new vocabulary: use --replace --helper DIR".into(),
-        ));
+        )),
+        Init::Focus => return Err(VocabError::Usage(
+            "--init focus initialises a replaced vocabulary: use --replace (with --aux-vectors)".into(),
+        )),
+        _ => {}
     }
     let rows_before = source.rows;
     let first_new = file.len();
@@ -136,6 +144,10 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
             }
             Some(aligned)
         }
+        Init::Random { .. } => {
+            mixtures.iter_mut().for_each(Vec::clear);
+            None
+        }
         _ => None,
     };
     let fresh: Vec<Option<Vec<Vec<u8>>>> = source
@@ -144,7 +156,7 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
         .map(|t| {
             source
                 .is_token_indexed(t)
-                .then(|| new_rows(t, rows_before, &mixtures, options.init.random_seed()))
+                .then(|| new_rows(t, rows_before, &mixtures, options.init.seed()))
                 .transpose()
         })
         .collect::<Result<_>>()?;

@@ -12,6 +12,7 @@
 //! - [`replace`]: `retarget vocab expand --replace`, the vocabulary replaced
 //!   by a target-language tokenizer; shared tokens keep their rows, the
 //!   others get FVT, random, aligned or CLP rows.
+//! - [`focus`]: FOCUS's canonical token forms, sparsemax and mixtures.
 //! - [`rows`]: new rows made from old ones.
 //! - [`token_text`]: a token's text across Ġ/▁/## conventions.
 //! - [`resize`]: what both share: the opened model and the streamed rewrite
@@ -27,6 +28,7 @@ pub mod align;
 pub mod config_ids;
 pub mod error;
 pub mod expand;
+pub mod focus;
 pub mod new_tokens;
 pub mod replace;
 pub mod resize;

@@ -4,7 +4,7 @@
 //! both vocabularies have keep their old rows (copied byte for byte); the
 //! others are initialised with FVT (the mean of the old rows of the old
 //! tokenizer's pieces of the token's text, across Ġ/▁/## conventions),
-//! random rows, trans-tokenization, or CLP.
+//! random rows, trans-tokenization, FOCUS ([`crate::focus`]) or CLP.
 //!
 //! CLP-Transfer (Ostendorff & Rehm, 2023): a helper model that already uses
 //! the new tokenizer gives every new token its cosine similarity to each
@@ -23,6 +23,7 @@ use retarget_model::writer::OutputDir;
 use crate::config_ids::referenced_ids;
 use crate::error::{Result, VocabError};
 use crate::expand::{alignment_mixtures, Init};
+use crate::focus;
 use crate::new_tokens::train_replacement;
 use crate::resize::{Row, VocabModel};
 use crate::rows::{float_type, new_rows, old_pieces};
@@ -41,6 +42,8 @@ pub struct ReplaceOptions {
     pub helper: Option<PathBuf>,
     /// Initialisation of the rows of tokens the old vocabulary lacks.
     pub init: Init,
+    /// FOCUS's auxiliary token vectors (`.vec`, keyed by new tokens).
+    pub aux_vectors: Option<PathBuf>,
     /// A parallel corpus for `Init::TransTok` (source text, its translation).
     pub parallel: Option<(PathBuf, PathBuf)>,
     /// Target-language text: trains the new tokenizer when neither
@@ -69,6 +72,9 @@ pub struct ReplaceReport {
     pub shared_tokens: usize,
     /// With `transtok`: new tokens initialised from alignments.
     pub aligned_tokens: Option<usize>,
+    /// New tokens given random rows (all with `random`; with `focus`, those
+    /// without an auxiliary vector).
+    pub random_rows: usize,
     /// Tokens of the corpus with the old and the new tokenizer.
     pub corpus_tokens: Option<(usize, usize)>,
     /// Files of the input not carried over.
@@ -81,9 +87,22 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
     let old = &source.file;
     let new = new_tokenizer_file(&source, options)?;
     let new_tokenizer = new.load()?;
-    // Old id → new id, and new id → old id, by token string.
-    let remap: Vec<Option<usize>> = (0..old.len()).map(|i| new.id(old.token(i))).collect();
-    let shared: Vec<Option<usize>> = (0..new.len()).map(|i| old.id(new.token(i))).collect();
+    // New id → old id: the same token string, or for FOCUS the same
+    // canonical form (Ġ/▁/## conventions and decoding aside).
+    let shared: Vec<Option<usize>> = match options.init {
+        Init::Focus => focus::overlap(
+            &focus::canonical_forms(old, source.tokenizer())?,
+            &focus::canonical_forms(&new, &new_tokenizer)?,
+        ),
+        _ => (0..new.len()).map(|i| old.id(new.token(i))).collect(),
+    };
+    // Old id → new id: the same string, else a new token sharing its row.
+    let mut remap: Vec<Option<usize>> = (0..old.len()).map(|i| new.id(old.token(i))).collect();
+    for (new_id, old_id) in shared.iter().enumerate() {
+        if let Some(o) = *old_id {
+            remap[o] = remap[o].or(Some(new_id));
+        }
+    }
     check_config_ids(&source, &remap, new.path())?;
     let missing: Vec<usize> = (0..new.len()).filter(|&i| shared[i].is_none()).collect();
     let shared_tokens = new.len() - missing.len();
@@ -120,7 +139,25 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
             }
             Some(aligned)
         }
+        Init::Random { .. } => {
+            mixtures.iter_mut().for_each(Vec::clear);
+            None
+        }
+        Init::Focus => {
+            let path = options.aux_vectors.as_ref().ok_or_else(|| {
+                VocabError::Usage(
+                    "--init focus needs auxiliary token vectors: --aux-vectors FILE.vec".into(),
+                )
+            })?;
+            let vectors = focus::read_vectors(path)?;
+            mixtures = focus::mixtures(&new, &shared, &missing, &vectors);
+            None
+        }
         _ => None,
+    };
+    let random_rows = match options.init {
+        Init::Clp => 0,
+        _ => mixtures.iter().filter(|m| m.is_empty()).count(),
     };
     let helper = match options.init {
         Init::Clp => Some(helper_similarities(options, &new, &shared, &missing)?),
@@ -136,7 +173,7 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
             }
             match &helper {
                 Some(weights) => clp_rows(t, source.rows, &shared_pairs, weights).map(Some),
-                None => new_rows(t, source.rows, &mixtures, options.init.random_seed()).map(Some),
+                None => new_rows(t, source.rows, &mixtures, options.init.seed()).map(Some),
             }
         })
         .collect::<Result<_>>()?;
@@ -170,6 +207,7 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
         rows_after,
         shared_tokens,
         aligned_tokens,
+        random_rows,
         corpus_tokens,
         dropped_files,
     })

@@ -25,14 +25,16 @@ pub(crate) fn float_type(t: &TensorRef) -> Result<FloatType> {
     })
 }
 
-/// The new rows of one token-indexed tensor, encoded like it: weighted sums
-/// of old rows (`mixtures`, one per new token: FVT's equal weights over the
-/// pieces, or alignment weights), or random rows.
+/// The new rows of one token-indexed tensor, encoded like it: for each new
+/// token, the weighted sum of old rows its mixture gives (FVT's equal
+/// weights over its pieces, alignment or similarity weights) or, for an
+/// empty mixture, a random row drawn per dimension from N(mean, std) of the
+/// old rows (ChaCha8 seeded with `seed`).
 pub(crate) fn new_rows(
     t: &TensorRef,
     rows: usize,
     mixtures: &[Vec<(usize, f64)>],
-    random_seed: Option<u64>,
+    seed: u64,
 ) -> Result<Vec<Vec<u8>>> {
     let dtype = float_type(t)?;
     let width = t.entry.numel() / rows;
@@ -42,45 +44,39 @@ pub(crate) fn new_rows(
             &t.data()[r * width * dtype.size()..(r + 1) * width * dtype.size()],
         )
     };
-    let values: Vec<Vec<f32>> = match random_seed {
-        None => mixtures
-            .iter()
-            .map(|mixture| {
-                let mut sum = vec![0f64; width];
-                for &(id, weight) in mixture {
-                    sum.iter_mut()
-                        .zip(row(id))
-                        .for_each(|(s, v)| *s += weight * v as f64);
-                }
-                sum.iter().map(|&s| s as f32).collect()
-            })
-            .collect(),
-        Some(seed) => {
-            let (mut sum, mut squares) = (vec![0f64; width], vec![0f64; width]);
-            for r in 0..rows {
-                for (j, v) in row(r).into_iter().enumerate() {
-                    sum[j] += v as f64;
-                    squares[j] += (v as f64) * (v as f64);
-                }
+    let normals: Vec<Normal<f64>> = if mixtures.iter().any(Vec::is_empty) {
+        let (mut sum, mut squares) = (vec![0f64; width], vec![0f64; width]);
+        for r in 0..rows {
+            for (j, v) in row(r).into_iter().enumerate() {
+                sum[j] += v as f64;
+                squares[j] += (v as f64) * (v as f64);
             }
-            let n = rows.max(1) as f64;
-            let normals: Vec<Normal<f64>> = sum
-                .iter()
-                .zip(&squares)
-                .map(|(s, q)| {
-                    let mean = s / n;
-                    Normal::new(mean, (q / n - mean * mean).max(0.0).sqrt())
-                        .expect("finite parameters")
-                })
-                .collect();
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            mixtures
-                .iter()
-                .map(|_| normals.iter().map(|d| d.sample(&mut rng) as f32).collect())
-                .collect()
         }
+        let n = rows.max(1) as f64;
+        sum.iter()
+            .zip(&squares)
+            .map(|(s, q)| {
+                let mean = s / n;
+                Normal::new(mean, (q / n - mean * mean).max(0.0).sqrt()).expect("finite parameters")
+            })
+            .collect()
+    } else {
+        Vec::new()
     };
-    Ok(values.iter().map(|v| from_f32(dtype, v)).collect())
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let values = mixtures.iter().map(|mixture| {
+        if mixture.is_empty() {
+            return normals.iter().map(|d| d.sample(&mut rng) as f32).collect();
+        }
+        let mut sum = vec![0f64; width];
+        for &(id, weight) in mixture {
+            sum.iter_mut()
+                .zip(row(id))
+                .for_each(|(s, v)| *s += weight * v as f64);
+        }
+        sum.iter().map(|&s| s as f32).collect::<Vec<f32>>()
+    });
+    Ok(values.map(|v| from_f32(dtype, &v)).collect())
 }
 
 /// The old model's pieces of `token`. A WordPiece continuation (`##ka`) is

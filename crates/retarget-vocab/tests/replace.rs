@@ -42,6 +42,7 @@ fn options(init: Init, tokenizer: Option<PathBuf>, helper: Option<PathBuf>) -> R
         tokenizer,
         helper,
         init,
+        aux_vectors: None,
         parallel: None,
         corpus: Vec::new(),
         vocab_size: None,
@@ -231,4 +232,56 @@ fn a_replacement_trained_on_the_corpus_keeps_the_special_tokens() {
             }
         }
     }
+}
+
+/// FOCUS on constructed auxiliary vectors: a new token whose vector points
+/// at one shared token takes that token's row; one halfway between two
+/// takes their mean (sparsemax [0.5, 0.5]); one without a vector is random.
+#[test]
+fn focus_rows_follow_the_sparsemax_of_auxiliary_similarities() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, expanded) = model_and_expanded(dir.path());
+    let new = tokenizers::Tokenizer::from_file(expanded.join("tokenizer.json")).unwrap();
+    let (n_old, n_new) = (400usize, new.get_vocab_size(true));
+    let token = |id: usize| new.id_to_token(id as u32).unwrap();
+    let (a, b, c) = (10, 20, 30);
+    let vec_file = dir.path().join("aux.vec");
+    let lines = [
+        format!("{} 1 0 0", token(a)),
+        format!("{} 0 1 0", token(b)),
+        format!("{} 0 0 1", token(c)),
+        format!("{} 2 0 0", token(n_old)),
+        format!("{} 1 1 0", token(n_old + 1)),
+    ];
+    std::fs::write(&vec_file, format!("5 3\n{}\n", lines.join("\n"))).unwrap();
+    let out = dir.path().join("focus");
+    let mut focus = options(Init::Focus, Some(expanded.join("tokenizer.json")), None);
+    focus.aux_vectors = Some(vec_file);
+    let report = replace(&model, &out, &focus).unwrap();
+    assert_eq!(report.shared_tokens, n_old, "{report:?}");
+    assert_eq!(report.random_rows, n_new - n_old - 2, "{report:?}");
+    for name in ["model.embed_tokens.weight", "lm_head.weight"] {
+        let (w, old) = rows(&model, name);
+        let (_, got) = rows(&out, name);
+        let row = |v: &[f32], i: usize| v[i * w..(i + 1) * w].to_vec();
+        assert_eq!(row(&got, n_old), row(&old, a), "{name}");
+        let mean: Vec<f32> = row(&old, a)
+            .iter()
+            .zip(row(&old, b))
+            .map(|(x, y)| (0.5 * *x as f64 + 0.5 * y as f64) as f32)
+            .collect();
+        assert_eq!(row(&got, n_old + 1), mean, "{name}");
+        // Shared tokens keep the row of an old token with their canonical
+        // form (byte-level pieces of split characters share one).
+        for t in [a, b, c] {
+            assert!(row(&got, t) == row(&old, t), "{name}: shared row {t}");
+        }
+    }
+    let err = replace(
+        &model,
+        &dir.path().join("x"),
+        &options(Init::Focus, Some(expanded.join("tokenizer.json")), None),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("--aux-vectors"), "{err}");
 }

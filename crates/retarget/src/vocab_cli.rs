@@ -24,6 +24,9 @@ pub enum InitMethod {
     /// CLP-Transfer (with --replace): the shared tokens' rows weighted by cosine similarity in
     /// a helper model (--helper) that uses the new tokenizer.
     Clp,
+    /// FOCUS (with --replace): the shared tokens' rows weighted by the sparsemax of cosine
+    /// similarities of auxiliary token vectors (--aux-vectors).
+    Focus,
 }
 
 /// Where and how a vocabulary command writes its model and report.
@@ -68,6 +71,7 @@ impl InitArgs {
             InitMethod::Random => Init::Random { seed: self.seed },
             InitMethod::Transtok => Init::TransTok,
             InitMethod::Clp => Init::Clp,
+            InitMethod::Focus => Init::Focus,
         }
     }
 
@@ -112,6 +116,10 @@ pub enum VocabCommand {
         /// CLP's helper model: an HF folder that uses the new tokenizer.
         #[arg(long, requires = "replace")]
         helper: Option<PathBuf>,
+        /// FOCUS's auxiliary vectors: a fastText `.vec` file of the new tokens (e.g. trained on
+        /// target text tokenized with the new tokenizer).
+        #[arg(long, requires = "replace")]
+        aux_vectors: Option<PathBuf>,
         /// With --replace and neither --tokenizer nor --helper: the size of the tokenizer
         /// trained on the corpus (default: the old vocabulary's).
         #[arg(long, requires = "replace")]
@@ -201,6 +209,9 @@ fn render_replace(report: &ReplaceReport) -> String {
     if let Some(n) = report.aligned_tokens {
         out += &format!("{n} new rows from alignments, the others FVT\n");
     }
+    if report.random_rows > 0 {
+        out += &format!("{} new rows random\n", report.random_rows);
+    }
     if let Some((before, after)) = report.corpus_tokens {
         out += &format!("corpus {before} → {after} tokens\n");
     }
@@ -228,12 +239,14 @@ pub fn run(command: VocabCommand) -> Result<String> {
             replace: true,
             tokenizer,
             helper,
+            aux_vectors,
             vocab_size,
             init,
         } => {
             let options = ReplaceOptions {
                 tokenizer,
                 helper,
+                aux_vectors,
                 init: init.init(),
                 parallel: init.parallel(),
                 corpus: io.corpus,
