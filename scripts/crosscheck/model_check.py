@@ -17,6 +17,7 @@ Checks:
 import argparse
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -162,6 +163,7 @@ def main():
         check_same_dtype_convert(args.retarget, name, src, work)
     for name in ["llama-untied", "t5", "all-MiniLM-L6-v2"]:
         check_bf16_convert(args.retarget, name, sources[name], work)
+    shutil.rmtree(work)  # 1.8 GB of converted copies
 
     finish()
 
