@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use retarget_eval::fertility::{Counter, Fairness};
 use retarget_eval::language::Language;
+use retarget_infer::model::{open_model, AnyModel};
 use retarget_infer::score::ScoreSummary;
-use retarget_infer::{InferError, LanguageModel};
+use retarget_infer::InferError;
 use retarget_model::convert::{convert, ConvertOptions};
 use retarget_model::progress::{bytes_bar, count_bar};
 use retarget_model::writer::OutputDir;
@@ -17,6 +18,9 @@ use retarget_model::ModelError;
 
 use crate::error::{Result, VocabError};
 use crate::expand::{expand, ExpandOptions, Init};
+use crate::new_tokens::train_replacement;
+use crate::replace::{replace, ReplaceOptions};
+use crate::tokenizer_json::TokenizerFile;
 use crate::trim::{read_corpus, trim, TrimOptions};
 use crate::usage::Selection;
 
@@ -41,8 +45,25 @@ pub struct AdaptOptions {
     pub parallel: Option<(PathBuf, PathBuf)>,
     /// Trim the expanded vocabulary to what the corpus uses.
     pub trim: bool,
+    /// Replace the vocabulary instead of expanding it.
+    pub replace: Option<Replacement>,
     /// Largest output shard in bytes.
     pub max_shard_bytes: u64,
+}
+
+/// Where a replacing `adapt` gets its new vocabulary and what its
+/// initialisations need.
+#[derive(Debug, Clone, Default)]
+pub struct Replacement {
+    /// The new `tokenizer.json` (default: the helper's, or one trained like
+    /// the old on the corpus).
+    pub tokenizer: Option<PathBuf>,
+    /// Size of the trained tokenizer (default: the old vocabulary's).
+    pub vocab_size: Option<usize>,
+    /// CLP's helper model.
+    pub helper: Option<PathBuf>,
+    /// FOCUS's auxiliary token vectors.
+    pub aux_vectors: Option<PathBuf>,
 }
 
 /// One side of the report.
@@ -80,8 +101,10 @@ pub struct AdaptReport {
     pub language: String,
     /// Lines used to learn tokens, and lines held out.
     pub lines: (usize, usize),
-    /// Tokens added and how their rows were initialised.
+    /// Tokens added (0 when the vocabulary was replaced).
     pub added: usize,
+    /// Whether the vocabulary was replaced rather than expanded.
+    pub replaced: bool,
     /// `mean` (FVT), `random` or `transtok`.
     pub init: String,
     /// Whether the vocabulary was trimmed afterwards.
@@ -133,8 +156,15 @@ impl<'t> HeldOutScorer<'t> {
         if !self.enabled() {
             return Ok(None);
         }
-        let model = match LanguageModel::open(dir) {
-            Ok(model) => model,
+        let model = match open_model(dir) {
+            Ok(AnyModel::Decoder(model)) => model,
+            Ok(_) => {
+                self.skipped = Some(format!(
+                    "{}: bits per byte of target-language text need a decoder-only model (use `retarget score --source` for translation models)",
+                    dir.display()
+                ));
+                return Ok(None);
+            }
             Err(err @ InferError::UnsupportedArchitecture { .. }) => {
                 self.skipped = Some(err.to_string());
                 return Ok(None);
@@ -196,9 +226,9 @@ fn load_tokenizer(dir: &Path) -> Result<tokenizers::Tokenizer> {
 /// Adapts the model `model` (HF folder or GGUF file) into the new folder `output`.
 pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<AdaptReport> {
     let language = Language::parse(&options.lang)?;
-    if matches!(options.init, Init::Clp | Init::Focus) {
+    if options.replace.is_none() && matches!(options.init, Init::Clp | Init::Focus) {
         return Err(VocabError::Usage(
-            "adapt expands the vocabulary; CLP and FOCUS replace it: use `retarget vocab expand --replace --init clp|focus`".into(),
+            "--init clp and --init focus initialise a replaced vocabulary: add --replace".into(),
         ));
     }
     let mut lines = read_corpus(&options.corpus)?;
@@ -277,33 +307,79 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let held_out_source = options.held_out.as_ref().unwrap_or(&options.corpus[0]);
     let mut scores = HeldOutScorer::new(&held_out, held_out_source);
     before.bits_per_byte = scores.bits_per_byte(&base, "base model")?;
-    let expand_with = |init: Init, name: &str| -> Result<PathBuf> {
-        let dir = scratch.path().join(format!("expanded-{name}"));
-        let expand_options = ExpandOptions {
-            corpus: vec![corpus.clone()],
-            add: options.add,
-            init,
-            parallel: options.parallel.clone(),
-            max_shard_bytes: options.max_shard_bytes,
-        };
-        expand(&base, &dir, &expand_options)?;
+    // A replacement tokenizer is trained once, so that every initialisation
+    // compared starts from the same vocabulary.
+    let new_tokenizer = match &options.replace {
+        Some(r) if r.tokenizer.is_none() && r.helper.is_none() => {
+            let file = TokenizerFile::read(&base.join("tokenizer.json"))?;
+            let size = r.vocab_size.unwrap_or(file.len());
+            let trained = train_replacement(&file, &base_tokenizer, &lines, size)?;
+            let path = scratch.path().join("new-tokenizer.json");
+            std::fs::write(&path, trained.to_json_bytes()).map_err(|e| ModelError::io(&path, e))?;
+            Some(path)
+        }
+        Some(r) => r.tokenizer.clone(),
+        None => None,
+    };
+    let adapt_with = |init: Init, name: &str| -> Result<PathBuf> {
+        let dir = scratch.path().join(format!("adapted-{name}"));
+        match &options.replace {
+            None => {
+                let expand_options = ExpandOptions {
+                    corpus: vec![corpus.clone()],
+                    add: options.add,
+                    init,
+                    parallel: options.parallel.clone(),
+                    max_shard_bytes: options.max_shard_bytes,
+                };
+                expand(&base, &dir, &expand_options)?;
+            }
+            Some(r) => {
+                let replace_options = ReplaceOptions {
+                    tokenizer: new_tokenizer.clone(),
+                    helper: r.helper.clone(),
+                    aux_vectors: r.aux_vectors.clone(),
+                    init,
+                    parallel: options.parallel.clone(),
+                    corpus: Vec::new(),
+                    vocab_size: None,
+                    max_shard_bytes: options.max_shard_bytes,
+                };
+                replace(&base, &dir, &replace_options)?;
+            }
+        }
         Ok(dir)
     };
     let chosen = init_name(options.init);
-    let expanded = expand_with(options.init, chosen)?;
+    let expanded = adapt_with(options.init, chosen)?;
     let mut initialisations = vec![InitScore {
         init: chosen.to_string(),
         bits_per_byte: scores.bits_per_byte(&expanded, &format!("expanded ({chosen})"))?,
     }];
     // Every other initialisation, for comparison (not written).
     if scores.enabled() {
-        let with_parallel = options.parallel.is_some();
-        for other in [Init::Mean, Init::Random { seed: 0 }, Init::TransTok] {
+        let replacement = options.replace.clone();
+        let available = |init: Init| match init {
+            Init::TransTok => options.parallel.is_some(),
+            Init::Clp => replacement.as_ref().is_some_and(|r| r.helper.is_some()),
+            Init::Focus => replacement
+                .as_ref()
+                .is_some_and(|r| r.aux_vectors.is_some()),
+            _ => true,
+        };
+        let inits = [
+            Init::Mean,
+            Init::Random { seed: 0 },
+            Init::TransTok,
+            Init::Clp,
+            Init::Focus,
+        ];
+        for other in inits {
             let name = init_name(other);
-            if name == chosen || (other == Init::TransTok && !with_parallel) {
+            if name == chosen || !available(other) {
                 continue;
             }
-            let dir = expand_with(other, name)?;
+            let dir = adapt_with(other, name)?;
             initialisations.push(InitScore {
                 init: name.to_string(),
                 bits_per_byte: scores.bits_per_byte(&dir, &format!("expanded ({name})"))?,
@@ -342,7 +418,12 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         lang: code,
         language: language.name().to_string(),
         lines: (lines.len(), held_out.len()),
-        added: options.add,
+        added: if options.replace.is_some() {
+            0
+        } else {
+            options.add
+        },
+        replaced: options.replace.is_some(),
         init: chosen.to_string(),
         trimmed: options.trim,
         before,

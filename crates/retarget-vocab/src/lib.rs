@@ -39,7 +39,7 @@ pub mod tokenizer_json;
 pub mod trim;
 pub mod usage;
 
-pub use adapt::{adapt, AdaptOptions, AdaptReport};
+pub use adapt::{adapt, AdaptOptions, AdaptReport, Replacement};
 pub use error::{Result, VocabError};
 pub use expand::{expand, ExpandOptions, ExpandReport, Init};
 pub use replace::{replace, ReplaceOptions, ReplaceReport};

@@ -8,7 +8,7 @@ use retarget_model::writer::parse_size;
 use retarget_vocab::usage::Selection;
 use retarget_vocab::{
     adapt, expand, replace, trim, AdaptOptions, AdaptReport, ExpandOptions, ExpandReport, Init,
-    ReplaceOptions, ReplaceReport, TrimOptions, TrimReport,
+    ReplaceOptions, ReplaceReport, Replacement, TrimOptions, TrimReport,
 };
 
 /// How `vocab expand` initialises new rows.
@@ -313,6 +313,22 @@ pub struct AdaptArgs {
     /// Number of tokens to add.
     #[arg(long, default_value_t = 1000)]
     add: usize,
+    /// Replace the vocabulary instead of expanding it: with --tokenizer, the --helper's
+    /// tokenizer, or one trained like the old on the corpus (--vocab-size).
+    #[arg(long, conflicts_with = "add")]
+    replace: bool,
+    /// The new tokenizer.json for --replace.
+    #[arg(long, requires = "replace")]
+    tokenizer: Option<PathBuf>,
+    /// Size of the tokenizer --replace trains (default: the old vocabulary's).
+    #[arg(long, requires = "replace")]
+    vocab_size: Option<usize>,
+    /// CLP's helper model (--replace --init clp): an HF folder that uses the new tokenizer.
+    #[arg(long, requires = "replace")]
+    helper: Option<PathBuf>,
+    /// FOCUS's auxiliary token vectors (--replace --init focus): a fastText .vec file.
+    #[arg(long, requires = "replace")]
+    aux_vectors: Option<PathBuf>,
     #[command(flatten)]
     init: InitArgs,
     /// Then trim the vocabulary to what the corpus uses.
@@ -329,11 +345,15 @@ fn render_adapt(r: &AdaptReport) -> String {
     let bpb = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
     let mut out = format!(
         "wrote {} (report.json inside)\n\
-         {} ({}): {} tokens added ({} rows){}; {} lines learnt from, {} held out\n",
+         {} ({}): {} ({} rows){}; {} lines learnt from, {} held out\n",
         r.output.display(),
         r.language,
         r.lang,
-        r.added,
+        if r.replaced {
+            "vocabulary replaced".to_string()
+        } else {
+            format!("{} tokens added", r.added)
+        },
         r.init,
         if r.trimmed { ", then trimmed" } else { "" },
         r.lines.0,
@@ -368,7 +388,7 @@ fn render_adapt(r: &AdaptReport) -> String {
     match &r.scoring {
         Some(reason) => out += &format!("bits per byte not measured: {reason}\n"),
         None => {
-            out += "held-out bits per byte after expansion, by initialisation:\n";
+            out += "held-out bits per byte of the new rows, by initialisation:\n";
             for init in &r.initialisations {
                 out += &format!("  {:<24}{:>14}\n", init.init, bpb(init.bits_per_byte));
             }
@@ -388,6 +408,12 @@ pub fn run_adapt(args: AdaptArgs) -> Result<String> {
         init: args.init.init(),
         parallel: args.init.parallel(),
         trim: args.trim,
+        replace: args.replace.then_some(Replacement {
+            tokenizer: args.tokenizer,
+            vocab_size: args.vocab_size,
+            helper: args.helper,
+            aux_vectors: args.aux_vectors,
+        }),
         max_shard_bytes: args.output.max_shard_bytes()?,
     };
     let report = adapt(&args.model, &args.output.out, &options)?;

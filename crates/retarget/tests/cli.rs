@@ -1232,3 +1232,75 @@ fn translate_writes_lines_reports_the_off_target_rate_and_refuses_bad_input() {
         ],
     );
 }
+
+#[test]
+fn adapt_replaces_the_vocabulary_with_one_trained_on_the_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("llama");
+    write_fixture(Fixture::LlamaUntied, &model).unwrap();
+    let corpus = dir.path().join("swahili.txt");
+    let text = "kwaheri rafiki yangu habari za asubuhi tunakwenda sokoni leo\nwatoto wanasoma vitabu shuleni kila siku\n".repeat(30);
+    std::fs::write(&corpus, &text).unwrap();
+    let out = dir.path().join("adapted");
+    let result = retarget(&[
+        "adapt",
+        "--model",
+        s(&model),
+        "--lang",
+        "sw",
+        "--corpus",
+        s(&corpus),
+        "--replace",
+        "--out",
+        s(&out),
+        "--json",
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["replaced"], true);
+    // The trained tokenizer has the old size at most (the default).
+    assert!(
+        report["after"]["tokens"].as_u64().unwrap() <= 400,
+        "{report}"
+    );
+    let inits = report["initialisations"].as_array().unwrap();
+    let names: Vec<&str> = inits.iter().map(|i| i["init"].as_str().unwrap()).collect();
+    assert_eq!(names, ["mean", "random"], "{report}");
+    assert!(
+        inits.iter().all(|i| i["bits_per_byte"].is_f64()),
+        "{report}"
+    );
+    let (before, after) = (
+        report["before"]["held_out"]["fertility"].as_f64().unwrap(),
+        report["after"]["held_out"]["fertility"].as_f64().unwrap(),
+    );
+    assert!(after < before, "{report}");
+    let tokenizer: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("tokenizer.json")).unwrap()).unwrap();
+    assert_eq!(
+        tokenizer["model"]["vocab"].as_object().unwrap().len() as u64,
+        report["after"]["tokens"].as_u64().unwrap()
+    );
+    // CLP and FOCUS only make sense with --replace.
+    let refused = retarget(&[
+        "adapt",
+        "--model",
+        s(&model),
+        "--lang",
+        "sw",
+        "--corpus",
+        s(&corpus),
+        "--init",
+        "focus",
+        "--out",
+        s(&dir.path().join("x")),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--replace"));
+    assert!(!dir.path().join("x").exists());
+}
