@@ -318,6 +318,109 @@ def check_focus(binary, name, folder, target_dir, kind, train, work, addons, fas
            f"(deepfocus {random_rows})")
 
 
+def wechsel_inputs(work, fasttext_path):
+    """fastText skip-gram models (with subwords) of English and German from
+    the Debian gettext catalogs (msgids and their German translations), and
+    a bilingual dictionary of their one-word message pairs."""
+    import sys
+
+    sys.path.insert(0, str(fasttext_path))
+    import fasttext
+
+    pairs = [(" ".join(k.split()), " ".join(t.split())) for c in gettext_catalogs("de") for k, t in c.items()
+             if isinstance(k, str) and k.strip() and isinstance(t, str) and t.strip()]
+    paths = {}
+    for side, lines in [("en", [k for k, _ in pairs]), ("de", [t for _, t in pairs])]:
+        text = work / f"wechsel-{side}.txt"
+        text.write_text("\n".join(lines) + "\n")
+        # Ten epochs: fewer leave the vectors so alike that the dictionary's
+        # cross-covariance is ill-conditioned and WECHSEL's float32
+        # Procrustes (scipy) is numerically arbitrary in its weak directions.
+        model = fasttext.train_unsupervised(str(text), model="skipgram", dim=32, epoch=10, minCount=3, minn=3,
+                                            maxn=6, bucket=50000, thread=2, verbose=0)
+        paths[side] = work / f"wechsel-{side}.bin"
+        model.save_model(str(paths[side]))
+    words = sorted({(k, t) for k, t in pairs if k.isalpha() and t.isalpha()})
+    paths["dictionary"] = work / "wechsel-en-de.txt"
+    paths["dictionary"].write_text("".join(f"{k}\t{t}\n" for k, t in words))
+    return paths, len(words)
+
+
+def skip_random_special(info, specials, vocab):
+    """Target ids WECHSEL draws at random or copies as special tokens."""
+    return {vocab[t] for t in info.not_found} | {vocab[t] for t in specials if t in vocab}
+
+
+def check_wechsel(binary, name, folder, target_dir, kind, work, addons, fasttext_path):
+    """`vocab expand --replace --init wechsel` against the authors' wechsel
+    package on the same fastText models and dictionary: every row it does
+    not draw at random or copy as a special token within 1e-4 relative, and
+    the same tokens drawn at random."""
+    import sys
+
+    sys.path.insert(0, str(addons))
+    sys.path.insert(0, str(fasttext_path))
+    import fasttext
+    from wechsel import WECHSEL, get_subword_embeddings_in_word_embedding_space
+
+    paths, pairs = wechsel_inputs(work, fasttext_path)
+    out = work / f"{name}-wechsel"
+    result = subprocess.run([binary, "vocab", "expand", "--model", str(folder), "--replace", "--tokenizer",
+                             str(target_dir / "tokenizer.json"), "--init", "wechsel", "--source-vectors",
+                             str(paths["en"]), "--target-vectors", str(paths["de"]), "--dictionary",
+                             str(paths["dictionary"]), "--out", str(out), "--json"], capture_output=True, text=True)
+    if result.returncode != 0:
+        report(False, f"wechsel {name}", result.stderr.strip())
+        return
+    ours_report = json.loads(result.stdout)
+    source_tok, target_tok = AutoTokenizer.from_pretrained(folder), AutoTokenizer.from_pretrained(target_dir)
+    source, ours = load(folder, kind), load(out, kind)
+    wechsel = WECHSEL(fasttext.load_model(str(paths["en"])), fasttext.load_model(str(paths["de"])),
+                      bilingual_dictionary=str(paths["dictionary"]))
+    specials = {t for tok in (source_tok, target_tok) for t in tok.all_special_tokens}
+    specials |= {t.content for tok in (source_tok, target_tok) for t in tok.added_tokens_decoder.values()}
+    # WECHSEL's neighbours are ambiguous where old tokens with the same text
+    # (hence the same vector) tie at the 10th place: numpy's argpartition
+    # keeps some, retarget the lower ids. Those rows are compared with
+    # WECHSEL's rule under retarget's tie-break instead of with wechsel.
+    s0, _ = get_subword_embeddings_in_word_embedding_space(source_tok, wechsel.source_embeddings, verbose=False)
+    t0, _ = get_subword_embeddings_in_word_embedding_space(target_tok, wechsel.target_embeddings, verbose=False)
+    s_unit = wechsel.source_transform(s0)
+    s_unit /= np.linalg.norm(s_unit, axis=1)[:, None] + 1e-8
+    t_unit = t0 / (np.linalg.norm(t0, axis=1)[:, None] + 1e-8)
+    ranked = -np.sort(-(t_unit @ s_unit.T), axis=1)
+    ambiguous = set(np.nonzero(np.abs(ranked[:, 9] - ranked[:, 10]) < 1e-6)[0].tolist())
+    sims_all = t_unit @ s_unit.T
+    worst, worst_rule, random_rows = 0.0, 0.0, None
+    tables = [(source.get_input_embeddings().weight, ours.get_input_embeddings().weight)]
+    if source.get_output_embeddings().weight.data_ptr() != source.get_input_embeddings().weight.data_ptr():
+        tables.append((source.get_output_embeddings().weight, ours.get_output_embeddings().weight))
+    for old, new in tables:
+        theirs, info = wechsel.apply(source_tok, target_tok, old.detach().numpy())
+        vocab = target_tok.get_vocab()
+        skip = skip_random_special(info, specials, vocab) | ambiguous
+        keep = [i for i in range(len(vocab)) if i not in skip]
+        got = new.detach().double().numpy()[keep]
+        expected = theirs[keep].astype(np.float64)
+        worst = max(worst, np.abs(got - expected).max() / np.abs(expected).max())
+        old_rows = old.detach().double().numpy()
+        for i in sorted(ambiguous - skip_random_special(info, specials, vocab)):
+            top = np.lexsort((np.arange(sims_all.shape[1]), -sims_all[i]))[:10]
+            w = np.exp((sims_all[i][top] - sims_all[i][top].max()) / 0.1)
+            rule = (w / w.sum()) @ old_rows[top]
+            mine = new.detach().double().numpy()[i]
+            worst_rule = max(worst_rule, np.abs(mine - rule).max() / np.abs(old_rows).max())
+        random_rows = len([t for t in info.not_found if t not in specials])
+    same_random = ours_report["random_rows"] == random_rows
+    compared = len(target_tok) - len(ambiguous)
+    report(worst <= 1e-4 and worst_rule <= 1e-4 and same_random, f"wechsel {name}",
+           f"{ours_report['tokens_before']} → {ours_report['tokens_after']} tokens; fastText en/de models and "
+           f"{pairs} gettext word pairs; rows vs wechsel 0.0.4: max relative error {worst:.1e} over "
+           f"{len(tables)} table(s) on {compared} rows; the {len(ambiguous)} rows with tied 10th neighbours vs "
+           f"WECHSEL's rule with lower ids first: {worst_rule:.1e}; random rows "
+           f"{ours_report['random_rows']} (wechsel {random_rows})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--retarget", required=True)
@@ -352,6 +455,8 @@ def main():
         for name, kind in [("t5", "seq2seq"), ("llama-untied", "causal")]:
             check_focus(args.retarget, name, args.fixtures / name, args.work / f"{name}-replaced", kind, train,
                         args.work, args.addons, args.fasttext)
+        check_wechsel(args.retarget, "llama-untied", args.fixtures / "llama-untied",
+                      args.work / "llama-untied-replaced", "causal", args.work, args.addons, args.fasttext)
     check_clp(args.retarget, "llama-untied", args.fixtures / "llama-untied", args.work / "llama-untied-expanded",
               "causal", held_out, args.work)
     if args.smollm2:

@@ -23,6 +23,7 @@ use crate::replace::{replace, ReplaceOptions};
 use crate::tokenizer_json::TokenizerFile;
 use crate::trim::{read_corpus, trim, TrimOptions};
 use crate::usage::Selection;
+use crate::wechsel::WechselInputs;
 
 /// Options of `retarget adapt`.
 #[derive(Debug, Clone)]
@@ -64,6 +65,8 @@ pub struct Replacement {
     pub helper: Option<PathBuf>,
     /// FOCUS's auxiliary token vectors.
     pub aux_vectors: Option<PathBuf>,
+    /// WECHSEL's word vectors and dictionary.
+    pub wechsel: Option<WechselInputs>,
 }
 
 /// One side of the report.
@@ -127,6 +130,7 @@ fn init_name(init: Init) -> &'static str {
         Init::TransTok => "transtok",
         Init::Clp => "clp",
         Init::Focus => "focus",
+        Init::Wechsel => "wechsel",
     }
 }
 
@@ -226,9 +230,10 @@ fn load_tokenizer(dir: &Path) -> Result<tokenizers::Tokenizer> {
 /// Adapts the model `model` (HF folder or GGUF file) into the new folder `output`.
 pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<AdaptReport> {
     let language = Language::parse(&options.lang)?;
-    if options.replace.is_none() && matches!(options.init, Init::Clp | Init::Focus) {
+    if options.replace.is_none() && matches!(options.init, Init::Clp | Init::Focus | Init::Wechsel)
+    {
         return Err(VocabError::Usage(
-            "--init clp and --init focus initialise a replaced vocabulary: add --replace".into(),
+            "--init clp, focus and wechsel initialise a replaced vocabulary: add --replace".into(),
         ));
     }
     let mut lines = read_corpus(&options.corpus)?;
@@ -339,6 +344,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
                     tokenizer: new_tokenizer.clone(),
                     helper: r.helper.clone(),
                     aux_vectors: r.aux_vectors.clone(),
+                    wechsel: r.wechsel.clone(),
                     init,
                     parallel: options.parallel.clone(),
                     corpus: Vec::new(),
@@ -373,6 +379,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             Init::TransTok,
             Init::Clp,
             Init::Focus,
+            Init::Wechsel,
         ];
         for other in inits {
             let name = init_name(other);

@@ -40,6 +40,9 @@ pub enum Init {
     /// FOCUS (vocabulary replacement only): sparsemax-weighted shared rows
     /// by similarity of auxiliary token vectors ([`crate::focus`]).
     Focus,
+    /// WECHSEL (vocabulary replacement only): the nearest old tokens in
+    /// aligned fastText spaces ([`crate::wechsel`]).
+    Wechsel,
 }
 
 impl Init {
@@ -103,8 +106,8 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
         Init::Clp => return Err(VocabError::Usage(
             "--init clp takes the helper model's tokenizer as the whole new vocabulary: use --replace --helper DIR".into(),
         )),
-        Init::Focus => return Err(VocabError::Usage(
-            "--init focus initialises a replaced vocabulary: use --replace (with --aux-vectors)".into(),
+        Init::Focus | Init::Wechsel => return Err(VocabError::Usage(
+            "--init focus and --init wechsel initialise a replaced vocabulary: use --replace".into(),
         )),
         _ => {}
     }

@@ -13,6 +13,8 @@
 //!   by a target-language tokenizer; shared tokens keep their rows, the
 //!   others get FVT, random, aligned or CLP rows.
 //! - [`focus`]: FOCUS's canonical token forms, sparsemax and mixtures.
+//! - [`fasttext_model`]: fastText `.bin` models and `get_word_vector`.
+//! - [`wechsel`]: WECHSEL from fastText models and a bilingual dictionary.
 //! - [`rows`]: new rows made from old ones.
 //! - [`token_text`]: a token's text across Ġ/▁/## conventions.
 //! - [`resize`]: what both share: the opened model and the streamed rewrite
@@ -28,6 +30,7 @@ pub mod align;
 pub mod config_ids;
 pub mod error;
 pub mod expand;
+pub mod fasttext_model;
 pub mod focus;
 pub mod new_tokens;
 pub mod replace;
@@ -38,9 +41,11 @@ pub mod tokenizer_files;
 pub mod tokenizer_json;
 pub mod trim;
 pub mod usage;
+pub mod wechsel;
 
 pub use adapt::{adapt, AdaptOptions, AdaptReport, Replacement};
 pub use error::{Result, VocabError};
 pub use expand::{expand, ExpandOptions, ExpandReport, Init};
 pub use replace::{replace, ReplaceOptions, ReplaceReport};
 pub use trim::{trim, TrimOptions, TrimReport};
+pub use wechsel::WechselInputs;

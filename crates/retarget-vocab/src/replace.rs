@@ -4,7 +4,8 @@
 //! both vocabularies have keep their old rows (copied byte for byte); the
 //! others are initialised with FVT (the mean of the old rows of the old
 //! tokenizer's pieces of the token's text, across Ġ/▁/## conventions),
-//! random rows, trans-tokenization, FOCUS ([`crate::focus`]) or CLP.
+//! random rows, trans-tokenization, FOCUS ([`crate::focus`]), WECHSEL
+//! ([`crate::wechsel`]) or CLP.
 //!
 //! CLP-Transfer (Ostendorff & Rehm, 2023): a helper model that already uses
 //! the new tokenizer gives every new token its cosine similarity to each
@@ -32,6 +33,7 @@ use crate::tokenizer_files::{read_json, write_tokenizer_files};
 use crate::tokenizer_json::TokenizerFile;
 use crate::trim::read_corpus;
 use crate::usage::count_all;
+use crate::wechsel::{self, WechselInputs};
 
 /// Options of a vocabulary replacement.
 #[derive(Debug, Clone)]
@@ -44,6 +46,8 @@ pub struct ReplaceOptions {
     pub init: Init,
     /// FOCUS's auxiliary token vectors (`.vec`, keyed by new tokens).
     pub aux_vectors: Option<PathBuf>,
+    /// WECHSEL's word vectors and dictionary.
+    pub wechsel: Option<WechselInputs>,
     /// A parallel corpus for `Init::TransTok` (source text, its translation).
     pub parallel: Option<(PathBuf, PathBuf)>,
     /// Target-language text: trains the new tokenizer when neither
@@ -94,6 +98,21 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
             &focus::canonical_forms(old, source.tokenizer())?,
             &focus::canonical_forms(&new, &new_tokenizer)?,
         ),
+        // WECHSEL builds every token from its neighbours; only the old
+        // special tokens keep their rows.
+        Init::Wechsel => {
+            let specials = old.special_tokens();
+            (0..new.len())
+                .map(|i| {
+                    let token = new.token(i);
+                    specials
+                        .iter()
+                        .any(|s| s == token)
+                        .then(|| old.id(token))
+                        .flatten()
+                })
+                .collect()
+        }
         _ => (0..new.len()).map(|i| old.id(new.token(i))).collect(),
     };
     // Old id → new id: the same string, else a new token sharing its row.
@@ -151,6 +170,20 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
             })?;
             let vectors = focus::read_vectors(path)?;
             mixtures = focus::mixtures(&new, &shared, &missing, &vectors);
+            None
+        }
+        Init::Wechsel => {
+            let inputs = options.wechsel.as_ref().ok_or_else(|| {
+                VocabError::Usage(
+                    "--init wechsel needs fastText models: --source-vectors FILE.bin --target-vectors FILE.bin [--dictionary FILE]".into(),
+                )
+            })?;
+            mixtures = wechsel::mixtures(
+                (old, source.tokenizer()),
+                (&new, &new_tokenizer),
+                &missing,
+                inputs,
+            )?;
             None
         }
         _ => None,

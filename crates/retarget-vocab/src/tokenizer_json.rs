@@ -180,6 +180,17 @@ impl TokenizerFile {
         added.into_iter().map(|(_, t)| t).collect()
     }
 
+    /// The added tokens marked special.
+    pub fn special_tokens(&self) -> Vec<String> {
+        self.json["added_tokens"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["special"].as_bool() == Some(true))
+            .filter_map(|t| t["content"].as_str().map(str::to_string))
+            .collect()
+    }
+
     /// The parsed JSON.
     pub fn json(&self) -> &Value {
         &self.json

@@ -43,6 +43,7 @@ fn options(init: Init, tokenizer: Option<PathBuf>, helper: Option<PathBuf>) -> R
         helper,
         init,
         aux_vectors: None,
+        wechsel: None,
         parallel: None,
         corpus: Vec::new(),
         vocab_size: None,
@@ -284,4 +285,100 @@ fn focus_rows_follow_the_sparsemax_of_auxiliary_similarities() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("--aux-vectors"), "{err}");
+}
+
+/// A fastText `.bin` model with the given words and rows and no n-grams
+/// (bucket 0), written in fastText's layout.
+fn fasttext_bin(path: &Path, words: &[(&str, Vec<f32>)]) {
+    let dim = words[0].1.len() as i32;
+    let mut b = Vec::new();
+    b.extend(793_712_314i32.to_le_bytes());
+    b.extend(12i32.to_le_bytes());
+    // dim ws epoch minCount neg wordNgrams loss model bucket minn maxn lrUpdateRate, t
+    for a in [dim, 5, 1, 1, 5, 1, 2, 2, 0, 3, 6, 100] {
+        b.extend(a.to_le_bytes());
+    }
+    b.extend(1e-4f64.to_le_bytes());
+    let n = words.len() as i32;
+    b.extend(n.to_le_bytes());
+    b.extend(n.to_le_bytes());
+    b.extend(0i32.to_le_bytes());
+    b.extend(100i64.to_le_bytes());
+    b.extend((-1i64).to_le_bytes());
+    for (word, _) in words {
+        b.extend(word.as_bytes());
+        b.push(0);
+        b.extend(10i64.to_le_bytes());
+        b.push(0);
+    }
+    b.push(0); // not quantized
+    b.extend((n as i64).to_le_bytes());
+    b.extend((dim as i64).to_le_bytes());
+    for (_, row) in words {
+        for x in row {
+            b.extend(x.to_le_bytes());
+        }
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+/// WECHSEL on constructed fastText models (one space, no dictionary): with
+/// one neighbour, a new token whose vector points at an old token's takes
+/// that token's row; new tokens without a vector are random; a truncated
+/// model is refused by name.
+#[test]
+fn wechsel_rows_come_from_the_nearest_old_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, expanded) = model_and_expanded(dir.path());
+    let old = tokenizers::Tokenizer::from_file(model.join("tokenizer.json")).unwrap();
+    let new = tokenizers::Tokenizer::from_file(expanded.join("tokenizer.json")).unwrap();
+    let text = |t: &tokenizers::Tokenizer, id: usize| {
+        t.decode(&[id as u32], false).unwrap().trim().to_string()
+    };
+    let n_old = 400;
+    // Old tokens 40 and 41 and the first two new tokens, in a 3-d space.
+    let (a, b) = (40, 41);
+    let words = [
+        (text(&old, a), vec![1.0, 0.0, 0.0]),
+        (text(&old, b), vec![0.0, 1.0, 0.0]),
+        (text(&new, n_old), vec![0.9, 0.1, 0.0]),
+        (text(&new, n_old + 1), vec![0.1, 0.9, 0.0]),
+    ];
+    let borrowed: Vec<(&str, Vec<f32>)> =
+        words.iter().map(|(w, v)| (w.as_str(), v.clone())).collect();
+    let bin = dir.path().join("multilingual.bin");
+    fasttext_bin(&bin, &borrowed);
+    let mut wechsel = options(Init::Wechsel, Some(expanded.join("tokenizer.json")), None);
+    wechsel.wechsel = Some(retarget_vocab::WechselInputs {
+        source_vectors: bin.clone(),
+        target_vectors: bin.clone(),
+        dictionary: None,
+        neighbors: 1,
+        temperature: 0.1,
+    });
+    let out = dir.path().join("wechsel");
+    let report = replace(&model, &out, &wechsel).unwrap();
+    for name in ["model.embed_tokens.weight", "lm_head.weight"] {
+        let (w, old_rows) = rows(&model, name);
+        let (_, got) = rows(&out, name);
+        let row = |v: &[f32], i: usize| v[i * w..(i + 1) * w].to_vec();
+        assert_eq!(row(&got, n_old), row(&old_rows, a), "{name}");
+        assert_eq!(row(&got, n_old + 1), row(&old_rows, b), "{name}");
+    }
+    // Every token whose text has no vector is random (both vectors' texts may
+    // also name other tokens, which then get rows from them too).
+    assert!(
+        report.random_rows > 0 && report.random_rows < report.tokens_after - 2,
+        "{report:?}"
+    );
+    let bytes = std::fs::read(&bin).unwrap();
+    std::fs::write(&bin, &bytes[..bytes.len() - 7]).unwrap();
+    let err = replace(&model, &dir.path().join("x"), &wechsel).unwrap_err();
+    assert!(
+        err.is_bad_input()
+            && err.to_string().contains("multilingual.bin")
+            && err.to_string().contains("truncated"),
+        "{err}"
+    );
+    assert!(!dir.path().join("x").exists());
 }

@@ -8,7 +8,7 @@ use retarget_model::writer::parse_size;
 use retarget_vocab::usage::Selection;
 use retarget_vocab::{
     adapt, expand, replace, trim, AdaptOptions, AdaptReport, ExpandOptions, ExpandReport, Init,
-    ReplaceOptions, ReplaceReport, Replacement, TrimOptions, TrimReport,
+    ReplaceOptions, ReplaceReport, Replacement, TrimOptions, TrimReport, WechselInputs,
 };
 
 /// How `vocab expand` initialises new rows.
@@ -27,6 +27,43 @@ pub enum InitMethod {
     /// FOCUS (with --replace): the shared tokens' rows weighted by the sparsemax of cosine
     /// similarities of auxiliary token vectors (--aux-vectors).
     Focus,
+    /// WECHSEL (with --replace): the rows of the nearest old tokens in aligned fastText spaces
+    /// (--source-vectors, --target-vectors, --dictionary).
+    Wechsel,
+}
+
+/// WECHSEL's inputs.
+#[derive(Debug, clap::Args)]
+pub struct WechselArgs {
+    /// WECHSEL: the source language's fastText model (.bin).
+    #[arg(long, requires = "target_vectors")]
+    source_vectors: Option<PathBuf>,
+    /// WECHSEL: the target language's fastText model (.bin); the same file as
+    /// --source-vectors for one multilingual space.
+    #[arg(long, requires = "source_vectors")]
+    target_vectors: Option<PathBuf>,
+    /// WECHSEL: a bilingual dictionary (source<TAB>target per line) to align the two spaces;
+    /// without it they are taken as aligned.
+    #[arg(long, requires = "source_vectors")]
+    dictionary: Option<PathBuf>,
+    /// WECHSEL: old tokens each new row is built from.
+    #[arg(long, default_value_t = 10)]
+    neighbors: usize,
+    /// WECHSEL: softmax temperature.
+    #[arg(long, default_value_t = 0.1)]
+    temperature: f64,
+}
+
+impl WechselArgs {
+    fn inputs(self) -> Option<WechselInputs> {
+        Some(WechselInputs {
+            source_vectors: self.source_vectors?,
+            target_vectors: self.target_vectors?,
+            dictionary: self.dictionary,
+            neighbors: self.neighbors,
+            temperature: self.temperature,
+        })
+    }
 }
 
 /// Where and how a vocabulary command writes its model and report.
@@ -72,6 +109,7 @@ impl InitArgs {
             InitMethod::Transtok => Init::TransTok,
             InitMethod::Clp => Init::Clp,
             InitMethod::Focus => Init::Focus,
+            InitMethod::Wechsel => Init::Wechsel,
         }
     }
 
@@ -120,6 +158,8 @@ pub enum VocabCommand {
         /// target text tokenized with the new tokenizer).
         #[arg(long, requires = "replace")]
         aux_vectors: Option<PathBuf>,
+        #[command(flatten)]
+        wechsel: WechselArgs,
         /// With --replace and neither --tokenizer nor --helper: the size of the tokenizer
         /// trained on the corpus (default: the old vocabulary's).
         #[arg(long, requires = "replace")]
@@ -240,6 +280,7 @@ pub fn run(command: VocabCommand) -> Result<String> {
             tokenizer,
             helper,
             aux_vectors,
+            wechsel,
             vocab_size,
             init,
         } => {
@@ -247,6 +288,7 @@ pub fn run(command: VocabCommand) -> Result<String> {
                 tokenizer,
                 helper,
                 aux_vectors,
+                wechsel: wechsel.inputs(),
                 init: init.init(),
                 parallel: init.parallel(),
                 corpus: io.corpus,
@@ -329,6 +371,8 @@ pub struct AdaptArgs {
     /// FOCUS's auxiliary token vectors (--replace --init focus): a fastText .vec file.
     #[arg(long, requires = "replace")]
     aux_vectors: Option<PathBuf>,
+    #[command(flatten)]
+    wechsel: WechselArgs,
     #[command(flatten)]
     init: InitArgs,
     /// Then trim the vocabulary to what the corpus uses.
@@ -413,6 +457,7 @@ pub fn run_adapt(args: AdaptArgs) -> Result<String> {
             vocab_size: args.vocab_size,
             helper: args.helper,
             aux_vectors: args.aux_vectors,
+            wechsel: args.wechsel.inputs(),
         }),
         max_shard_bytes: args.output.max_shard_bytes()?,
     };
