@@ -347,7 +347,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
                     wechsel: r.wechsel.clone(),
                     init,
                     parallel: options.parallel.clone(),
-                    corpus: Vec::new(),
+                    corpus: vec![corpus.clone()],
                     vocab_size: None,
                     max_shard_bytes: options.max_shard_bytes,
                 };

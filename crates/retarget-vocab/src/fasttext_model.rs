@@ -70,6 +70,34 @@ fn hash(bytes: &[u8]) -> u32 {
     })
 }
 
+/// fastText's `computeSubwords`: the bucket of every n-gram of `minn..=maxn`
+/// characters of `<word>` (single characters at the brackets excluded).
+pub fn ngram_hashes(word: &[u8], minn: usize, maxn: usize, bucket: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    if bucket == 0 {
+        return out;
+    }
+    let bracketed = [b"<".as_slice(), word, b">"].concat();
+    let len = bracketed.len();
+    for i in 0..len {
+        if bracketed[i] & 0xC0 == 0x80 {
+            continue;
+        }
+        let (mut j, mut n) = (i, 1);
+        while j < len && n <= maxn {
+            j += 1;
+            while j < len && bracketed[j] & 0xC0 == 0x80 {
+                j += 1;
+            }
+            if n >= minn && !(n == 1 && (i == 0 || j == len)) {
+                out.push(hash(&bracketed[i..j]) % bucket);
+            }
+            n += 1;
+        }
+    }
+    out
+}
+
 impl FastTextModel {
     /// Reads a fastText `.bin` model (not quantized).
     pub fn read(path: &Path) -> Result<Self> {
@@ -169,35 +197,18 @@ impl FastTextModel {
         self.words.contains_key(word.as_bytes())
     }
 
-    /// Rows of the character n-grams of `<word>` (fastText's
-    /// `computeSubwords`: n-grams of `minn..=maxn` characters).
+    /// Rows of the character n-grams of `word`.
     fn ngram_rows(&self, word: &[u8], out: &mut Vec<usize>) {
-        if word == EOS || self.bucket == 0 {
+        if word == EOS {
             return;
         }
-        let bracketed = [b"<".as_slice(), word, b">"].concat();
-        let len = bracketed.len();
-        for i in 0..len {
-            if bracketed[i] & 0xC0 == 0x80 {
-                continue;
-            }
-            let (mut j, mut n) = (i, 1);
-            while j < len && n <= self.maxn {
-                j += 1;
-                while j < len && bracketed[j] & 0xC0 == 0x80 {
-                    j += 1;
-                }
-                if n >= self.minn && !(n == 1 && (i == 0 || j == len)) {
-                    let h = hash(&bracketed[i..j]) % self.bucket;
-                    let row = match &self.pruned {
-                        None => Some(h as usize),
-                        Some(map) => map.get(&h).copied(),
-                    };
-                    if let Some(row) = row {
-                        out.push(self.nwords + row);
-                    }
-                }
-                n += 1;
+        for h in ngram_hashes(word, self.minn, self.maxn, self.bucket) {
+            let row = match &self.pruned {
+                None => Some(h as usize),
+                Some(map) => map.get(&h).copied(),
+            };
+            if let Some(row) = row {
+                out.push(self.nwords + row);
             }
         }
     }

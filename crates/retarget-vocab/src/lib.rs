@@ -37,6 +37,7 @@ pub mod replace;
 pub mod resize;
 pub mod rows;
 pub mod token_text;
+pub mod token_vectors;
 pub mod tokenizer_files;
 pub mod tokenizer_json;
 pub mod trim;

@@ -29,6 +29,7 @@ use crate::new_tokens::train_replacement;
 use crate::resize::{Row, VocabModel};
 use crate::rows::{float_type, new_rows, old_pieces};
 use crate::token_text::Convention;
+use crate::token_vectors;
 use crate::tokenizer_files::{read_json, write_tokenizer_files};
 use crate::tokenizer_json::TokenizerFile;
 use crate::trim::read_corpus;
@@ -163,12 +164,28 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
             None
         }
         Init::Focus => {
-            let path = options.aux_vectors.as_ref().ok_or_else(|| {
-                VocabError::Usage(
-                    "--init focus needs auxiliary token vectors: --aux-vectors FILE.vec".into(),
-                )
-            })?;
-            let vectors = focus::read_vectors(path)?;
+            let vectors = match &options.aux_vectors {
+                Some(path) => focus::read_vectors(path)?,
+                None if !options.corpus.is_empty() => {
+                    // Train them on the corpus tokenized with the new tokenizer.
+                    let lines = read_corpus(&options.corpus)?;
+                    let tokens = lines
+                        .iter()
+                        .map(|l| {
+                            new_tokenizer
+                                .encode(l.as_str(), false)
+                                .map(|e| e.get_tokens().to_vec())
+                                .map_err(|e| VocabError::Internal(format!("tokenizing the corpus: {e}")))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    token_vectors::train(&tokens, &token_vectors::TrainSettings::default())
+                }
+                None => {
+                    return Err(VocabError::Usage(
+                        "--init focus needs auxiliary token vectors: --aux-vectors FILE.vec, or --corpus to train them on".into(),
+                    ))
+                }
+            };
             mixtures = focus::mixtures(&new, &shared, &missing, &vectors);
             None
         }

@@ -382,3 +382,21 @@ fn wechsel_rows_come_from_the_nearest_old_tokens() {
     );
     assert!(!dir.path().join("x").exists());
 }
+
+/// Without --aux-vectors, FOCUS trains token vectors on the corpus
+/// tokenized with the new tokenizer: the new tokens the corpus uses often
+/// get FOCUS rows (convex combinations of shared rows), the others random.
+#[test]
+fn focus_trains_its_auxiliary_vectors_on_the_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, expanded) = model_and_expanded(dir.path());
+    let mut focus = options(Init::Focus, Some(expanded.join("tokenizer.json")), None);
+    focus.corpus = vec![dir.path().join("swahili.txt")];
+    let out = dir.path().join("focus-trained");
+    let report = replace(&model, &out, &focus).unwrap();
+    let new_tokens = report.tokens_after - report.shared_tokens;
+    assert!(
+        report.random_rows < new_tokens,
+        "some new tokens get FOCUS rows: {report:?}"
+    );
+}

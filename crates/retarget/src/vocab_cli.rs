@@ -154,8 +154,8 @@ pub enum VocabCommand {
         /// CLP's helper model: an HF folder that uses the new tokenizer.
         #[arg(long, requires = "replace")]
         helper: Option<PathBuf>,
-        /// FOCUS's auxiliary vectors: a fastText `.vec` file of the new tokens (e.g. trained on
-        /// target text tokenized with the new tokenizer).
+        /// FOCUS's auxiliary vectors: a fastText `.vec` file of the new tokens (default: trained
+        /// on --corpus tokenized with the new tokenizer, skip-gram with character n-grams).
         #[arg(long, requires = "replace")]
         aux_vectors: Option<PathBuf>,
         #[command(flatten)]
@@ -368,7 +368,8 @@ pub struct AdaptArgs {
     /// CLP's helper model (--replace --init clp): an HF folder that uses the new tokenizer.
     #[arg(long, requires = "replace")]
     helper: Option<PathBuf>,
-    /// FOCUS's auxiliary token vectors (--replace --init focus): a fastText .vec file.
+    /// FOCUS's auxiliary token vectors (--replace --init focus): a fastText .vec file
+    /// (default: trained on the corpus tokenized with the new tokenizer).
     #[arg(long, requires = "replace")]
     aux_vectors: Option<PathBuf>,
     #[command(flatten)]
