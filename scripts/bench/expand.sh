@@ -8,14 +8,7 @@
 # Usage: scripts/bench/expand.sh
 source "$(dirname "$0")/common.sh" retarget-expand-bench
 "$bin" convert examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$work/model" >/dev/null
-"$venv/bin/python" - "$work/de.txt" <<'PY'
-import sys
-sys.path.insert(0, "scripts/crosscheck")
-from texts import gettext_catalogs
-lines = [" ".join(t.split()) for c in gettext_catalogs("de") for k, t in c.items()
-         if k and isinstance(t, str) and t.strip()][:2000]
-open(sys.argv[1], "w").write("\n".join(lines) + "\n")
-PY
+"$venv/bin/python" scripts/bench/german_messages.py "$work/de.txt"
 echo "model: $(du -sb "$work/model" | cut -f1) bytes; corpus: $(wc -l < "$work/de.txt") lines of German; $(nproc) cores"
 cat "$work/model/model.safetensors" >/dev/null
 for run in 1 2; do

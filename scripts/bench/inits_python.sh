@@ -15,14 +15,7 @@
 source "$(dirname "$0")/common.sh" retarget-inits-python-bench
 addons=$(bash scripts/crosscheck/addons.sh "$venv")
 "$bin" convert examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$work/model" >/dev/null
-"$venv/bin/python" - "$work/de.txt" <<'PY'
-import sys
-sys.path.insert(0, "scripts/crosscheck")
-from texts import gettext_catalogs
-lines = [" ".join(t.split()) for c in gettext_catalogs("de") for k, t in c.items()
-         if k and isinstance(t, str) and t.strip()][:2000]
-open(sys.argv[1], "w").write("\n".join(lines) + "\n")
-PY
+"$venv/bin/python" scripts/bench/german_messages.py "$work/de.txt"
 "$bin" vocab expand --model "$work/model" --replace --corpus "$work/de.txt" --vocab-size 16000 --out "$work/target" >/dev/null
 PYTHONPATH="$venv/isolated/fasttext-wheel" "$venv/bin/python" - "$work" <<'PY'
 import sys

@@ -19,11 +19,10 @@ use retarget_model::ModelError;
 use crate::error::{Result, VocabError};
 use crate::expand::{expand, ExpandOptions, Init};
 use crate::new_tokens::train_replacement;
-use crate::replace::{replace, ReplaceOptions};
+use crate::replace::{replace, ReplaceOptions, Replacement};
 use crate::tokenizer_json::TokenizerFile;
 use crate::trim::{read_corpus, trim, TrimOptions};
 use crate::usage::Selection;
-use crate::wechsel::WechselInputs;
 
 /// Options of `retarget adapt`.
 #[derive(Debug, Clone)]
@@ -50,23 +49,6 @@ pub struct AdaptOptions {
     pub replace: Option<Replacement>,
     /// Largest output shard in bytes.
     pub max_shard_bytes: u64,
-}
-
-/// Where a replacing `adapt` gets its new vocabulary and what its
-/// initialisations need.
-#[derive(Debug, Clone, Default)]
-pub struct Replacement {
-    /// The new `tokenizer.json` (default: the helper's, or one trained like
-    /// the old on the corpus).
-    pub tokenizer: Option<PathBuf>,
-    /// Size of the trained tokenizer (default: the old vocabulary's).
-    pub vocab_size: Option<usize>,
-    /// CLP's helper model.
-    pub helper: Option<PathBuf>,
-    /// FOCUS's auxiliary token vectors.
-    pub aux_vectors: Option<PathBuf>,
-    /// WECHSEL's word vectors and dictionary.
-    pub wechsel: Option<WechselInputs>,
 }
 
 /// One side of the report.
@@ -341,14 +323,13 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             }
             Some(r) => {
                 let replace_options = ReplaceOptions {
-                    tokenizer: new_tokenizer.clone(),
-                    helper: r.helper.clone(),
-                    aux_vectors: r.aux_vectors.clone(),
-                    wechsel: r.wechsel.clone(),
+                    replacement: Replacement {
+                        tokenizer: new_tokenizer.clone(),
+                        ..r.clone()
+                    },
                     init,
                     parallel: options.parallel.clone(),
                     corpus: vec![corpus.clone()],
-                    vocab_size: None,
                     max_shard_bytes: options.max_shard_bytes,
                 };
                 replace(&base, &dir, &replace_options)?;
@@ -368,10 +349,10 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         let available = |init: Init| match init {
             Init::TransTok => options.parallel.is_some(),
             Init::Clp => replacement.as_ref().is_some_and(|r| r.helper.is_some()),
-            Init::Focus => replacement
-                .as_ref()
-                .is_some_and(|r| r.aux_vectors.is_some()),
-            _ => true,
+            // FOCUS trains its vectors on the corpus when none are given.
+            Init::Focus => replacement.is_some(),
+            Init::Wechsel => replacement.as_ref().is_some_and(|r| r.wechsel.is_some()),
+            Init::Mean | Init::Random { .. } => true,
         };
         let inits = [
             Init::Mean,

@@ -44,9 +44,9 @@ pub mod trim;
 pub mod usage;
 pub mod wechsel;
 
-pub use adapt::{adapt, AdaptOptions, AdaptReport, Replacement};
+pub use adapt::{adapt, AdaptOptions, AdaptReport};
 pub use error::{Result, VocabError};
 pub use expand::{expand, ExpandOptions, ExpandReport, Init};
-pub use replace::{replace, ReplaceOptions, ReplaceReport};
+pub use replace::{replace, ReplaceOptions, ReplaceReport, Replacement};
 pub use trim::{trim, TrimOptions, TrimReport};
 pub use wechsel::WechselInputs;

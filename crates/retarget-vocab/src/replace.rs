@@ -36,26 +36,36 @@ use crate::trim::read_corpus;
 use crate::usage::count_all;
 use crate::wechsel::{self, WechselInputs};
 
-/// Options of a vocabulary replacement.
-#[derive(Debug, Clone)]
-pub struct ReplaceOptions {
-    /// The new `tokenizer.json`; by default the helper's.
+/// Where a replacement's new vocabulary comes from and what its
+/// initialisations need.
+#[derive(Debug, Clone, Default)]
+pub struct Replacement {
+    /// The new `tokenizer.json` (default: the helper's, or one trained like
+    /// the old on the corpus).
     pub tokenizer: Option<PathBuf>,
+    /// Size of a trained new tokenizer (default: the old one's).
+    pub vocab_size: Option<usize>,
     /// CLP's helper model: an HF folder whose tokenizer is the new one.
     pub helper: Option<PathBuf>,
-    /// Initialisation of the rows of tokens the old vocabulary lacks.
-    pub init: Init,
-    /// FOCUS's auxiliary token vectors (`.vec`, keyed by new tokens).
+    /// FOCUS's auxiliary token vectors (`.vec`, keyed by new tokens;
+    /// default: trained on the corpus).
     pub aux_vectors: Option<PathBuf>,
     /// WECHSEL's word vectors and dictionary.
     pub wechsel: Option<WechselInputs>,
+}
+
+/// Options of a vocabulary replacement.
+#[derive(Debug, Clone)]
+pub struct ReplaceOptions {
+    /// The new vocabulary and the initialisations' inputs.
+    pub replacement: Replacement,
+    /// Initialisation of the rows of tokens the old vocabulary lacks.
+    pub init: Init,
     /// A parallel corpus for `Init::TransTok` (source text, its translation).
     pub parallel: Option<(PathBuf, PathBuf)>,
-    /// Target-language text: trains the new tokenizer when neither
-    /// `tokenizer` nor `helper` gives one; token counts before and after.
+    /// Target-language text: trains the new tokenizer when none is given,
+    /// and FOCUS's vectors; token counts before and after.
     pub corpus: Vec<PathBuf>,
-    /// Size of a trained new tokenizer (default: the old one's).
-    pub vocab_size: Option<usize>,
     /// Largest output shard in bytes.
     pub max_shard_bytes: u64,
 }
@@ -164,7 +174,7 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
             None
         }
         Init::Focus => {
-            let vectors = match &options.aux_vectors {
+            let vectors = match &options.replacement.aux_vectors {
                 Some(path) => focus::read_vectors(path)?,
                 None if !options.corpus.is_empty() => {
                     // Train them on the corpus tokenized with the new tokenizer.
@@ -190,7 +200,7 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
             None
         }
         Init::Wechsel => {
-            let inputs = options.wechsel.as_ref().ok_or_else(|| {
+            let inputs = options.replacement.wechsel.as_ref().ok_or_else(|| {
                 VocabError::Usage(
                     "--init wechsel needs fastText models: --source-vectors FILE.bin --target-vectors FILE.bin [--dictionary FILE]".into(),
                 )
@@ -266,7 +276,7 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
 /// The new tokenizer: `--tokenizer`, the helper's, or one trained like the
 /// old on the corpus.
 fn new_tokenizer_file(source: &VocabModel, options: &ReplaceOptions) -> Result<TokenizerFile> {
-    match (&options.tokenizer, &options.helper) {
+    match (&options.replacement.tokenizer, &options.replacement.helper) {
         (Some(path), _) => TokenizerFile::read(path),
         (None, Some(helper)) => TokenizerFile::read(&helper.join("tokenizer.json")),
         (None, None) => {
@@ -276,7 +286,7 @@ fn new_tokenizer_file(source: &VocabModel, options: &ReplaceOptions) -> Result<T
                 ));
             }
             let lines = read_corpus(&options.corpus)?;
-            let size = options.vocab_size.unwrap_or(source.file.len());
+            let size = options.replacement.vocab_size.unwrap_or(source.file.len());
             train_replacement(&source.file, source.tokenizer(), &lines, size)
         }
     }
@@ -315,7 +325,7 @@ fn helper_similarities(
     shared: &[Option<usize>],
     missing: &[usize],
 ) -> Result<Tensor> {
-    let dir = options.helper.as_ref().ok_or_else(|| {
+    let dir = options.replacement.helper.as_ref().ok_or_else(|| {
         VocabError::Usage("--init clp needs the helper model: --helper DIR".into())
     })?;
     let helper = VocabModel::open(dir, "CLP's helper model")?;

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use retarget_fixtures::{write_fixture, Fixture};
-use retarget_vocab::{expand, replace, ExpandOptions, Init, ReplaceOptions};
+use retarget_vocab::{expand, replace, ExpandOptions, Init, ReplaceOptions, Replacement};
 
 fn rows(dir: &Path, name: &str) -> (usize, Vec<f32>) {
     let (shape, values) = common::f32_tensor(dir, name);
@@ -39,14 +39,14 @@ fn model_and_expanded(dir: &Path) -> (PathBuf, PathBuf) {
 
 fn options(init: Init, tokenizer: Option<PathBuf>, helper: Option<PathBuf>) -> ReplaceOptions {
     ReplaceOptions {
-        tokenizer,
-        helper,
+        replacement: Replacement {
+            tokenizer,
+            helper,
+            ..Replacement::default()
+        },
         init,
-        aux_vectors: None,
-        wechsel: None,
         parallel: None,
         corpus: Vec::new(),
-        vocab_size: None,
         max_shard_bytes: 5_000_000_000,
     }
 }
@@ -181,7 +181,7 @@ fn a_replacement_trained_on_the_corpus_keeps_the_special_tokens() {
         let out = dir.path().join(format!("{fixture:?}-replaced"));
         let mut options = options(Init::Mean, None, None);
         options.corpus = vec![corpus.clone()];
-        options.vocab_size = Some(size);
+        options.replacement.vocab_size = Some(size);
         let report = replace(&model, &out, &options).unwrap();
         let (before, after) = report.corpus_tokens.unwrap();
         assert!(after < before, "{fixture:?}: {report:?}");
@@ -257,7 +257,7 @@ fn focus_rows_follow_the_sparsemax_of_auxiliary_similarities() {
     std::fs::write(&vec_file, format!("5 3\n{}\n", lines.join("\n"))).unwrap();
     let out = dir.path().join("focus");
     let mut focus = options(Init::Focus, Some(expanded.join("tokenizer.json")), None);
-    focus.aux_vectors = Some(vec_file);
+    focus.replacement.aux_vectors = Some(vec_file);
     let report = replace(&model, &out, &focus).unwrap();
     assert_eq!(report.shared_tokens, n_old, "{report:?}");
     assert_eq!(report.random_rows, n_new - n_old - 2, "{report:?}");
@@ -349,7 +349,7 @@ fn wechsel_rows_come_from_the_nearest_old_tokens() {
     let bin = dir.path().join("multilingual.bin");
     fasttext_bin(&bin, &borrowed);
     let mut wechsel = options(Init::Wechsel, Some(expanded.join("tokenizer.json")), None);
-    wechsel.wechsel = Some(retarget_vocab::WechselInputs {
+    wechsel.replacement.wechsel = Some(retarget_vocab::WechselInputs {
         source_vectors: bin.clone(),
         target_vectors: bin.clone(),
         dictionary: None,

@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use retarget_model::writer::parse_size;
 use retarget_vocab::usage::Selection;
+use retarget_vocab::VocabError;
 use retarget_vocab::{
     adapt, expand, replace, trim, AdaptOptions, AdaptReport, ExpandOptions, ExpandReport, Init,
     ReplaceOptions, ReplaceReport, Replacement, TrimOptions, TrimReport, WechselInputs,
@@ -32,6 +33,59 @@ pub enum InitMethod {
     Wechsel,
 }
 
+/// Vocabulary replacement: where the new vocabulary comes from and what the
+/// initialisations need.
+#[derive(Debug, clap::Args)]
+pub struct ReplaceArgs {
+    /// Replace the whole vocabulary with a target-language tokenizer (as WECHSEL, FOCUS and
+    /// CLP do) instead of adding tokens: shared tokens keep their rows, the others are
+    /// initialised.
+    #[arg(long, conflicts_with = "add")]
+    replace: bool,
+    /// The new tokenizer.json for --replace (default: the --helper model's, or one trained
+    /// like the old on the corpus).
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
+    /// Size of the tokenizer --replace trains on the corpus (default: the old vocabulary's).
+    #[arg(long)]
+    vocab_size: Option<usize>,
+    /// CLP's helper model (--init clp): an HF folder that uses the new tokenizer.
+    #[arg(long)]
+    helper: Option<PathBuf>,
+    /// FOCUS's auxiliary vectors (--init focus): a fastText .vec file of the new tokens
+    /// (default: trained on the corpus tokenized with the new tokenizer, skip-gram with
+    /// character n-grams).
+    #[arg(long)]
+    aux_vectors: Option<PathBuf>,
+    #[command(flatten)]
+    wechsel: WechselArgs,
+}
+
+impl ReplaceArgs {
+    /// The replacement asked for; its options without --replace are refused.
+    fn replacement(&self) -> Result<Option<Replacement>, VocabError> {
+        let replacement = Replacement {
+            tokenizer: self.tokenizer.clone(),
+            vocab_size: self.vocab_size,
+            helper: self.helper.clone(),
+            aux_vectors: self.aux_vectors.clone(),
+            wechsel: self.wechsel.inputs(),
+        };
+        let given = replacement.tokenizer.is_some()
+            || replacement.vocab_size.is_some()
+            || replacement.helper.is_some()
+            || replacement.aux_vectors.is_some()
+            || replacement.wechsel.is_some();
+        match (self.replace, given) {
+            (true, _) => Ok(Some(replacement)),
+            (false, false) => Ok(None),
+            (false, true) => Err(VocabError::Usage(
+                "--tokenizer, --vocab-size, --helper, --aux-vectors and --source-vectors/--target-vectors go with --replace".into(),
+            )),
+        }
+    }
+}
+
 /// WECHSEL's inputs.
 #[derive(Debug, clap::Args)]
 pub struct WechselArgs {
@@ -55,11 +109,11 @@ pub struct WechselArgs {
 }
 
 impl WechselArgs {
-    fn inputs(self) -> Option<WechselInputs> {
+    fn inputs(&self) -> Option<WechselInputs> {
         Some(WechselInputs {
-            source_vectors: self.source_vectors?,
-            target_vectors: self.target_vectors?,
-            dictionary: self.dictionary,
+            source_vectors: self.source_vectors.clone()?,
+            target_vectors: self.target_vectors.clone()?,
+            dictionary: self.dictionary.clone(),
             neighbors: self.neighbors,
             temperature: self.temperature,
         })
@@ -141,29 +195,10 @@ pub enum VocabCommand {
         #[command(flatten)]
         io: SurgeryArgs,
         /// Number of tokens to add.
-        #[arg(long, required_unless_present = "replace", conflicts_with = "replace")]
+        #[arg(long, required_unless_present = "replace")]
         add: Option<usize>,
-        /// Replace the whole vocabulary with a target-language tokenizer (as WECHSEL, FOCUS
-        /// and CLP do): shared tokens keep their rows, the others are initialised.
-        #[arg(long)]
-        replace: bool,
-        /// The new tokenizer.json for --replace (default: the --helper model's, or one trained
-        /// like the old on --corpus).
-        #[arg(long, requires = "replace")]
-        tokenizer: Option<PathBuf>,
-        /// CLP's helper model: an HF folder that uses the new tokenizer.
-        #[arg(long, requires = "replace")]
-        helper: Option<PathBuf>,
-        /// FOCUS's auxiliary vectors: a fastText `.vec` file of the new tokens (default: trained
-        /// on --corpus tokenized with the new tokenizer, skip-gram with character n-grams).
-        #[arg(long, requires = "replace")]
-        aux_vectors: Option<PathBuf>,
         #[command(flatten)]
-        wechsel: WechselArgs,
-        /// With --replace and neither --tokenizer nor --helper: the size of the tokenizer
-        /// trained on the corpus (default: the old vocabulary's).
-        #[arg(long, requires = "replace")]
-        vocab_size: Option<usize>,
+        replace: ReplaceArgs,
         #[command(flatten)]
         init: InitArgs,
     },
@@ -276,29 +311,26 @@ pub fn run(command: VocabCommand) -> Result<String> {
         VocabCommand::Expand {
             io,
             add: None,
-            replace: true,
-            tokenizer,
-            helper,
-            aux_vectors,
-            wechsel,
-            vocab_size,
+            replace: args,
             init,
-        } => {
+        } if args.replace => {
             let options = ReplaceOptions {
-                tokenizer,
-                helper,
-                aux_vectors,
-                wechsel: wechsel.inputs(),
+                replacement: args.replacement()?.unwrap_or_default(),
                 init: init.init(),
                 parallel: init.parallel(),
                 corpus: io.corpus,
-                vocab_size,
                 max_shard_bytes: io.output.max_shard_bytes()?,
             };
             let report = replace(&io.model, &io.output.out, &options)?;
             output(io.output.json, &report, render_replace)
         }
-        VocabCommand::Expand { io, add, init, .. } => {
+        VocabCommand::Expand {
+            io,
+            add,
+            init,
+            replace,
+        } => {
+            replace.replacement()?;
             let options = ExpandOptions {
                 corpus: io.corpus,
                 add: add.unwrap_or_default(),
@@ -355,25 +387,8 @@ pub struct AdaptArgs {
     /// Number of tokens to add.
     #[arg(long, default_value_t = 1000)]
     add: usize,
-    /// Replace the vocabulary instead of expanding it: with --tokenizer, the --helper's
-    /// tokenizer, or one trained like the old on the corpus (--vocab-size).
-    #[arg(long, conflicts_with = "add")]
-    replace: bool,
-    /// The new tokenizer.json for --replace.
-    #[arg(long, requires = "replace")]
-    tokenizer: Option<PathBuf>,
-    /// Size of the tokenizer --replace trains (default: the old vocabulary's).
-    #[arg(long, requires = "replace")]
-    vocab_size: Option<usize>,
-    /// CLP's helper model (--replace --init clp): an HF folder that uses the new tokenizer.
-    #[arg(long, requires = "replace")]
-    helper: Option<PathBuf>,
-    /// FOCUS's auxiliary token vectors (--replace --init focus): a fastText .vec file
-    /// (default: trained on the corpus tokenized with the new tokenizer).
-    #[arg(long, requires = "replace")]
-    aux_vectors: Option<PathBuf>,
     #[command(flatten)]
-    wechsel: WechselArgs,
+    replace: ReplaceArgs,
     #[command(flatten)]
     init: InitArgs,
     /// Then trim the vocabulary to what the corpus uses.
@@ -453,13 +468,7 @@ pub fn run_adapt(args: AdaptArgs) -> Result<String> {
         init: args.init.init(),
         parallel: args.init.parallel(),
         trim: args.trim,
-        replace: args.replace.then_some(Replacement {
-            tokenizer: args.tokenizer,
-            vocab_size: args.vocab_size,
-            helper: args.helper,
-            aux_vectors: args.aux_vectors,
-            wechsel: args.wechsel.inputs(),
-        }),
+        replace: args.replace.replacement()?,
         max_shard_bytes: args.output.max_shard_bytes()?,
     };
     let report = adapt(&args.model, &args.output.out, &options)?;
