@@ -113,6 +113,7 @@ fn init_name(init: Init) -> &'static str {
         Init::Clp => "clp",
         Init::Focus => "focus",
         Init::Wechsel => "wechsel",
+        Init::Ofa => "ofa",
     }
 }
 
@@ -212,10 +213,15 @@ fn load_tokenizer(dir: &Path) -> Result<tokenizers::Tokenizer> {
 /// Adapts the model `model` (HF folder or GGUF file) into the new folder `output`.
 pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<AdaptReport> {
     let language = Language::parse(&options.lang)?;
-    if options.replace.is_none() && matches!(options.init, Init::Clp | Init::Focus | Init::Wechsel)
+    if options.replace.is_none()
+        && matches!(
+            options.init,
+            Init::Clp | Init::Focus | Init::Wechsel | Init::Ofa
+        )
     {
         return Err(VocabError::Usage(
-            "--init clp, focus and wechsel initialise a replaced vocabulary: add --replace".into(),
+            "--init clp, focus, wechsel and ofa initialise a replaced vocabulary: add --replace"
+                .into(),
         ));
     }
     let mut lines = read_corpus(&options.corpus)?;
@@ -352,6 +358,8 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             // FOCUS trains its vectors on the corpus when none are given.
             Init::Focus => replacement.is_some(),
             Init::Wechsel => replacement.as_ref().is_some_and(|r| r.wechsel.is_some()),
+            // The same rule as WECHSEL on one space: compared only when asked for.
+            Init::Ofa => false,
             Init::Mean | Init::Random { .. } => true,
         };
         let inits = [

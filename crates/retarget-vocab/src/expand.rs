@@ -43,6 +43,9 @@ pub enum Init {
     /// WECHSEL (vocabulary replacement only): the nearest old tokens in
     /// aligned fastText spaces ([`crate::wechsel`]).
     Wechsel,
+    /// OFA-style (vocabulary replacement only): WECHSEL's rule in one
+    /// multilingual fastText space.
+    Ofa,
 }
 
 impl Init {
@@ -106,8 +109,8 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
         Init::Clp => return Err(VocabError::Usage(
             "--init clp takes the helper model's tokenizer as the whole new vocabulary: use --replace --helper DIR".into(),
         )),
-        Init::Focus | Init::Wechsel => return Err(VocabError::Usage(
-            "--init focus and --init wechsel initialise a replaced vocabulary: use --replace".into(),
+        Init::Focus | Init::Wechsel | Init::Ofa => return Err(VocabError::Usage(
+            "--init focus, wechsel and ofa initialise a replaced vocabulary: use --replace".into(),
         )),
         _ => {}
     }

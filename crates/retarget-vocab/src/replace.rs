@@ -111,7 +111,7 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
         ),
         // WECHSEL builds every token from its neighbours; only the old
         // special tokens keep their rows.
-        Init::Wechsel => {
+        Init::Wechsel | Init::Ofa => {
             let specials = old.special_tokens();
             (0..new.len())
                 .map(|i| {
@@ -199,12 +199,21 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
             mixtures = focus::mixtures(&new, &shared, &missing, &vectors);
             None
         }
-        Init::Wechsel => {
+        Init::Wechsel | Init::Ofa => {
             let inputs = options.replacement.wechsel.as_ref().ok_or_else(|| {
-                VocabError::Usage(
-                    "--init wechsel needs fastText models: --source-vectors FILE.bin --target-vectors FILE.bin [--dictionary FILE]".into(),
-                )
+                VocabError::Usage(if options.init == Init::Ofa {
+                    "--init ofa needs a multilingual fastText model: --vectors FILE.bin".into()
+                } else {
+                    "--init wechsel needs fastText models: --source-vectors FILE.bin --target-vectors FILE.bin [--dictionary FILE]".into()
+                })
             })?;
+            if options.init == Init::Ofa
+                && (inputs.source_vectors != inputs.target_vectors || inputs.dictionary.is_some())
+            {
+                return Err(VocabError::Usage(
+                    "--init ofa uses one multilingual fastText model (--vectors FILE.bin), no dictionary".into(),
+                ));
+            }
             mixtures = wechsel::mixtures(
                 (old, source.tokenizer()),
                 (&new, &new_tokenizer),

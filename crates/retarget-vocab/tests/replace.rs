@@ -365,6 +365,18 @@ fn wechsel_rows_come_from_the_nearest_old_tokens() {
         assert_eq!(row(&got, n_old), row(&old_rows, a), "{name}");
         assert_eq!(row(&got, n_old + 1), row(&old_rows, b), "{name}");
     }
+    // OFA-style is WECHSEL's rule in one multilingual space: the same rows.
+    let mut ofa = wechsel.clone();
+    ofa.init = Init::Ofa;
+    let ofa_out = dir.path().join("ofa");
+    replace(&model, &ofa_out, &ofa).unwrap();
+    assert_eq!(
+        std::fs::read(ofa_out.join("model.safetensors")).unwrap(),
+        std::fs::read(out.join("model.safetensors")).unwrap()
+    );
+    ofa.replacement.wechsel.as_mut().unwrap().dictionary = Some(bin.clone());
+    let err = replace(&model, &dir.path().join("y"), &ofa).unwrap_err();
+    assert!(err.to_string().contains("one multilingual"), "{err}");
     // Every token whose text has no vector is random (both vectors' texts may
     // also name other tokens, which then get rows from them too).
     assert!(

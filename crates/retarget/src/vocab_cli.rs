@@ -31,6 +31,8 @@ pub enum InitMethod {
     /// WECHSEL (with --replace): the rows of the nearest old tokens in aligned fastText spaces
     /// (--source-vectors, --target-vectors, --dictionary).
     Wechsel,
+    /// OFA-style (with --replace): WECHSEL's rule in one multilingual fastText space (--vectors).
+    Ofa,
 }
 
 /// Vocabulary replacement: where the new vocabulary comes from and what the
@@ -80,7 +82,7 @@ impl ReplaceArgs {
             (true, _) => Ok(Some(replacement)),
             (false, false) => Ok(None),
             (false, true) => Err(VocabError::Usage(
-                "--tokenizer, --vocab-size, --helper, --aux-vectors and --source-vectors/--target-vectors go with --replace".into(),
+                "--tokenizer, --vocab-size, --helper, --aux-vectors, --vectors and --source-vectors/--target-vectors go with --replace".into(),
             )),
         }
     }
@@ -89,6 +91,9 @@ impl ReplaceArgs {
 /// WECHSEL's inputs.
 #[derive(Debug, clap::Args)]
 pub struct WechselArgs {
+    /// OFA: one multilingual fastText model (.bin) for both vocabularies.
+    #[arg(long, conflicts_with_all = ["source_vectors", "target_vectors", "dictionary"])]
+    vectors: Option<PathBuf>,
     /// WECHSEL: the source language's fastText model (.bin).
     #[arg(long, requires = "target_vectors")]
     source_vectors: Option<PathBuf>,
@@ -110,6 +115,15 @@ pub struct WechselArgs {
 
 impl WechselArgs {
     fn inputs(&self) -> Option<WechselInputs> {
+        if let Some(vectors) = &self.vectors {
+            return Some(WechselInputs {
+                source_vectors: vectors.clone(),
+                target_vectors: vectors.clone(),
+                dictionary: None,
+                neighbors: self.neighbors,
+                temperature: self.temperature,
+            });
+        }
         Some(WechselInputs {
             source_vectors: self.source_vectors.clone()?,
             target_vectors: self.target_vectors.clone()?,
@@ -164,6 +178,7 @@ impl InitArgs {
             InitMethod::Clp => Init::Clp,
             InitMethod::Focus => Init::Focus,
             InitMethod::Wechsel => Init::Wechsel,
+            InitMethod::Ofa => Init::Ofa,
         }
     }
 
