@@ -1,4 +1,5 @@
-//! fastText `.bin` models: the dictionary and the input matrix, and
+//! fastText models — `.bin` (words and character n-grams) or `.vec` (words
+//! only, the text format fastText and word2vec write) — and
 //! `get_word_vector` exactly as fastText computes it (the word's own row,
 //! if it has one, and the rows of its character n-grams — FNV-1a hashes of
 //! the UTF-8 bytes, sign-extended as fastText's `char` is — averaged; the
@@ -70,6 +71,50 @@ fn hash(bytes: &[u8]) -> u32 {
     })
 }
 
+/// Reads word vectors in the word2vec text format fastText writes (`.vec`:
+/// a `count dim` header, then a token and `dim` numbers per line).
+pub fn read_vec(path: &Path) -> Result<HashMap<String, Vec<f32>>> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| VocabError::Model(retarget_model::ModelError::io(path, e)))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| VocabError::invalid(path, format!("not UTF-8 text: {e}")))?;
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let dim = header
+        .split_whitespace()
+        .nth(1)
+        .and_then(|d| d.parse::<usize>().ok())
+        .filter(|&d| d > 0)
+        .ok_or_else(|| {
+            VocabError::invalid(
+                path,
+                format!("line 1 is {header:?}, not a `count dim` header of a .vec file"),
+            )
+        })?;
+    let mut vectors = HashMap::new();
+    for (n, line) in lines.enumerate() {
+        let mut fields = line.trim_end().rsplitn(dim + 1, ' ');
+        let numbers: Vec<&str> = fields.by_ref().take(dim).collect();
+        let token = fields.next();
+        let parsed: Option<Vec<f32>> = numbers.iter().rev().map(|x| x.parse().ok()).collect();
+        match (token, parsed) {
+            (Some(token), Some(values)) if values.len() == dim => {
+                vectors.insert(token.to_string(), values);
+            }
+            _ => {
+                return Err(VocabError::invalid(
+                    path,
+                    format!("line {}: not a token followed by {dim} numbers", n + 2),
+                ))
+            }
+        }
+    }
+    if vectors.is_empty() {
+        return Err(VocabError::invalid(path, "has no vectors"));
+    }
+    Ok(vectors)
+}
+
 /// fastText's `computeSubwords`: the bucket of every n-gram of `minn..=maxn`
 /// characters of `<word>` (single characters at the brackets excluded).
 pub fn ngram_hashes(word: &[u8], minn: usize, maxn: usize, bucket: u32) -> Vec<u32> {
@@ -112,6 +157,10 @@ impl FastTextModel {
             path,
         };
         if r.i32()? != MAGIC {
+            // A `.vec` text file: word vectors without subword information.
+            if let Ok(vectors) = read_vec(path) {
+                return Ok(Self::from_words(path, vectors));
+            }
             return Err(invalid(
                 "not a fastText .bin model (wrong magic number)".into(),
             ));
@@ -180,6 +229,30 @@ impl FastTextModel {
             nwords: nwords as usize,
             rows,
         })
+    }
+
+    /// A model of whole words only (no n-grams): what a `.vec` file holds.
+    fn from_words(path: &Path, vectors: HashMap<String, Vec<f32>>) -> Self {
+        let dim = vectors.values().next().map_or(0, Vec::len);
+        let mut words = HashMap::new();
+        let mut rows = Vec::with_capacity(vectors.len() * dim);
+        let mut sorted: Vec<(String, Vec<f32>)> = vectors.into_iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, (word, row)) in sorted.into_iter().enumerate() {
+            words.insert(word.into_bytes(), id);
+            rows.extend(row);
+        }
+        FastTextModel {
+            path: path.to_path_buf(),
+            dim,
+            minn: 0,
+            maxn: 0,
+            bucket: 0,
+            nwords: words.len(),
+            words,
+            pruned: None,
+            rows,
+        }
     }
 
     /// The file it was read from.
@@ -264,5 +337,20 @@ mod tests {
         std::fs::write(&path, MAGIC.to_le_bytes()).unwrap();
         let err = FastTextModel::read(&path).err().unwrap().to_string();
         assert!(err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn vec_files_are_read_and_malformed_ones_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("aux.vec");
+        std::fs::write(&path, "2 3\n▁paka 0.1 0.2 0.3\nka -1 0 1e-3 \n").unwrap();
+        let v = read_vec(&path).unwrap();
+        assert_eq!(v["▁paka"], vec![0.1, 0.2, 0.3]);
+        assert_eq!(v["ka"], vec![-1.0, 0.0, 0.001]);
+        std::fs::write(&path, "2 3\n▁paka 0.1 0.2\n").unwrap();
+        let err = read_vec(&path).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("aux.vec"), "{err}");
+        std::fs::write(&path, "▁paka 0.1 0.2\n").unwrap();
+        assert!(read_vec(&path).unwrap_err().to_string().contains("header"));
     }
 }

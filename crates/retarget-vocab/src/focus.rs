@@ -8,7 +8,6 @@
 //! Tokens without an auxiliary vector get random rows, as in `deepfocus`.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use rayon::prelude::*;
 use tokenizers::Tokenizer;
@@ -82,50 +81,6 @@ pub fn overlap(old_forms: &[String], new_forms: &[String]) -> Vec<Option<usize>>
         .iter()
         .map(|f| by_form.get(f.as_str()).copied())
         .collect()
-}
-
-/// Reads word vectors in the word2vec text format fastText writes (`.vec`:
-/// a `count dim` header, then a token and `dim` numbers per line).
-pub fn read_vectors(path: &Path) -> Result<HashMap<String, Vec<f32>>> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| VocabError::Model(retarget_model::ModelError::io(path, e)))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| VocabError::invalid(path, format!("not UTF-8 text: {e}")))?;
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or_default();
-    let dim = header
-        .split_whitespace()
-        .nth(1)
-        .and_then(|d| d.parse::<usize>().ok())
-        .filter(|&d| d > 0)
-        .ok_or_else(|| {
-            VocabError::invalid(
-                path,
-                format!("line 1 is {header:?}, not a `count dim` header of a .vec file"),
-            )
-        })?;
-    let mut vectors = HashMap::new();
-    for (n, line) in lines.enumerate() {
-        let mut fields = line.trim_end().rsplitn(dim + 1, ' ');
-        let numbers: Vec<&str> = fields.by_ref().take(dim).collect();
-        let token = fields.next();
-        let parsed: Option<Vec<f32>> = numbers.iter().rev().map(|x| x.parse().ok()).collect();
-        match (token, parsed) {
-            (Some(token), Some(values)) if values.len() == dim => {
-                vectors.insert(token.to_string(), values);
-            }
-            _ => {
-                return Err(VocabError::invalid(
-                    path,
-                    format!("line {}: not a token followed by {dim} numbers", n + 2),
-                ))
-            }
-        }
-    }
-    if vectors.is_empty() {
-        return Err(VocabError::invalid(path, "has no vectors"));
-    }
-    Ok(vectors)
 }
 
 /// Sparsemax (Martins & Astudillo, 2016): the Euclidean projection of `z`
@@ -208,23 +163,5 @@ mod tests {
         assert_eq!(sparsemax(&[3.0, 0.5, 0.2]), vec![1.0, 0.0, 0.0]);
         // Equal: uniform.
         assert_eq!(sparsemax(&[0.3, 0.3]), vec![0.5, 0.5]);
-    }
-
-    #[test]
-    fn vec_files_are_read_and_malformed_ones_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("aux.vec");
-        std::fs::write(&path, "2 3\n▁paka 0.1 0.2 0.3\nka -1 0 1e-3 \n").unwrap();
-        let v = read_vectors(&path).unwrap();
-        assert_eq!(v["▁paka"], vec![0.1, 0.2, 0.3]);
-        assert_eq!(v["ka"], vec![-1.0, 0.0, 0.001]);
-        std::fs::write(&path, "2 3\n▁paka 0.1 0.2\n").unwrap();
-        let err = read_vectors(&path).unwrap_err().to_string();
-        assert!(err.contains("line 2") && err.contains("aux.vec"), "{err}");
-        std::fs::write(&path, "▁paka 0.1 0.2\n").unwrap();
-        assert!(read_vectors(&path)
-            .unwrap_err()
-            .to_string()
-            .contains("header"));
     }
 }

@@ -24,6 +24,7 @@ use retarget_model::writer::OutputDir;
 use crate::config_ids::referenced_ids;
 use crate::error::{Result, VocabError};
 use crate::expand::{alignment_mixtures, Init};
+use crate::fasttext_model::read_vec;
 use crate::focus;
 use crate::new_tokens::train_replacement;
 use crate::resize::{Row, VocabModel};
@@ -175,7 +176,7 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
         }
         Init::Focus => {
             let vectors = match &options.replacement.aux_vectors {
-                Some(path) => focus::read_vectors(path)?,
+                Some(path) => read_vec(path)?,
                 None if !options.corpus.is_empty() => {
                     // Train them on the corpus tokenized with the new tokenizer.
                     let lines = read_corpus(&options.corpus)?;

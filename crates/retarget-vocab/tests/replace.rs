@@ -374,6 +374,32 @@ fn wechsel_rows_come_from_the_nearest_old_tokens() {
         std::fs::read(ofa_out.join("model.safetensors")).unwrap(),
         std::fs::read(out.join("model.safetensors")).unwrap()
     );
+    // The same words as a .vec text file: a model without n-grams, as the
+    // .bin (bucket 0) is: the same rows.
+    let vec_file = dir.path().join("multilingual.vec");
+    let lines: Vec<String> = words
+        .iter()
+        .map(|(w, v)| {
+            format!(
+                "{w} {}",
+                v.iter().map(f32::to_string).collect::<Vec<_>>().join(" ")
+            )
+        })
+        .collect();
+    std::fs::write(
+        &vec_file,
+        format!("{} 3\n{}\n", lines.len(), lines.join("\n")),
+    )
+    .unwrap();
+    let mut from_vec = ofa.clone();
+    let inputs = from_vec.replacement.wechsel.as_mut().unwrap();
+    (inputs.source_vectors, inputs.target_vectors) = (vec_file.clone(), vec_file.clone());
+    let vec_out = dir.path().join("ofa-vec");
+    replace(&model, &vec_out, &from_vec).unwrap();
+    assert_eq!(
+        std::fs::read(vec_out.join("model.safetensors")).unwrap(),
+        std::fs::read(out.join("model.safetensors")).unwrap()
+    );
     ofa.replacement.wechsel.as_mut().unwrap().dictionary = Some(bin.clone());
     let err = replace(&model, &dir.path().join("y"), &ofa).unwrap_err();
     assert!(err.to_string().contains("one multilingual"), "{err}");

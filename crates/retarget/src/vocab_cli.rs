@@ -91,13 +91,14 @@ impl ReplaceArgs {
 /// WECHSEL's inputs.
 #[derive(Debug, clap::Args)]
 pub struct WechselArgs {
-    /// OFA: one multilingual fastText model (.bin) for both vocabularies.
+    /// OFA: one multilingual fastText model (.bin, or .vec without n-grams) for both
+    /// vocabularies.
     #[arg(long, conflicts_with_all = ["source_vectors", "target_vectors", "dictionary"])]
     vectors: Option<PathBuf>,
-    /// WECHSEL: the source language's fastText model (.bin).
+    /// WECHSEL: the source language's fastText model (.bin, or .vec without n-grams).
     #[arg(long, requires = "target_vectors")]
     source_vectors: Option<PathBuf>,
-    /// WECHSEL: the target language's fastText model (.bin); the same file as
+    /// WECHSEL: the target language's fastText model (.bin or .vec); the same file as
     /// --source-vectors for one multilingual space.
     #[arg(long, requires = "source_vectors")]
     target_vectors: Option<PathBuf>,
