@@ -17,7 +17,8 @@ use retarget_model::writer::OutputDir;
 use retarget_model::ModelError;
 
 use crate::error::{Result, VocabError};
-use crate::expand::{expand, ExpandOptions, Init};
+use crate::expand::{expand, ExpandOptions};
+use crate::init::Init;
 use crate::new_tokens::train_replacement;
 use crate::replace::{replace, ReplaceOptions, Replacement};
 use crate::tokenizer_json::TokenizerFile;
@@ -103,18 +104,6 @@ pub struct AdaptReport {
     pub initialisations: Vec<InitScore>,
     /// Why bits per byte were not measured, if they were not.
     pub scoring: Option<String>,
-}
-
-fn init_name(init: Init) -> &'static str {
-    match init {
-        Init::Mean => "mean",
-        Init::Random { .. } => "random",
-        Init::TransTok => "transtok",
-        Init::Clp => "clp",
-        Init::Focus => "focus",
-        Init::Wechsel => "wechsel",
-        Init::Ofa => "ofa",
-    }
 }
 
 /// Scores the held-out text with each model; turns itself off (with the
@@ -343,7 +332,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         }
         Ok(dir)
     };
-    let chosen = init_name(options.init);
+    let chosen = Init::name(options.init);
     let expanded = adapt_with(options.init, chosen)?;
     let mut initialisations = vec![InitScore {
         init: chosen.to_string(),
@@ -371,7 +360,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             Init::Wechsel,
         ];
         for other in inits {
-            let name = init_name(other);
+            let name = Init::name(other);
             if name == chosen || !available(other) {
                 continue;
             }

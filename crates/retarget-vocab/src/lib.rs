@@ -12,6 +12,9 @@
 //! - [`replace`]: `retarget vocab expand --replace`, the vocabulary replaced
 //!   by a target-language tokenizer; shared tokens keep their rows, the
 //!   others get FVT, random, aligned or CLP rows.
+//! - [`init`]: the initialisations of new rows, one small type each behind
+//!   one trait; [`transtok`], [`clp`], [`focus`] and [`wechsel`] hold the
+//!   algorithms they call.
 //! - [`focus`]: FOCUS's canonical token forms, sparsemax and mixtures.
 //! - [`fasttext_model`]: fastText `.bin` models and `get_word_vector`.
 //! - [`wechsel`]: WECHSEL from fastText models and a bilingual dictionary.
@@ -27,11 +30,13 @@
 
 pub mod adapt;
 pub mod align;
+pub mod clp;
 pub mod config_ids;
 pub mod error;
 pub mod expand;
 pub mod fasttext_model;
 pub mod focus;
+pub mod init;
 pub mod new_tokens;
 pub mod replace;
 pub mod resize;
@@ -40,13 +45,15 @@ pub mod token_text;
 pub mod token_vectors;
 pub mod tokenizer_files;
 pub mod tokenizer_json;
+pub mod transtok;
 pub mod trim;
 pub mod usage;
 pub mod wechsel;
 
 pub use adapt::{adapt, AdaptOptions, AdaptReport};
 pub use error::{Result, VocabError};
-pub use expand::{expand, ExpandOptions, ExpandReport, Init};
+pub use expand::{expand, ExpandOptions, ExpandReport};
+pub use init::{Init, Initialisation};
 pub use replace::{replace, ReplaceOptions, ReplaceReport, Replacement};
 pub use trim::{trim, TrimOptions, TrimReport};
 pub use wechsel::WechselInputs;
