@@ -194,8 +194,9 @@ pub struct SurgeryArgs {
     /// The HF model folder (with tokenizer.json).
     #[arg(long)]
     model: PathBuf,
-    /// Target-language text, one segment per line (several files allowed; optional with
-    /// --replace, where it only measures the token counts).
+    /// Target-language text, one segment per line (several files allowed). With --replace it
+    /// trains the new tokenizer (unless --tokenizer or --helper gives one) and FOCUS's vectors
+    /// (unless --aux-vectors), and measures the token counts.
     #[arg(long, num_args = 1..)]
     corpus: Vec<PathBuf>,
     #[command(flatten)]
@@ -206,7 +207,8 @@ pub struct SurgeryArgs {
 #[derive(Debug, Subcommand)]
 pub enum VocabCommand {
     /// Add target-language tokens to a BPE, Unigram or WordPiece vocabulary as real tokens (old ids and rows
-    /// unchanged) and initialise their embedding and head rows.
+    /// unchanged), or replace the vocabulary (--replace), and initialise the new embedding and
+    /// head rows.
     Expand {
         #[command(flatten)]
         io: SurgeryArgs,
