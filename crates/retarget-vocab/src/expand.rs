@@ -107,16 +107,7 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
         corpus: &options.corpus,
         replacement: None,
     })?;
-    let fresh: Vec<Option<Vec<Vec<u8>>>> = source
-        .tensors()
-        .iter()
-        .map(|t| {
-            source
-                .is_token_indexed(t)
-                .then(|| plan.rows(t, rows_before, &shared, options.init.seed()))
-                .transpose()
-        })
-        .collect::<Result<_>>()?;
+    let fresh = plan.rows_of(&source, &shared, options.init.seed())?;
     let out = OutputDir::create(output, &[model])?;
     let row = |i: usize, r: usize| {
         let new = r

@@ -14,6 +14,7 @@ use tokenizers::Tokenizer;
 use crate::error::{Result, VocabError};
 use crate::fasttext_model::read_vec;
 use crate::replace::Replacement;
+use crate::resize::VocabModel;
 use crate::rows::new_rows;
 use crate::tokenizer_json::TokenizerFile;
 use crate::trim::read_corpus;
@@ -131,6 +132,26 @@ impl Plan {
                 clp::clp_rows(t, rows, &shared_old, weights)
             }
         }
+    }
+
+    /// The new rows of every token-indexed tensor of `model` (`None` for
+    /// the other tensors), in tensor order.
+    pub fn rows_of(
+        &self,
+        model: &VocabModel,
+        shared: &[Option<usize>],
+        seed: u64,
+    ) -> Result<Vec<Option<Vec<Vec<u8>>>>> {
+        model
+            .tensors()
+            .iter()
+            .map(|t| {
+                model
+                    .is_token_indexed(t)
+                    .then(|| self.rows(t, model.rows, shared, seed))
+                    .transpose()
+            })
+            .collect()
     }
 
     /// Missing tokens given random rows.

@@ -128,16 +128,7 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
         corpus: &options.corpus,
         replacement: Some(&options.replacement),
     })?;
-    let fresh: Vec<Option<Vec<Vec<u8>>>> = source
-        .tensors()
-        .iter()
-        .map(|t| {
-            source
-                .is_token_indexed(t)
-                .then(|| plan.rows(t, source.rows, &shared, options.init.seed()))
-                .transpose()
-        })
-        .collect::<Result<_>>()?;
+    let fresh = plan.rows_of(&source, &shared, options.init.seed())?;
 
     let rows_after = new.len();
     let mut position = vec![usize::MAX; new.len()];
