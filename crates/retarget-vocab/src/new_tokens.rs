@@ -15,7 +15,7 @@ use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::{AddedToken, Tokenizer};
 
 use crate::error::{Result, VocabError};
-use crate::tokenizer_json::{ModelKind, TokenizerFile};
+use crate::tokenizer_json::{merge_parts, ModelKind, TokenizerFile};
 
 /// New tokens, in the order they get ids.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,10 +200,7 @@ pub fn train_replacement(
             )?
         }
     };
-    let text = trained
-        .to_string(false)
-        .expect("a trained tokenizer serialises");
-    let mut json: Value = serde_json::from_str(&text).expect("tokenizers writes JSON");
+    let mut json = tokenizer_json(&trained);
     // The base model's settings (unknown token, prefixes, dropout, …).
     if let (Some(from), Some(to)) = (base_model.as_object(), json["model"].as_object_mut()) {
         for (key, value) in from {
@@ -241,12 +238,12 @@ fn train(
     Ok(tokenizer)
 }
 
-fn model_json(trained: &Tokenizer) -> Value {
+/// A trained tokenizer as `tokenizer.json` would hold it.
+fn tokenizer_json(trained: &Tokenizer) -> Value {
     let text = trained
         .to_string(false)
         .expect("a trained tokenizer serialises");
-    let json: Value = serde_json::from_str(&text).expect("tokenizers writes JSON");
-    json["model"].clone()
+    serde_json::from_str(&text).expect("tokenizers writes JSON")
 }
 
 /// The first `add` trained merges that make a token the base lacks from
@@ -256,15 +253,12 @@ fn bpe_merges(
     mut known: HashSet<String>,
     add: usize,
 ) -> Vec<(String, String, String)> {
-    let model = model_json(trained);
+    let model = tokenizer_json(trained)["model"].take();
     let mut out = Vec::new();
     for entry in model["merges"].as_array().into_iter().flatten() {
-        let parts = match entry {
-            Value::String(s) => s.split_once(' '),
-            Value::Array(p) if p.len() == 2 => p[0].as_str().zip(p[1].as_str()),
-            _ => None,
+        let Some((a, b)) = merge_parts(entry) else {
+            continue;
         };
-        let Some((a, b)) = parts else { continue };
         let token = format!("{a}{b}");
         if known.contains(&token) || !known.contains(a) || !known.contains(b) {
             continue;
@@ -288,7 +282,7 @@ fn unigram_pieces(
     known: &HashSet<String>,
     add: usize,
 ) -> Vec<(String, f64)> {
-    let model = model_json(trained);
+    let model = tokenizer_json(trained)["model"].take();
     let unk = model["unk_id"]
         .as_u64()
         .map(|i| i as usize)

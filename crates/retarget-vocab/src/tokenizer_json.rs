@@ -54,7 +54,7 @@ fn has_component(value: &Value, kind: &str) -> bool {
 }
 
 /// Splits a BPE merge entry (`"a b"` or `["a", "b"]`).
-fn merge_parts(entry: &Value) -> Option<(&str, &str)> {
+pub(crate) fn merge_parts(entry: &Value) -> Option<(&str, &str)> {
     match entry {
         Value::String(s) => s.split_once(' '),
         Value::Array(parts) if parts.len() == 2 => Some((parts[0].as_str()?, parts[1].as_str()?)),
