@@ -13,12 +13,12 @@ use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
 use crate::error::{Result, VocabError};
+use crate::token_text::is_python_whitespace;
 use crate::tokenizer_json::TokenizerFile;
 
-/// Python's `str.lstrip()`: Unicode whitespace and the ASCII information
-/// separators U+001C–U+001F, which Python counts as whitespace.
+/// Python's `str.lstrip()`.
 fn lstrip(text: &str) -> &str {
-    text.trim_start_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+    text.trim_start_matches(is_python_whitespace)
 }
 
 fn is_byte_piece(token: &str) -> bool {

@@ -19,6 +19,7 @@ use tokenizers::Tokenizer;
 
 use crate::error::{Result, VocabError};
 use crate::fasttext_model::FastTextModel;
+use crate::token_text::is_python_whitespace;
 use crate::tokenizer_json::TokenizerFile;
 
 /// WECHSEL's inputs.
@@ -124,9 +125,9 @@ pub fn align(
     Ok(u * v_t)
 }
 
-/// Python's `str.strip()` whitespace (Unicode, plus U+001C–U+001F).
+/// Python's `str.strip()`.
 fn strip(text: &str) -> &str {
-    text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+    text.trim_matches(is_python_whitespace)
 }
 
 /// Every token's vector, as WECHSEL embeds it: the fastText vector of its
