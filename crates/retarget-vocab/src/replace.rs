@@ -10,14 +10,13 @@ use std::path::{Path, PathBuf};
 
 use retarget_model::writer::OutputDir;
 
-use crate::config_ids::referenced_ids;
 use crate::error::{Result, VocabError};
 use crate::init::{Context, Init};
 use crate::new_tokens::train_replacement;
 use crate::resize::{Row, VocabModel};
 use crate::rows::old_pieces;
 use crate::token_text::Convention;
-use crate::tokenizer_files::{read_json, write_tokenizer_files};
+use crate::tokenizer_files::{config_token_ids, write_tokenizer_files};
 use crate::tokenizer_json::TokenizerFile;
 use crate::trim::read_corpus;
 use crate::usage::count_all;
@@ -186,25 +185,18 @@ fn new_tokenizer_file(source: &VocabModel, options: &ReplaceOptions) -> Result<T
 
 /// Every token id the configs name must have a place in the new vocabulary.
 fn check_config_ids(source: &VocabModel, remap: &[Option<usize>], tokenizer: &Path) -> Result<()> {
-    for name in ["config.json", "generation_config.json"] {
-        let path = source.dir.join(name);
-        let mut ids = Vec::new();
-        if let Some(config) = read_json(&path)? {
-            referenced_ids(&config, &mut ids);
-        }
-        if let Some(&id) = ids
-            .iter()
-            .find(|&&id| id < remap.len() && remap[id].is_none())
-        {
-            return Err(VocabError::invalid(
-                tokenizer,
-                format!(
-                    "lacks {:?} (id {id}), which {} names; add it to the new tokenizer",
-                    source.file.token(id),
-                    path.display()
-                ),
-            ));
-        }
+    let lacking = config_token_ids(&source.dir)?
+        .into_iter()
+        .find(|&(_, id)| id < remap.len() && remap[id].is_none());
+    match lacking {
+        Some((path, id)) => Err(VocabError::invalid(
+            tokenizer,
+            format!(
+                "lacks {:?} (id {id}), which {} names; add it to the new tokenizer",
+                source.file.token(id),
+                path.display()
+            ),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }

@@ -4,13 +4,13 @@
 //! `added_tokens.json`, the slow tokenizers' `vocab.txt` / `vocab.json` +
 //! `merges.txt`; SentencePiece models are dropped; everything else is copied.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use retarget_model::writer::OutputDir;
 use retarget_model::ModelError;
 use serde_json::Value;
 
-use crate::config_ids::{remap_added_tokens_decoder, remap_ids};
+use crate::config_ids::{referenced_ids, remap_added_tokens_decoder, remap_ids};
 use crate::error::{Result, VocabError};
 use crate::resize::VocabModel;
 use crate::tokenizer_json::{ModelKind, TokenizerFile};
@@ -46,6 +46,20 @@ fn json_bytes(value: &Value) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(value).expect("JSON serialises");
     bytes.push(b'\n');
     bytes
+}
+
+/// The token ids `dir`'s config files (`config.json`,
+/// `generation_config.json`) name, each with its file.
+pub(crate) fn config_token_ids(dir: &Path) -> Result<Vec<(PathBuf, usize)>> {
+    let mut found = Vec::new();
+    for path in ["config.json", "generation_config.json"].map(|n| dir.join(n)) {
+        let mut ids = Vec::new();
+        if let Some(config) = read_json(&path)? {
+            referenced_ids(&config, &mut ids);
+        }
+        found.extend(ids.into_iter().map(|id| (path.clone(), id)));
+    }
+    Ok(found)
 }
 
 /// Writes the new tokenizer and the companion files of `model` into `out`,

@@ -11,10 +11,9 @@ use retarget_model::dtype::{from_f32, to_f32, FloatType};
 use retarget_model::weights::TensorRef;
 use retarget_model::writer::OutputDir;
 
-use crate::config_ids::referenced_ids;
 use crate::error::{Result, VocabError};
 use crate::resize::{Row, VocabModel};
-use crate::tokenizer_files::{read_json, write_tokenizer_files};
+use crate::tokenizer_files::{config_token_ids, write_tokenizer_files};
 use crate::tokenizer_json::TokenizerFile;
 use crate::usage::{count_tokens, select, Selection};
 
@@ -147,12 +146,8 @@ pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimRe
         structural: keep.iter().filter(|k| **k).count(),
         ..KeptTokens::default()
     };
-    for path in ["config.json", "generation_config.json"].map(|n| model.join(n)) {
-        let mut ids = Vec::new();
-        if let Some(config) = read_json(&path)? {
-            referenced_ids(&config, &mut ids);
-        }
-        for id in ids.into_iter().filter(|&i| i < file.len()) {
+    for (_, id) in config_token_ids(model)? {
+        if id < file.len() {
             kept.config += !keep[id] as usize;
             keep[id] = true;
         }
