@@ -104,7 +104,7 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
         shared: &shared,
         fvt,
         parallel: options.parallel.as_ref(),
-        corpus: &options.corpus,
+        lines: &lines,
         replacement: None,
     })?;
     let fresh = plan.rows_of(&source, &shared, options.init.seed())?;

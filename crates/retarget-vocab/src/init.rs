@@ -17,7 +17,6 @@ use crate::replace::Replacement;
 use crate::resize::VocabModel;
 use crate::rows::new_rows;
 use crate::tokenizer_json::TokenizerFile;
-use crate::trim::read_corpus;
 use crate::{clp, focus, token_vectors, transtok, wechsel};
 
 /// How new rows are initialised.
@@ -101,8 +100,8 @@ pub struct Context<'a> {
     pub fvt: Vec<Vec<(usize, f64)>>,
     /// A parallel corpus (source text, its translation).
     pub parallel: Option<&'a (PathBuf, PathBuf)>,
-    /// Target-language text.
-    pub corpus: &'a [PathBuf],
+    /// Target-language text, one segment per entry (empty: none given).
+    pub lines: &'a [String],
     /// A replacement's inputs (helper, vectors), if the vocabulary is replaced.
     pub replacement: Option<&'a Replacement>,
 }
@@ -272,10 +271,10 @@ impl Initialisation for Focus {
     fn plan(&self, ctx: Context) -> Result<Plan> {
         let vectors = match ctx.replacement.and_then(|r| r.aux_vectors.as_ref()) {
             Some(path) => read_vec(path)?,
-            None if !ctx.corpus.is_empty() => {
+            None if !ctx.lines.is_empty() => {
                 // Trained on the corpus tokenized with the new tokenizer.
-                let lines = read_corpus(ctx.corpus)?;
-                let tokens = lines
+                let tokens = ctx
+                    .lines
                     .iter()
                     .map(|l| {
                         ctx.new

@@ -86,7 +86,14 @@ pub struct ReplaceReport {
 pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<ReplaceReport> {
     let source = VocabModel::open(model, "vocabulary replacement")?;
     let old = &source.file;
-    let new = new_tokenizer_file(&source, options)?;
+    // The corpus, read once: it may train the tokenizer and FOCUS's vectors
+    // and is counted with both tokenizers.
+    let lines = if options.corpus.is_empty() {
+        Vec::new()
+    } else {
+        read_corpus(&options.corpus)?
+    };
+    let new = new_tokenizer_file(&source, options, &lines)?;
     let new_tokenizer = new.load()?;
     // New id → old id: by default the same token string (FOCUS: the same
     // canonical form; WECHSEL: special tokens only).
@@ -124,7 +131,7 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
         shared: &shared,
         fvt,
         parallel: options.parallel.as_ref(),
-        corpus: &options.corpus,
+        lines: &lines,
         replacement: Some(&options.replacement),
     })?;
     let fresh = plan.rows_of(&source, &shared, options.init.seed())?;
@@ -141,10 +148,9 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
     };
     source.write_weights(&out, rows_after, options.max_shard_bytes, "replacing", &row)?;
     let dropped_files = write_tokenizer_files(&out, &source, &new, &remap, rows_after)?;
-    let corpus_tokens = if options.corpus.is_empty() {
+    let corpus_tokens = if lines.is_empty() {
         None
     } else {
-        let lines = read_corpus(&options.corpus)?;
         Some((
             count_all(source.tokenizer(), &lines)?,
             count_all(&new_tokenizer, &lines)?,
@@ -165,20 +171,23 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
 }
 
 /// The new tokenizer: `--tokenizer`, the helper's, or one trained like the
-/// old on the corpus.
-fn new_tokenizer_file(source: &VocabModel, options: &ReplaceOptions) -> Result<TokenizerFile> {
+/// old on the corpus `lines`.
+fn new_tokenizer_file(
+    source: &VocabModel,
+    options: &ReplaceOptions,
+    lines: &[String],
+) -> Result<TokenizerFile> {
     match (&options.replacement.tokenizer, &options.replacement.helper) {
         (Some(path), _) => TokenizerFile::read(path),
         (None, Some(helper)) => TokenizerFile::read(&helper.join("tokenizer.json")),
         (None, None) => {
-            if options.corpus.is_empty() {
+            if lines.is_empty() {
                 return Err(VocabError::Usage(
                     "--replace needs the new tokenizer: --tokenizer FILE, --helper DIR (--init clp), or --corpus to train one".into(),
                 ));
             }
-            let lines = read_corpus(&options.corpus)?;
             let size = options.replacement.vocab_size.unwrap_or(source.file.len());
-            train_replacement(&source.file, source.tokenizer(), &lines, size)
+            train_replacement(&source.file, source.tokenizer(), lines, size)
         }
     }
 }
