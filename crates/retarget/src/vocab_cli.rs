@@ -328,37 +328,34 @@ pub fn run(command: VocabCommand) -> Result<String> {
     match command {
         VocabCommand::Expand {
             io,
-            add: None,
-            replace: args,
-            init,
-        } if args.replace => {
-            let options = ReplaceOptions {
-                replacement: args.replacement()?.unwrap_or_default(),
-                init: init.init(),
-                parallel: init.parallel(),
-                corpus: io.corpus,
-                max_shard_bytes: io.output.max_shard_bytes()?,
-            };
-            let report = replace(&io.model, &io.output.out, &options)?;
-            output(io.output.json, &report, render_replace)
-        }
-        VocabCommand::Expand {
-            io,
             add,
+            replace: replacing,
             init,
-            replace,
-        } => {
-            replace.replacement()?;
-            let options = ExpandOptions {
-                corpus: io.corpus,
-                add: add.unwrap_or_default(),
-                init: init.init(),
-                parallel: init.parallel(),
-                max_shard_bytes: io.output.max_shard_bytes()?,
-            };
-            let report = expand(&io.model, &io.output.out, &options)?;
-            output(io.output.json, &report, render_expand)
-        }
+        } => match replacing.replacement()? {
+            Some(replacement) => {
+                let options = ReplaceOptions {
+                    replacement,
+                    init: init.init(),
+                    parallel: init.parallel(),
+                    corpus: io.corpus,
+                    max_shard_bytes: io.output.max_shard_bytes()?,
+                };
+                let report = replace(&io.model, &io.output.out, &options)?;
+                output(io.output.json, &report, render_replace)
+            }
+            None => {
+                let options = ExpandOptions {
+                    corpus: io.corpus,
+                    // clap requires --add without --replace.
+                    add: add.unwrap_or_default(),
+                    init: init.init(),
+                    parallel: init.parallel(),
+                    max_shard_bytes: io.output.max_shard_bytes()?,
+                };
+                let report = expand(&io.model, &io.output.out, &options)?;
+                output(io.output.json, &report, render_expand)
+            }
+        },
         VocabCommand::Trim {
             io,
             keep_top,
