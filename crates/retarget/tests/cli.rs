@@ -1,7 +1,7 @@
 //! The `retarget` binary end to end: output formats, exit codes, and that bad
 //! input writes nothing.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use retarget_fixtures::broken::{folder_with_weights, gguf_with_type, BROKEN_SAFETENSORS};
@@ -820,14 +820,21 @@ fn vocab_trim_writes_a_smaller_model_and_refuses_bad_input() {
     assert_nothing_written(dir.path(), &again);
 }
 
+/// The untied llama fixture and a Swahili corpus (60 lines) in `dir`: the
+/// model folder, the corpus file and its text.
+fn llama_and_swahili(dir: &Path) -> (PathBuf, PathBuf, String) {
+    let model = dir.join("llama");
+    write_fixture(Fixture::LlamaUntied, &model).unwrap();
+    let corpus = dir.join("swahili.txt");
+    let text = "kwaheri rafiki yangu habari za asubuhi tunakwenda sokoni leo\nwatoto wanasoma vitabu shuleni kila siku\n".repeat(30);
+    std::fs::write(&corpus, &text).unwrap();
+    (model, corpus, text)
+}
+
 #[test]
 fn adapt_expands_reports_and_refuses_unknown_languages() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("llama");
-    write_fixture(Fixture::LlamaUntied, &model).unwrap();
-    let corpus = dir.path().join("swahili.txt");
-    let text = "kwaheri rafiki yangu habari za asubuhi tunakwenda sokoni leo\nwatoto wanasoma vitabu shuleni kila siku\n".repeat(30);
-    std::fs::write(&corpus, &text).unwrap();
+    let (model, corpus, text) = llama_and_swahili(dir.path());
     let out = dir.path().join("adapted");
     let args = [
         "adapt",
@@ -1236,11 +1243,7 @@ fn translate_writes_lines_reports_the_off_target_rate_and_refuses_bad_input() {
 #[test]
 fn adapt_replaces_the_vocabulary_with_one_trained_on_the_corpus() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("llama");
-    write_fixture(Fixture::LlamaUntied, &model).unwrap();
-    let corpus = dir.path().join("swahili.txt");
-    let text = "kwaheri rafiki yangu habari za asubuhi tunakwenda sokoni leo\nwatoto wanasoma vitabu shuleni kila siku\n".repeat(30);
-    std::fs::write(&corpus, &text).unwrap();
+    let (model, corpus, _) = llama_and_swahili(dir.path());
     let out = dir.path().join("adapted");
     let result = retarget(&[
         "adapt",
