@@ -56,16 +56,30 @@ def outputs(model, kind, ids):
         return logits, x, exact
 
 
-def check(binary, name, folder, kind, train, held_out, work):
-    corpus = work / f"{name}-corpus.txt"
-    corpus.write_text("\n".join(train) + "\n")
-    out = work / f"{name}-trimmed"
-    result = subprocess.run([binary, "vocab", "trim", "--model", str(folder), "--corpus", str(corpus),
+def write_corpus(work, stem, lines):
+    """Writes `lines` to work/<stem>.txt, one per line; returns the path."""
+    path = work / f"{stem}.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_vocab(binary, label, command, folder, out, *args):
+    """Runs `retarget vocab COMMAND --model FOLDER ARGS --out OUT --json`:
+    its JSON report, or None after reporting the failure under `label`."""
+    result = subprocess.run([binary, "vocab", command, "--model", str(folder), *map(str, args),
                              "--out", str(out), "--json"], capture_output=True, text=True)
     if result.returncode != 0:
-        report(False, name, result.stderr.strip())
+        report(False, label, result.stderr.strip())
+        return None
+    return json.loads(result.stdout)
+
+
+def check(binary, name, folder, kind, train, held_out, work):
+    corpus = write_corpus(work, f"{name}-corpus", train)
+    out = work / f"{name}-trimmed"
+    trim = run_vocab(binary, name, "trim", folder, out, "--corpus", corpus)
+    if trim is None:
         return
-    trim = json.loads(result.stdout)
     tok_a, tok_b = AutoTokenizer.from_pretrained(folder), AutoTokenizer.from_pretrained(out)
     vocab_b = tok_b.get_vocab()
     kept_old = torch.tensor([tok_a.convert_tokens_to_ids(t) for t, _ in sorted(vocab_b.items(), key=lambda x: x[1])])
@@ -127,13 +141,9 @@ def check_expand(binary, name, folder, kind, train, held_out, work, add):
     text needs fewer tokens."""
     from tokenizers import Tokenizer
 
-    corpus = work / f"{name}-expand-corpus.txt"
-    corpus.write_text("\n".join(train) + "\n")
+    corpus = write_corpus(work, f"{name}-expand-corpus", train)
     out = work / f"{name}-expanded"
-    result = subprocess.run([binary, "vocab", "expand", "--model", str(folder), "--corpus", str(corpus),
-                             "--add", str(add), "--out", str(out), "--json"], capture_output=True, text=True)
-    if result.returncode != 0:
-        report(False, f"expand {name}", result.stderr.strip())
+    if run_vocab(binary, f"expand {name}", "expand", folder, out, "--corpus", corpus, "--add", add) is None:
         return
     old_model, new_model = load(folder, kind), load(out, kind)
     tok_old, tok_new = Tokenizer.from_file(str(folder / "tokenizer.json")), Tokenizer.from_file(str(out / "tokenizer.json"))
@@ -179,10 +189,8 @@ def check_clp(binary, name, folder, helper, kind, held_out, work):
     import numpy as np
 
     out = work / f"{name}-clp"
-    result = subprocess.run([binary, "vocab", "expand", "--model", str(folder), "--replace", "--helper", str(helper),
-                             "--init", "clp", "--out", str(out), "--json"], capture_output=True, text=True)
-    if result.returncode != 0:
-        report(False, f"clp {name}", result.stderr.strip())
+    if run_vocab(binary, f"clp {name}", "expand", folder, out, "--replace", "--helper", helper,
+                 "--init", "clp") is None:
         return
     source, helper_model, ours = load(folder, kind), load(helper, kind), load(out, kind)
     source_vocab = AutoTokenizer.from_pretrained(folder).get_vocab()
@@ -217,13 +225,10 @@ def check_replace(binary, name, folder, kind, train, held_out, work, size):
     shared tokens keep their rows, held-out text needs fewer tokens."""
     from tokenizers import Tokenizer
 
-    corpus = work / f"{name}-replace-corpus.txt"
-    corpus.write_text("\n".join(train) + "\n")
+    corpus = write_corpus(work, f"{name}-replace-corpus", train)
     out = work / f"{name}-replaced"
-    result = subprocess.run([binary, "vocab", "expand", "--model", str(folder), "--replace", "--corpus", str(corpus),
-                             "--vocab-size", str(size), "--out", str(out), "--json"], capture_output=True, text=True)
-    if result.returncode != 0:
-        report(False, f"replace {name}", result.stderr.strip())
+    if run_vocab(binary, f"replace {name}", "expand", folder, out, "--replace", "--corpus", corpus,
+                 "--vocab-size", size) is None:
         return
     old_model, new_model = load(folder, kind), load(out, kind)
     tok_old, tok_new = Tokenizer.from_file(str(folder / "tokenizer.json")), Tokenizer.from_file(str(out / "tokenizer.json"))
@@ -281,13 +286,10 @@ def check_focus(binary, name, folder, target_dir, kind, train, work, addons, fas
 
     vectors, vec = train_aux_vectors(target_dir, train, work, name, fasttext_path)
     out = work / f"{name}-focus"
-    result = subprocess.run([binary, "vocab", "expand", "--model", str(folder), "--replace", "--tokenizer",
-                             str(target_dir / "tokenizer.json"), "--init", "focus", "--aux-vectors", str(vec),
-                             "--out", str(out), "--json"], capture_output=True, text=True)
-    if result.returncode != 0:
-        report(False, f"focus {name}", result.stderr.strip())
+    ours_report = run_vocab(binary, f"focus {name}", "expand", folder, out, "--replace", "--tokenizer",
+                            target_dir / "tokenizer.json", "--init", "focus", "--aux-vectors", vec)
+    if ours_report is None:
         return
-    ours_report = json.loads(result.stdout)
     focus_module.load_target_token_embedding = lambda **kwargs: vectors
     source_tok, target_tok = AutoTokenizer.from_pretrained(folder), AutoTokenizer.from_pretrained(target_dir)
     source, ours = load(folder, kind), load(out, kind)
@@ -331,8 +333,7 @@ def wechsel_inputs(work, fasttext_path):
              if isinstance(k, str) and k.strip() and isinstance(t, str) and t.strip()]
     paths = {}
     for side, lines in [("en", [k for k, _ in pairs]), ("de", [t for _, t in pairs])]:
-        text = work / f"wechsel-{side}.txt"
-        text.write_text("\n".join(lines) + "\n")
+        text = write_corpus(work, f"wechsel-{side}", lines)
         # Ten epochs: fewer leave the vectors so alike that the dictionary's
         # cross-covariance is ill-conditioned and WECHSEL's float32
         # Procrustes (scipy) is numerically arbitrary in its weak directions.
@@ -365,14 +366,11 @@ def check_wechsel(binary, name, folder, target_dir, kind, work, addons, fasttext
 
     paths, pairs = wechsel_inputs(work, fasttext_path)
     out = work / f"{name}-wechsel"
-    result = subprocess.run([binary, "vocab", "expand", "--model", str(folder), "--replace", "--tokenizer",
-                             str(target_dir / "tokenizer.json"), "--init", "wechsel", "--source-vectors",
-                             str(paths["en"]), "--target-vectors", str(paths["de"]), "--dictionary",
-                             str(paths["dictionary"]), "--out", str(out), "--json"], capture_output=True, text=True)
-    if result.returncode != 0:
-        report(False, f"wechsel {name}", result.stderr.strip())
+    ours_report = run_vocab(binary, f"wechsel {name}", "expand", folder, out, "--replace", "--tokenizer",
+                            target_dir / "tokenizer.json", "--init", "wechsel", "--source-vectors", paths["en"],
+                            "--target-vectors", paths["de"], "--dictionary", paths["dictionary"])
+    if ours_report is None:
         return
-    ours_report = json.loads(result.stdout)
     source_tok, target_tok = AutoTokenizer.from_pretrained(folder), AutoTokenizer.from_pretrained(target_dir)
     source, ours = load(folder, kind), load(out, kind)
     wechsel = WECHSEL(fasttext.load_model(str(paths["en"])), fasttext.load_model(str(paths["de"])),
