@@ -65,51 +65,11 @@ pub fn learn(
     // Train well past --add: many trained tokens repeat base tokens.
     let size = 256 + 8 * add + 1000;
     let known = base.model_tokens();
+    let trained = train_like(base, tokenizer, lines, size, Vec::new())?;
     let new = match base.kind() {
-        ModelKind::Bpe => {
-            let mut builder = BpeTrainerBuilder::new()
-                .vocab_size(size)
-                .min_frequency(2)
-                .show_progress(false);
-            if base.is_byte_level() {
-                builder = builder.initial_alphabet(ByteLevel::alphabet().into_iter().collect());
-            }
-            let trained = train(
-                tokenizer,
-                ModelWrapper::BPE(BPE::default()),
-                builder.build(),
-                lines,
-            )?;
-            NewTokens::Bpe(bpe_merges(&trained, known, add))
-        }
-        ModelKind::Unigram => {
-            let trainer = UnigramTrainer::builder()
-                .vocab_size(size as u32)
-                .unk_token(base.unk_token())
-                .show_progress(false)
-                .build()
-                .map_err(|e| VocabError::Internal(format!("Unigram trainer: {e}")))?;
-            let trained = train(
-                tokenizer,
-                ModelWrapper::Unigram(Unigram::default()),
-                trainer,
-                lines,
-            )?;
-            NewTokens::Unigram(unigram_pieces(base, &trained, &known, add))
-        }
+        ModelKind::Bpe => NewTokens::Bpe(bpe_merges(&trained, known, add)),
+        ModelKind::Unigram => NewTokens::Unigram(unigram_pieces(base, &trained, &known, add)),
         ModelKind::WordPiece => {
-            let trainer = WordPieceTrainer::builder()
-                .vocab_size(size)
-                .min_frequency(2)
-                .continuing_subword_prefix(base.continuing_prefix().unwrap_or("##").into())
-                .show_progress(false)
-                .build();
-            let trained = train(
-                tokenizer,
-                ModelWrapper::WordPiece(WordPiece::default()),
-                trainer,
-                lines,
-            )?;
             let mut by_id: Vec<(u32, String)> = trained
                 .get_vocab(false)
                 .into_iter()
@@ -152,54 +112,7 @@ pub fn train_replacement(
         .into_iter()
         .map(|t| AddedToken::from(t, true))
         .collect();
-    let trained = match base.kind() {
-        ModelKind::Bpe => {
-            let mut builder = BpeTrainerBuilder::new()
-                .vocab_size(vocab_size)
-                .min_frequency(2)
-                .special_tokens(specials)
-                .show_progress(false);
-            if base.is_byte_level() {
-                builder = builder.initial_alphabet(ByteLevel::alphabet().into_iter().collect());
-            }
-            train(
-                tokenizer,
-                ModelWrapper::BPE(BPE::default()),
-                builder.build(),
-                lines,
-            )?
-        }
-        ModelKind::Unigram => {
-            let trainer = UnigramTrainer::builder()
-                .vocab_size(vocab_size as u32)
-                .special_tokens(specials)
-                .unk_token(base.unk_token())
-                .show_progress(false)
-                .build()
-                .map_err(|e| VocabError::Internal(format!("Unigram trainer: {e}")))?;
-            train(
-                tokenizer,
-                ModelWrapper::Unigram(Unigram::default()),
-                trainer,
-                lines,
-            )?
-        }
-        ModelKind::WordPiece => {
-            let trainer = WordPieceTrainer::builder()
-                .vocab_size(vocab_size)
-                .min_frequency(2)
-                .special_tokens(specials)
-                .continuing_subword_prefix(base.continuing_prefix().unwrap_or("##").into())
-                .show_progress(false)
-                .build();
-            train(
-                tokenizer,
-                ModelWrapper::WordPiece(WordPiece::default()),
-                trainer,
-                lines,
-            )?
-        }
-    };
+    let trained = train_like(base, tokenizer, lines, vocab_size, specials)?;
     let mut json = tokenizer_json(&trained);
     // The base model's settings (unknown token, prefixes, dropout, …).
     if let (Some(from), Some(to)) = (base_model.as_object(), json["model"].as_object_mut()) {
@@ -219,6 +132,66 @@ pub fn train_replacement(
     }
     crate::tokenizer_json::refresh_post_processor(&mut json["post_processor"], &id_of);
     TokenizerFile::from_trained(base.path(), json)
+}
+
+/// Trains a tokenizer of `base`'s kind and settings (byte-level alphabet,
+/// unknown piece, continuation prefix) on `lines`, `size` tokens at most,
+/// `specials` first.
+fn train_like(
+    base: &TokenizerFile,
+    tokenizer: &Tokenizer,
+    lines: &[String],
+    size: usize,
+    specials: Vec<AddedToken>,
+) -> Result<Tokenizer> {
+    match base.kind() {
+        ModelKind::Bpe => {
+            let mut builder = BpeTrainerBuilder::new()
+                .vocab_size(size)
+                .min_frequency(2)
+                .special_tokens(specials)
+                .show_progress(false);
+            if base.is_byte_level() {
+                builder = builder.initial_alphabet(ByteLevel::alphabet().into_iter().collect());
+            }
+            train(
+                tokenizer,
+                ModelWrapper::BPE(BPE::default()),
+                builder.build(),
+                lines,
+            )
+        }
+        ModelKind::Unigram => {
+            let trainer = UnigramTrainer::builder()
+                .vocab_size(size as u32)
+                .special_tokens(specials)
+                .unk_token(base.unk_token())
+                .show_progress(false)
+                .build()
+                .map_err(|e| VocabError::Internal(format!("Unigram trainer: {e}")))?;
+            train(
+                tokenizer,
+                ModelWrapper::Unigram(Unigram::default()),
+                trainer,
+                lines,
+            )
+        }
+        ModelKind::WordPiece => {
+            let trainer = WordPieceTrainer::builder()
+                .vocab_size(size)
+                .min_frequency(2)
+                .special_tokens(specials)
+                .continuing_subword_prefix(base.continuing_prefix().unwrap_or("##").into())
+                .show_progress(false)
+                .build();
+            train(
+                tokenizer,
+                ModelWrapper::WordPiece(WordPiece::default()),
+                trainer,
+                lines,
+            )
+        }
+    }
 }
 
 /// Trains `model` with `trainer` on `lines` in a copy of `base` (its
