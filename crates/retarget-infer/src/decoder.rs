@@ -295,6 +295,7 @@ impl Decoder {
     pub(crate) fn load_gguf(
         config: DecoderConfig,
         file: &GgufFile,
+        device: &Device,
     ) -> retarget_model::Result<Self> {
         let c = &config;
         let dense = |name: &str| -> retarget_model::Result<Tensor> {
@@ -302,12 +303,12 @@ impl Decoder {
                 ModelError::invalid(file.path(), format!("tensor `{name}` is missing"))
             })?;
             let values = file.dequantize(tensor)?;
-            Tensor::from_vec(values, tensor.shape.clone(), &Device::Cpu)
+            Tensor::from_vec(values, tensor.shape.clone(), device)
                 .map_err(|e| ModelError::invalid(file.path(), format!("tensor `{name}`: {e}")))
         };
         let quantized = |name: &str| -> retarget_model::Result<Projection> {
-            let weight =
-                QMatMul::from_qtensor(file.qtensor(&format!("{name}.weight"))?).map_err(|e| {
+            let weight = QMatMul::from_qtensor(file.qtensor(&format!("{name}.weight"), device)?)
+                .map_err(|e| {
                     ModelError::invalid(file.path(), format!("tensor `{name}.weight`: {e}"))
                 })?;
             let bias_name = format!("{name}.bias");
@@ -354,7 +355,7 @@ impl Decoder {
         } else {
             quantized("token_embd")?
         };
-        let (cos, sin) = rotary_tables(c, &Device::Cpu)
+        let (cos, sin) = rotary_tables(c, device)
             .map_err(|e| ModelError::invalid(file.path(), e.to_string()))?;
         Ok(Decoder {
             norm: dense("output_norm.weight")?,
@@ -370,6 +371,11 @@ impl Decoder {
     /// The hyper-parameters.
     pub fn config(&self) -> &DecoderConfig {
         &self.config
+    }
+
+    /// The device the weights live on (inputs are created there).
+    pub fn device(&self) -> &Device {
+        self.embed.device()
     }
 
     /// Runs `ids` (`batch × seq`, u32) after the positions already in

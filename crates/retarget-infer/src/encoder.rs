@@ -245,11 +245,20 @@ pub struct MaskedLanguageModel {
 }
 
 impl MaskedLanguageModel {
-    pub(crate) fn from_parts(dir: &Path, parts: FolderParts, model_type: &str) -> Result<Self> {
+    pub(crate) fn from_parts(
+        dir: &Path,
+        parts: FolderParts,
+        model_type: &str,
+        device: &Device,
+    ) -> Result<Self> {
         let keys = ConfigKeys::new(dir.join("config.json"), parts.config.raw());
         let roberta = model_type != "bert";
-        let model = BertModel::load(&keys, roberta, FolderTensors::var_builder(&parts.weights))?
-            .map_err(|e| InferError::model(dir, retarget_model::gguf::candle_message(&e)))?;
+        let model = BertModel::load(
+            &keys,
+            roberta,
+            FolderTensors::var_builder(&parts.weights, device),
+        )?
+        .map_err(|e| InferError::model(dir, retarget_model::gguf::candle_message(&e)))?;
         let mask_id = ["[MASK]", "<mask>"]
             .iter()
             .find_map(|t| parts.tokenizer.token_to_id(t))
@@ -296,7 +305,7 @@ impl MaskedLanguageModel {
     /// unmasked line `(tokens, vocab)`.
     pub fn score_line(&self, text: &str) -> Result<(LineScore, Tensor)> {
         let ids = self.ids(text)?;
-        let input = Tensor::new(ids.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
+        let input = Tensor::new(ids.as_slice(), self.model.words.device())?.unsqueeze(0)?;
         let plain = self.model.logits(&input)?.squeeze(0)?;
         let scored: Vec<usize> = (0..ids.len())
             .filter(|&i| !self.special_ids.contains(&ids[i]))
@@ -318,7 +327,8 @@ impl MaskedLanguageModel {
                     .map(move |(j, &id)| if j == i { self.mask_id } else { id })
             })
             .collect();
-        let masked = Tensor::from_vec(masked, (scored.len(), ids.len()), &Device::Cpu)?;
+        let masked =
+            Tensor::from_vec(masked, (scored.len(), ids.len()), self.model.words.device())?;
         let logits = self.model.logits(&masked)?;
         let mut nll = 0.0f64;
         for (row, &i) in scored.iter().enumerate() {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use serde::Serialize;
 
 use crate::decoder::{KvCache, Positions};
@@ -212,7 +212,7 @@ impl LanguageModel {
         let context = self.decoder.config().max_positions;
         let vocab = self.decoder.config().vocab_size;
         let mut cache = KvCache::left_padded(self.decoder.config().num_layers, padding.clone());
-        let mut input = Tensor::from_vec(flat, (rows, longest), &Device::Cpu)?;
+        let mut input = Tensor::from_vec(flat, (rows, longest), self.decoder.device())?;
         let mut ids = vec![Vec::new(); rows];
         let mut stops: Vec<Option<StopReason>> = vec![None; rows];
         let started = Instant::now();
@@ -247,7 +247,7 @@ impl LanguageModel {
                 ids[row].push(id);
                 on_token(row, id);
             }
-            input = Tensor::from_vec(next, (rows, 1), &Device::Cpu)?;
+            input = Tensor::from_vec(next, (rows, 1), self.decoder.device())?;
         }
         let prompt_seconds = prompt_seconds.unwrap_or(0.0);
         Ok(RawGeneration {

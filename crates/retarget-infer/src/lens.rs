@@ -3,7 +3,7 @@
 //! probability mass of each language ("which language does the model think
 //! in").
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use serde::Serialize;
 
 use crate::decoder::KvCache;
@@ -65,7 +65,7 @@ impl LanguageModel {
                 ids.len()
             )));
         }
-        let input = Tensor::new(ids.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
+        let input = Tensor::new(ids.as_slice(), self.decoder.device())?.unsqueeze(0)?;
         let mut cache = KvCache::new(self.decoder.config().num_layers);
         let mut readings = Vec::new();
         self.decoder

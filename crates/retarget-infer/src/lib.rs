@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`config`] | hyper-parameters from `config.json`, supported model types |
 //! | [`model`] | opening a model folder or GGUF file with its tokenizer |
+//! | [`device`] | the CPU or a CUDA GPU (`--device`) |
 //! | [`decoder`] | the network on candle-nn, with a key/value cache |
 //! | [`encoder`] | bert / roberta / xlm-roberta masked LMs, pseudo-log-likelihood |
 //! | [`score`] | per-line NLL, perplexity, bits per byte |
@@ -19,6 +20,7 @@ pub mod chat;
 pub mod config;
 mod config_keys;
 pub mod decoder;
+pub mod device;
 pub mod encoder;
 pub mod error;
 pub mod generate;
@@ -30,5 +32,6 @@ pub mod seq2seq;
 mod tensors;
 pub mod token_languages;
 
+pub use candle_core::Device;
 pub use error::{InferError, Result};
 pub use model::LanguageModel;

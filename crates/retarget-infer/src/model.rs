@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use candle_core::Device;
+
 use retarget_model::config::ModelConfig;
 use retarget_model::convert::{convert, ConvertOptions};
 use retarget_model::gguf::{candle_message, GgufFile};
@@ -104,8 +106,9 @@ impl FolderParts {
 }
 
 /// Opens `path` (an HF folder, or a `.gguf` file converted on the way) as
-/// whichever kind of model its `model_type` says.
-pub fn open_model(path: &Path) -> Result<AnyModel> {
+/// whichever kind of model its `model_type` says, with its weights on
+/// `device` (see [`crate::device::parse_device`]).
+pub fn open_model(path: &Path, device: &Device) -> Result<AnyModel> {
     if path.is_file() {
         let scratch = tempfile::Builder::new()
             .prefix("retarget-infer-")
@@ -115,7 +118,7 @@ pub fn open_model(path: &Path) -> Result<AnyModel> {
         convert(path, &converted, &ConvertOptions::default(), &|total| {
             bytes_bar(total, "converting GGUF")
         })?;
-        let mut model = open_folder(&converted)?;
+        let mut model = open_folder(&converted, device)?;
         match &mut model {
             AnyModel::Decoder(m) => m.path = path.to_path_buf(),
             AnyModel::Seq2Seq(m) => m.path = path.to_path_buf(),
@@ -126,17 +129,18 @@ pub fn open_model(path: &Path) -> Result<AnyModel> {
     if !path.is_dir() {
         return Err(InferError::model(path, "no such model folder or GGUF file"));
     }
-    open_folder(path)
+    open_folder(path, device)
 }
 
-fn open_folder(dir: &Path) -> Result<AnyModel> {
+fn open_folder(dir: &Path, device: &Device) -> Result<AnyModel> {
     let parts = FolderParts::open(dir)?;
     let model_type = parts.config.model_type().unwrap_or("(none)").to_string();
     if SUPPORTED_SEQ2SEQ_TYPES.contains(&model_type.as_str()) {
-        return TranslationModel::from_parts(dir, parts).map(AnyModel::Seq2Seq);
+        return TranslationModel::from_parts(dir, parts, device).map(AnyModel::Seq2Seq);
     }
     if SUPPORTED_ENCODER_TYPES.contains(&model_type.as_str()) {
-        return MaskedLanguageModel::from_parts(dir, parts, &model_type).map(AnyModel::Encoder);
+        return MaskedLanguageModel::from_parts(dir, parts, &model_type, device)
+            .map(AnyModel::Encoder);
     }
     if !SUPPORTED_MODEL_TYPES.contains(&model_type.as_str()) {
         return Err(InferError::UnsupportedArchitecture {
@@ -162,7 +166,7 @@ fn open_folder(dir: &Path) -> Result<AnyModel> {
             eos_token_ids.push(id);
         }
     }
-    let decoder = Decoder::load(config, FolderTensors::var_builder(&parts.weights))
+    let decoder = Decoder::load(config, FolderTensors::var_builder(&parts.weights, device))
         .map_err(|e| InferError::model(dir, candle_message(&e)))?;
     let chat_template = match &parts.tokenizer_config {
         Some(c) => {
@@ -183,7 +187,7 @@ impl LanguageModel {
     /// Opens a llama GGUF file for quantized inference: the matrices stay in
     /// their GGUF blocks and run through candle's quantized kernels (less
     /// memory; numbers close to, not equal to, the dequantized model's).
-    pub fn open_gguf_quantized(path: &Path) -> Result<Self> {
+    pub fn open_gguf_quantized(path: &Path, device: &Device) -> Result<Self> {
         if !path.is_file() {
             return Err(InferError::model(
                 path,
@@ -204,7 +208,7 @@ impl LanguageModel {
             Some(c) => ChatTemplate::from_tokenizer_config(path, c)?,
             None => None,
         };
-        let decoder = Decoder::load_gguf(config, &file)?;
+        let decoder = Decoder::load_gguf(config, &file, device)?;
         Ok(LanguageModel {
             path: path.to_path_buf(),
             decoder,
@@ -216,8 +220,8 @@ impl LanguageModel {
 
     /// Opens `path` (an HF folder or a `.gguf` file) as a decoder-only model;
     /// an encoder-decoder model is refused with a pointer to what runs it.
-    pub fn open(path: &Path) -> Result<Self> {
-        match open_model(path)? {
+    pub fn open(path: &Path, device: &Device) -> Result<Self> {
+        match open_model(path, device)? {
             AnyModel::Decoder(model) => Ok(model),
             AnyModel::Seq2Seq(_) => Err(InferError::model(
                 path,

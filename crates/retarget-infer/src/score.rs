@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_core::{DType, IndexOp, Tensor};
 use serde::Serialize;
 
 use crate::decoder::{log_softmax, KvCache, Positions};
@@ -83,11 +83,11 @@ impl LanguageModel {
             let empty = Tensor::zeros(
                 (0, self.decoder.config().vocab_size),
                 DType::F32,
-                &Device::Cpu,
+                self.decoder.device(),
             )?;
             return Ok((ids, empty));
         }
-        let input = Tensor::new(ids.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
+        let input = Tensor::new(ids.as_slice(), self.decoder.device())?.unsqueeze(0)?;
         let mut cache = KvCache::new(self.decoder.config().num_layers);
         let logits = self.decoder.forward(&input, &mut cache, Positions::All)?;
         Ok((ids, logits.squeeze(0)?))
@@ -104,7 +104,7 @@ impl LanguageModel {
             }
         } else {
             let log_probs = log_softmax(&logits.i(..n - 1)?)?;
-            let targets = Tensor::new(&ids[1..], &Device::Cpu)?.unsqueeze(1)?;
+            let targets = Tensor::new(&ids[1..], self.decoder.device())?.unsqueeze(1)?;
             let picked: Vec<f32> = log_probs.gather(&targets, 1)?.flatten_all()?.to_vec1()?;
             LineScore {
                 tokens: n - 1,

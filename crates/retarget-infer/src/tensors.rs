@@ -15,11 +15,11 @@ pub(crate) struct FolderTensors<'w> {
 }
 
 impl<'w> FolderTensors<'w> {
-    /// A `VarBuilder` reading f32 tensors on the CPU. Its errors name the
+    /// A `VarBuilder` reading f32 tensors onto `device`. Its errors name the
     /// tensor; the caller adds the folder.
-    pub(crate) fn var_builder(weights: &'w Weights) -> VarBuilder<'w> {
+    pub(crate) fn var_builder(weights: &'w Weights, device: &Device) -> VarBuilder<'w> {
         let backend: Box<dyn SimpleBackend + 'w> = Box::new(FolderTensors { weights });
-        VarBuilder::from_backend(backend, DType::F32, Device::Cpu)
+        VarBuilder::from_backend(backend, DType::F32, device.clone())
     }
 
     fn load(&self, name: &str, dtype: DType, device: &Device) -> candle_core::Result<Tensor> {

@@ -15,7 +15,7 @@ use retarget_infer::{InferError, LanguageModel};
 
 fn fixture(kind: Fixture, dir: &Path) -> LanguageModel {
     write_fixture(kind, dir).unwrap();
-    LanguageModel::open(dir).unwrap()
+    LanguageModel::open(dir, &Device::Cpu).unwrap()
 }
 
 fn options(max_new_tokens: usize, sampling: Sampling) -> GenerationOptions {
@@ -159,7 +159,7 @@ fn unsupported_architectures_are_named_with_the_supported_ones() {
     edit_config(dir.path(), |c| {
         c.insert("model_type".into(), serde_json::json!("gpt_neox"));
     });
-    let err = LanguageModel::open(dir.path()).err().unwrap();
+    let err = LanguageModel::open(dir.path(), &Device::Cpu).err().unwrap();
     assert!(matches!(err, InferError::UnsupportedArchitecture { .. }));
     let text = err.to_string();
     assert!(
@@ -170,7 +170,10 @@ fn unsupported_architectures_are_named_with_the_supported_ones() {
     // A supported model of another kind is pointed to the command that runs it.
     let bert = tempfile::tempdir().unwrap();
     write_fixture(Fixture::Bert, bert.path()).unwrap();
-    let err = LanguageModel::open(bert.path()).err().unwrap().to_string();
+    let err = LanguageModel::open(bert.path(), &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("masked language model"), "{err}");
 }
 
@@ -195,7 +198,7 @@ fn rope_parameters_are_read_and_scaled_rope_is_refused() {
             serde_json::json!({"rope_type": "default", "rope_theta": 10000.0}),
         );
     });
-    let model = LanguageModel::open(dir.path()).unwrap();
+    let model = LanguageModel::open(dir.path(), &Device::Cpu).unwrap();
     assert_eq!(model.decoder.config().rope_theta, 10000.0);
     let (_, after) = model.line_logits("the cat sat").unwrap();
     assert_eq!(common::max_abs_diff(&before, &after), 0.0);
@@ -205,7 +208,7 @@ fn rope_parameters_are_read_and_scaled_rope_is_refused() {
             serde_json::json!({"rope_type": "theta", "rope_theta": 500.0}),
         );
     });
-    let changed = LanguageModel::open(dir.path());
+    let changed = LanguageModel::open(dir.path(), &Device::Cpu);
     let err = changed.err().unwrap().to_string();
     assert!(err.contains("rotary scaling `theta`"), "{err}");
     edit_config(dir.path(), |c| {
@@ -214,7 +217,7 @@ fn rope_parameters_are_read_and_scaled_rope_is_refused() {
             serde_json::json!({"rope_type": "default", "rope_theta": 500.0}),
         );
     });
-    let (_, other) = LanguageModel::open(dir.path())
+    let (_, other) = LanguageModel::open(dir.path(), &Device::Cpu)
         .unwrap()
         .line_logits("the cat sat")
         .unwrap();
@@ -231,7 +234,7 @@ fn a_misshaped_tensor_is_reported_with_the_folder_and_tensor() {
     edit_config(dir.path(), |c| {
         c.insert("intermediate_size".into(), serde_json::json!(96));
     });
-    let err = LanguageModel::open(dir.path()).err().unwrap();
+    let err = LanguageModel::open(dir.path(), &Device::Cpu).err().unwrap();
     let text = err.to_string();
     assert!(err.is_bad_input());
     assert!(

@@ -9,7 +9,7 @@ use retarget_infer::model::{open_model, AnyModel};
 
 fn open(dir: &std::path::Path) -> MaskedLanguageModel {
     write_fixture(Fixture::Bert, dir).unwrap();
-    match open_model(dir).unwrap() {
+    match open_model(dir, &Device::Cpu).unwrap() {
         AnyModel::Encoder(model) => model,
         _ => panic!("the bert fixture did not open as a masked language model"),
     }

@@ -6,7 +6,7 @@ use candle_core::quantized::GgmlDType;
 use candle_core::Tensor;
 use retarget_fixtures::gguf::llama_gguf;
 use retarget_fixtures::{write_fixture, Fixture};
-use retarget_infer::LanguageModel;
+use retarget_infer::{Device, LanguageModel};
 
 const TEXT: &str = "watu wote wamezaliwa huru the cat sat on the mat";
 
@@ -19,20 +19,20 @@ fn gguf_blocks_give_the_hf_models_logits() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = dir.path().join("llama");
     write_fixture(Fixture::LlamaUntied, &fixture).unwrap();
-    let reference = LanguageModel::open(&fixture).unwrap();
+    let reference = LanguageModel::open(&fixture, &Device::Cpu).unwrap();
     let expected = logits(&reference);
     // F32 blocks: the same arithmetic, with llama.cpp's permuted q/k rows and
     // rotary positions on adjacent pairs.
     let exact = dir.path().join("f32.gguf");
     llama_gguf(&fixture, &exact, GgmlDType::F32).unwrap();
-    let model = LanguageModel::open_gguf_quantized(&exact).unwrap();
+    let model = LanguageModel::open_gguf_quantized(&exact, &Device::Cpu).unwrap();
     assert_eq!(model.encode(TEXT).unwrap(), reference.encode(TEXT).unwrap());
     let diff = common::max_abs_diff(&logits(&model), &expected);
     assert!(diff < 1e-5, "f32 GGUF: {diff}");
     // Q8_0 blocks: close, and the same most likely next tokens.
     let q8 = dir.path().join("q8.gguf");
     llama_gguf(&fixture, &q8, GgmlDType::Q8_0).unwrap();
-    let got = logits(&LanguageModel::open_gguf_quantized(&q8).unwrap());
+    let got = logits(&LanguageModel::open_gguf_quantized(&q8, &Device::Cpu).unwrap());
     let scale = common::max_abs_diff(&expected, &expected.zeros_like().unwrap());
     let diff = common::max_abs_diff(&got, &expected);
     assert!(diff > 0.0 && diff < 0.05 * scale, "Q8_0: {diff} of {scale}");
@@ -46,7 +46,7 @@ fn gguf_blocks_give_the_hf_models_logits() {
 fn quantized_inference_needs_a_gguf_file() {
     let dir = tempfile::tempdir().unwrap();
     write_fixture(Fixture::LlamaTied, dir.path()).unwrap();
-    let err = LanguageModel::open_gguf_quantized(dir.path())
+    let err = LanguageModel::open_gguf_quantized(dir.path(), &Device::Cpu)
         .err()
         .unwrap();
     assert!(err.to_string().contains("GGUF"), "{err}");
@@ -69,7 +69,7 @@ fn gguf_blocks_generate_what_the_hf_model_generates() {
         chat: false,
     };
     let run = |model: &LanguageModel| model.generate("the cat", options, &mut |_| {}).unwrap().ids;
-    let hf = run(&LanguageModel::open(&fixture).unwrap());
-    let quantized = run(&LanguageModel::open_gguf_quantized(&gguf).unwrap());
+    let hf = run(&LanguageModel::open(&fixture, &Device::Cpu).unwrap());
+    let quantized = run(&LanguageModel::open_gguf_quantized(&gguf, &Device::Cpu).unwrap());
     assert_eq!(hf, quantized);
 }

@@ -57,7 +57,7 @@ fn tokens_get_the_language_their_script_or_lingua_says() {
 fn the_last_layer_reads_the_models_own_logits() {
     let dir = tempfile::tempdir().unwrap();
     write_fixture(Fixture::LlamaUntied, dir.path()).unwrap();
-    let model = LanguageModel::open(dir.path()).unwrap();
+    let model = LanguageModel::open(dir.path(), &Device::Cpu).unwrap();
     let config = model.decoder.config().clone();
     let langs = TokenLanguages::assign(
         &model.tokenizer,

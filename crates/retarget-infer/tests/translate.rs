@@ -12,10 +12,11 @@ use retarget_fixtures::{write_fixture, Fixture};
 use retarget_infer::model::{open_model, AnyModel};
 use retarget_infer::seq2seq::translate::TranslateOptions;
 use retarget_infer::seq2seq::TranslationModel;
+use retarget_infer::Device;
 
 fn open(kind: Fixture, dir: &std::path::Path) -> TranslationModel {
     write_fixture(kind, dir).unwrap();
-    match open_model(dir).unwrap() {
+    match open_model(dir, &Device::Cpu).unwrap() {
         AnyModel::Seq2Seq(model) => model,
         _ => panic!("a translation fixture opened as another kind of model"),
     }

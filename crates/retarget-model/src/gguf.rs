@@ -221,18 +221,16 @@ impl GgufFile {
         self.meta_str("general.architecture")
     }
 
-    /// Reads one tensor as candle's quantized tensor (blocks as stored).
-    pub fn qtensor(&self, name: &str) -> Result<candle_core::quantized::QTensor> {
+    /// Reads one tensor as candle's quantized tensor (blocks as stored) on `device`.
+    pub fn qtensor(&self, name: &str, device: &Device) -> Result<candle_core::quantized::QTensor> {
         let file = File::open(&self.path).map_err(|e| ModelError::io(&self.path, e))?;
         let mut reader = BufReader::new(file);
-        self.content
-            .tensor(&mut reader, name, &Device::Cpu)
-            .map_err(|e| {
-                ModelError::invalid(
-                    &self.path,
-                    format!("tensor `{name}`: {}", candle_message(&e)),
-                )
-            })
+        self.content.tensor(&mut reader, name, device).map_err(|e| {
+            ModelError::invalid(
+                &self.path,
+                format!("tensor `{name}`: {}", candle_message(&e)),
+            )
+        })
     }
 
     /// Reads and dequantizes one tensor to `f32`, in row-major order.

@@ -10,6 +10,7 @@ use retarget_eval::fertility::{Counter, Fairness};
 use retarget_eval::language::Language;
 use retarget_infer::model::{open_model, AnyModel};
 use retarget_infer::score::ScoreSummary;
+use retarget_infer::Device;
 use retarget_infer::InferError;
 use retarget_model::convert::{convert, ConvertOptions};
 use retarget_model::progress::{bytes_bar, count_bar};
@@ -132,7 +133,7 @@ impl<'t> HeldOutScorer<'t> {
         if !self.enabled() {
             return Ok(None);
         }
-        let model = match open_model(dir) {
+        let model = match open_model(dir, &Device::Cpu) {
             Ok(AnyModel::Decoder(model)) => model,
             Ok(_) => {
                 self.skipped = Some(format!(

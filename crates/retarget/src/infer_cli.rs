@@ -5,11 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use retarget_eval::language::Language;
+use retarget_infer::device::parse_device;
 use retarget_infer::generate::{Generation, GenerationOptions};
 use retarget_infer::model::{open_model, AnyModel};
 use retarget_infer::sampling::Sampling;
 use retarget_infer::score::{logits_safetensors, read_text, ScoreSummary};
 use retarget_infer::token_languages::TokenLanguages;
+use retarget_infer::Device;
 use retarget_infer::{InferError, LanguageModel};
 
 use crate::translate_cli;
@@ -17,9 +19,9 @@ use retarget_model::progress::count_bar;
 use retarget_model::writer::write_file_atomically;
 use serde_json::json;
 
-/// Arguments of `retarget score`.
+/// Which model to run, and where (shared by `score`, `generate` and `lens`).
 #[derive(Debug, clap::Args)]
-pub struct ScoreArgs {
+pub struct ModelArgs {
     /// An HF model folder or a .gguf file.
     #[arg(long)]
     model: PathBuf,
@@ -27,6 +29,53 @@ pub struct ScoreArgs {
     /// memory, numbers close to the dequantized model's) instead of dequantizing to f32.
     #[arg(long)]
     quantized: bool,
+    #[command(flatten)]
+    device: DeviceArg,
+}
+
+/// `--device`, for every command that runs a network.
+#[derive(Debug, clap::Args)]
+pub struct DeviceArg {
+    /// Where the network runs: cpu, cuda or cuda:N (a GPU needs a build with the
+    /// `cuda` feature).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+impl DeviceArg {
+    /// The candle device named.
+    pub fn open(&self) -> Result<Device> {
+        Ok(parse_device(&self.device)?)
+    }
+}
+
+impl ModelArgs {
+    /// Opens the model, from its quantized GGUF blocks when asked.
+    fn open(&self) -> Result<AnyModel> {
+        let device = self.device.open()?;
+        Ok(if self.quantized {
+            AnyModel::Decoder(LanguageModel::open_gguf_quantized(&self.model, &device)?)
+        } else {
+            open_model(&self.model, &device)?
+        })
+    }
+
+    /// Opens a decoder-only model, from its quantized GGUF blocks when asked.
+    fn open_decoder(&self) -> Result<LanguageModel> {
+        let device = self.device.open()?;
+        Ok(if self.quantized {
+            LanguageModel::open_gguf_quantized(&self.model, &device)?
+        } else {
+            LanguageModel::open(&self.model, &device)?
+        })
+    }
+}
+
+/// Arguments of `retarget score`.
+#[derive(Debug, clap::Args)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    model: ModelArgs,
     /// Text to score, one segment per line (UTF-8).
     #[arg(short = 'i', long = "input")]
     input: PathBuf,
@@ -52,13 +101,8 @@ pub struct ScoreArgs {
 /// Arguments of `retarget generate`.
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// An HF model folder or a .gguf file.
-    #[arg(long)]
-    model: PathBuf,
-    /// GGUF input: run the quantized blocks through candle's quantized kernels (less
-    /// memory, numbers close to the dequantized model's) instead of dequantizing to f32.
-    #[arg(long)]
-    quantized: bool,
+    #[command(flatten)]
+    model: ModelArgs,
     /// The text to continue.
     #[arg(long, required_unless_present = "input", conflicts_with = "input")]
     prompt: Option<String>,
@@ -95,13 +139,8 @@ pub struct GenerateArgs {
 /// Arguments of `retarget lens`.
 #[derive(Debug, clap::Args)]
 pub struct LensArgs {
-    /// An HF model folder or a .gguf file.
-    #[arg(long)]
-    model: PathBuf,
-    /// GGUF input: run the quantized blocks through candle's quantized kernels (less
-    /// memory, numbers close to the dequantized model's) instead of dequantizing to f32.
-    #[arg(long)]
-    quantized: bool,
+    #[command(flatten)]
+    model: ModelArgs,
     /// The text to look at.
     #[arg(long)]
     prompt: String,
@@ -123,7 +162,7 @@ pub fn run_lens(args: LensArgs) -> Result<String> {
         .iter()
         .map(|l| Language::parse(l))
         .collect::<retarget_eval::Result<Vec<_>>>()?;
-    let model = open_decoder(&args.model, args.quantized)?;
+    let model = args.model.open_decoder()?;
     let vocab = model.decoder.config().vocab_size;
     let (token_languages, cache) = TokenLanguages::cached(&model.tokenizer, vocab, &languages)?;
     let report = model.lens(&args.prompt, args.top, &token_languages)?;
@@ -166,11 +205,7 @@ pub fn run_score(args: ScoreArgs) -> Result<String> {
     let lines = read_text(&args.input)?;
     let keep_logits = args.save_logits.is_some();
     let bar = count_bar(lines.len() as u64, "scoring lines");
-    let model = if args.quantized {
-        AnyModel::Decoder(LanguageModel::open_gguf_quantized(&args.model)?)
-    } else {
-        open_model(&args.model)?
-    };
+    let model = args.model.open()?;
     let (scores, logits) = match model {
         AnyModel::Decoder(model) => {
             if args.source.is_some() {
@@ -257,7 +292,7 @@ pub fn run_generate(args: GenerateArgs) -> Result<String> {
         Some(path) => Some(read_text(path)?),
         None => None,
     };
-    let model = open_decoder(&args.model, args.quantized)?;
+    let model = args.model.open_decoder()?;
     let options = GenerationOptions {
         max_new_tokens: args.max_new_tokens,
         sampling: Sampling {
@@ -306,15 +341,6 @@ pub fn run_generate(args: GenerateArgs) -> Result<String> {
         generation.stop
     );
     Ok("\n".into())
-}
-
-/// A decoder-only model, from its quantized GGUF blocks when asked.
-fn open_decoder(path: &std::path::Path, quantized: bool) -> Result<LanguageModel> {
-    Ok(if quantized {
-        LanguageModel::open_gguf_quantized(path)?
-    } else {
-        LanguageModel::open(path)?
-    })
 }
 
 fn per_second(count: usize, seconds: f64) -> f64 {

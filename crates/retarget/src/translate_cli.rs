@@ -14,12 +14,16 @@ use retarget_infer::InferError;
 use retarget_model::progress::count_bar;
 use retarget_model::writer::write_file_atomically;
 
+use crate::infer_cli::DeviceArg;
+
 /// Arguments of `retarget translate`.
 #[derive(Debug, clap::Args)]
 pub struct TranslateArgs {
     /// An HF model folder (m2m_100 / NLLB, marian, or a decoder-only model) or a .gguf file.
     #[arg(long)]
     model: PathBuf,
+    #[command(flatten)]
+    device: DeviceArg,
     /// Source language (ISO 639 code; m2m_100 / NLLB need it).
     #[arg(long)]
     src: Option<String>,
@@ -99,7 +103,7 @@ pub fn run_translate(args: TranslateArgs) -> Result<String> {
     let expectable = check_expectable(&backend, &options.tgt);
     let lines = read_text(&args.input)?;
     let bar = count_bar(lines.len() as u64, "translating");
-    let translations: Vec<Translation> = match open_model(&args.model)? {
+    let translations: Vec<Translation> = match open_model(&args.model, &args.device.open()?)? {
         AnyModel::Seq2Seq(model) => model.translate(&args.input, &lines, &options, &|done| {
             bar.set_position(done as u64)
         })?,

@@ -1061,8 +1061,18 @@ fn inference_bad_input_exits_2() {
                 vec!["--prompt", "the", "--temperature", "1", "--top-p", "0"],
                 "top-p 0",
             ),
+            (
+                vec!["--prompt", "the", "--device", "gpu"],
+                "unknown device `gpu`: give cpu, cuda or cuda:N",
+            ),
         ],
     );
+    if !cfg!(feature = "cuda") {
+        assert_each_exits_2(
+            &["score", "--model", s(&llama), "-i", s(&text)],
+            vec![(vec!["--device", "cuda"], "built without the `cuda` feature")],
+        );
+    }
 }
 
 #[test]
@@ -1210,6 +1220,19 @@ fn translate_writes_lines_reports_the_off_target_rate_and_refuses_bad_input() {
             (
                 vec!["--src", "eng", "--tgt", "swh", "-i", s(&empty)],
                 "empty.txt",
+            ),
+            (
+                vec![
+                    "--src",
+                    "eng",
+                    "--tgt",
+                    "swh",
+                    "-i",
+                    s(&input),
+                    "--device",
+                    "tpu",
+                ],
+                "unknown device `tpu`",
             ),
             (
                 vec![

@@ -4,7 +4,7 @@
 //! `early_stopping` modes, so that the same model gives the same output.
 //! Scores are f32 as in PyTorch, so that ties and orderings agree.
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 
 use super::model::{log_probs, Encoded};
 use super::network::Seq2SeqModel;
@@ -111,7 +111,7 @@ impl Seq2SeqModel {
         let rows: Vec<u32> = (0..sentences as u32)
             .flat_map(|s| std::iter::repeat_n(s, beams))
             .collect();
-        let rows = Tensor::new(rows.as_slice(), &Device::Cpu)?;
+        let rows = Tensor::new(rows.as_slice(), self.device())?;
         let expanded = Encoded {
             states: encoded.states.index_select(&rows, 0)?,
             mask: encoded
@@ -134,7 +134,7 @@ impl Seq2SeqModel {
             .collect();
         let mut input = vec![start; sentences * beams];
         for step in 0..options.max_new_tokens {
-            let ids = Tensor::from_vec(input.clone(), (sentences * beams, 1), &Device::Cpu)?;
+            let ids = Tensor::from_vec(input.clone(), (sentences * beams, 1), self.device())?;
             let logits = self.decode(&ids, &mut state)?;
             let vocab = logits.dim(2)?;
             let mut scores: Vec<f32> = log_probs(&logits)?.flatten_all()?.to_vec1()?;
@@ -234,7 +234,7 @@ impl Seq2SeqModel {
             if all.iter().all(|s| s.done) {
                 break;
             }
-            state.reorder(&Tensor::from_vec(order, sentences * beams, &Device::Cpu)?)?;
+            state.reorder(&Tensor::from_vec(order, sentences * beams, self.device())?)?;
         }
         Ok(all
             .into_iter()
@@ -270,7 +270,7 @@ impl Seq2SeqModel {
         let mut done = vec![false; sentences];
         let mut input = vec![self.config().decoder_start_token_id; sentences];
         for step in 0..options.max_new_tokens {
-            let ids = Tensor::from_vec(input.clone(), (sentences, 1), &Device::Cpu)?;
+            let ids = Tensor::from_vec(input.clone(), (sentences, 1), self.device())?;
             let logits = self.decode(&ids, &mut state)?;
             let vocab = logits.dim(2)?;
             let mut scores: Vec<f32> = log_probs(&logits)?.flatten_all()?.to_vec1()?;

@@ -12,6 +12,8 @@ pub mod translate;
 
 use std::path::{Path, PathBuf};
 
+use candle_core::Device;
+
 use retarget_model::gguf::candle_message;
 use serde_json::Value;
 use tokenizers::Tokenizer;
@@ -56,7 +58,7 @@ pub struct TranslationModel {
 }
 
 impl TranslationModel {
-    pub(crate) fn from_parts(dir: &Path, parts: FolderParts) -> Result<Self> {
+    pub(crate) fn from_parts(dir: &Path, parts: FolderParts, device: &Device) -> Result<Self> {
         let config = Seq2SeqConfig::from_config(dir, &parts.config)?;
         let setting = |key: &str| parts.generation_setting(key);
         let defaults = GenerationDefaults {
@@ -90,7 +92,7 @@ impl TranslationModel {
                 .map(|v| v as u32),
         };
         let languages = LanguageTokens::find(&parts.tokenizer, config.family);
-        let model = Seq2SeqModel::load(config, FolderTensors::var_builder(&parts.weights))
+        let model = Seq2SeqModel::load(config, FolderTensors::var_builder(&parts.weights, device))
             .map_err(|e| InferError::model(dir, candle_message(&e)))?;
         Ok(TranslationModel {
             path: dir.to_path_buf(),

@@ -249,6 +249,11 @@ impl BartModel {
         &self.config
     }
 
+    /// The device the weights live on (inputs are created there).
+    pub(crate) fn device(&self) -> &Device {
+        self.embed.device()
+    }
+
     fn embed(&self, ids: &Tensor, positions: &Tensor) -> candle_core::Result<Tensor> {
         let (batch, seq) = ids.dims2()?;
         let d = self.config.d_model;

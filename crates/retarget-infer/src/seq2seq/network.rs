@@ -1,7 +1,7 @@
 //! The encoder-decoder networks behind one type: the BART family (m2m_100 /
 //! NLLB, marian) and t5.
 
-use candle_core::Tensor;
+use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
 
 use super::config::{Family, Seq2SeqConfig};
@@ -29,6 +29,14 @@ impl Seq2SeqModel {
         match self {
             Seq2SeqModel::Bart(m) => m.config(),
             Seq2SeqModel::T5(m) => m.config(),
+        }
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        match self {
+            Seq2SeqModel::Bart(m) => m.device(),
+            Seq2SeqModel::T5(m) => m.device(),
         }
     }
 

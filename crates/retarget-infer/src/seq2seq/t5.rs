@@ -147,6 +147,11 @@ impl T5Model {
         &self.config
     }
 
+    /// The device the weights live on (inputs are created there).
+    pub(crate) fn device(&self) -> &Device {
+        self.embed.device()
+    }
+
     fn embed(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
         let (batch, seq) = ids.dims2()?;
         self.embed

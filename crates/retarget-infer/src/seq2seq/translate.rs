@@ -2,7 +2,7 @@
 //! the way the model's family expects, batched, beam-searched; and scoring a
 //! given translation (teacher forcing) with the same formatting.
 
-use candle_core::{Device, IndexOp, Tensor};
+use candle_core::{IndexOp, Tensor};
 use retarget_eval::language::Language;
 use serde::Serialize;
 
@@ -131,7 +131,7 @@ impl TranslationModel {
                         .chain(std::iter::repeat_n(pad, longest - ids.len()))
                 })
                 .collect();
-            let ids = Tensor::from_vec(flat, (chunk.len(), longest), &Device::Cpu)?;
+            let ids = Tensor::from_vec(flat, (chunk.len(), longest), self.model.device())?;
             let encoded = self.model.encode(&ids, &lengths)?;
             for (source_ids, hypothesis) in chunk.iter().zip(self.model.search(&encoded, &search)?)
             {
@@ -175,12 +175,12 @@ impl TranslationModel {
         }
         let mut decoder_input = vec![config.decoder_start_token_id];
         decoder_input.extend(&labels[..labels.len() - 1]);
-        let source = Tensor::new(source_ids.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
+        let source = Tensor::new(source_ids.as_slice(), self.model.device())?.unsqueeze(0)?;
         let encoded = self.model.encode(&source, &[source_ids.len()])?;
         let mut state = self.model.start_decoding(&encoded)?;
-        let input = Tensor::new(decoder_input.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
+        let input = Tensor::new(decoder_input.as_slice(), self.model.device())?.unsqueeze(0)?;
         let logits = self.model.decode(&input, &mut state)?.i(0)?;
-        let targets = Tensor::new(labels.as_slice(), &Device::Cpu)?.unsqueeze(1)?;
+        let targets = Tensor::new(labels.as_slice(), self.model.device())?.unsqueeze(1)?;
         let picked: Vec<f32> = log_probs(&logits)?
             .gather(&targets, 1)?
             .flatten_all()?

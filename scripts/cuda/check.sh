@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Compiles retarget with the `cuda` feature (candle's CUDA backend and its
+# kernels, built by nvcc) and runs clippy on it, using the toolchain from
+# scripts/cuda/toolkit.sh. It compiles without linking, so it needs no GPU and
+# no CUDA driver; a separate target folder keeps the CPU build untouched.
+#
+#   CUDA_COMPUTE_CAP  the GPU generation the kernels are compiled for (default 90, Hopper)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+toolkit="$(bash scripts/cuda/toolkit.sh)"
+export PATH="$toolkit/bin:$PATH"
+export CUDA_HOME="$toolkit" CUDA_ROOT="$toolkit"
+export CUDA_COMPUTE_CAP="${CUDA_COMPUTE_CAP:-90}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR_CUDA:-target/cuda}"
+nvcc --version | tail -2
+
+cargo clippy --workspace --all-targets --features retarget/cuda,retarget-infer/cuda -- -D warnings
