@@ -15,4 +15,4 @@ export CUDA_COMPUTE_CAP="${CUDA_COMPUTE_CAP:-90}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR_CUDA:-target/cuda}"
 nvcc --version | tail -2
 
-cargo clippy --workspace --all-targets --features retarget/cuda,retarget-infer/cuda -- -D warnings
+cargo clippy -p retarget -p retarget-infer --all-targets --features retarget/cuda,retarget-infer/cuda -- -D warnings
