@@ -17,7 +17,7 @@ from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
 sys.path.insert(0, "scripts/crosscheck")
-from infer_check import LINES
+from infer_check import LINES, encoded_lines
 
 binary, work = sys.argv[1], Path(sys.argv[2])
 transformers.logging.set_verbosity_error()
@@ -38,17 +38,13 @@ sdpa, eager, exact = load(torch.float32, "sdpa"), load(torch.float32, "eager"), 
 print("max abs difference of the logits, per line (r = retarget, t = transformers sdpa, e = transformers eager, "
       "x = transformers float64)")
 print(f"{'line':>4} {'tokens':>6} {'r-t':>9} {'r-e':>9} {'e-t':>9} {'r-x':>9} {'t-x':>9} {'e-x':>9} {'max |logit|':>11}")
-for index, line in enumerate(LINES):
-    ids = tokenizer.encode(line).ids
-    if not ids:
-        continue
+for index, tensor in encoded_lines(tokenizer):
     with torch.no_grad():
-        tensor = torch.tensor([ids])
         t, e = sdpa(tensor).logits[0].numpy(), eager(tensor).logits[0].numpy()
         x = exact(tensor).logits[0].numpy()
     r = ours[f"line.{index}"]
     diff = lambda a, b: f"{np.abs(a - b).max():9.2e}"
-    print(f"{index:>4} {len(ids):>6} {diff(r, t)} {diff(r, e)} {diff(e, t)} {diff(r, x)} {diff(t, x)} {diff(e, x)} "
+    print(f"{index:>4} {tensor.shape[1]:>6} {diff(r, t)} {diff(r, e)} {diff(e, t)} {diff(r, x)} {diff(t, x)} {diff(e, x)} "
           f"{np.abs(x).max():11.1f}")
 PY
 rm -rf "$work"

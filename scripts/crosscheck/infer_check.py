@@ -71,6 +71,15 @@ LINES = [
 PROMPTS = ["The capital of France is", "Habari ya asubuhi,"]
 
 
+def encoded_lines(tokenizer):
+    """(index, token ids as a 1 × n tensor) of every line of LINES that has
+    tokens."""
+    for index, line in enumerate(LINES):
+        ids = tokenizer.encode(line).ids
+        if ids:
+            yield index, torch.tensor([ids])
+
+
 def random_decoder(kind, template, out):
     """A small random qwen2 or mistral model saved by transformers, with the
     llama fixture's tokenizer."""
@@ -112,12 +121,9 @@ def check_model(binary, name, model_path, ref, tokenizer, work, truth=None):
     saved = load_file(str(logits_file))
     worst_logit, worst_nll, total_nll, total_tokens = 0.0, 0.0, 0.0, 0
     error_vs_truth, reference_vs_truth = 0.0, 0.0
-    for index, line in enumerate(LINES):
-        ids = tokenizer.encode(line).ids
-        if not ids:
-            continue
+    for index, tensor in encoded_lines(tokenizer):
+        ids = tensor[0].tolist()
         with torch.no_grad():
-            tensor = torch.tensor([ids])
             out = ref(tensor, labels=tensor if len(ids) > 1 else None)
         expected = out.logits[0].float().numpy()
         got = saved[f"line.{index}"]
@@ -309,13 +315,10 @@ def print_float32_floor(name, reference, eager, tokenizer):
     default, and eager) land from each other on LINES: the scale of the
     float32 noise that the 1e-4 bound sits in."""
     worst = 0.0
-    for line in LINES:
-        ids = tokenizer.encode(line).ids
-        if ids:
-            with torch.no_grad():
-                tensor = torch.tensor([ids])
-                a, b = reference(tensor).logits, eager(tensor).logits
-            worst = max(worst, float((a - b).abs().max()))
+    for _, tensor in encoded_lines(tokenizer):
+        with torch.no_grad():
+            a, b = reference(tensor).logits, eager(tensor).logits
+        worst = max(worst, float((a - b).abs().max()))
     print(f"info {name} logits: transformers sdpa vs transformers eager (both float32): max abs diff {worst:.2e}")
 
 

@@ -1205,6 +1205,7 @@ fn translate_writes_lines_reports_the_off_target_rate_and_refuses_bad_input() {
     assert_eq!(prompted.lines().count(), 2);
     let empty = dir.path().join("empty.txt");
     std::fs::write(&empty, "").unwrap();
+    let swahili = ["--src", "eng", "--tgt", "swh", "-i", s(&input)];
     assert_each_exits_2(
         &["translate", "--model", s(&m2m)],
         vec![
@@ -1222,31 +1223,10 @@ fn translate_writes_lines_reports_the_off_target_rate_and_refuses_bad_input() {
                 "empty.txt",
             ),
             (
-                vec![
-                    "--src",
-                    "eng",
-                    "--tgt",
-                    "swh",
-                    "-i",
-                    s(&input),
-                    "--device",
-                    "tpu",
-                ],
+                [&swahili[..], &["--device", "tpu"]].concat(),
                 "unknown device `tpu`",
             ),
-            (
-                vec![
-                    "--src",
-                    "eng",
-                    "--tgt",
-                    "swh",
-                    "-i",
-                    s(&input),
-                    "--beam",
-                    "0",
-                ],
-                "at least 1",
-            ),
+            ([&swahili[..], &["--beam", "0"]].concat(), "at least 1"),
         ],
     );
     assert!(!dir.path().join("out2.txt").exists());
