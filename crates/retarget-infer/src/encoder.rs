@@ -185,6 +185,11 @@ impl BertModel {
         })())
     }
 
+    /// The device the weights live on (inputs are created there).
+    fn device(&self) -> &Device {
+        self.words.device()
+    }
+
     /// Masked-LM logits `(batch, len, vocab)` of unpadded ids `(batch, len)`.
     pub fn logits(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
         let (batch, seq) = ids.dims2()?;
@@ -305,7 +310,7 @@ impl MaskedLanguageModel {
     /// unmasked line `(tokens, vocab)`.
     pub fn score_line(&self, text: &str) -> Result<(LineScore, Tensor)> {
         let ids = self.ids(text)?;
-        let input = Tensor::new(ids.as_slice(), self.model.words.device())?.unsqueeze(0)?;
+        let input = Tensor::new(ids.as_slice(), self.model.device())?.unsqueeze(0)?;
         let plain = self.model.logits(&input)?.squeeze(0)?;
         let scored: Vec<usize> = (0..ids.len())
             .filter(|&i| !self.special_ids.contains(&ids[i]))
@@ -327,8 +332,7 @@ impl MaskedLanguageModel {
                     .map(move |(j, &id)| if j == i { self.mask_id } else { id })
             })
             .collect();
-        let masked =
-            Tensor::from_vec(masked, (scored.len(), ids.len()), self.model.words.device())?;
+        let masked = Tensor::from_vec(masked, (scored.len(), ids.len()), self.model.device())?;
         let logits = self.model.logits(&masked)?;
         let mut nll = 0.0f64;
         for (row, &i) in scored.iter().enumerate() {

@@ -50,6 +50,24 @@ pub enum AnyModel {
     Encoder(MaskedLanguageModel),
 }
 
+impl AnyModel {
+    /// The decoder-only model this is; another kind of model (opened from
+    /// `path`) is refused with a pointer to what runs it.
+    pub fn into_decoder(self, path: &Path) -> Result<LanguageModel> {
+        match self {
+            AnyModel::Decoder(model) => Ok(model),
+            AnyModel::Seq2Seq(_) => Err(InferError::model(
+                path,
+                "an encoder-decoder translation model: use `retarget translate`, or `retarget score --source`",
+            )),
+            AnyModel::Encoder(_) => Err(InferError::model(
+                path,
+                "a masked language model: `retarget score` scores text with it (pseudo-log-likelihood)",
+            )),
+        }
+    }
+}
+
 /// What every model folder holds besides its network: the parsed
 /// `config.json` and `generation_config.json`, the tokenizer, the weights.
 pub(crate) struct FolderParts {
@@ -219,19 +237,9 @@ impl LanguageModel {
     }
 
     /// Opens `path` (an HF folder or a `.gguf` file) as a decoder-only model;
-    /// an encoder-decoder model is refused with a pointer to what runs it.
+    /// another kind of model is refused with a pointer to what runs it.
     pub fn open(path: &Path, device: &Device) -> Result<Self> {
-        match open_model(path, device)? {
-            AnyModel::Decoder(model) => Ok(model),
-            AnyModel::Seq2Seq(_) => Err(InferError::model(
-                path,
-                "an encoder-decoder translation model: use `retarget translate`, or `retarget score --source`",
-            )),
-            AnyModel::Encoder(_) => Err(InferError::model(
-                path,
-                "a masked language model: `retarget score` scores text with it (pseudo-log-likelihood)",
-            )),
-        }
+        open_model(path, device)?.into_decoder(path)
     }
 
     /// Token ids of `text` without special tokens.

@@ -60,14 +60,10 @@ impl ModelArgs {
         })
     }
 
-    /// Opens a decoder-only model, from its quantized GGUF blocks when asked.
+    /// Opens a decoder-only model (another kind is refused), from its
+    /// quantized GGUF blocks when asked.
     fn open_decoder(&self) -> Result<LanguageModel> {
-        let device = self.device.open()?;
-        Ok(if self.quantized {
-            LanguageModel::open_gguf_quantized(&self.model, &device)?
-        } else {
-            LanguageModel::open(&self.model, &device)?
-        })
+        Ok(self.open()?.into_decoder(&self.model)?)
     }
 }
 
