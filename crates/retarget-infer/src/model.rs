@@ -11,9 +11,9 @@ use retarget_model::convert::{convert, ConvertOptions};
 use retarget_model::gguf::{candle_message, GgufFile};
 use retarget_model::gguf_convert::{llama_config, llama_params};
 use retarget_model::gguf_tokenizer;
+use retarget_model::output::ScratchDir;
 use retarget_model::progress::bytes_bar;
 use retarget_model::weights::Weights;
-use retarget_model::ModelError;
 use tokenizers::Tokenizer;
 
 use crate::chat::ChatTemplate;
@@ -128,10 +128,7 @@ impl FolderParts {
 /// `device` (see [`crate::device::parse_device`]).
 pub fn open_model(path: &Path, device: &Device) -> Result<AnyModel> {
     if path.is_file() {
-        let scratch = tempfile::Builder::new()
-            .prefix("retarget-infer-")
-            .tempdir()
-            .map_err(|e| ModelError::io(std::env::temp_dir(), e))?;
+        let scratch = ScratchDir::new(&std::env::temp_dir(), "retarget-infer")?;
         let converted = scratch.path().join("model");
         convert(path, &converted, &ConvertOptions::default(), &|total| {
             bytes_bar(total, "converting GGUF")

@@ -194,7 +194,7 @@ impl TokenLanguages {
         }
         let assigned = Self::assign(tokenizer, vocab_size, languages)?;
         let written = std::fs::create_dir_all(&folder).is_ok()
-            && retarget_model::writer::write_file_atomically(
+            && retarget_model::output::write_file_atomically(
                 &path,
                 &serde_json::to_vec(&assigned).expect("serialisable"),
             )

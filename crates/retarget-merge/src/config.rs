@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use retarget_model::dtype::FloatType;
+use retarget_model::ModelError;
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::error::{MergeError, Result};
@@ -121,14 +122,35 @@ pub struct MergeConfig {
 impl MergeConfig {
     /// Reads and checks a configuration file.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| MergeError::Io(retarget_model::ModelError::io(path, e)))?;
+        let err = |problem: String| MergeError::config(path, problem);
+        let meta = std::fs::metadata(path).map_err(|e| MergeError::Io(ModelError::io(path, e)))?;
+        if !meta.is_file() {
+            return Err(err("not a regular file".into()));
+        }
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(err(format!(
+                "{} bytes; a merge configuration is at most {MAX_CONFIG_BYTES}",
+                meta.len()
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| MergeError::Io(ModelError::io(path, e)))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            err(format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         Self::parse(path, &text)
     }
 
     /// Parses configuration text; `path` is used in messages.
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
         let err = |problem: String| MergeError::config(path, problem);
+        if nesting_depth(text) > MAX_NESTING {
+            return Err(err(format!(
+                "nested more than {MAX_NESTING} levels deep; a merge configuration is a few levels deep"
+            )));
+        }
         let value: Value =
             serde_yaml_ng::from_str(text).map_err(|e| err(format!("not valid YAML: {e}")))?;
         let Value::Mapping(top) = value else {
@@ -237,6 +259,46 @@ impl MergeConfig {
     }
 }
 
+/// Largest configuration read: mergekit configurations are a few kilobytes.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Deepest nesting accepted, checked before parsing: the YAML parser's time
+/// grows with the square of the depth.
+const MAX_NESTING: usize = 64;
+
+/// An upper bound on the YAML nesting depth of `text`, without parsing it:
+/// open flow collections (`[`, `{`) outside quotes and comments, plus, per
+/// line, its indentation and the block indicators (`- `, `? `) that open
+/// collections on that line.
+fn nesting_depth(text: &str) -> usize {
+    let mut flow = 0usize;
+    let mut deepest = 0;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let mut rest = line.trim_start();
+        let mut indicators = 0;
+        while let Some(r) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("? ")) {
+            indicators += 1;
+            rest = r.trim_start();
+        }
+        let mut quote: Option<char> = None;
+        for c in rest.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') => break,
+                (None, '[' | '{') => flow += 1,
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+            deepest = deepest.max(flow + indicators);
+        }
+        deepest = deepest.max(flow + indicators + indent / 2);
+    }
+    deepest
+}
+
 fn tokenizer_source_of(text: &str) -> TokenizerSource {
     match text {
         "base" => TokenizerSource::Base,
@@ -331,9 +393,9 @@ fn parse_layer_range(value: &Value) -> Result<(usize, usize), String> {
         .map(|v| v.as_u64().map(|n| n as usize))
         .collect();
     match numbers.as_deref() {
-        Some([start, end]) if start <= end => Ok((*start, *end)),
+        Some([start, end]) if start < end => Ok((*start, *end)),
         _ => Err(format!(
-            "`layer_range` must be [start, end] with start <= end, found {value:?}"
+            "`layer_range` must be [start, end] with start < end (layers start..end, at least one), found {value:?}"
         )),
     }
 }
@@ -499,6 +561,43 @@ mod tests {
     }
 
     #[test]
+    fn deep_huge_and_non_utf8_documents_are_refused_quickly() {
+        let deep = format!(
+            "merge_method: linear\nmodels: {}{}\n",
+            "[".repeat(200_000),
+            "]".repeat(200_000)
+        );
+        let start = std::time::Instant::now();
+        let e = parse(&deep).unwrap_err().to_string();
+        assert!(e.contains("nested more than"), "{e}");
+        assert!(start.elapsed().as_secs_f64() < 1.0);
+        let dashes = format!("merge_method: linear\nmodels:\n{}x\n", "- ".repeat(100_000));
+        assert!(parse(&dashes)
+            .unwrap_err()
+            .to_string()
+            .contains("nested more than"));
+        assert_eq!(nesting_depth("a: {b: [1, '[[[', \"{{\"]} # [[[\n"), 2);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("merge.yml");
+        std::fs::write(&path, b"merge_method: linear\nmodels: [\xff]\n").unwrap();
+        let e = MergeConfig::read(&path).unwrap_err();
+        assert!(
+            e.is_bad_input() && e.to_string().contains("not UTF-8"),
+            "{e}"
+        );
+        std::fs::write(&path, vec![b'#'; (MAX_CONFIG_BYTES + 1) as usize]).unwrap();
+        assert!(MergeConfig::read(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("at most"));
+        let e = MergeConfig::read(dir.path()).unwrap_err();
+        assert!(
+            e.is_bad_input() && e.to_string().contains("not a regular file"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn reads_mergekit_ties_example_shape() {
         let c = parse(
             "models:\n  - model: a\n    parameters:\n      density: [1, 0.7, 0.1]\n      weight: 1.0\n  - model: b\n    parameters:\n      weight:\n        - filter: mlp\n          value: 0.5\n        - value: 0\nmerge_method: ties\nbase_model: base\nparameters:\n  normalize: true\n  int8_mask: true\ndtype: float16\n",
@@ -534,7 +633,8 @@ mod tests {
             ("merge_method: linear\n", "either `models:` or `slices:`"),
             ("merge_method: linear\nmodels: [{model: a}]\ntokenizer_source: base\ntokenizer: {source: union}\n", "not both"),
             ("merge_method: linear\nmodels: [{model: a}]\ndtype: int8\n", "unsupported dtype"),
-            ("merge_method: passthrough\nslices: [{sources: [{model: a, layer_range: [4, 2]}]}]\n", "start <= end"),
+            ("merge_method: passthrough\nslices: [{sources: [{model: a, layer_range: [4, 2]}]}]\n", "start < end"),
+            ("merge_method: passthrough\nslices: [{sources: [{model: a, layer_range: [3, 3]}]}]\n", "start < end"),
             ("merge_method: linear\nmodels: [{model: a}]\n: [\n", "not valid YAML"),
         ];
         for (text, expected) in cases {

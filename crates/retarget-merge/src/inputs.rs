@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use retarget_model::convert::{convert, ConvertOptions};
 use retarget_model::hf_folder::HfFolder;
+use retarget_model::output::ScratchDir;
 use retarget_model::progress::bytes_bar;
 use retarget_model::tensor_roles::{Architecture, TensorRole};
 use retarget_model::weights::TensorRef;
@@ -58,26 +59,21 @@ pub struct Inputs {
     /// The models.
     pub models: Vec<InputModel>,
     /// Scratch folder holding GGUF conversions; removed when dropped.
-    _scratch: Option<tempfile::TempDir>,
+    _scratch: Option<ScratchDir>,
 }
 
 impl Inputs {
     /// Opens every referenced model; GGUF files are converted into a scratch
     /// folder inside `scratch_parent`.
     pub fn open(references: &[String], scratch_parent: &Path) -> Result<Self> {
-        let mut scratch: Option<tempfile::TempDir> = None;
+        let mut scratch: Option<ScratchDir> = None;
         let mut models = Vec::new();
         for name in references {
             let path = Path::new(name);
             let dir = if path.is_file() {
                 let scratch = match &mut scratch {
                     Some(s) => s,
-                    None => scratch.insert(
-                        tempfile::Builder::new()
-                            .prefix(".retarget-merge-inputs-")
-                            .tempdir_in(scratch_parent)
-                            .map_err(|e| retarget_model::ModelError::io(scratch_parent, e))?,
-                    ),
+                    None => scratch.insert(ScratchDir::new(scratch_parent, "merge-inputs")?),
                 };
                 let target = scratch.path().join(format!("model-{}", models.len()));
                 convert(path, &target, &ConvertOptions::default(), &|total| {

@@ -186,6 +186,23 @@ pub fn validate(scalar: &Scalar, ty: ParamType) -> Result<ParamValue, String> {
     }
 }
 
+/// Checks a parameter's value against its domain: every number finite, and
+/// `density` (the fraction of each task vector kept) within [0, 1], as
+/// mergekit's documentation defines it.
+pub fn check_domain(name: &str, value: Option<ParamValue>) -> Result<Option<ParamValue>, String> {
+    if let Some(ParamValue::Float(x)) = value {
+        if !x.is_finite() {
+            return Err(format!("{x} is not a finite number"));
+        }
+        if name == "density" && !(0.0..=1.0).contains(&x) {
+            return Err(format!(
+                "{x} is outside [0, 1] (the fraction of values kept)"
+            ));
+        }
+    }
+    Ok(value)
+}
+
 fn evaluate_plain(
     value: &ScalarOrGradient,
     t: f64,
@@ -303,6 +320,19 @@ mod tests {
         );
         assert!(validate(&Scalar::Text("lots".into()), ParamType::Float).is_err());
         assert!(validate(&Scalar::Bool(true), ParamType::Float).is_err());
+    }
+
+    #[test]
+    fn out_of_domain_values_are_refused() {
+        let f = |x| Some(ParamValue::Float(x));
+        assert!(check_domain("weight", f(f64::NAN)).is_err());
+        assert!(check_domain("weight", f(f64::INFINITY)).is_err());
+        assert!(check_domain("weight", f(-3.0)).is_ok());
+        assert!(check_domain("density", f(1.5)).is_err());
+        assert!(check_domain("density", f(-0.1)).is_err());
+        assert!(check_domain("density", f(0.0)).is_ok());
+        assert!(check_domain("density", f(1.0)).is_ok());
+        assert!(check_domain("normalize", Some(ParamValue::Bool(true))).is_ok());
     }
 
     #[test]

@@ -14,8 +14,8 @@ use crate::config::MergeConfig;
 use crate::error::{MergeError, Result};
 use crate::inputs::{InputModel, Inputs};
 use crate::methods::{Method, ParamDefault, ResolvedParams, Scope};
-use crate::parameters::evaluate;
 use crate::parameters::Parameters;
+use crate::parameters::{check_domain, evaluate};
 use crate::vocabulary::Vocabulary;
 
 /// One input tensor of an output tensor.
@@ -155,6 +155,7 @@ impl<'a> Planner<'a> {
                 for (n, setting) in scope.iter() {
                     if n == param {
                         let v = evaluate(setting, tensor, t, ty)
+                            .and_then(|v| check_domain(param, v))
                             .map_err(|e| self.config_error(format!("parameter `{param}`: {e}")))?;
                         if v.is_some() {
                             return Ok(v);

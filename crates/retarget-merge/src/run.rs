@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use retarget_model::dtype::FloatType;
+use retarget_model::output::OutputDir;
 use retarget_model::progress::bytes_bar;
-use retarget_model::writer::{
-    write_weights, OutputDir, PlannedTensor, TensorBytes, DEFAULT_MAX_SHARD_BYTES,
-};
+use retarget_model::writer::{write_weights, PlannedTensor, TensorBytes, DEFAULT_MAX_SHARD_BYTES};
 use retarget_model::ModelError;
 use serde_json::Value;
 
@@ -174,7 +173,12 @@ fn produce<'a>(
     Ok(TensorBytes::Stream(Box::new(move |out| {
         sources
             .stream(kernel.as_ref(), dtype, out)
-            .map_err(|e| ModelError::Internal(format!("writing tensor `{}`: {e}", p.name)))
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidData => {
+                    ModelError::Usage(format!("tensor `{}`: {e}", p.name))
+                }
+                _ => ModelError::Internal(format!("writing tensor `{}`: {e}", p.name)),
+            })
     })))
 }
 

@@ -13,8 +13,9 @@ use crate::gguf::GgufFile;
 use crate::gguf_convert::{llama_config, llama_params, llama_tensor_map, unpermute_rows};
 use crate::gguf_tokenizer;
 use crate::hf_folder::HfFolder;
+use crate::output::OutputDir;
 use crate::writer::{
-    write_weights, OutputDir, PlannedTensor, TensorBytes, WrittenWeights, DEFAULT_MAX_SHARD_BYTES,
+    write_weights, PlannedTensor, TensorBytes, WrittenWeights, DEFAULT_MAX_SHARD_BYTES,
 };
 
 /// Options of `retarget convert`.

@@ -6,7 +6,9 @@
 //! - [`gguf`], [`gguf_convert`], [`gguf_tokenizer`]: GGUF reading and
 //!   GGUF → HF conversion.
 //! - [`tensor_roles`]: which tensor is the embedding, the head, a layer.
-//! - [`writer`]: atomic output folders and the streaming sharded writer.
+//! - [`output`]: where retarget writes — atomic output folders and files that
+//!   never touch an input, scratch folders, and the cleanup of temporaries.
+//! - [`writer`]: the streaming sharded safetensors writer.
 //! - [`inspect`] and [`convert`]: the `retarget inspect` / `convert` commands.
 
 pub mod config;
@@ -18,6 +20,7 @@ pub mod gguf_convert;
 pub mod gguf_tokenizer;
 pub mod hf_folder;
 pub mod inspect;
+pub mod output;
 pub mod progress;
 pub mod safetensors_file;
 pub mod tensor_roles;

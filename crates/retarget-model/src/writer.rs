@@ -1,22 +1,21 @@
-//! Atomic output folders and the streaming, sharded safetensors writer.
-//!
-//! Everything is written into a temporary folder beside the destination and
-//! renamed into place only when all of it succeeded; on any error (or a
-//! panic) the temporary folder is removed, so no half-written model is ever
-//! left at the destination.
+//! The streaming, sharded safetensors writer. It writes into an
+//! [`OutputDir`], which is renamed into place only when all of it succeeded;
+//! on any error (or a panic) the temporary folder is removed, so no
+//! half-written model is ever left at the destination.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use indicatif::ProgressBar;
 use safetensors::tensor::{Metadata, TensorInfo};
 use safetensors::Dtype;
 
 use crate::error::{ModelError, Result};
+use crate::output::OutputDir;
 use crate::weights::{INDEX_FILE, SINGLE_FILE};
 
 /// Alignment of the data section of every safetensors file retarget writes.
@@ -24,141 +23,6 @@ const DATA_ALIGNMENT: usize = 64;
 
 /// Default `--max-shard-size`: 5 GB, as `transformers` uses.
 pub const DEFAULT_MAX_SHARD_BYTES: u64 = 5_000_000_000;
-
-/// A destination folder being written atomically.
-#[derive(Debug)]
-pub struct OutputDir {
-    destination: PathBuf,
-    temp: PathBuf,
-    committed: bool,
-}
-
-fn absolute(path: &Path) -> Result<PathBuf> {
-    std::path::absolute(path).map_err(|e| ModelError::io(path, e))
-}
-
-/// Resolves symlinks of the longest existing ancestor, so that paths can be
-/// compared even when the tail does not exist yet.
-fn resolved(path: &Path) -> Result<PathBuf> {
-    let abs = absolute(path)?;
-    let mut existing = abs.as_path();
-    let mut tail = Vec::new();
-    while !existing.exists() {
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                tail.push(name.to_os_string());
-                existing = parent;
-            }
-            _ => break,
-        }
-    }
-    let mut out = fs::canonicalize(existing).map_err(|e| ModelError::io(existing, e))?;
-    for name in tail.into_iter().rev() {
-        out.push(name);
-    }
-    Ok(out)
-}
-
-impl OutputDir {
-    /// Prepares to write `destination`. Refuses when it overlaps any of
-    /// `inputs` (same folder, inside one, or containing one) or when it
-    /// already exists and is not an empty folder.
-    pub fn create(destination: &Path, inputs: &[&Path]) -> Result<Self> {
-        let dest = resolved(destination)?;
-        for input in inputs {
-            let input = resolved(input)?;
-            let input_dir = if input.is_file() {
-                input.parent().map(Path::to_path_buf).unwrap_or_default()
-            } else {
-                input.clone()
-            };
-            if dest == input_dir || dest.starts_with(&input) || input.starts_with(&dest) {
-                return Err(ModelError::Usage(format!(
-                    "refusing to write {} : it overlaps the input {}; choose an output folder outside the inputs",
-                    destination.display(),
-                    input.display()
-                )));
-            }
-        }
-        if dest.exists() {
-            let empty_dir = dest.is_dir()
-                && fs::read_dir(&dest)
-                    .map_err(|e| ModelError::io(&dest, e))?
-                    .next()
-                    .is_none();
-            if !empty_dir {
-                return Err(ModelError::Usage(format!(
-                    "{} already exists; retarget never overwrites: remove it or choose another output",
-                    destination.display()
-                )));
-            }
-        }
-        let parent = dest.parent().ok_or_else(|| {
-            ModelError::Usage(format!("{} has no parent folder", destination.display()))
-        })?;
-        fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "out".into());
-        let temp = parent.join(format!(".{name}.retarget-partial-{}", std::process::id()));
-        if temp.exists() {
-            fs::remove_dir_all(&temp).map_err(|e| ModelError::io(&temp, e))?;
-        }
-        fs::create_dir(&temp).map_err(|e| ModelError::io(&temp, e))?;
-        set_mode(&temp, 0o755)?;
-        Ok(OutputDir {
-            destination: dest,
-            temp,
-            committed: false,
-        })
-    }
-
-    /// The temporary folder files are written to.
-    pub fn path(&self) -> &Path {
-        &self.temp
-    }
-
-    /// Writes a small file (mode 0644) at `relative` inside the output.
-    pub fn write_file(&self, relative: &Path, bytes: &[u8]) -> Result<()> {
-        let path = self.temp.join(relative);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
-        }
-        fs::write(&path, bytes).map_err(|e| ModelError::io(&path, e))?;
-        set_mode(&path, 0o644)
-    }
-
-    /// Copies `source` verbatim to `relative` inside the output (mode 0644).
-    pub fn copy_file(&self, source: &Path, relative: &Path) -> Result<()> {
-        let path = self.temp.join(relative);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
-        }
-        fs::copy(source, &path).map_err(|e| ModelError::io(source, e))?;
-        set_mode(&path, 0o644)
-    }
-
-    /// Moves the finished output into place.
-    pub fn commit(mut self) -> Result<PathBuf> {
-        if self.destination.is_dir() {
-            // Checked empty in `create`; `remove_dir` fails if that changed.
-            fs::remove_dir(&self.destination).map_err(|e| ModelError::io(&self.destination, e))?;
-        }
-        fs::rename(&self.temp, &self.destination)
-            .map_err(|e| ModelError::io(&self.destination, e))?;
-        self.committed = true;
-        Ok(self.destination.clone())
-    }
-}
-
-impl Drop for OutputDir {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_dir_all(&self.temp);
-        }
-    }
-}
 
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| ModelError::io(path, e))
@@ -479,47 +343,9 @@ pub fn parse_size(text: &str) -> Result<u64> {
     Ok(bytes as u64)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a
-/// rename, so that `path` never holds a partial file (mode 0644).
-pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| ModelError::Usage(format!("{}: not a file name", path.display())))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".tmp-{}", std::process::id()));
-    let temp = path.with_file_name(temp_name);
-    let written = fs::write(&temp, bytes)
-        .map_err(|e| ModelError::io(&temp, e))
-        .and_then(|()| set_mode(&temp, 0o644))
-        .and_then(|()| fs::rename(&temp, path).map_err(|e| ModelError::io(path, e)));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_file_writes_leave_only_the_finished_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("logits.safetensors");
-        write_file_atomically(&path, b"first").unwrap();
-        write_file_atomically(&path, b"second").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"second");
-        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o644);
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 1, "{names:?}");
-        let missing = dir.path().join("no-such-folder").join("x");
-        assert!(write_file_atomically(&missing, b"x").is_err());
-    }
 
     #[test]
     fn data_sections_start_at_a_multiple_of_64_bytes() {

@@ -13,8 +13,8 @@ use retarget_infer::score::ScoreSummary;
 use retarget_infer::Device;
 use retarget_infer::InferError;
 use retarget_model::convert::{convert, ConvertOptions};
+use retarget_model::output::{OutputDir, ScratchDir};
 use retarget_model::progress::{bytes_bar, count_bar};
-use retarget_model::writer::OutputDir;
 use retarget_model::ModelError;
 
 use crate::error::{Result, VocabError};
@@ -174,9 +174,11 @@ fn weight_bytes(dir: &Path) -> u64 {
 /// same text in the reference language under the *input* model's tokenizer
 /// (so that the number says what the target language costs relative to
 /// what the reference cost originally; a trimmed tokenizer that no longer
-/// knows the reference language does not distort it).
+/// knows the reference language does not distort it). The report names the
+/// tokenizer by `shown`, where it is after the run (never the scratch folder).
 fn side(
     dir: &Path,
+    shown: &Path,
     tokenizer: &tokenizers::Tokenizer,
     lang: &str,
     held_out: &[String],
@@ -189,7 +191,7 @@ fn side(
     Ok(ModelSide {
         tokens: tokenizer.get_vocab_size(true),
         weight_bytes: weight_bytes(dir),
-        held_out: Fairness::new(&path.display().to_string(), lang, counts, reference_tokens),
+        held_out: Fairness::new(&shown.display().to_string(), lang, counts, reference_tokens),
         bits_per_byte: None,
     })
 }
@@ -255,11 +257,8 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&parent).map_err(|e| ModelError::io(&parent, e))?;
-    let scratch = tempfile::Builder::new()
-        .prefix(".retarget-adapt-")
-        .tempdir_in(&parent)
-        .map_err(|e| ModelError::io(&parent, e))?;
+    let destination = OutputDir::create(output, &[model])?;
+    let scratch = ScratchDir::new(&parent, "adapt")?;
     let base = if model.is_file() {
         let converted = scratch.path().join("base");
         convert(model, &converted, &ConvertOptions::default(), &|total| {
@@ -269,7 +268,6 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     } else {
         model.to_path_buf()
     };
-    let destination = OutputDir::create(output, &[model])?;
     let corpus = scratch.path().join("corpus.txt");
     std::fs::write(&corpus, lines.join("\n") + "\n").map_err(|e| ModelError::io(&corpus, e))?;
     let code = language.code().to_string();
@@ -286,7 +284,20 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         }
         None => None,
     };
-    let mut before = side(&base, &base_tokenizer, &code, &held_out, reference_tokens)?;
+    // A GGUF input's tokenizer lives in the scratch conversion: name the GGUF.
+    let base_shown = if model.is_file() {
+        model.to_path_buf()
+    } else {
+        model.join("tokenizer.json")
+    };
+    let mut before = side(
+        &base,
+        &base_shown,
+        &base_tokenizer,
+        &code,
+        &held_out,
+        reference_tokens,
+    )?;
     let held_out_source = options.held_out.as_ref().unwrap_or(&options.corpus[0]);
     let mut scores = HeldOutScorer::new(&held_out, held_out_source);
     before.bits_per_byte = scores.bits_per_byte(&base, "base model")?;
@@ -389,6 +400,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     };
     let mut after = side(
         &finished,
+        &output.join("tokenizer.json"),
         &load_tokenizer(&finished)?,
         &code,
         &held_out,

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use retarget_model::writer::OutputDir;
+use retarget_model::output::OutputDir;
 
 use crate::error::{Result, VocabError};
 use crate::init::{Context, Init};
@@ -73,6 +73,8 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
             options.init.name()
         )));
     }
+    // The output is checked before any work.
+    let out = OutputDir::create(output, &[model])?;
     let rows_before = source.rows;
     let first_new = file.len();
     let lines = read_corpus(&options.corpus)?;
@@ -108,7 +110,6 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
         replacement: None,
     })?;
     let fresh = plan.rows_of(&source, &shared, options.init.seed())?;
-    let out = OutputDir::create(output, &[model])?;
     let row = |i: usize, r: usize| {
         let new = r
             .checked_sub(first_new)

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use retarget_model::writer::OutputDir;
+use retarget_model::output::OutputDir;
 
 use crate::error::{Result, VocabError};
 use crate::init::{Context, Init};
@@ -85,6 +85,8 @@ pub struct ReplaceReport {
 /// Replaces the vocabulary of the model folder `model`, writing `output`.
 pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<ReplaceReport> {
     let source = VocabModel::open(model, "vocabulary replacement")?;
+    // The output is checked before any work.
+    let out = OutputDir::create(output, &[model])?;
     let old = &source.file;
     // The corpus, read once: it may train the tokenizer and FOCUS's vectors
     // and is counted with both tokenizers.
@@ -141,7 +143,6 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
     for (k, &i) in missing.iter().enumerate() {
         position[i] = k;
     }
-    let out = OutputDir::create(output, &[model])?;
     let row = |i: usize, r: usize| match shared[r] {
         Some(old_id) => Row::Old(old_id),
         None => Row::New(&fresh[i].as_ref().expect("token-indexed")[position[r]]),

@@ -8,12 +8,11 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use retarget_model::hf_folder::HfFolder;
+use retarget_model::output::OutputDir;
 use retarget_model::progress::bytes_bar;
 use retarget_model::tensor_roles::Architecture;
 use retarget_model::weights::TensorRef;
-use retarget_model::writer::{
-    write_weights, OutputDir, PlannedTensor, TensorBytes, WrittenWeights,
-};
+use retarget_model::writer::{write_weights, PlannedTensor, TensorBytes, WrittenWeights};
 use retarget_model::ModelError;
 
 use crate::error::{Result, VocabError};

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use retarget_model::writer::OutputDir;
+use retarget_model::output::OutputDir;
 use retarget_model::ModelError;
 use serde_json::Value;
 

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use retarget_model::dtype::{from_f32, to_f32, FloatType};
+use retarget_model::output::OutputDir;
 use retarget_model::weights::TensorRef;
-use retarget_model::writer::OutputDir;
 
 use crate::error::{Result, VocabError};
 use crate::resize::{Row, VocabModel};
@@ -137,6 +137,8 @@ fn mean_row(t: &TensorRef, rows: &[usize], width: usize) -> Result<Vec<u8>> {
 /// Trims the model folder `model` into the new folder `output`.
 pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimReport> {
     let source = VocabModel::open(model, "trimming")?;
+    // The output is checked before any work.
+    let out = OutputDir::create(output, &[model])?;
     let file = &source.file;
     let rows_before = source.rows;
     let lines = read_corpus(&options.corpus)?;
@@ -179,7 +181,6 @@ pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimRe
                 .transpose()
         })
         .collect::<Result<_>>()?;
-    let out = OutputDir::create(output, &[model])?;
     let row = |i: usize, r: usize| match kept_rows.get(r) {
         Some(&old) => Row::Old(old),
         None => Row::New(pads[i].as_deref().unwrap_or_default()),

@@ -197,11 +197,11 @@ pub struct ScoreArgs {
     /// Value for floor / add-k smoothing (`-sv`).
     #[arg(long)]
     smooth_value: Option<f64>,
-    /// chrF character n-gram order (`-cc`).
-    #[arg(long, default_value_t = 6)]
+    /// chrF character n-gram order (`-cc`, 0–100).
+    #[arg(long, default_value_t = 6, value_parser = order_parser())]
     chrf_char_order: usize,
-    /// chrF word n-gram order, 2 for chrF++ (`-cw`).
-    #[arg(long, default_value_t = 0)]
+    /// chrF word n-gram order, 2 for chrF++ (`-cw`, 0–100).
+    #[arg(long, default_value_t = 0, value_parser = order_parser())]
     chrf_word_order: usize,
     /// chrF beta.
     #[arg(long, default_value_t = 2)]
@@ -233,8 +233,8 @@ pub struct ScoreArgs {
     /// Print only the scores.
     #[arg(short = 'b', long)]
     score_only: bool,
-    /// Decimal places.
-    #[arg(short = 'w', long, default_value_t = 1)]
+    /// Decimal places (0–65535).
+    #[arg(short = 'w', long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=65535))]
     width: usize,
     /// One score per segment, one metric only (`-sl`).
     #[arg(long)]
@@ -245,10 +245,10 @@ pub struct ScoreArgs {
     /// Paired approximate randomization test against the first system (`-par`).
     #[arg(long)]
     paired_ar: bool,
-    /// Bootstrap resamples for --paired-bs (`-pbsn`).
+    /// Bootstrap resamples for --paired-bs (`-pbsn`; 0 means the default, as in sacrebleu).
     #[arg(long, default_value_t = 1000)]
     paired_bs_n: usize,
-    /// Trials for --paired-ar (`-parn`).
+    /// Trials for --paired-ar (`-parn`; 0 means the default, as in sacrebleu).
     #[arg(long, default_value_t = 10000)]
     paired_ar_n: usize,
     /// Seed of the paired tests' random generator (sacrebleu's SACREBLEU_SEED
@@ -297,16 +297,27 @@ fn bleu_tokenizer(
     }
 }
 
+/// chrF's n-gram orders: sacrebleu takes any, but its memory grows with the
+/// order; 100 is far past any use.
+fn order_parser() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(0..=100)
+}
+
 fn usage(message: String) -> EvalError {
     EvalError::Usage(message)
 }
 
 impl ScoreArgs {
     fn systems_options(&self) -> crate::systems_cli::SystemsOptions {
+        // sacrebleu replaces a count of 0 by the test's default.
+        let or_default = |n: usize, default: usize| if n == 0 { default } else { n };
         let test = if self.paired_bs {
-            Some((PairedTest::Bootstrap, self.paired_bs_n))
+            Some((PairedTest::Bootstrap, or_default(self.paired_bs_n, 1000)))
         } else if self.paired_ar {
-            Some((PairedTest::ApproximateRandomization, self.paired_ar_n))
+            Some((
+                PairedTest::ApproximateRandomization,
+                or_default(self.paired_ar_n, 10000),
+            ))
         } else {
             None
         };
@@ -332,6 +343,11 @@ impl ScoreArgs {
                     })
                 }
                 Metric::Chrf => {
+                    if self.chrf_char_order + self.chrf_word_order == 0 {
+                        return Err(usage(
+                            "chrF needs a character or word n-gram order above 0 (-cc, -cw)".into(),
+                        ));
+                    }
                     m.chrf = Some(Chrf {
                         char_order: self.chrf_char_order,
                         word_order: self.chrf_word_order,
@@ -382,6 +398,13 @@ pub fn run(command: EvalCommand) -> Result<String> {
             }
             let scores = corpus_scores(&text, &metrics);
             Ok(match args.format {
+                // As sacrebleu: -b prints the bare scores, as a JSON list when several.
+                Format::Json if args.score_only => join_json(
+                    &scores
+                        .iter()
+                        .map(|s| s.format_text(args.width, true))
+                        .collect::<Vec<_>>(),
+                ),
                 Format::Json => join_json(
                     &scores
                         .iter()

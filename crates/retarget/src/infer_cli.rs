@@ -15,8 +15,8 @@ use retarget_infer::Device;
 use retarget_infer::{InferError, LanguageModel};
 
 use crate::translate_cli;
+use retarget_model::output::OutputFile;
 use retarget_model::progress::count_bar;
-use retarget_model::writer::write_file_atomically;
 use serde_json::json;
 
 /// Which model to run, and where (shared by `score`, `generate` and `lens`).
@@ -80,8 +80,13 @@ pub struct ScoreArgs {
     json: bool,
     /// Also write every line's logits (`line.N`: tokens × vocabulary, f32) to this
     /// safetensors file.
+    /// Never into the model folder or over an input; never over an existing file
+    /// without --force.
     #[arg(long)]
     save_logits: Option<PathBuf>,
+    /// Let --save-logits replace an existing file (never an input).
+    #[arg(long, requires = "save_logits")]
+    force: bool,
     /// Encoder-decoder models: the source lines whose translations -i holds (scored by
     /// teacher forcing, `</s>` and any forced language token included).
     #[arg(long)]
@@ -198,8 +203,16 @@ fn render_lens(report: &retarget_infer::lens::LensReport) -> String {
 
 /// Runs `retarget score`; returns what to print.
 pub fn run_score(args: ScoreArgs) -> Result<String> {
+    let logits_file = match &args.save_logits {
+        Some(path) => {
+            let mut inputs = vec![args.model.model.as_path(), args.input.as_path()];
+            inputs.extend(args.source.as_deref());
+            Some(OutputFile::create(path, &inputs, args.force)?)
+        }
+        None => None,
+    };
     let lines = read_text(&args.input)?;
-    let keep_logits = args.save_logits.is_some();
+    let keep_logits = logits_file.is_some();
     let bar = count_bar(lines.len() as u64, "scoring lines");
     let model = args.model.open()?;
     let (scores, logits) = match model {
@@ -251,8 +264,8 @@ pub fn run_score(args: ScoreArgs) -> Result<String> {
         }
     };
     bar.finish_and_clear();
-    if let Some(path) = &args.save_logits {
-        write_file_atomically(path, &logits_safetensors(&logits)?)?;
+    if let Some(file) = logits_file {
+        file.write(&logits_safetensors(&logits)?)?;
     }
     let summary = ScoreSummary::of(&lines, &scores);
     if args.json {

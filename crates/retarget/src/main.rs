@@ -13,8 +13,31 @@ mod vocab_cli;
 use std::process::ExitCode;
 
 use clap::Parser;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+/// A closed standard output (`retarget generate … | head`) ends the program
+/// quietly, as it ends other Unix tools, instead of panicking; SIGINT, SIGTERM
+/// and SIGHUP remove the temporaries being written, then exit with 128 + the
+/// signal's number (130, 143, 129).
+fn handle_signals() {
+    // SAFETY: sets the default disposition of SIGPIPE (which Rust's runtime
+    // ignores) before any other thread exists; no handler code is involved.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    if let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                retarget_model::output::temporaries::remove_live_temporaries();
+                std::process::exit(128 + signal);
+            }
+        });
+    }
+}
 
 fn main() -> ExitCode {
+    handle_signals();
     let args = eval_cli::sacrebleu_aliases(std::env::args_os().collect());
     let cli = cli::Cli::parse_from(args);
     match cli::run(cli) {

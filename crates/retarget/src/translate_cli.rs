@@ -1,6 +1,6 @@
 //! `retarget translate`: arguments, the off-target check, rendering.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use retarget_eval::langid::{check_expectable, summarize, Backend, LangidSummary};
@@ -11,8 +11,8 @@ use retarget_infer::sampling::Sampling;
 use retarget_infer::score::read_text;
 use retarget_infer::seq2seq::translate::{TranslateOptions, Translation};
 use retarget_infer::InferError;
+use retarget_model::output::OutputFile;
 use retarget_model::progress::count_bar;
-use retarget_model::writer::write_file_atomically;
 
 use crate::infer_cli::DeviceArg;
 
@@ -33,9 +33,13 @@ pub struct TranslateArgs {
     /// Source text, one segment per line.
     #[arg(short = 'i', long = "input")]
     input: PathBuf,
-    /// Write the translations here (else standard output).
+    /// Write the translations here (else standard output). Never into the model folder
+    /// or over an input; never over an existing file without --force.
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
+    /// Let -o replace an existing file (never an input).
+    #[arg(long, requires = "output")]
+    force: bool,
     /// Beams (default: the model's num_beams; 1 is greedy).
     #[arg(long)]
     beam: Option<usize>,
@@ -99,6 +103,14 @@ pub fn run_translate(args: TranslateArgs) -> Result<String> {
         args.max_new_tokens,
         args.batch,
     )?;
+    let output = match &args.output {
+        Some(path) => {
+            let mut inputs = vec![args.model.as_path(), args.input.as_path()];
+            inputs.extend(args.langid.strip_prefix("fasttext:").map(Path::new));
+            Some(OutputFile::create(path, &inputs, args.force)?)
+        }
+        None => None,
+    };
     let backend = Backend::from_spec(&args.langid, &[])?;
     let expectable = check_expectable(&backend, &options.tgt);
     let lines = read_text(&args.input)?;
@@ -161,10 +173,11 @@ pub fn run_translate(args: TranslateArgs) -> Result<String> {
         .map(|()| summarize(&texts, &backend.identify_lines(&texts), Some(&options.tgt)))
         .map_err(|e| e.to_string());
     let mut out = String::new();
-    if let Some(path) = &args.output {
+    let to_file = output.is_some();
+    if let Some(file) = output {
         let mut bytes = texts.join("\n").into_bytes();
         bytes.push(b'\n');
-        write_file_atomically(path, &bytes)?;
+        file.write(&bytes)?;
     }
     if args.json {
         for t in &translations {
@@ -179,14 +192,14 @@ pub fn run_translate(args: TranslateArgs) -> Result<String> {
         )? + "\n");
         return Ok(out);
     }
-    if args.output.is_none() {
+    if !to_file {
         for text in &texts {
             out += text;
             out.push('\n');
         }
     }
     let report = render_off_target(&summary, &backend.describe());
-    if args.output.is_none() {
+    if !to_file {
         eprint!("{report}");
     } else {
         out += &report;

@@ -4,6 +4,7 @@
 //! as it comes.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 use retarget_model::dtype::{from_f32_into, round_to, to_f32_into, FloatType};
@@ -178,6 +179,7 @@ impl Sources<'_> {
         let all: Vec<usize> = (0..self.inputs.len()).collect();
         let chunks = self.chunk_count(chunk_len);
         let mut encoded: Vec<Vec<u8>> = vec![Vec::new(); CHUNKS_IN_FLIGHT.min(chunks)];
+        let nonfinite = AtomicBool::new(false);
         for first in (0..chunks).step_by(CHUNKS_IN_FLIGHT.max(1)) {
             let batch = CHUNKS_IN_FLIGHT.min(chunks - first);
             encoded[..batch].par_iter_mut().enumerate().for_each_init(
@@ -193,10 +195,20 @@ impl Sources<'_> {
                     let len = chunk_len.min(n - start);
                     let inputs = scratch.fill(self, &all, start, len);
                     kernel.chunk(c, &inputs, &mut values[..len]);
+                    if values[..len].iter().any(|v| !v.is_finite()) {
+                        nonfinite.store(true, Ordering::Relaxed);
+                    }
                     bytes.resize(len * dtype.size(), 0);
                     from_f32_into(dtype, &values[..len], bytes);
                 },
             );
+            if nonfinite.load(Ordering::Relaxed) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the merge produced NaN or infinite values (non-finite input weights, or \
+                     parameters such as linear weights that sum to 0 with normalize: true)",
+                ));
+            }
             for bytes in &encoded[..batch] {
                 out.write_all(bytes)?;
             }
