@@ -33,7 +33,14 @@ impl EvalError {
     /// missing file counts as bad input.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            EvalError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            EvalError::Io { source, .. } => {
+                use std::io::ErrorKind::*;
+                // A path the user named that is missing, unreadable or of the wrong kind.
+                matches!(
+                    source.kind(),
+                    NotFound | PermissionDenied | IsADirectory | NotADirectory
+                )
+            }
             _ => true,
         }
     }

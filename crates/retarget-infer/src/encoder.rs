@@ -360,7 +360,7 @@ impl MaskedLanguageModel {
         keep_logits: bool,
         on_line: &dyn Fn(),
     ) -> Result<(Vec<LineScore>, Vec<Tensor>)> {
-        score_each(path, lines, keep_logits, on_line, |line| {
+        score_each(&self.path, path, lines, keep_logits, on_line, |line| {
             let (score, logits) = self.score_line(line)?;
             Ok((score, Some(logits)))
         })

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::decoder::{KvCache, Positions};
 use crate::error::{InferError, Result};
+use crate::finite;
 use crate::model::LanguageModel;
 use crate::sampling::{Sampler, Sampling};
 
@@ -232,6 +233,9 @@ impl LanguageModel {
             }
             let logits = self.decoder.forward(&input, &mut cache, Positions::Last)?;
             let logits: Vec<f32> = logits.flatten_all()?.to_vec1()?;
+            if logits.iter().any(|v| !v.is_finite()) {
+                return Err(finite::nonfinite(&self.path, "logits"));
+            }
             prompt_seconds.get_or_insert_with(|| started.elapsed().as_secs_f64());
             let mut next = Vec::with_capacity(rows);
             for row in 0..rows {

@@ -23,6 +23,7 @@ pub mod decoder;
 pub mod device;
 pub mod encoder;
 pub mod error;
+mod finite;
 pub mod generate;
 pub mod lens;
 pub mod model;

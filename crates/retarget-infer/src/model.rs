@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 
 use retarget_model::config::ModelConfig;
+use retarget_model::consistency;
 use retarget_model::convert::{convert, ConvertOptions};
 use retarget_model::gguf::{candle_message, GgufFile};
 use retarget_model::gguf_convert::{llama_config, llama_params};
@@ -104,12 +105,19 @@ impl FolderParts {
         } else {
             None
         };
+        let weights = Weights::open_dir(dir)?;
+        consistency::check(
+            &config_path,
+            &config,
+            &weights,
+            Some((&tokenizer_path, tokenizer.get_vocab_size(true))),
+        )?;
         Ok(FolderParts {
             config,
             tokenizer_config,
             generation,
             tokenizer,
-            weights: Weights::open_dir(dir)?,
+            weights,
         })
     }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::decoder::{log_softmax, KvCache, Positions};
 use crate::error::{InferError, Result};
+use crate::finite;
 use crate::model::LanguageModel;
 
 /// The score of one line.
@@ -124,7 +125,7 @@ impl LanguageModel {
         keep_logits: bool,
         on_line: &dyn Fn(),
     ) -> Result<(Vec<LineScore>, Vec<Tensor>)> {
-        score_each(path, lines, keep_logits, on_line, |line| {
+        score_each(&self.path, path, lines, keep_logits, on_line, |line| {
             let (score, logits) = self.score_line(line, keep_logits)?;
             Ok((score, logits))
         })
@@ -133,8 +134,10 @@ impl LanguageModel {
 
 /// Scores each item with `score` (which may return its logits), calling
 /// `on_line` after each; errors name `path` and the line. The logits are
-/// kept only with `keep_logits`.
+/// kept only with `keep_logits`. A non-finite score is an error about
+/// `model`.
 pub(crate) fn score_each<T>(
+    model: &Path,
     path: &Path,
     items: &[T],
     keep_logits: bool,
@@ -145,6 +148,9 @@ pub(crate) fn score_each<T>(
     let mut logits = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let (line_score, line_logits) = score(item).map_err(|e| e.at_line(path, index))?;
+        if !line_score.nll.is_finite() {
+            return Err(finite::nonfinite(model, "log-likelihoods"));
+        }
         scores.push(line_score);
         if keep_logits {
             logits.extend(line_logits);

@@ -478,8 +478,8 @@ fn parse_tokenizer(value: &Value) -> Result<TokenizerConfig, String> {
                     Value::Null => None,
                     v => Some(
                         v.as_u64()
-                            .filter(|&n| n > 0)
-                            .ok_or("`pad_to_multiple_of` must be a positive integer")?
+                            .filter(|&n| n > 0 && n <= 1 << 16)
+                            .ok_or("`pad_to_multiple_of` must be an integer from 1 to 65536")?
                             as usize,
                     ),
                 }

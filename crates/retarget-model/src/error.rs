@@ -68,10 +68,18 @@ impl ModelError {
     }
 
     /// True when the error is the user's input or request (exit code 2), false
-    /// for other operating-system failures. A missing file counts as bad input.
+    /// for other operating-system failures (a full disk). A missing, unreadable or
+    /// wrong-kind path (a folder for a file) counts as bad input.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            ModelError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            ModelError::Io { source, .. } => {
+                use std::io::ErrorKind::*;
+                // A path the user named that is missing, unreadable or of the wrong kind.
+                matches!(
+                    source.kind(),
+                    NotFound | PermissionDenied | IsADirectory | NotADirectory
+                )
+            }
             ModelError::Internal(_) => false,
             _ => true,
         }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::ModelConfig;
+use crate::consistency;
 use crate::error::{ModelError, Result};
 use crate::tensor_roles::Architecture;
 use crate::weights::Weights;
@@ -54,6 +55,15 @@ impl HfFolder {
             None
         };
         let weights = Weights::open_dir(dir)?;
+        if let Some(c) = &config {
+            let tokens = tokenizer.as_ref().map(|t| t.get_vocab_size(true));
+            consistency::check(
+                &config_path,
+                c,
+                &weights,
+                tokens.map(|n| (tokenizer_path.as_path(), n)),
+            )?;
+        }
         Ok(HfFolder {
             dir: dir.to_path_buf(),
             config,

@@ -5,6 +5,7 @@
 //! - [`safetensors_file`] / [`weights`]: memory-mapped, validated safetensors.
 //! - [`gguf`], [`gguf_convert`], [`gguf_tokenizer`]: GGUF reading and
 //!   GGUF → HF conversion.
+//! - [`consistency`]: `config.json` against the weights and the tokenizer.
 //! - [`tensor_roles`]: which tensor is the embedding, the head, a layer.
 //! - [`output`]: where retarget writes — atomic output folders and files that
 //!   never touch an input, scratch folders, and the cleanup of temporaries.
@@ -12,6 +13,7 @@
 //! - [`inspect`] and [`convert`]: the `retarget inspect` / `convert` commands.
 
 pub mod config;
+pub mod consistency;
 pub mod convert;
 pub mod dtype;
 pub mod error;

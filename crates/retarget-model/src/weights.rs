@@ -5,8 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::Deserialize;
 
+use crate::dtype::{to_f32_into, FloatType};
 use crate::error::{ModelError, Result};
 use crate::safetensors_file::{SafetensorsFile, TensorEntry};
 
@@ -28,6 +30,21 @@ impl<'a> TensorRef<'a> {
     /// Its raw bytes, borrowed from the memory map.
     pub fn data(&self) -> &'a [u8] {
         self.file.data(self.entry)
+    }
+
+    /// Whether it is a floating-point tensor holding NaN or an infinity.
+    pub fn has_nonfinite(&self) -> bool {
+        let Some(ty) = FloatType::of(self.entry.dtype) else {
+            return false;
+        };
+        // In chunks, so that a large tensor is not converted whole.
+        let chunk = 1 << 16;
+        let mut values = vec![0f32; chunk];
+        self.data().chunks(chunk * ty.size()).any(|bytes| {
+            let values = &mut values[..bytes.len() / ty.size()];
+            to_f32_into(ty, bytes, values);
+            values.iter().any(|v| !v.is_finite())
+        })
     }
 }
 
@@ -111,28 +128,41 @@ impl Weights {
                 ));
             }
         }
-        // Tensors a shard holds but the index does not map to it are ignored,
-        // as `transformers` ignores them; they are reported.
+        // A tensor a shard holds that the index never names would be dropped
+        // by every writer: refused. A second copy of a tensor the index maps
+        // to another shard is ignored (as `transformers` ignores it), and reported.
         let mut warnings = Vec::new();
-        let keep: Vec<Vec<bool>> = files
-            .iter()
-            .map(|file| {
-                let shard = file.path().file_name().and_then(|n| n.to_str()).unwrap_or("");
-                file.tensors()
-                    .iter()
-                    .map(|entry| {
-                        let mapped = index.weight_map.get(&entry.name).map(String::as_str) == Some(shard);
-                        if !mapped {
-                            warnings.push(format!(
-                                "shard `{shard}` holds tensor `{}`, which the index does not map to it (ignored)",
+        let mut keep: Vec<Vec<bool>> = Vec::with_capacity(files.len());
+        for file in &files {
+            let shard = file
+                .path()
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("");
+            let mut kept = Vec::with_capacity(file.tensors().len());
+            for entry in file.tensors() {
+                match index.weight_map.get(&entry.name).map(String::as_str) {
+                    Some(mapped) if mapped == shard => kept.push(true),
+                    Some(mapped) => {
+                        warnings.push(format!(
+                            "shard `{shard}` also holds tensor `{}`, which the index maps to `{mapped}` (this copy is ignored)",
+                            entry.name
+                        ));
+                        kept.push(false);
+                    }
+                    None => {
+                        return Err(ModelError::invalid(
+                            index_path,
+                            format!(
+                                "shard `{shard}` holds tensor `{}`, which the index does not list; add it to weight_map (or remove it from the shard)",
                                 entry.name
-                            ));
-                        }
-                        mapped
-                    })
-                    .collect()
-            })
-            .collect();
+                            ),
+                        ))
+                    }
+                }
+            }
+            keep.push(kept);
+        }
         let data_bytes: u64 = files
             .iter()
             .zip(&keep)
@@ -179,6 +209,13 @@ impl Weights {
             by_name,
             warnings,
         })
+    }
+
+    /// The first tensor, in file order, holding NaN or an infinity (checked
+    /// on all cores).
+    pub fn first_nonfinite(&self) -> Option<TensorRef<'_>> {
+        let tensors: Vec<TensorRef<'_>> = self.iter().collect();
+        tensors.into_par_iter().find_first(TensorRef::has_nonfinite)
     }
 
     /// The safetensors files (one, or the shards).

@@ -81,21 +81,36 @@ impl std::fmt::Debug for TensorBytes<'_> {
     }
 }
 
-/// Counts the bytes written through it.
+/// Counts the bytes written through it, and keeps the first write failure,
+/// so that it is reported against the output file whatever the producer
+/// made of it.
 struct Counting<'w> {
     inner: &'w mut fs::File,
     written: u64,
+    failure: Option<std::io::Error>,
+}
+
+impl Counting<'_> {
+    fn keep<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            self.failure
+                .get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
+        }
+        result
+    }
 }
 
 impl Write for Counting<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
+        let n = self.inner.write(buf);
+        let n = self.keep(n)?;
         self.written += n as u64;
         Ok(n)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+        let flushed = self.inner.flush();
+        self.keep(flushed)
     }
 }
 
@@ -218,8 +233,13 @@ fn write_shard(
                 let mut counting = Counting {
                     inner: &mut out,
                     written: 0,
+                    failure: None,
                 };
-                stream(&mut counting)?;
+                let streamed = stream(&mut counting);
+                if let Some(e) = counting.failure.take() {
+                    return Err(io(e));
+                }
+                streamed?;
                 if counting.written != planned.byte_len() as u64 {
                     return Err(wrong_length(counting.written));
                 }

@@ -73,15 +73,18 @@ fn index_naming_a_missing_shard_or_tensor_is_rejected() {
     let ok = dir.path().join("ok");
     sharded_folder(&ok, "model-00001-of-00001.safetensors", None).unwrap();
     assert_eq!(HfFolder::open(&ok).unwrap().weights().len(), 2);
-    // A tensor the index does not map is ignored (as transformers does) and reported.
+    // A tensor the index does not list would be dropped by every writer: refused.
+    let ok_index = ok.join("model.safetensors.index.json");
     std::fs::write(
-        ok.join("model.safetensors.index.json"),
+        &ok_index,
         r#"{"weight_map": {"a": "model-00001-of-00001.safetensors"}}"#,
     )
     .unwrap();
-    let folder = HfFolder::open(&ok).unwrap();
-    assert_eq!(folder.weights().len(), 1);
-    assert!(folder.weights().warnings()[0].contains("holds tensor `b`"));
+    assert_invalid(
+        HfFolder::open(&ok).unwrap_err(),
+        &ok_index,
+        "holds tensor `b`, which the index does not list",
+    );
 
     std::fs::write(&index, "{not json").unwrap();
     assert_invalid(

@@ -54,6 +54,9 @@ impl NewTokens {
     }
 }
 
+/// Most tokens a vocabulary may be given (ten times the largest in use).
+pub const MAX_VOCABULARY: usize = 4_000_000;
+
 /// Trains a tokenizer like `tokenizer` (described by `base`) on `lines` and
 /// returns the `add` most useful tokens it has and the base lacks.
 pub fn learn(
@@ -62,6 +65,11 @@ pub fn learn(
     lines: &[String],
     add: usize,
 ) -> Result<NewTokens> {
+    if add > MAX_VOCABULARY {
+        return Err(VocabError::Usage(format!(
+            "--add {add} is more than {MAX_VOCABULARY} tokens"
+        )));
+    }
     // Train well past --add: many trained tokens repeat base tokens.
     let size = 256 + 8 * add + 1000;
     let known = base.model_tokens();
@@ -100,6 +108,11 @@ pub fn train_replacement(
     lines: &[String],
     vocab_size: usize,
 ) -> Result<TokenizerFile> {
+    if vocab_size > MAX_VOCABULARY {
+        return Err(VocabError::Usage(format!(
+            "--vocab-size {vocab_size} is more than {MAX_VOCABULARY} tokens"
+        )));
+    }
     let base_model = &base.json()["model"];
     if base_model["byte_fallback"].as_bool() == Some(true) {
         return Err(VocabError::invalid(

@@ -76,6 +76,9 @@ pub struct TrimReport {
     pub dropped_files: Vec<String>,
 }
 
+/// Largest `--pad-to-multiple`: padding is for GPU-friendly row counts.
+const MAX_PAD_MULTIPLE: usize = 1 << 16;
+
 /// Reads target-language text: every file, blank lines dropped; no text at all is an error.
 pub(crate) fn read_corpus(paths: &[PathBuf]) -> Result<Vec<String>> {
     let first = paths
@@ -137,6 +140,14 @@ fn mean_row(t: &TensorRef, rows: &[usize], width: usize) -> Result<Vec<u8>> {
 /// Trims the model folder `model` into the new folder `output`.
 pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimReport> {
     let source = VocabModel::open(model, "trimming")?;
+    if options
+        .pad_to_multiple
+        .is_some_and(|m| m > MAX_PAD_MULTIPLE)
+    {
+        return Err(VocabError::Usage(format!(
+            "--pad-to-multiple is at most {MAX_PAD_MULTIPLE} (64 or 128 suit GPUs)"
+        )));
+    }
     // The output is checked before any work.
     let out = OutputDir::create(output, &[model])?;
     let file = &source.file;

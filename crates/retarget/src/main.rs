@@ -36,6 +36,22 @@ fn handle_signals() {
     }
 }
 
+/// The error and its causes on one line, each cause once: the library
+/// errors already print the cause they wrap (`path: reason`).
+fn message(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
+}
+
 fn main() -> ExitCode {
     handle_signals();
     let args = eval_cli::sacrebleu_aliases(std::env::args_os().collect());
@@ -43,7 +59,7 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", message(&err));
             let bad_input = err
                 .downcast_ref::<retarget_model::ModelError>()
                 .is_some_and(retarget_model::ModelError::is_bad_input)

@@ -58,6 +58,9 @@ pub struct TranslateArgs {
     json: bool,
 }
 
+/// Most beams a search may keep (far beyond the 4–12 translation uses).
+const MAX_BEAMS: usize = 256;
+
 /// Parses the language options shared by `translate` and `score --source`.
 pub fn options(
     src: Option<&str>,
@@ -72,6 +75,12 @@ pub fn options(
         anyhow::bail!(InferError::Request(
             "--batch and --beam must be at least 1".into()
         ));
+    }
+    if beams.is_some_and(|b| b > MAX_BEAMS) {
+        anyhow::bail!(InferError::Request(format!(
+            "--beam {} is more than {MAX_BEAMS}: every beam holds a copy of the decoder's cache",
+            beams.unwrap_or_default()
+        )));
     }
     Ok(TranslateOptions {
         src: src.map(Language::parse).transpose()?,

@@ -88,9 +88,12 @@ impl TranslationModel {
         let d = &self.defaults;
         Ok(SearchOptions {
             beams: options.beams.unwrap_or(d.num_beams),
+            // The decoder has positions for `max_positions` tokens, the start
+            // token included: a longer request stops there.
             max_new_tokens: options
                 .max_new_tokens
-                .unwrap_or(d.max_length.saturating_sub(1).max(1)),
+                .unwrap_or(d.max_length.saturating_sub(1).max(1))
+                .min(self.model.config().max_positions.saturating_sub(1).max(1)),
             length_penalty: d.length_penalty,
             early_stopping: d.early_stopping,
             banned: d.banned_tokens.clone(),
@@ -208,9 +211,16 @@ impl TranslationModel {
         on_line: &dyn Fn(),
     ) -> Result<(Vec<LineScore>, Vec<Tensor>)> {
         let pairs: Vec<(&String, &String)> = sources.iter().zip(targets).collect();
-        score_each(path, &pairs, keep_logits, on_line, |(source, target)| {
-            let (score, logits) = self.score_pair(source, target, options)?;
-            Ok((score, Some(logits)))
-        })
+        score_each(
+            &self.path,
+            path,
+            &pairs,
+            keep_logits,
+            on_line,
+            |(source, target)| {
+                let (score, logits) = self.score_pair(source, target, options)?;
+                Ok((score, Some(logits)))
+            },
+        )
     }
 }

@@ -164,7 +164,9 @@ impl OutputDir {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
         }
-        fs::copy(source, &path).map_err(|e| ModelError::io(source, e))?;
+        // A failure to read is the source's; any other (a full disk) the output's.
+        fs::File::open(source).map_err(|e| ModelError::io(source, e))?;
+        fs::copy(source, &path).map_err(|e| ModelError::io(&path, e))?;
         set_mode(&path, 0o644)
     }
 
