@@ -20,6 +20,10 @@ trap 'rm -rf "$work"' EXIT
 status=0
 # Each check's models go once it has run: the merges alone take GBs.
 done_with() { rm -rf "$work/$1"; }
+# The reliability probe: kills, a full disk (tmpfs, where mounting one is allowed), hostile files.
+python3 scripts/crosscheck/adversarial.py --retarget "$bin" --fixtures-bin "$fixtures_bin" \
+  --gguf examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf --work "$work/adversarial" || status=1
+done_with adversarial
 "$venv/bin/python" scripts/crosscheck/model_check.py \
   --retarget "$bin" --fixtures "$work/fixtures" --assets examples/assets --work "$work" || status=1
 "$venv/bin/python" scripts/crosscheck/sacrebleu_check.py --retarget "$bin" --work "$work/sacrebleu" || status=1
