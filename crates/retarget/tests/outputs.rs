@@ -267,3 +267,49 @@ fn a_closed_standard_output_ends_quietly() {
         "--ignore-eos",
     ]);
 }
+
+#[test]
+fn an_empty_output_folder_is_replaced_and_reports_name_only_existing_paths() {
+    let t = Setup::new();
+    let out = t.dir.path().join("adapted");
+    std::fs::create_dir(&out).unwrap();
+    let corpus = t.dir.path().join("corpus.txt");
+    std::fs::write(&corpus, retarget_fixtures::corpus::lines().join("\n")).unwrap();
+    let gguf_free = [
+        "adapt",
+        "--model",
+        s(&t.model),
+        "--lang",
+        "swh",
+        "--corpus",
+        s(&corpus),
+        "--add",
+        "5",
+        "--trim",
+        "--out",
+        s(&out),
+    ];
+    retarget_ok(&gguf_free);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    fn paths<'v>(value: &'v serde_json::Value, found: &mut Vec<&'v str>) {
+        match value {
+            serde_json::Value::String(s) if s.starts_with('/') => found.push(s),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| paths(v, found)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| paths(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    paths(&report, &mut found);
+    assert!(found.len() >= 3, "{found:?}");
+    for path in found {
+        assert!(
+            Path::new(path).exists(),
+            "report.json names {path}, which does not exist"
+        );
+    }
+    assert!(temporaries(t.dir.path()).is_empty());
+    // A folder that is not empty is never replaced.
+    assert_exits_2(&gguf_free, "already exists");
+}
