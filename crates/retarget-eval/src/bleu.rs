@@ -3,9 +3,9 @@
 //! smoothing methods `none`, `floor`, `add-k` and `exp`, effective order.
 
 use crate::ngrams::{max_counts, packed_ngrams, packed_order, TokenIds};
-use crate::pytext;
 use crate::sacre_tokenizers::BleuTokenizer;
 use crate::score::{Score, Signature};
+use retarget_model::text::python;
 
 /// Highest n-gram order.
 pub const MAX_NGRAM_ORDER: usize = 4;
@@ -112,7 +112,7 @@ fn token_ids<'s>(vocab: &mut TokenIds<'s>, text: &'s str, single_spaces: bool) -
     if single_spaces {
         vocab.ids(text.split(' ').filter(|t| !t.is_empty()))
     } else {
-        vocab.ids(pytext::split(text))
+        vocab.ids(python::split(text))
     }
 }
 
@@ -120,9 +120,9 @@ impl Bleu {
     fn preprocess(&self, sent: &str) -> String {
         if self.lowercase {
             self.tokenizer
-                .tokenize(pytext::rstrip(&sent.to_lowercase()))
+                .tokenize(python::rstrip(&sent.to_lowercase()))
         } else {
-            self.tokenizer.tokenize(pytext::rstrip(sent))
+            self.tokenizer.tokenize(python::rstrip(sent))
         }
     }
 

@@ -7,8 +7,8 @@ use crate::ngrams::{
     char_boundaries, char_ngrams, clipped_matches, packed_char_ngrams, word_ngrams, Counts,
     MAX_PACKED_CHAR_ORDER,
 };
-use crate::pytext;
 use crate::score::{Score, Signature};
+use retarget_model::text::python;
 
 /// chrF settings.
 #[derive(Debug, Clone, Copy)]
@@ -55,7 +55,7 @@ fn is_punct(c: char) -> bool {
 /// punctuation mark off each word (trailing first).
 fn words(sent: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    for w in pytext::split(sent) {
+    for w in python::split(sent) {
         let mut chars = w.chars();
         let first = chars.next().expect("non-empty word");
         let last = w.chars().next_back().expect("non-empty word");
@@ -94,7 +94,7 @@ impl Chrf {
         let text = if self.whitespace {
             sent.clone()
         } else {
-            pytext::split(&sent).collect()
+            python::split(&sent).collect()
         };
         Side { text, words: sent }
     }

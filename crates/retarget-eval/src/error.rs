@@ -26,6 +26,9 @@ pub enum EvalError {
     /// A request that cannot be served (unknown tokenizer, bad option).
     #[error("{0}")]
     Usage(String),
+    /// Reading a text file failed (the foundation's error).
+    #[error(transparent)]
+    Text(#[from] retarget_model::ModelError),
 }
 
 impl EvalError {
@@ -33,6 +36,7 @@ impl EvalError {
     /// missing file counts as bad input.
     pub fn is_bad_input(&self) -> bool {
         match self {
+            EvalError::Text(e) => e.is_bad_input(),
             EvalError::Io { source, .. } => {
                 use std::io::ErrorKind::*;
                 // A path the user named that is missing, unreadable or of the wrong kind.

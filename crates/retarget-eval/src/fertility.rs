@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
 use crate::error::{EvalError, Result};
-use crate::pytext;
+use retarget_model::text::python;
 
 /// Loads a `tokenizer.json`, or the one inside an HF model folder.
 pub fn load_tokenizer(path: &Path) -> Result<Tokenizer> {
@@ -80,7 +80,7 @@ fn word_spans(line: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     let mut start = None;
     for (i, c) in line.char_indices() {
-        match (pytext::is_py_space(c), start) {
+        match (python::is_py_space(c), start) {
             (true, Some(s)) => {
                 spans.push((s, i));
                 start = None;
@@ -118,7 +118,7 @@ fn count_line(
         lines: 1,
         words: spans.len() as u64,
         chars: line.chars().count() as u64,
-        letters: line.chars().filter(|c| !pytext::is_py_space(*c)).count() as u64,
+        letters: line.chars().filter(|c| !python::is_py_space(*c)).count() as u64,
         tokens: encoding.get_ids().len() as u64,
         continued_words: per_word.iter().filter(|&&n| n > 1).count() as u64,
         unk_tokens: unk.map_or(0, |u| {

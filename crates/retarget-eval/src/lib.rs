@@ -14,7 +14,6 @@ pub mod langid;
 pub mod language;
 mod ngrams;
 pub mod numpy_rng;
-pub mod pytext;
 pub mod sacre_tokenizers;
 pub mod score;
 pub mod sentencepiece;

@@ -9,8 +9,8 @@ use std::sync::{Arc, LazyLock};
 use regex::Regex;
 
 use crate::error::Result;
-use crate::pytext;
 use crate::sentencepiece::SentencePieceModel;
+use retarget_model::text::python;
 
 /// A BLEU tokenizer.
 #[derive(Debug, Clone)]
@@ -190,7 +190,7 @@ fn mteval_regexp(line: &str) -> String {
     }
     let text =
         String::from_utf8(spaced).expect("only ASCII spaces were inserted, between characters");
-    pytext::normalize_spaces(&text)
+    python::normalize_spaces(&text)
 }
 
 /// `re.sub` of a two-character pattern: where `matches(a, b)` holds for the
@@ -247,7 +247,7 @@ static INTL_RULES: LazyLock<[(Regex, &str); 3]> = LazyLock::new(|| {
 });
 
 fn tokenize_intl(line: &str) -> String {
-    pytext::normalize_spaces(&apply(&*INTL_RULES, line))
+    python::normalize_spaces(&apply(&*INTL_RULES, line))
 }
 
 /// sacrebleu's `_UCODE_RANGES` as Python actually compares them: the two
@@ -286,7 +286,7 @@ fn is_zh_char(c: char) -> bool {
 
 fn tokenize_zh(line: &str) -> String {
     let mut spaced = String::with_capacity(line.len() * 2);
-    for c in pytext::strip(line).chars() {
+    for c in python::strip(line).chars() {
         if is_zh_char(c) {
             spaced.push(' ');
             spaced.push(c);
@@ -402,7 +402,7 @@ impl TercomTokenizer {
                 }
             }
         }
-        pytext::normalize_spaces(&s)
+        python::normalize_spaces(&s)
     }
 }
 

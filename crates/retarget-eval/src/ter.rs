@@ -2,9 +2,9 @@
 //! block shifts chosen by edit-distance gain, a beam-limited Levenshtein
 //! distance, and the same candidate limits and tie-breaking.
 
-use crate::pytext;
 use crate::sacre_tokenizers::TercomTokenizer;
 use crate::score::{Score, Signature};
+use retarget_model::text::python;
 
 const MAX_SHIFT_SIZE: usize = 10;
 const MAX_SHIFT_DIST: usize = 50;
@@ -308,17 +308,17 @@ pub struct TerStats {
 impl Ter {
     /// Statistics of one hypothesis against its references.
     pub fn segment_stats(&self, hypothesis: &str, references: &[&str]) -> TerStats {
-        let hyp = self.tokenizer.tokenize(pytext::rstrip(hypothesis));
-        let words_h: Vec<&str> = pytext::split(&hyp).collect();
+        let hyp = self.tokenizer.tokenize(python::rstrip(hypothesis));
+        let words_h: Vec<&str> = python::split(&hyp).collect();
         let mut best = i64::MAX;
         let mut ref_lengths = 0usize;
         for reference in references {
             // sacrebleu tokenizes references twice (once when caching them,
             // once more when extracting their words); with `--ter-normalized`
             // the second pass can split further (`it's ,` → `it 's ,`).
-            let once = self.tokenizer.tokenize(pytext::rstrip(reference));
-            let r = self.tokenizer.tokenize(pytext::rstrip(&once));
-            let words_r: Vec<&str> = pytext::split(&r).collect();
+            let once = self.tokenizer.tokenize(python::rstrip(reference));
+            let r = self.tokenizer.tokenize(python::rstrip(&once));
+            let words_r: Vec<&str> = python::split(&r).collect();
             let (edits, len) = translation_edit_rate(&words_h, &words_r);
             ref_lengths += len;
             best = best.min(edits);

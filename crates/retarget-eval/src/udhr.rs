@@ -82,7 +82,7 @@ fn unescape(s: &str) -> String {
 
 fn text_of(fragment: &str) -> String {
     let plain = unescape(&TAG.replace_all(fragment, ""));
-    crate::pytext::normalize_spaces(&plain)
+    retarget_model::text::python::normalize_spaces(&plain)
 }
 
 /// Parses one declaration file.

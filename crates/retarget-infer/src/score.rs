@@ -58,7 +58,7 @@ impl ScoreSummary {
 /// Reads the lines of a text file to score: UTF-8, at least one non-blank
 /// line (blank lines are kept and score zero tokens).
 pub fn read_text(path: &Path) -> Result<Vec<String>> {
-    let lines = retarget_eval::corpus::read_lines(path)?;
+    let lines = retarget_model::text::read_lines(path)?;
     if lines.iter().all(|l| l.trim().is_empty()) {
         return Err(InferError::input(
             path,

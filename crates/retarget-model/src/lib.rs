@@ -6,6 +6,8 @@
 //! - [`gguf`], [`gguf_convert`], [`gguf_tokenizer`]: GGUF reading and
 //!   GGUF → HF conversion.
 //! - [`consistency`]: `config.json` against the weights and the tokenizer.
+//! - [`text`]: plain-text input, read one way (line by line, sacrebleu's
+//!   splitting, Python's whitespace).
 //! - [`tensor_roles`]: which tensor is the embedding, the head, a layer.
 //! - [`output`]: where retarget writes — atomic output folders and files that
 //!   never touch an input, scratch folders, and the cleanup of temporaries.
@@ -26,6 +28,7 @@ pub mod output;
 pub mod progress;
 pub mod safetensors_file;
 pub mod tensor_roles;
+pub mod text;
 pub mod weights;
 pub mod writer;
 

@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use retarget_eval::EvalError;
-use retarget_infer::InferError;
 use retarget_model::ModelError;
 
 /// Errors raised while changing a vocabulary.
@@ -23,12 +21,6 @@ pub enum VocabError {
     /// Reading or writing the model failed (the foundation's error).
     #[error(transparent)]
     Model(#[from] ModelError),
-    /// Reading a corpus failed.
-    #[error(transparent)]
-    Corpus(#[from] EvalError),
-    /// Scoring held-out text with a model failed.
-    #[error(transparent)]
-    Inference(#[from] InferError),
     /// A broken invariant inside retarget: a bug, not bad input.
     #[error("internal error: {0}")]
     Internal(String),
@@ -47,8 +39,6 @@ impl VocabError {
     pub fn is_bad_input(&self) -> bool {
         match self {
             VocabError::Model(e) => e.is_bad_input(),
-            VocabError::Corpus(e) => e.is_bad_input(),
-            VocabError::Inference(e) => e.is_bad_input(),
             VocabError::Internal(_) => false,
             _ => true,
         }

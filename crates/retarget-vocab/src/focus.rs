@@ -12,13 +12,14 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
+use retarget_model::text::python::is_py_space;
+
 use crate::error::{Result, VocabError};
-use crate::token_text::is_python_whitespace;
 use crate::tokenizer_json::TokenizerFile;
 
 /// Python's `str.lstrip()`.
 fn lstrip(text: &str) -> &str {
-    text.trim_start_matches(is_python_whitespace)
+    text.trim_start_matches(is_py_space)
 }
 
 fn is_byte_piece(token: &str) -> bool {

@@ -1,7 +1,5 @@
 //! Vocabulary surgery for retarget.
 //!
-//! - [`adapt`]: `retarget adapt`, the pipeline (expand, initialise, optionally
-//!   trim) with a before/after report.
 //! - [`trim`]: `retarget vocab trim`, a vocabulary cut down to what a
 //!   target-language corpus uses, with tokenizer, embeddings, head and
 //!   config files kept consistent.
@@ -28,7 +26,6 @@
 //! - [`usage`]: token counts over a corpus and the selection of kept tokens.
 //! - [`config_ids`]: token ids in config files.
 
-pub mod adapt;
 pub mod align;
 pub mod clp;
 pub mod config_ids;
@@ -50,7 +47,6 @@ pub mod trim;
 pub mod usage;
 pub mod wechsel;
 
-pub use adapt::{adapt, AdaptOptions, AdaptReport};
 pub use error::{Result, VocabError};
 pub use expand::{expand, ExpandOptions, ExpandReport};
 pub use init::{Init, Initialisation};

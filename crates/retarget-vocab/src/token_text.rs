@@ -20,13 +20,6 @@ pub enum Convention {
     Plain,
 }
 
-/// Whether Python's `str.strip()` family strips `c`: Unicode whitespace and
-/// the ASCII information separators U+001C–U+001F, which Python counts as
-/// whitespace (the reference implementations strip decoded tokens so).
-pub(crate) fn is_python_whitespace(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
 /// GPT-2's byte → character table (the bytes that print as themselves keep
 /// their code point; the rest take 256, 257, … in byte order). Written out
 /// here because the `tokenizers` crate keeps its copy private.

@@ -23,8 +23,8 @@ pub fn alignment_mixtures(
             "--init transtok needs a parallel corpus (--parallel SOURCE TARGET)".into(),
         )
     })?;
-    let sources = retarget_eval::corpus::read_lines(source_file)?;
-    let targets = retarget_eval::corpus::read_lines(target_file)?;
+    let sources = retarget_model::text::read_lines(source_file)?;
+    let targets = retarget_model::text::read_lines(target_file)?;
     if sources.len() != targets.len() {
         return Err(VocabError::invalid(
             target_file,

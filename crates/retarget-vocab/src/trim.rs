@@ -80,13 +80,13 @@ pub struct TrimReport {
 const MAX_PAD_MULTIPLE: usize = 1 << 16;
 
 /// Reads target-language text: every file, blank lines dropped; no text at all is an error.
-pub(crate) fn read_corpus(paths: &[PathBuf]) -> Result<Vec<String>> {
+pub fn read_corpus(paths: &[PathBuf]) -> Result<Vec<String>> {
     let first = paths
         .first()
         .ok_or_else(|| VocabError::Usage("give at least one --corpus file".into()))?;
     let mut lines = Vec::new();
     for path in paths {
-        lines.extend(retarget_eval::corpus::read_lines(path)?);
+        lines.extend(retarget_model::text::read_lines(path)?);
     }
     lines.retain(|l| !l.trim().is_empty());
     if lines.is_empty() {
@@ -97,7 +97,7 @@ pub(crate) fn read_corpus(paths: &[PathBuf]) -> Result<Vec<String>> {
 
 fn keep_listed(path: &Path, tokenizer: &TokenizerFile, keep: &mut [bool]) -> Result<usize> {
     let mut added = 0;
-    for (n, line) in retarget_eval::corpus::read_lines(path)?.iter().enumerate() {
+    for (n, line) in retarget_model::text::read_lines(path)?.iter().enumerate() {
         if line.is_empty() {
             continue;
         }

@@ -17,9 +17,10 @@ use nalgebra::DMatrix;
 use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
+use retarget_model::text::python::is_py_space;
+
 use crate::error::{Result, VocabError};
 use crate::fasttext_model::FastTextModel;
-use crate::token_text::is_python_whitespace;
 use crate::tokenizer_json::TokenizerFile;
 
 /// WECHSEL's inputs.
@@ -127,7 +128,7 @@ pub fn align(
 
 /// Python's `str.strip()`.
 fn strip(text: &str) -> &str {
-    text.trim_matches(is_python_whitespace)
+    text.trim_matches(is_py_space)
 }
 
 /// Every token's vector, as WECHSEL embeds it: the fastText vector of its

@@ -10,11 +10,12 @@ use retarget_model::dtype::FloatType;
 use retarget_model::progress::bytes_bar;
 use retarget_model::writer::parse_size;
 
+use crate::adapt_cli::{self, AdaptArgs};
 use crate::eval_cli::{self, EvalCommand};
 use crate::infer_cli::{self, GenerateArgs, LensArgs, ScoreArgs};
 use crate::render;
 use crate::translate_cli::{self, TranslateArgs};
-use crate::vocab_cli::{self, AdaptArgs, VocabCommand};
+use crate::vocab_cli::{self, VocabCommand};
 
 /// Bring a pretrained language model to a new target language, and measure
 /// whether it got there.
@@ -162,7 +163,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 &vocabulary,
             );
         }
-        Command::Adapt(args) => print!("{}", vocab_cli::run_adapt(args)?),
+        Command::Adapt(args) => print!("{}", adapt_cli::run_adapt(args)?),
         Command::Vocab { command } => print!("{}", vocab_cli::run(command)?),
         Command::Eval { command } => print!("{}", eval_cli::run(command)?),
         Command::Score(args) => print!("{}", infer_cli::run_score(args)?),

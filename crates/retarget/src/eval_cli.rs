@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use retarget_eval::bleu::{Bleu, Smoothing};
 use retarget_eval::chrf::Chrf;
-use retarget_eval::corpus::{read_lines, ParallelText};
+use retarget_eval::corpus::ParallelText;
 use retarget_eval::fertility::{
     load_tokenizer, text_fairness, udhr_fairness, Counter, Fairness, Unit,
 };
@@ -17,6 +17,7 @@ use retarget_eval::significance::PairedTest;
 use retarget_eval::ter::Ter;
 use retarget_eval::udhr;
 use retarget_eval::{corpus_scores, sentence_scores, EvalError, Metrics};
+use retarget_model::text::{read_lines, read_stdin_lines};
 
 /// Evaluation subcommands.
 #[derive(Debug, Subcommand)]
@@ -50,7 +51,7 @@ fn run_tokenize(args: TokenizeArgs) -> Result<String> {
     let tokenizer = bleu_tokenizer(&args.tokenize, args.spm_model.as_deref())?;
     let lines = match &args.input {
         Some(path) => read_lines(path)?,
-        None => retarget_eval::corpus::read_stdin_lines()?,
+        None => read_stdin_lines()?,
     };
     let mut out = String::new();
     for line in &lines {

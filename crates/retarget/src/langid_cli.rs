@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use retarget_eval::corpus::{read_lines, read_stdin_lines};
 use retarget_eval::langid::{
     check_expectable, distribution_key, summarize, Backend, LangidSummary,
 };
 use retarget_eval::language::Language;
+use retarget_model::text::{read_lines, read_stdin_lines};
 use serde_json::json;
 
 /// Arguments of `retarget eval langid`.

@@ -1,6 +1,7 @@
 //! The `retarget` command line: parses arguments, calls the libraries, renders
 //! results. Exit code 2 means bad input, 1 an internal or system failure.
 
+mod adapt_cli;
 mod cli;
 mod eval_cli;
 mod infer_cli;
@@ -66,6 +67,9 @@ fn main() -> ExitCode {
                 || err
                     .downcast_ref::<retarget_vocab::VocabError>()
                     .is_some_and(retarget_vocab::VocabError::is_bad_input)
+                || err
+                    .downcast_ref::<retarget_adapt::AdaptError>()
+                    .is_some_and(retarget_adapt::AdaptError::is_bad_input)
                 || err
                     .downcast_ref::<retarget_merge::MergeError>()
                     .is_some_and(retarget_merge::MergeError::is_bad_input)

@@ -8,8 +8,8 @@ use retarget_model::writer::parse_size;
 use retarget_vocab::usage::Selection;
 use retarget_vocab::VocabError;
 use retarget_vocab::{
-    adapt, expand, replace, trim, AdaptOptions, AdaptReport, ExpandOptions, ExpandReport, Init,
-    ReplaceOptions, ReplaceReport, Replacement, TrimOptions, TrimReport, WechselInputs,
+    expand, replace, trim, ExpandOptions, ExpandReport, Init, ReplaceOptions, ReplaceReport,
+    Replacement, TrimOptions, TrimReport, WechselInputs,
 };
 
 /// How `vocab expand` initialises new rows.
@@ -65,7 +65,7 @@ pub struct ReplaceArgs {
 
 impl ReplaceArgs {
     /// The replacement asked for; its options without --replace are refused.
-    fn replacement(&self) -> Result<Option<Replacement>, VocabError> {
+    pub fn replacement(&self) -> Result<Option<Replacement>, VocabError> {
         let replacement = Replacement {
             tokenizer: self.tokenizer.clone(),
             vocab_size: self.vocab_size,
@@ -140,17 +140,17 @@ impl WechselArgs {
 pub struct OutputArgs {
     /// The output folder (must not exist, or be empty).
     #[arg(long)]
-    out: PathBuf,
+    pub out: PathBuf,
     /// Largest shard, e.g. 5GB, 500MB, 2GiB.
     #[arg(long, default_value = "5GB")]
     max_shard_size: String,
     /// Print the report as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 impl OutputArgs {
-    fn max_shard_bytes(&self) -> Result<u64> {
+    pub fn max_shard_bytes(&self) -> Result<u64> {
         Ok(parse_size(&self.max_shard_size)?)
     }
 }
@@ -171,7 +171,7 @@ pub struct InitArgs {
 }
 
 impl InitArgs {
-    fn init(&self) -> Init {
+    pub fn init(&self) -> Init {
         match self.init {
             InitMethod::Mean => Init::Mean,
             InitMethod::Random => Init::Random { seed: self.seed },
@@ -183,7 +183,7 @@ impl InitArgs {
         }
     }
 
-    fn parallel(&self) -> Option<(PathBuf, PathBuf)> {
+    pub fn parallel(&self) -> Option<(PathBuf, PathBuf)> {
         self.parallel.as_ref().map(|p| (p[0].clone(), p[1].clone()))
     }
 }
@@ -315,7 +315,11 @@ fn render_replace(report: &ReplaceReport) -> String {
 }
 
 /// The report as JSON or as text.
-fn output<R: serde::Serialize>(json: bool, report: &R, text: fn(&R) -> String) -> Result<String> {
+pub fn output<R: serde::Serialize>(
+    json: bool,
+    report: &R,
+    text: fn(&R) -> String,
+) -> Result<String> {
     Ok(if json {
         serde_json::to_string_pretty(report)? + "\n"
     } else {
@@ -378,114 +382,4 @@ pub fn run(command: VocabCommand) -> Result<String> {
             output(io.output.json, &report, render)
         }
     }
-}
-
-/// Arguments of `retarget adapt`.
-#[derive(Debug, clap::Args)]
-pub struct AdaptArgs {
-    /// The model: an HF folder or a GGUF file.
-    #[arg(long)]
-    model: PathBuf,
-    /// The target language (ISO 639-1/639-3 or BCP-47, e.g. sw, swh, eu, tt).
-    #[arg(long)]
-    lang: String,
-    /// Target-language text, one segment per line (several files allowed).
-    #[arg(long, required = true, num_args = 1..)]
-    corpus: Vec<PathBuf>,
-    /// Held-out target-language text for the report (default: the corpus' last tenth).
-    #[arg(long)]
-    held_out: Option<PathBuf>,
-    /// The held-out text in a reference language (e.g. English), line by line: parity =
-    /// held-out tokens ÷ the reference's tokens under the input model's tokenizer.
-    #[arg(long, requires = "held_out")]
-    parallel_ref: Option<PathBuf>,
-    /// Number of tokens to add.
-    #[arg(long, default_value_t = 1000)]
-    add: usize,
-    #[command(flatten)]
-    replace: ReplaceArgs,
-    #[command(flatten)]
-    init: InitArgs,
-    /// Then trim the vocabulary to what the corpus uses.
-    #[arg(long)]
-    trim: bool,
-    #[command(flatten)]
-    output: OutputArgs,
-}
-
-fn render_adapt(r: &AdaptReport) -> String {
-    let (b, a) = (&r.before, &r.after);
-    let row =
-        |name: &str, before: String, after: String| format!("{name:<26}{before:>14}{after:>14}\n");
-    let bpb = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
-    let mut out = format!(
-        "wrote {} (report.json inside)\n\
-         {} ({}): {} ({} rows){}; {} lines learnt from, {} held out\n",
-        r.output.display(),
-        r.language,
-        r.lang,
-        if r.replaced {
-            "vocabulary replaced".to_string()
-        } else {
-            format!("{} tokens added", r.added)
-        },
-        r.init,
-        if r.trimmed { ", then trimmed" } else { "" },
-        r.lines.0,
-        r.lines.1,
-    );
-    out += &row("", "before".into(), "after".into());
-    out += &row("vocabulary", b.tokens.to_string(), a.tokens.to_string());
-    out += &row(
-        "weight bytes",
-        b.weight_bytes.to_string(),
-        a.weight_bytes.to_string(),
-    );
-    let fertility = format!("fertility (tokens/{:?})", b.held_out.unit).to_lowercase();
-    out += &row(
-        &fertility,
-        format!("{:.3}", b.held_out.fertility),
-        format!("{:.3}", a.held_out.fertility),
-    );
-    out += &row(
-        "continued words",
-        format!("{:.3}", b.held_out.continued_words),
-        format!("{:.3}", a.held_out.continued_words),
-    );
-    if let (Some(pb), Some(pa)) = (b.held_out.parity, a.held_out.parity) {
-        out += &row(
-            "parity (vs reference)",
-            format!("{pb:.3}"),
-            format!("{pa:.3}"),
-        );
-    }
-    out += &row("bits per byte", bpb(b.bits_per_byte), bpb(a.bits_per_byte));
-    match &r.scoring {
-        Some(reason) => out += &format!("bits per byte not measured: {reason}\n"),
-        None => {
-            out += "held-out bits per byte of the new rows, by initialisation:\n";
-            for init in &r.initialisations {
-                out += &format!("  {:<24}{:>14}\n", init.init, bpb(init.bits_per_byte));
-            }
-        }
-    }
-    out
-}
-
-/// Runs `retarget adapt` and returns what to print.
-pub fn run_adapt(args: AdaptArgs) -> Result<String> {
-    let options = AdaptOptions {
-        lang: args.lang,
-        corpus: args.corpus,
-        held_out: args.held_out,
-        parallel_ref: args.parallel_ref,
-        add: args.add,
-        init: args.init.init(),
-        parallel: args.init.parallel(),
-        trim: args.trim,
-        replace: args.replace.replacement()?,
-        max_shard_bytes: args.output.max_shard_bytes()?,
-    };
-    let report = adapt(&args.model, &args.output.out, &options)?;
-    output(args.output.json, &report, render_adapt)
 }

@@ -17,14 +17,15 @@ use retarget_model::output::{OutputDir, ScratchDir};
 use retarget_model::progress::{bytes_bar, count_bar};
 use retarget_model::ModelError;
 
-use crate::error::{Result, VocabError};
-use crate::expand::{expand, ExpandOptions};
-use crate::init::Init;
-use crate::new_tokens::train_replacement;
-use crate::replace::{replace, ReplaceOptions, Replacement};
-use crate::tokenizer_json::TokenizerFile;
-use crate::trim::{read_corpus, trim, TrimOptions};
-use crate::usage::Selection;
+use retarget_vocab::new_tokens::train_replacement;
+use retarget_vocab::tokenizer_json::TokenizerFile;
+use retarget_vocab::trim::read_corpus;
+use retarget_vocab::usage::Selection;
+use retarget_vocab::{
+    expand, replace, trim, ExpandOptions, Init, ReplaceOptions, Replacement, TrimOptions,
+};
+
+use crate::error::{AdaptError, Result};
 
 /// Options of `retarget adapt`.
 #[derive(Debug, Clone)]
@@ -187,7 +188,7 @@ fn side(
     let path = dir.join("tokenizer.json");
     let counts = Counter::new(tokenizer)
         .count(held_out)
-        .map_err(|e| VocabError::invalid(&path, format!("encoding the held-out text: {e}")))?;
+        .map_err(|e| AdaptError::invalid(&path, format!("encoding the held-out text: {e}")))?;
     Ok(ModelSide {
         tokens: tokenizer.get_vocab_size(true),
         weight_bytes: weight_bytes(dir),
@@ -199,7 +200,7 @@ fn side(
 fn load_tokenizer(dir: &Path) -> Result<tokenizers::Tokenizer> {
     let path = dir.join("tokenizer.json");
     tokenizers::Tokenizer::from_file(&path)
-        .map_err(|e| VocabError::invalid(&path, format!("cannot load the tokenizer: {e}")))
+        .map_err(|e| AdaptError::invalid(&path, format!("cannot load the tokenizer: {e}")))
 }
 
 /// Adapts the model `model` (HF folder or GGUF file) into the new folder `output`.
@@ -211,7 +212,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             Init::Clp | Init::Focus | Init::Wechsel | Init::Ofa
         )
     {
-        return Err(VocabError::Usage(
+        return Err(AdaptError::Usage(
             "--init clp, focus, wechsel and ofa initialise a replaced vocabulary: add --replace"
                 .into(),
         ));
@@ -222,7 +223,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         None => {
             let keep = lines.len() - (lines.len() / 10).max(1);
             if keep == 0 {
-                return Err(VocabError::invalid(
+                return Err(AdaptError::invalid(
                     &options.corpus[0],
                     "too little text to hold some out; give more lines or --held-out",
                 ));
@@ -232,14 +233,14 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     };
     let reference = match (&options.parallel_ref, &options.held_out) {
         (Some(_), None) => {
-            return Err(VocabError::Usage(
+            return Err(AdaptError::Usage(
                 "--parallel-ref needs --held-out: the reference must be parallel to the held-out text line by line".into(),
             ))
         }
         (Some(path), Some(_)) => {
             let reference = read_corpus(std::slice::from_ref(path))?;
             if reference.len() != held_out.len() {
-                return Err(VocabError::invalid(
+                return Err(AdaptError::invalid(
                     path,
                     format!(
                         "{} lines of text, but the held-out text has {}; parity needs them parallel",
@@ -275,7 +276,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let reference_tokens = match &reference {
         Some(lines) => {
             let counts = Counter::new(&base_tokenizer).count(lines).map_err(|e| {
-                VocabError::invalid(
+                AdaptError::invalid(
                     base.join("tokenizer.json"),
                     format!("encoding the reference text: {e}"),
                 )
