@@ -12,12 +12,12 @@ use retarget_infer::model::{open_model, AnyModel};
 use retarget_infer::score::ScoreSummary;
 use retarget_infer::Device;
 use retarget_infer::InferError;
-use retarget_model::convert::{convert, ConvertOptions};
+use retarget_model::convert::open_or_convert;
 use retarget_model::output::{OutputDir, ScratchDir};
-use retarget_model::progress::{bytes_bar, count_bar};
+use retarget_model::progress::count_bar;
 use retarget_model::ModelError;
 
-use retarget_vocab::new_tokens::train_replacement;
+use retarget_vocab::new_tokens::{learn, train_replacement};
 use retarget_vocab::tokenizer_json::TokenizerFile;
 use retarget_vocab::trim::read_corpus;
 use retarget_vocab::usage::Selection;
@@ -260,17 +260,8 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         .unwrap_or_else(|| PathBuf::from("."));
     let destination = OutputDir::create(output, &[model])?;
     let scratch = ScratchDir::new(&parent, "adapt")?;
-    let base = if model.is_file() {
-        let converted = scratch.path().join("base");
-        convert(model, &converted, &ConvertOptions::default(), &|total| {
-            bytes_bar(total, "converting GGUF")
-        })?;
-        converted
-    } else {
-        model.to_path_buf()
-    };
-    let corpus = scratch.path().join("corpus.txt");
-    std::fs::write(&corpus, lines.join("\n") + "\n").map_err(|e| ModelError::io(&corpus, e))?;
+    let base_folder = open_or_convert(model, scratch.path(), "base")?;
+    let base = base_folder.path().to_path_buf();
     let code = language.code().to_string();
     let base_tokenizer = load_tokenizer(&base)?;
     let reference_tokens = match &reference {
@@ -286,7 +277,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         None => None,
     };
     // A GGUF input's tokenizer lives in the scratch conversion: name the GGUF.
-    let base_shown = if model.is_file() {
+    let base_shown = if base_folder.converted() {
         model.to_path_buf()
     } else {
         model.join("tokenizer.json")
@@ -304,11 +295,11 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     before.bits_per_byte = scores.bits_per_byte(&base, "base model")?;
     // A replacement tokenizer is trained once, so that every initialisation
     // compared starts from the same vocabulary.
+    let base_file = TokenizerFile::read(&base.join("tokenizer.json"))?;
     let new_tokenizer = match &options.replace {
         Some(r) if r.tokenizer.is_none() && r.helper.is_none() => {
-            let file = TokenizerFile::read(&base.join("tokenizer.json"))?;
-            let size = r.vocab_size.unwrap_or(file.len());
-            let trained = train_replacement(&file, &base_tokenizer, &lines, size)?;
+            let size = r.vocab_size.unwrap_or(base_file.len());
+            let trained = train_replacement(&base_file, &base_tokenizer, &lines, size)?;
             let path = scratch.path().join("new-tokenizer.json");
             std::fs::write(&path, trained.to_json_bytes()).map_err(|e| ModelError::io(&path, e))?;
             Some(path)
@@ -316,13 +307,19 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         Some(r) => r.tokenizer.clone(),
         None => None,
     };
+    // Likewise the tokens an expansion appends are learnt once.
+    let tokens = match &options.replace {
+        None => Some(learn(&base_file, &base_tokenizer, &lines, options.add)?),
+        Some(_) => None,
+    };
     let adapt_with = |init: Init, name: &str| -> Result<PathBuf> {
         let dir = scratch.path().join(format!("adapted-{name}"));
         match &options.replace {
             None => {
                 let expand_options = ExpandOptions {
-                    corpus: vec![corpus.clone()],
+                    corpus: lines.clone(),
                     add: options.add,
+                    tokens: tokens.clone(),
                     init,
                     parallel: options.parallel.clone(),
                     max_shard_bytes: options.max_shard_bytes,
@@ -337,7 +334,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
                     },
                     init,
                     parallel: options.parallel.clone(),
-                    corpus: vec![corpus.clone()],
+                    corpus: lines.clone(),
                     max_shard_bytes: options.max_shard_bytes,
                 };
                 replace(&base, &dir, &replace_options)?;
@@ -388,7 +385,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let finished = if options.trim {
         let trimmed = scratch.path().join("trimmed");
         let trim_options = TrimOptions {
-            corpus: vec![corpus],
+            corpus: lines.clone(),
             selection: Selection::MinCount(1),
             keep_tokens: None,
             pad_to_multiple: None,

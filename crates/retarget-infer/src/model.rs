@@ -8,12 +8,10 @@ use candle_core::Device;
 
 use retarget_model::config::ModelConfig;
 use retarget_model::consistency;
-use retarget_model::convert::{convert, ConvertOptions};
+use retarget_model::convert::open_or_convert;
 use retarget_model::gguf::{candle_message, GgufFile};
 use retarget_model::gguf_convert::{llama_config, llama_params};
 use retarget_model::gguf_tokenizer;
-use retarget_model::output::ScratchDir;
-use retarget_model::progress::bytes_bar;
 use retarget_model::weights::Weights;
 use tokenizers::Tokenizer;
 
@@ -136,12 +134,9 @@ impl FolderParts {
 /// `device` (see [`crate::device::parse_device`]).
 pub fn open_model(path: &Path, device: &Device) -> Result<AnyModel> {
     if path.is_file() {
-        let scratch = ScratchDir::new(&std::env::temp_dir(), "retarget-infer")?;
-        let converted = scratch.path().join("model");
-        convert(path, &converted, &ConvertOptions::default(), &|total| {
-            bytes_bar(total, "converting GGUF")
-        })?;
-        let mut model = open_folder(&converted, device)?;
+        // The weights are in memory once loaded: the conversion goes with `folder`.
+        let folder = open_or_convert(path, &std::env::temp_dir(), "retarget-infer")?;
+        let mut model = open_folder(folder.path(), device)?;
         match &mut model {
             AnyModel::Decoder(m) => m.path = path.to_path_buf(),
             AnyModel::Seq2Seq(m) => m.path = path.to_path_buf(),

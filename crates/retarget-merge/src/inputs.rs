@@ -5,10 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use retarget_model::convert::{convert, ConvertOptions};
+use retarget_model::convert::{open_or_convert, ModelFolder};
 use retarget_model::hf_folder::HfFolder;
-use retarget_model::output::ScratchDir;
-use retarget_model::progress::bytes_bar;
 use retarget_model::tensor_roles::{Architecture, TensorRole};
 use retarget_model::weights::TensorRef;
 
@@ -58,28 +56,24 @@ impl InputModel {
 pub struct Inputs {
     /// The models.
     pub models: Vec<InputModel>,
-    /// Scratch folder holding GGUF conversions; removed when dropped.
-    _scratch: Option<ScratchDir>,
+    /// GGUF inputs converted to HF folders; removed when dropped.
+    _converted: Vec<ModelFolder>,
 }
 
 impl Inputs {
-    /// Opens every referenced model; GGUF files are converted into a scratch
-    /// folder inside `scratch_parent`.
+    /// Opens every referenced model; GGUF files are converted into scratch
+    /// folders inside `scratch_parent`.
     pub fn open(references: &[String], scratch_parent: &Path) -> Result<Self> {
-        let mut scratch: Option<ScratchDir> = None;
+        let mut converted = Vec::new();
         let mut models = Vec::new();
         for name in references {
             let path = Path::new(name);
             let dir = if path.is_file() {
-                let scratch = match &mut scratch {
-                    Some(s) => s,
-                    None => scratch.insert(ScratchDir::new(scratch_parent, "merge-inputs")?),
-                };
-                let target = scratch.path().join(format!("model-{}", models.len()));
-                convert(path, &target, &ConvertOptions::default(), &|total| {
-                    bytes_bar(total, "converting GGUF input")
-                })?;
-                target
+                let label = format!("merge-input-{}", models.len());
+                let folder = open_or_convert(path, scratch_parent, &label)?;
+                let dir = folder.path().to_path_buf();
+                converted.push(folder);
+                dir
             } else if path.is_dir() {
                 path.to_path_buf()
             } else {
@@ -92,7 +86,7 @@ impl Inputs {
         }
         Ok(Inputs {
             models,
-            _scratch: scratch,
+            _converted: converted,
         })
     }
 

@@ -13,7 +13,8 @@ use crate::gguf::GgufFile;
 use crate::gguf_convert::{llama_config, llama_params, llama_tensor_map, unpermute_rows};
 use crate::gguf_tokenizer;
 use crate::hf_folder::HfFolder;
-use crate::output::OutputDir;
+use crate::output::{OutputDir, ScratchDir};
+use crate::progress::bytes_bar;
 use crate::writer::{
     write_weights, PlannedTensor, TensorBytes, WrittenWeights, DEFAULT_MAX_SHARD_BYTES,
 };
@@ -68,6 +69,47 @@ pub fn convert(
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
         ))
     }
+}
+
+/// A model as an HF folder: the folder given, or a GGUF file's conversion
+/// (f32) inside a scratch folder that is removed when this is dropped.
+#[derive(Debug)]
+pub struct ModelFolder {
+    path: PathBuf,
+    _scratch: Option<ScratchDir>,
+}
+
+impl ModelFolder {
+    /// The HF folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether it was converted from a GGUF file.
+    pub fn converted(&self) -> bool {
+        self._scratch.is_some()
+    }
+}
+
+/// Opens `path` as an HF folder: a folder as it is, a GGUF file converted
+/// into a scratch folder named after `label` inside `scratch_parent`, with a
+/// progress bar. Every command that reads HF folders takes GGUF files this way.
+pub fn open_or_convert(path: &Path, scratch_parent: &Path, label: &str) -> Result<ModelFolder> {
+    if !path.is_file() {
+        return Ok(ModelFolder {
+            path: path.to_path_buf(),
+            _scratch: None,
+        });
+    }
+    let scratch = ScratchDir::new(scratch_parent, label)?;
+    let converted = scratch.path().join("model");
+    convert(path, &converted, &ConvertOptions::default(), &|total| {
+        bytes_bar(total, "converting GGUF")
+    })?;
+    Ok(ModelFolder {
+        path: converted,
+        _scratch: Some(scratch),
+    })
 }
 
 fn convert_hf(

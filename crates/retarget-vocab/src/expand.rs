@@ -13,20 +13,24 @@ use retarget_model::output::OutputDir;
 
 use crate::error::{Result, VocabError};
 use crate::init::{Context, Init};
-use crate::new_tokens::learn;
+use crate::new_tokens::{learn, NewTokens};
 use crate::resize::{Row, VocabModel};
 use crate::rows::old_pieces;
 use crate::tokenizer_files::write_tokenizer_files;
-use crate::trim::read_corpus;
+use crate::trim::non_empty;
 use crate::usage::count_all;
 
 /// Options of `retarget vocab expand`.
 #[derive(Debug, Clone)]
 pub struct ExpandOptions {
-    /// Target-language text, one segment per line.
-    pub corpus: Vec<PathBuf>,
+    /// The target-language corpus: its non-blank lines, as [`read_corpus`](crate::trim::read_corpus) reads them.
+    pub corpus: Vec<String>,
     /// Number of tokens to add.
     pub add: usize,
+    /// The new tokens, when they were already learnt from this corpus for
+    /// this model ([`learn`]; `adapt` compares several initialisations on one
+    /// vocabulary); else they are learnt here.
+    pub tokens: Option<NewTokens>,
     /// Initialisation of the new rows.
     pub init: Init,
     /// A parallel corpus for `Init::TransTok`: source-language text (read
@@ -77,8 +81,11 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
     let out = OutputDir::create(output, &[model])?;
     let rows_before = source.rows;
     let first_new = file.len();
-    let lines = read_corpus(&options.corpus)?;
-    let added = learn(file, tokenizer, &lines, options.add)?;
+    let lines = non_empty(&options.corpus)?;
+    let added = match &options.tokens {
+        Some(tokens) => tokens.clone(),
+        None => learn(file, tokenizer, lines, options.add)?,
+    };
     let expanded = file.with_appended(&added)?;
     let new_tokenizer = expanded.load()?;
     let tokens_after = expanded.len();

@@ -18,7 +18,6 @@ use crate::rows::old_pieces;
 use crate::token_text::Convention;
 use crate::tokenizer_files::{config_token_ids, write_tokenizer_files};
 use crate::tokenizer_json::TokenizerFile;
-use crate::trim::read_corpus;
 use crate::usage::count_all;
 use crate::wechsel::WechselInputs;
 
@@ -49,9 +48,10 @@ pub struct ReplaceOptions {
     pub init: Init,
     /// A parallel corpus for `Init::TransTok` (source text, its translation).
     pub parallel: Option<(PathBuf, PathBuf)>,
-    /// Target-language text: trains the new tokenizer when none is given,
-    /// and FOCUS's vectors; token counts before and after.
-    pub corpus: Vec<PathBuf>,
+    /// Target-language text (non-blank lines, as [`read_corpus`](crate::trim::read_corpus) reads them;
+    /// may be empty): trains the new tokenizer when none is given, and
+    /// FOCUS's vectors; token counts before and after.
+    pub corpus: Vec<String>,
     /// Largest output shard in bytes.
     pub max_shard_bytes: u64,
 }
@@ -88,13 +88,9 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
     // The output is checked before any work.
     let out = OutputDir::create(output, &[model])?;
     let old = &source.file;
-    // The corpus, read once: it may train the tokenizer and FOCUS's vectors
-    // and is counted with both tokenizers.
-    let lines = if options.corpus.is_empty() {
-        Vec::new()
-    } else {
-        read_corpus(&options.corpus)?
-    };
+    // The corpus may train the tokenizer and FOCUS's vectors and is counted
+    // with both tokenizers.
+    let lines = &options.corpus;
     let new = new_tokenizer_file(&source, options, &lines)?;
     let new_tokenizer = new.load()?;
     // New id → old id: by default the same token string (FOCUS: the same

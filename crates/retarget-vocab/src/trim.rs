@@ -20,8 +20,8 @@ use crate::usage::{count_tokens, select, Selection};
 /// Options of `retarget vocab trim`.
 #[derive(Debug, Clone)]
 pub struct TrimOptions {
-    /// Target-language text, one segment per line.
-    pub corpus: Vec<PathBuf>,
+    /// The target-language corpus: its non-blank lines, as [`read_corpus`](crate::trim::read_corpus) reads them.
+    pub corpus: Vec<String>,
     /// Which used tokens to keep.
     pub selection: Selection,
     /// A file of tokens (one per line) to keep whatever the corpus says.
@@ -78,6 +78,14 @@ pub struct TrimReport {
 
 /// Largest `--pad-to-multiple`: padding is for GPU-friendly row counts.
 const MAX_PAD_MULTIPLE: usize = 1 << 16;
+
+/// `corpus`, refused when it has no line.
+pub(crate) fn non_empty(corpus: &[String]) -> Result<&[String]> {
+    if corpus.is_empty() {
+        return Err(VocabError::Usage("the corpus has no text".into()));
+    }
+    Ok(corpus)
+}
 
 /// Reads target-language text: every file, blank lines dropped; no text at all is an error.
 pub fn read_corpus(paths: &[PathBuf]) -> Result<Vec<String>> {
@@ -152,8 +160,8 @@ pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimRe
     let out = OutputDir::create(output, &[model])?;
     let file = &source.file;
     let rows_before = source.rows;
-    let lines = read_corpus(&options.corpus)?;
-    let counts = count_tokens(source.tokenizer(), &lines, file.len())?;
+    let lines = non_empty(&options.corpus)?;
+    let counts = count_tokens(source.tokenizer(), lines, file.len())?;
     let mut keep = file.structural();
     let mut kept = KeptTokens {
         structural: keep.iter().filter(|k| **k).count(),

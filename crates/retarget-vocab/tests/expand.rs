@@ -6,6 +6,7 @@ mod common;
 use std::path::Path;
 
 use retarget_fixtures::{write_fixture, Fixture};
+use retarget_vocab::trim::read_corpus;
 use retarget_vocab::{expand, ExpandOptions, Init};
 use tokenizers::{Model, Tokenizer};
 
@@ -28,8 +29,9 @@ fn appends_tokens_keeps_old_ids_and_rows_and_initialises_with_fvt() {
     let model = dir.path().join("llama");
     write_fixture(Fixture::LlamaUntied, &model).unwrap();
     let options = ExpandOptions {
-        corpus: vec![corpus(dir.path())],
+        corpus: read_corpus(&[corpus(dir.path())]).unwrap(),
         add: 12,
+        tokens: None,
         init: Init::Mean,
         parallel: None,
         max_shard_bytes: 5_000_000_000,
@@ -85,8 +87,9 @@ fn random_init_is_seeded_and_bad_requests_are_refused() {
     let text = corpus(dir.path());
     let run = |name: &str, add: usize, seed: u64| {
         let options = ExpandOptions {
-            corpus: vec![text.clone()],
+            corpus: read_corpus(&[text.clone()]).unwrap(),
             add,
+            tokens: None,
             init: Init::Random { seed },
             parallel: None,
             max_shard_bytes: 5_000_000_000,
@@ -121,8 +124,9 @@ fn unigram_and_wordpiece_vocabularies_grow_too() {
         write_fixture(fixture, &model).unwrap();
         let out = dir.path().join(format!("{fixture:?}-out"));
         let options = ExpandOptions {
-            corpus: vec![text.clone()],
+            corpus: read_corpus(&[text.clone()]).unwrap(),
             add: 10,
+            tokens: None,
             init: Init::Mean,
             parallel: None,
             max_shard_bytes: 5_000_000_000,
@@ -193,8 +197,9 @@ fn transtok_rows_come_from_the_parallel_corpus_and_need_one() {
     std::fs::write(&source, english).unwrap();
     let options =
         |init, parallel: Option<(std::path::PathBuf, std::path::PathBuf)>| ExpandOptions {
-            corpus: vec![target.clone()],
+            corpus: read_corpus(&[target.clone()]).unwrap(),
             add: 12,
+            tokens: None,
             init,
             parallel,
             max_shard_bytes: 5_000_000_000,

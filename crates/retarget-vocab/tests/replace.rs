@@ -8,6 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use retarget_fixtures::{write_fixture, Fixture};
+use retarget_vocab::trim::read_corpus;
 use retarget_vocab::{expand, replace, ExpandOptions, Init, ReplaceOptions, Replacement};
 
 fn rows(dir: &Path, name: &str) -> (usize, Vec<f32>) {
@@ -27,8 +28,9 @@ fn model_and_expanded(dir: &Path) -> (PathBuf, PathBuf) {
     .unwrap();
     let expanded = dir.join("expanded");
     let options = ExpandOptions {
-        corpus: vec![corpus],
+        corpus: read_corpus(&[corpus]).unwrap(),
         add: 12,
+        tokens: None,
         init: Init::Mean,
         parallel: None,
         max_shard_bytes: 5_000_000_000,
@@ -180,7 +182,7 @@ fn a_replacement_trained_on_the_corpus_keeps_the_special_tokens() {
         write_fixture(fixture, &model).unwrap();
         let out = dir.path().join(format!("{fixture:?}-replaced"));
         let mut options = options(Init::Mean, None, None);
-        options.corpus = vec![corpus.clone()];
+        options.corpus = read_corpus(&[corpus.clone()]).unwrap();
         options.replacement.vocab_size = Some(size);
         let report = replace(&model, &out, &options).unwrap();
         let (before, after) = report.corpus_tokens.unwrap();
@@ -429,7 +431,7 @@ fn focus_trains_its_auxiliary_vectors_on_the_corpus() {
     let dir = tempfile::tempdir().unwrap();
     let (model, expanded) = model_and_expanded(dir.path());
     let mut focus = options(Init::Focus, Some(expanded.join("tokenizer.json")), None);
-    focus.corpus = vec![dir.path().join("swahili.txt")];
+    focus.corpus = read_corpus(&[dir.path().join("swahili.txt")]).unwrap();
     let out = dir.path().join("focus-trained");
     let report = replace(&model, &out, &focus).unwrap();
     let new_tokens = report.tokens_after - report.shared_tokens;

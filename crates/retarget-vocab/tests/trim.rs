@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use retarget_fixtures::corpus::lines;
 use retarget_fixtures::{write_fixture, Fixture};
+use retarget_vocab::trim::read_corpus;
 use retarget_vocab::usage::Selection;
 use retarget_vocab::{trim, TrimOptions, TrimReport, VocabError};
 use safetensors::SafeTensors;
@@ -13,7 +14,7 @@ use tokenizers::Tokenizer;
 
 fn options(corpus: PathBuf) -> TrimOptions {
     TrimOptions {
-        corpus: vec![corpus],
+        corpus: read_corpus(&[corpus]).unwrap(),
         selection: Selection::MinCount(1),
         keep_tokens: None,
         pad_to_multiple: None,
@@ -162,9 +163,20 @@ fn bad_inputs_are_refused_and_nothing_is_written() {
     write_fixture(Fixture::LlamaTied, &no_tokenizer).unwrap();
     std::fs::remove_file(no_tokenizer.join("tokenizer.json")).unwrap();
     let good = corpus(dir.path(), 3);
+    // The corpus is read before the library sees it.
+    for (path, expected) in [(&empty, "no text"), (&latin1, "UTF-8")] {
+        let err = read_corpus(std::slice::from_ref(path)).unwrap_err();
+        assert!(
+            err.is_bad_input() && err.to_string().contains(expected),
+            "{err}"
+        );
+    }
+    let no_text = TrimOptions {
+        corpus: Vec::new(),
+        ..options(good.clone())
+    };
     let cases: Vec<(PathBuf, TrimOptions, &str)> = vec![
-        (model.clone(), options(empty.clone()), "no text"),
-        (model.clone(), options(latin1), "UTF-8"),
+        (model.clone(), no_text, "no text"),
         (
             model.clone(),
             TrimOptions {

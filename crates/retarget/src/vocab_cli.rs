@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Subcommand;
 use retarget_model::writer::parse_size;
+use retarget_vocab::trim::read_corpus;
 use retarget_vocab::usage::Selection;
 use retarget_vocab::VocabError;
 use retarget_vocab::{
@@ -341,7 +342,11 @@ pub fn run(command: VocabCommand) -> Result<String> {
                     replacement,
                     init: init.init(),
                     parallel: init.parallel(),
-                    corpus: io.corpus,
+                    corpus: if io.corpus.is_empty() {
+                        Vec::new()
+                    } else {
+                        read_corpus(&io.corpus)?
+                    },
                     max_shard_bytes: io.output.max_shard_bytes()?,
                 };
                 let report = replace(&io.model, &io.output.out, &options)?;
@@ -349,9 +354,10 @@ pub fn run(command: VocabCommand) -> Result<String> {
             }
             None => {
                 let options = ExpandOptions {
-                    corpus: io.corpus,
+                    corpus: read_corpus(&io.corpus)?,
                     // clap requires --add without --replace.
                     add: add.unwrap_or_default(),
+                    tokens: None,
                     init: init.init(),
                     parallel: init.parallel(),
                     max_shard_bytes: io.output.max_shard_bytes()?,
@@ -372,7 +378,7 @@ pub fn run(command: VocabCommand) -> Result<String> {
                 None => Selection::MinCount(min_count.unwrap_or(1)),
             };
             let options = TrimOptions {
-                corpus: io.corpus,
+                corpus: read_corpus(&io.corpus)?,
                 selection,
                 keep_tokens,
                 pad_to_multiple,
