@@ -113,7 +113,7 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
         shared: &shared,
         fvt,
         parallel: options.parallel.as_ref(),
-        lines: &lines,
+        lines,
         replacement: None,
     })?;
     let fresh = plan.rows_of(&source, &shared, options.init.seed())?;
@@ -141,8 +141,8 @@ pub fn expand(model: &Path, output: &Path, options: &ExpandOptions) -> Result<Ex
             .map(str::to_string)
             .collect(),
         corpus_tokens: (
-            count_all(tokenizer, &lines)?,
-            count_all(&new_tokenizer, &lines)?,
+            count_all(tokenizer, lines)?,
+            count_all(&new_tokenizer, lines)?,
         ),
         aligned_tokens: plan.aligned(),
     })

@@ -91,7 +91,7 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
     // The corpus may train the tokenizer and FOCUS's vectors and is counted
     // with both tokenizers.
     let lines = &options.corpus;
-    let new = new_tokenizer_file(&source, options, &lines)?;
+    let new = new_tokenizer_file(&source, options, lines)?;
     let new_tokenizer = new.load()?;
     // New id → old id: by default the same token string (FOCUS: the same
     // canonical form; WECHSEL: special tokens only).
@@ -129,7 +129,7 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
         shared: &shared,
         fvt,
         parallel: options.parallel.as_ref(),
-        lines: &lines,
+        lines,
         replacement: Some(&options.replacement),
     })?;
     let fresh = plan.rows_of(&source, &shared, options.init.seed())?;
@@ -149,8 +149,8 @@ pub fn replace(model: &Path, output: &Path, options: &ReplaceOptions) -> Result<
         None
     } else {
         Some((
-            count_all(source.tokenizer(), &lines)?,
-            count_all(&new_tokenizer, &lines)?,
+            count_all(source.tokenizer(), lines)?,
+            count_all(&new_tokenizer, lines)?,
         ))
     };
     Ok(ReplaceReport {

@@ -87,7 +87,7 @@ fn random_init_is_seeded_and_bad_requests_are_refused() {
     let text = corpus(dir.path());
     let run = |name: &str, add: usize, seed: u64| {
         let options = ExpandOptions {
-            corpus: read_corpus(&[text.clone()]).unwrap(),
+            corpus: read_corpus(std::slice::from_ref(&text)).unwrap(),
             add,
             tokens: None,
             init: Init::Random { seed },
@@ -124,7 +124,7 @@ fn unigram_and_wordpiece_vocabularies_grow_too() {
         write_fixture(fixture, &model).unwrap();
         let out = dir.path().join(format!("{fixture:?}-out"));
         let options = ExpandOptions {
-            corpus: read_corpus(&[text.clone()]).unwrap(),
+            corpus: read_corpus(std::slice::from_ref(&text)).unwrap(),
             add: 10,
             tokens: None,
             init: Init::Mean,
@@ -197,7 +197,7 @@ fn transtok_rows_come_from_the_parallel_corpus_and_need_one() {
     std::fs::write(&source, english).unwrap();
     let options =
         |init, parallel: Option<(std::path::PathBuf, std::path::PathBuf)>| ExpandOptions {
-            corpus: read_corpus(&[target.clone()]).unwrap(),
+            corpus: read_corpus(std::slice::from_ref(&target)).unwrap(),
             add: 12,
             tokens: None,
             init,

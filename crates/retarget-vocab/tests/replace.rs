@@ -182,7 +182,7 @@ fn a_replacement_trained_on_the_corpus_keeps_the_special_tokens() {
         write_fixture(fixture, &model).unwrap();
         let out = dir.path().join(format!("{fixture:?}-replaced"));
         let mut options = options(Init::Mean, None, None);
-        options.corpus = read_corpus(&[corpus.clone()]).unwrap();
+        options.corpus = read_corpus(std::slice::from_ref(&corpus)).unwrap();
         options.replacement.vocab_size = Some(size);
         let report = replace(&model, &out, &options).unwrap();
         let (before, after) = report.corpus_tokens.unwrap();
