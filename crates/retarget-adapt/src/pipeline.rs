@@ -13,6 +13,7 @@ use retarget_infer::score::ScoreSummary;
 use retarget_infer::Device;
 use retarget_infer::InferError;
 use retarget_model::convert::open_or_convert;
+use retarget_model::hf_folder::load_tokenizer;
 use retarget_model::output::{OutputDir, ScratchDir};
 use retarget_model::progress::count_bar;
 use retarget_model::ModelError;
@@ -195,12 +196,6 @@ fn side(
         held_out: Fairness::new(&shown.display().to_string(), lang, counts, reference_tokens),
         bits_per_byte: None,
     })
-}
-
-fn load_tokenizer(dir: &Path) -> Result<tokenizers::Tokenizer> {
-    let path = dir.join("tokenizer.json");
-    tokenizers::Tokenizer::from_file(&path)
-        .map_err(|e| AdaptError::invalid(&path, format!("cannot load the tokenizer: {e}")))
 }
 
 /// Adapts the model `model` (HF folder or GGUF file) into the new folder `output`.

@@ -4,32 +4,11 @@
 //! reference language on parallel text (Petrov et al. 2023: tokens of the
 //! language ÷ tokens of the reference for the same content).
 
-use std::path::Path;
-
 use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
 use crate::error::{EvalError, Result};
 use retarget_model::text::python;
-
-/// Loads a `tokenizer.json`, or the one inside an HF model folder.
-pub fn load_tokenizer(path: &Path) -> Result<Tokenizer> {
-    let file = if path.is_dir() {
-        path.join("tokenizer.json")
-    } else {
-        path.to_path_buf()
-    };
-    if !file.is_file() {
-        return Err(EvalError::Io {
-            path: file,
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no tokenizer.json"),
-        });
-    }
-    Tokenizer::from_file(&file).map_err(|e| EvalError::Invalid {
-        path: file,
-        problem: format!("cannot load tokenizer: {e}"),
-    })
-}
 
 /// The id of the tokenizer's unknown token, if its model has one.
 fn unk_id(tokenizer: &Tokenizer) -> Option<u32> {

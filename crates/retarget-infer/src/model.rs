@@ -12,6 +12,7 @@ use retarget_model::convert::open_or_convert;
 use retarget_model::gguf::{candle_message, GgufFile};
 use retarget_model::gguf_convert::{llama_config, llama_params};
 use retarget_model::gguf_tokenizer;
+use retarget_model::hf_folder::load_tokenizer;
 use retarget_model::weights::Weights;
 use tokenizers::Tokenizer;
 
@@ -88,9 +89,7 @@ impl FolderParts {
         if !tokenizer_path.is_file() {
             return Err(InferError::model(dir, "no tokenizer.json"));
         }
-        let tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| {
-            InferError::model(&tokenizer_path, format!("cannot load tokenizer: {e}"))
-        })?;
+        let tokenizer = load_tokenizer(&tokenizer_path)?;
         let tokenizer_config_path = dir.join("tokenizer_config.json");
         let tokenizer_config = if tokenizer_config_path.is_file() {
             Some(ModelConfig::read(&tokenizer_config_path)?)

@@ -41,8 +41,11 @@ pub struct GgufTokenizer {
     pub vocab_size: usize,
 }
 
-/// GPT-2's reversible byte → printable character map.
-fn byte_alphabet() -> [char; 256] {
+/// GPT-2's reversible byte → printable character map, which byte-level BPE
+/// vocabularies are written in (the bytes that print as themselves keep their
+/// code point; the rest take 256, 257, … in byte order). Written out here
+/// because the `tokenizers` crate keeps its copy private.
+pub fn byte_alphabet() -> [char; 256] {
     let mut out = ['\0'; 256];
     let mut extra = 0u32;
     for b in 0..=255u8 {

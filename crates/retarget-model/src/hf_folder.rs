@@ -31,6 +31,24 @@ pub struct HfFolder {
     weights: Weights,
 }
 
+/// Loads a `tokenizer.json`, or the one inside an HF model folder: the one
+/// place every crate loads a tokenizer file.
+pub fn load_tokenizer(path: &Path) -> Result<tokenizers::Tokenizer> {
+    let file = if path.is_dir() {
+        path.join("tokenizer.json")
+    } else {
+        path.to_path_buf()
+    };
+    if !file.is_file() {
+        return Err(ModelError::io(
+            file,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no tokenizer.json"),
+        ));
+    }
+    tokenizers::Tokenizer::from_file(&file)
+        .map_err(|e| ModelError::invalid(&file, format!("cannot load tokenizer: {e}")))
+}
+
 impl HfFolder {
     /// Opens `dir`: parses `config.json` and `tokenizer.json` when present and
     /// memory-maps and validates the weights.
@@ -46,11 +64,7 @@ impl HfFolder {
         };
         let tokenizer_path = dir.join("tokenizer.json");
         let tokenizer = if tokenizer_path.is_file() {
-            Some(
-                tokenizers::Tokenizer::from_file(&tokenizer_path).map_err(|e| {
-                    ModelError::invalid(&tokenizer_path, format!("cannot load tokenizer: {e}"))
-                })?,
-            )
+            Some(load_tokenizer(&tokenizer_path)?)
         } else {
             None
         };

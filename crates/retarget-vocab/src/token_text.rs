@@ -3,6 +3,7 @@
 //! continuations — and back: how a token of one tokenizer is spelled in
 //! another's vocabulary, so that FVT can split it with the old model.
 
+use retarget_model::gguf_tokenizer::byte_alphabet;
 use serde_json::Value;
 
 use crate::tokenizer_json::{ModelKind, TokenizerFile};
@@ -18,26 +19,6 @@ pub enum Convention {
     WordPiece(String),
     /// Tokens are the text itself.
     Plain,
-}
-
-/// GPT-2's byte → character table (the bytes that print as themselves keep
-/// their code point; the rest take 256, 257, … in byte order). Written out
-/// here because the `tokenizers` crate keeps its copy private.
-fn byte_chars() -> [char; 256] {
-    let prints = |b: u32| (33..=126).contains(&b) || (161..=172).contains(&b) || b >= 174;
-    let mut table = ['\0'; 256];
-    let mut next = 256;
-    for (b, slot) in table.iter_mut().enumerate() {
-        let b = b as u32;
-        *slot = if prints(b) {
-            char::from_u32(b)
-        } else {
-            next += 1;
-            char::from_u32(next - 1)
-        }
-        .expect("valid code points");
-    }
-    table
 }
 
 /// Whether a pre-tokenizer, decoder or normaliser tree mentions `needle`
@@ -76,7 +57,7 @@ impl Convention {
     pub fn text(&self, token: &str) -> Vec<u8> {
         match self {
             Convention::ByteLevel => {
-                let table = byte_chars();
+                let table = byte_alphabet();
                 token
                     .chars()
                     .flat_map(|c| match table.iter().position(|&t| t == c) {
@@ -98,7 +79,7 @@ impl Convention {
     pub fn spell(&self, bytes: &[u8]) -> String {
         match self {
             Convention::ByteLevel => {
-                let table = byte_chars();
+                let table = byte_alphabet();
                 bytes.iter().map(|&b| table[b as usize]).collect()
             }
             Convention::Metaspace(space) => {

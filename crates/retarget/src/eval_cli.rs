@@ -8,15 +8,14 @@ use clap::{Args, Subcommand, ValueEnum};
 use retarget_eval::bleu::{Bleu, Smoothing};
 use retarget_eval::chrf::Chrf;
 use retarget_eval::corpus::ParallelText;
-use retarget_eval::fertility::{
-    load_tokenizer, text_fairness, udhr_fairness, Counter, Fairness, Unit,
-};
+use retarget_eval::fertility::{text_fairness, udhr_fairness, Counter, Fairness, Unit};
 use retarget_eval::sacre_tokenizers::{BleuTokenizer, TercomTokenizer};
 use retarget_eval::score::{align_text, join_json, text_lines};
 use retarget_eval::significance::PairedTest;
 use retarget_eval::ter::Ter;
 use retarget_eval::udhr;
 use retarget_eval::{corpus_scores, sentence_scores, EvalError, Metrics};
+use retarget_model::hf_folder::load_tokenizer;
 use retarget_model::text::{read_lines, read_stdin_lines};
 
 /// Evaluation subcommands.
