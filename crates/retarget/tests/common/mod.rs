@@ -47,3 +47,34 @@ pub fn temporaries(dir: &Path) -> Vec<String> {
         .filter(|n| n.contains("retarget-partial"))
         .collect()
 }
+
+/// The JSON Lines a successful `retarget ARGS` prints.
+pub fn json_lines(args: &[&str]) -> Vec<serde_json::Value> {
+    retarget_ok(args)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+/// Runs `command` followed by each case's arguments and asserts exit code 2
+/// with the case's message on standard error.
+pub fn assert_each_exits_2(command: &[&str], cases: Vec<(Vec<&str>, &str)>) {
+    for (args, message) in cases {
+        let mut full = command.to_vec();
+        full.extend(args);
+        let out = retarget(&full);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{full:?}: {stderr}");
+        assert!(stderr.contains(message), "{full:?}: {stderr}");
+    }
+}
+
+pub fn assert_nothing_written(parent: &Path, out: &Path) {
+    assert!(!out.exists(), "{} was created", out.display());
+    let partial: Vec<_> = std::fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("retarget-partial"))
+        .collect();
+    assert!(partial.is_empty(), "left behind: {partial:?}");
+}
