@@ -15,6 +15,7 @@
 //! | [`sampling`] | greedy, temperature and top-p token choice |
 //! | [`lens`] | the logit lens: every layer decoded, mass per language |
 //! | [`token_languages`] | the language of each vocabulary token (cached) |
+//! | [`translate`] | translation with any model kind: encoder-decoders search, decoder-only models are prompted |
 
 pub mod chat;
 pub mod config;
@@ -32,6 +33,7 @@ pub mod score;
 pub mod seq2seq;
 mod tensors;
 pub mod token_languages;
+pub mod translate;
 
 pub use candle_core::Device;
 pub use error::{InferError, Result};

@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::decoder::{log_softmax, KvCache, Positions};
 use crate::error::{InferError, Result};
 use crate::finite;
-use crate::model::LanguageModel;
+use crate::model::{AnyModel, LanguageModel};
+use crate::seq2seq::translate::TranslateOptions;
 
 /// The score of one line.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -129,6 +130,74 @@ impl LanguageModel {
             let (score, logits) = self.score_line(line, keep_logits)?;
             Ok((score, logits))
         })
+    }
+}
+
+/// What `score` is given besides the text: for encoder-decoder models, the
+/// source lines the text translates and the languages.
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    /// The file the source lines were read from (named in errors).
+    pub path: &'a Path,
+    /// The source lines, one per line of text.
+    pub lines: &'a [String],
+    /// The languages.
+    pub options: &'a TranslateOptions,
+}
+
+impl AnyModel {
+    /// Scores `lines` (read from `path`) with whichever model this is:
+    /// decoder-only and masked models score the text itself, an
+    /// encoder-decoder scores it as the translation of `sources` (teacher
+    /// forcing). Calls `on_line` after each line; keeps the logits with
+    /// `keep_logits`.
+    pub fn score_lines(
+        &self,
+        path: &Path,
+        lines: &[String],
+        sources: Option<Sources<'_>>,
+        keep_logits: bool,
+        on_line: &dyn Fn(),
+    ) -> Result<(Vec<LineScore>, Vec<Tensor>)> {
+        let refuse_sources = |kind: &str| {
+            InferError::Request(format!(
+                "--source is for encoder-decoder models; this is a {kind}"
+            ))
+        };
+        match (self, sources) {
+            (AnyModel::Decoder(_), Some(_)) => Err(refuse_sources("decoder-only model")),
+            (AnyModel::Encoder(_), Some(_)) => Err(refuse_sources("masked language model")),
+            (AnyModel::Decoder(model), None) => {
+                model.score_lines(path, lines, keep_logits, on_line)
+            }
+            (AnyModel::Encoder(model), None) => {
+                model.score_lines(path, lines, keep_logits, on_line)
+            }
+            (AnyModel::Seq2Seq(_), None) => Err(InferError::Request(
+                "an encoder-decoder model scores translations: give --source".into(),
+            )),
+            (AnyModel::Seq2Seq(model), Some(sources)) => {
+                if sources.lines.len() != lines.len() {
+                    return Err(InferError::input(
+                        sources.path,
+                        format!(
+                            "{} lines, but {} has {}",
+                            sources.lines.len(),
+                            path.display(),
+                            lines.len()
+                        ),
+                    ));
+                }
+                model.score_pairs(
+                    path,
+                    sources.lines,
+                    lines,
+                    sources.options,
+                    keep_logits,
+                    on_line,
+                )
+            }
+        }
     }
 }
 

@@ -9,12 +9,12 @@ use retarget_infer::device::parse_device;
 use retarget_infer::generate::{Generation, GenerationOptions};
 use retarget_infer::model::{open_model, AnyModel};
 use retarget_infer::sampling::Sampling;
-use retarget_infer::score::{logits_safetensors, read_text, ScoreSummary};
+use retarget_infer::score::{logits_safetensors, read_text, ScoreSummary, Sources};
+use retarget_infer::seq2seq::translate::TranslateOptions;
 use retarget_infer::token_languages::TokenLanguages;
 use retarget_infer::Device;
-use retarget_infer::{InferError, LanguageModel};
+use retarget_infer::LanguageModel;
 
-use crate::translate_cli;
 use retarget_model::output::OutputFile;
 use retarget_model::progress::count_bar;
 use serde_json::json;
@@ -215,54 +215,27 @@ pub fn run_score(args: ScoreArgs) -> Result<String> {
     let keep_logits = logits_file.is_some();
     let bar = count_bar(lines.len() as u64, "scoring lines");
     let model = args.model.open()?;
-    let (scores, logits) = match model {
-        AnyModel::Decoder(model) => {
-            if args.source.is_some() {
-                anyhow::bail!(InferError::Request(
-                    "--source is for encoder-decoder models; this is a decoder-only model".into()
-                ));
-            }
-            model.score_lines(&args.input, &lines, keep_logits, &|| bar.inc(1))?
-        }
-        AnyModel::Encoder(model) => {
-            if args.source.is_some() {
-                anyhow::bail!(InferError::Request(
-                    "--source is for encoder-decoder models; this is a masked language model"
-                        .into()
-                ));
-            }
-            model.score_lines(&args.input, &lines, keep_logits, &|| bar.inc(1))?
-        }
-        AnyModel::Seq2Seq(model) => {
-            let source = args.source.as_ref().ok_or_else(|| {
-                InferError::Request(
-                    "an encoder-decoder model scores translations: give --source".into(),
-                )
-            })?;
-            let sources = read_text(source)?;
-            if sources.len() != lines.len() {
-                anyhow::bail!(InferError::input(
-                    source,
-                    format!(
-                        "{} lines, but {} has {}",
-                        sources.len(),
-                        args.input.display(),
-                        lines.len()
-                    )
-                ));
-            }
-            let options =
-                translate_cli::options(args.src.as_deref(), args.tgt.as_deref(), None, None, 1)?;
-            model.score_pairs(
-                &args.input,
-                &sources,
-                &lines,
-                &options,
-                keep_logits,
-                &|| bar.inc(1),
-            )?
-        }
+    let source_lines = args.source.as_deref().map(read_text).transpose()?;
+    let options = match &source_lines {
+        Some(_) => Some(TranslateOptions::new(
+            args.src.as_deref(),
+            args.tgt.as_deref(),
+            None,
+            None,
+            1,
+        )?),
+        None => None,
     };
+    let sources = match (&args.source, &source_lines, &options) {
+        (Some(path), Some(lines), Some(options)) => Some(Sources {
+            path,
+            lines,
+            options,
+        }),
+        _ => None,
+    };
+    let (scores, logits) =
+        model.score_lines(&args.input, &lines, sources, keep_logits, &|| bar.inc(1))?;
     bar.finish_and_clear();
     if let Some(file) = logits_file {
         file.write(&logits_safetensors(&logits)?)?;

@@ -4,13 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use retarget_eval::langid::{check_expectable, summarize, Backend, LangidSummary};
-use retarget_eval::language::Language;
-use retarget_infer::generate::GenerationOptions;
-use retarget_infer::model::{open_model, AnyModel};
-use retarget_infer::sampling::Sampling;
+use retarget_infer::model::open_model;
 use retarget_infer::score::read_text;
-use retarget_infer::seq2seq::translate::{TranslateOptions, Translation};
-use retarget_infer::InferError;
+use retarget_infer::seq2seq::translate::TranslateOptions;
 use retarget_model::output::OutputFile;
 use retarget_model::progress::count_bar;
 
@@ -58,54 +54,9 @@ pub struct TranslateArgs {
     json: bool,
 }
 
-/// Most beams a search may keep (far beyond the 4–12 translation uses).
-const MAX_BEAMS: usize = 256;
-
-/// Parses the language options shared by `translate` and `score --source`.
-pub fn options(
-    src: Option<&str>,
-    tgt: Option<&str>,
-    beams: Option<usize>,
-    max_new_tokens: Option<usize>,
-    batch: usize,
-) -> Result<TranslateOptions> {
-    let tgt =
-        tgt.ok_or_else(|| InferError::Request("give the target language with --tgt".into()))?;
-    if batch == 0 || beams == Some(0) {
-        anyhow::bail!(InferError::Request(
-            "--batch and --beam must be at least 1".into()
-        ));
-    }
-    if beams.is_some_and(|b| b > MAX_BEAMS) {
-        anyhow::bail!(InferError::Request(format!(
-            "--beam {} is more than {MAX_BEAMS}: every beam holds a copy of the decoder's cache",
-            beams.unwrap_or_default()
-        )));
-    }
-    Ok(TranslateOptions {
-        src: src.map(Language::parse).transpose()?,
-        tgt: Language::parse(tgt)?,
-        beams,
-        max_new_tokens,
-        batch,
-    })
-}
-
-/// The prompt a decoder-only model translates with (sent through its chat
-/// template when it has one).
-fn prompt(text: &str, src: Option<&Language>, tgt: &Language) -> String {
-    let from = src
-        .map(|l| format!(" from {}", l.name()))
-        .unwrap_or_default();
-    format!(
-        "Translate the following text{from} to {}.\nText: {text}\nTranslation:",
-        tgt.name()
-    )
-}
-
 /// Runs `retarget translate`; returns what to print.
 pub fn run_translate(args: TranslateArgs) -> Result<String> {
-    let options = options(
+    let options = TranslateOptions::new(
         args.src.as_deref(),
         Some(&args.tgt),
         args.beam,
@@ -124,55 +75,10 @@ pub fn run_translate(args: TranslateArgs) -> Result<String> {
     let expectable = check_expectable(&backend, &options.tgt);
     let lines = read_text(&args.input)?;
     let bar = count_bar(lines.len() as u64, "translating");
-    let translations: Vec<Translation> = match open_model(&args.model, &args.device.open()?)? {
-        AnyModel::Seq2Seq(model) => model.translate(&args.input, &lines, &options, &|done| {
-            bar.set_position(done as u64)
-        })?,
-        AnyModel::Encoder(_) => anyhow::bail!(InferError::model(
-            &args.model,
-            "a masked language model does not generate text; translate with an encoder-decoder or decoder-only model"
-        )),
-        AnyModel::Decoder(model) => {
-            if options.beams.is_some_and(|b| b > 1) {
-                anyhow::bail!(InferError::Request(
-                    "beam search is implemented for encoder-decoder models; use --beam 1".into()
-                ));
-            }
-            let generation = GenerationOptions {
-                max_new_tokens: options.max_new_tokens.unwrap_or(128),
-                sampling: Sampling::greedy(),
-                ignore_eos: false,
-                // Instruction-tuned models get the prompt as a chat message.
-                chat: model.chat_template.is_some(),
-            };
-            let mut out = Vec::with_capacity(lines.len());
-            for chunk in lines.chunks(options.batch) {
-                let prompts: Vec<String> = chunk
-                    .iter()
-                    .map(|l| prompt(l, options.src.as_ref(), &options.tgt))
-                    .collect();
-                for g in model.generate_batch(&prompts, generation)? {
-                    // The answer is the first line of what follows the prompt.
-                    let text = g
-                        .text
-                        .trim_start()
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .trim()
-                        .to_string();
-                    out.push(Translation {
-                        source_ids: g.prompt_ids,
-                        ids: g.ids,
-                        text,
-                        score: 0.0,
-                    });
-                }
-                bar.set_position(out.len() as u64);
-            }
-            out
-        }
-    };
+    let model = open_model(&args.model, &args.device.open()?)?;
+    let translations = model.translate(&args.input, &lines, &options, &|done| {
+        bar.set_position(done as u64)
+    })?;
     bar.finish_and_clear();
     let texts: Vec<String> = translations
         .iter()

@@ -28,6 +28,42 @@ pub struct TranslateOptions {
     pub batch: usize,
 }
 
+/// Most beams a search may keep (far beyond the 4–12 translation uses):
+/// every beam holds a copy of the decoder's cache.
+pub const MAX_BEAMS: usize = 256;
+
+impl TranslateOptions {
+    /// Options from what a user gives: language codes (ISO 639 or BCP-47),
+    /// beams, a token limit and a batch size, checked.
+    pub fn new(
+        src: Option<&str>,
+        tgt: Option<&str>,
+        beams: Option<usize>,
+        max_new_tokens: Option<usize>,
+        batch: usize,
+    ) -> Result<Self> {
+        let tgt =
+            tgt.ok_or_else(|| InferError::Request("give the target language with --tgt".into()))?;
+        if batch == 0 || beams == Some(0) {
+            return Err(InferError::Request(
+                "--batch and --beam must be at least 1".into(),
+            ));
+        }
+        if let Some(b) = beams.filter(|&b| b > MAX_BEAMS) {
+            return Err(InferError::Request(format!(
+                "--beam {b} is more than {MAX_BEAMS}: every beam holds a copy of the decoder's cache"
+            )));
+        }
+        Ok(TranslateOptions {
+            src: src.map(Language::parse).transpose()?,
+            tgt: Language::parse(tgt)?,
+            beams,
+            max_new_tokens,
+            batch,
+        })
+    }
+}
+
 /// One translated line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Translation {
