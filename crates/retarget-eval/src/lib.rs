@@ -18,6 +18,7 @@ pub mod sacre_tokenizers;
 pub mod score;
 pub mod sentencepiece;
 pub mod significance;
+pub mod systems;
 pub mod ter;
 pub mod udhr;
 

@@ -12,6 +12,7 @@ use retarget_eval::fertility::{text_fairness, udhr_fairness, Counter, Fairness, 
 use retarget_eval::sacre_tokenizers::{BleuTokenizer, TercomTokenizer};
 use retarget_eval::score::{align_text, join_json, text_lines};
 use retarget_eval::significance::PairedTest;
+use retarget_eval::systems::{self, SystemsOptions};
 use retarget_eval::ter::Ter;
 use retarget_eval::udhr;
 use retarget_eval::{corpus_scores, sentence_scores, EvalError, Metrics};
@@ -308,7 +309,7 @@ fn usage(message: String) -> EvalError {
 }
 
 impl ScoreArgs {
-    fn systems_options(&self) -> crate::systems_cli::SystemsOptions {
+    fn systems_options(&self) -> SystemsOptions {
         // sacrebleu replaces a count of 0 by the test's default.
         let or_default = |n: usize, default: usize| if n == 0 { default } else { n };
         let test = if self.paired_bs {
@@ -321,7 +322,7 @@ impl ScoreArgs {
         } else {
             None
         };
-        crate::systems_cli::SystemsOptions {
+        SystemsOptions {
             test,
             seed: self.seed,
             json: self.format == Format::Json,
@@ -383,12 +384,12 @@ pub fn run(command: EvalCommand) -> Result<String> {
             let metrics = args.metrics()?;
             let refs: Vec<&std::path::Path> = args.refs.iter().map(PathBuf::as_path).collect();
             if args.input.len() > 1 || args.paired_bs || args.paired_ar {
-                return crate::systems_cli::run(
+                return Ok(systems::evaluate(
                     &args.systems_options(),
                     &args.input,
                     &refs,
                     &metrics,
-                );
+                )?);
             }
             let text = ParallelText::read(args.input.first().map(PathBuf::as_path), &refs)?;
             if args.sentence_level {

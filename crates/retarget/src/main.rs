@@ -7,7 +7,6 @@ mod eval_cli;
 mod infer_cli;
 mod langid_cli;
 mod render;
-mod systems_cli;
 mod translate_cli;
 mod vocab_cli;
 

@@ -1,15 +1,16 @@
-//! `retarget eval score -i SYS1 SYS2 …`: several systems against the same
-//! references, optionally with a paired significance test against the first
-//! (sacrebleu's multi-system mode, `--paired-bs` / `--paired-ar`).
+//! Several systems against the same references, optionally with a paired
+//! significance test against the first, reported as sacrebleu's multi-system
+//! mode prints it (`-i SYS1 SYS2 …`, `--paired-bs` / `--paired-ar`): a table
+//! or a JSON list.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
-use retarget_eval::corpus::ParallelText;
-use retarget_eval::score::py_float_repr;
-use retarget_eval::significance::{paired_test, PairedReport, PairedResult, PairedTest};
-use retarget_eval::{EvalError, Metrics};
+use crate::corpus::ParallelText;
+use crate::error::{EvalError, Result};
+use crate::score::py_float_repr;
+use crate::significance::{paired_test, PairedReport, PairedResult, PairedTest};
+use crate::Metrics;
 
 /// How to run and print a multi-system evaluation.
 pub struct SystemsOptions {
@@ -23,9 +24,9 @@ pub struct SystemsOptions {
     pub width: usize,
 }
 
-/// Scores every system (the first is the baseline) and prints sacrebleu's
+/// Scores every system (the first is the baseline) and returns sacrebleu's
 /// multi-system report.
-pub fn run(
+pub fn evaluate(
     options: &SystemsOptions,
     inputs: &[PathBuf],
     refs: &[&Path],
@@ -34,8 +35,7 @@ pub fn run(
     if options.test.is_some() && inputs.len() < 2 {
         return Err(EvalError::Usage(
             "paired tests need at least two systems: -i BASELINE SYSTEM…".into(),
-        )
-        .into());
+        ));
     }
     let paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
     let text = ParallelText::read_systems(&paths, refs)?;
