@@ -13,7 +13,7 @@ use tokenizers::Tokenizer;
 use crate::config_keys::ConfigKeys;
 use crate::decoder::log_softmax;
 use crate::error::{InferError, Result};
-use crate::model::{encode_text, FolderParts};
+use crate::folder::{encode_text, FolderParts};
 use crate::score::{score_each, LineScore};
 use crate::tensors::FolderTensors;
 

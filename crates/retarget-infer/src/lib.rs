@@ -15,16 +15,18 @@
 //! | [`sampling`] | greedy, temperature and top-p token choice |
 //! | [`lens`] | the logit lens: every layer decoded, mass per language |
 //! | [`token_languages`] | the language of each vocabulary token (cached) |
-//! | [`translate`] | translation with any model kind: encoder-decoders search, decoder-only models are prompted |
+//! | [`dispatch`] | scoring and translating with any model kind (decoder-only models translate through a prompt) |
 
 pub mod chat;
 pub mod config;
 mod config_keys;
 pub mod decoder;
 pub mod device;
+pub mod dispatch;
 pub mod encoder;
 pub mod error;
 mod finite;
+mod folder;
 pub mod generate;
 pub mod lens;
 pub mod model;
@@ -33,7 +35,7 @@ pub mod score;
 pub mod seq2seq;
 mod tensors;
 pub mod token_languages;
-pub mod translate;
+mod translate;
 
 pub use candle_core::Device;
 pub use error::{InferError, Result};

@@ -1,46 +1,22 @@
-//! Translation with whichever model is given: an encoder-decoder searches
-//! (`seq2seq::translate`), a decoder-only model is prompted, a masked
-//! language model is refused.
-
-use std::path::Path;
+//! Translation with a decoder-only model: it is asked for each translation
+//! in a prompt (encoder-decoders search, in `seq2seq::translate`).
 
 use retarget_eval::language::Language;
 
 use crate::error::{InferError, Result};
 use crate::generate::GenerationOptions;
-use crate::model::{AnyModel, LanguageModel};
+use crate::model::LanguageModel;
 use crate::sampling::Sampling;
 use crate::seq2seq::translate::{TranslateOptions, Translation};
 
 /// Most tokens a decoder-only model generates per line unless told.
 const PROMPTED_MAX_NEW_TOKENS: usize = 128;
 
-impl AnyModel {
-    /// Translates `lines` (read from `path`, named in errors), calling
-    /// `on_progress` with the number of lines done after each batch.
-    pub fn translate(
-        &self,
-        path: &Path,
-        lines: &[String],
-        options: &TranslateOptions,
-        on_progress: &dyn Fn(usize),
-    ) -> Result<Vec<Translation>> {
-        match self {
-            AnyModel::Seq2Seq(model) => model.translate(path, lines, options, on_progress),
-            AnyModel::Decoder(model) => model.translate_prompted(lines, options, on_progress),
-            AnyModel::Encoder(model) => Err(InferError::model(
-                &model.path,
-                "a masked language model does not generate text; translate with an encoder-decoder or decoder-only model",
-            )),
-        }
-    }
-}
-
 impl LanguageModel {
     /// Translates `lines` by asking for each translation in a prompt (through
     /// the chat template when the model has one), greedily, `options.batch`
     /// at a time; the answer is the first line of what follows the prompt.
-    fn translate_prompted(
+    pub(crate) fn translate_prompted(
         &self,
         lines: &[String],
         options: &TranslateOptions,

@@ -13,10 +13,11 @@ use retarget_model::output::OutputDir;
 
 use crate::error::{Result, VocabError};
 use crate::init::{Context, Init};
-use crate::new_tokens::{learn, NewTokens};
+use crate::new_tokens::learn;
 use crate::resize::{Row, VocabModel};
 use crate::rows::old_pieces;
 use crate::tokenizer_files::write_tokenizer_files;
+use crate::tokenizer_json::NewTokens;
 use crate::trim::non_empty;
 use crate::usage::count_all;
 

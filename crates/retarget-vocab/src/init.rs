@@ -13,10 +13,10 @@ use tokenizers::Tokenizer;
 
 use crate::error::{Result, VocabError};
 use crate::fasttext_model::read_vec;
-use crate::replace::Replacement;
 use crate::resize::VocabModel;
 use crate::rows::new_rows;
 use crate::tokenizer_json::TokenizerFile;
+use crate::wechsel::WechselInputs;
 use crate::{clp, focus, token_vectors, transtok, wechsel};
 
 /// How new rows are initialised.
@@ -347,4 +347,22 @@ impl Initialisation for Wechsel {
         let mixtures = wechsel::mixtures(ctx.old, ctx.new, ctx.missing, inputs)?;
         Ok(Plan::Mixtures(mixtures, None))
     }
+}
+
+/// Where a replacement's new vocabulary comes from and what its
+/// initialisations need.
+#[derive(Debug, Clone, Default)]
+pub struct Replacement {
+    /// The new `tokenizer.json` (default: the helper's, or one trained like
+    /// the old on the corpus).
+    pub tokenizer: Option<PathBuf>,
+    /// Size of a trained new tokenizer (default: the old one's).
+    pub vocab_size: Option<usize>,
+    /// CLP's helper model: an HF folder whose tokenizer is the new one.
+    pub helper: Option<PathBuf>,
+    /// FOCUS's auxiliary token vectors (`.vec`, keyed by new tokens;
+    /// default: trained on the corpus).
+    pub aux_vectors: Option<PathBuf>,
+    /// WECHSEL's word vectors and dictionary.
+    pub wechsel: Option<WechselInputs>,
 }

@@ -49,7 +49,7 @@ pub mod wechsel;
 
 pub use error::{Result, VocabError};
 pub use expand::{expand, ExpandOptions, ExpandReport};
-pub use init::{Init, Initialisation};
-pub use replace::{replace, ReplaceOptions, ReplaceReport, Replacement};
+pub use init::{Init, Initialisation, Replacement};
+pub use replace::{replace, ReplaceOptions, ReplaceReport};
 pub use trim::{trim, TrimOptions, TrimReport};
 pub use wechsel::WechselInputs;

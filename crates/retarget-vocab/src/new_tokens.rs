@@ -15,44 +15,7 @@ use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::{AddedToken, Tokenizer};
 
 use crate::error::{Result, VocabError};
-use crate::tokenizer_json::{merge_parts, ModelKind, TokenizerFile};
-
-/// New tokens, in the order they get ids.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NewTokens {
-    /// (left, right, token): each token with the merge that builds it, in
-    /// merge order.
-    Bpe(Vec<(String, String, String)>),
-    /// (piece, score), scores on the base's log-probability scale.
-    Unigram(Vec<(String, f64)>),
-    /// Plain entries (continuations keep their `##` prefix).
-    WordPiece(Vec<String>),
-}
-
-impl NewTokens {
-    /// The tokens as stored in the vocabulary.
-    pub fn tokens(&self) -> Vec<&str> {
-        match self {
-            NewTokens::Bpe(m) => m.iter().map(|(_, _, t)| t.as_str()).collect(),
-            NewTokens::Unigram(p) => p.iter().map(|(t, _)| t.as_str()).collect(),
-            NewTokens::WordPiece(w) => w.iter().map(String::as_str).collect(),
-        }
-    }
-
-    /// How many.
-    pub fn len(&self) -> usize {
-        match self {
-            NewTokens::Bpe(m) => m.len(),
-            NewTokens::Unigram(p) => p.len(),
-            NewTokens::WordPiece(w) => w.len(),
-        }
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+use crate::tokenizer_json::{merge_parts, ModelKind, NewTokens, TokenizerFile};
 
 /// Most tokens a vocabulary may be given (ten times the largest in use).
 pub const MAX_VOCABULARY: usize = 4_000_000;

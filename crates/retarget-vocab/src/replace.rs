@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use retarget_model::output::OutputDir;
 
 use crate::error::{Result, VocabError};
-use crate::init::{Context, Init};
+use crate::init::{Context, Init, Replacement};
 use crate::new_tokens::train_replacement;
 use crate::resize::{Row, VocabModel};
 use crate::rows::old_pieces;
@@ -19,25 +19,6 @@ use crate::token_text::Convention;
 use crate::tokenizer_files::{config_token_ids, write_tokenizer_files};
 use crate::tokenizer_json::TokenizerFile;
 use crate::usage::count_all;
-use crate::wechsel::WechselInputs;
-
-/// Where a replacement's new vocabulary comes from and what its
-/// initialisations need.
-#[derive(Debug, Clone, Default)]
-pub struct Replacement {
-    /// The new `tokenizer.json` (default: the helper's, or one trained like
-    /// the old on the corpus).
-    pub tokenizer: Option<PathBuf>,
-    /// Size of a trained new tokenizer (default: the old one's).
-    pub vocab_size: Option<usize>,
-    /// CLP's helper model: an HF folder whose tokenizer is the new one.
-    pub helper: Option<PathBuf>,
-    /// FOCUS's auxiliary token vectors (`.vec`, keyed by new tokens;
-    /// default: trained on the corpus).
-    pub aux_vectors: Option<PathBuf>,
-    /// WECHSEL's word vectors and dictionary.
-    pub wechsel: Option<WechselInputs>,
-}
 
 /// Options of a vocabulary replacement.
 #[derive(Debug, Clone)]

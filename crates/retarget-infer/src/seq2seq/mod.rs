@@ -19,7 +19,7 @@ use serde_json::Value;
 use tokenizers::Tokenizer;
 
 use crate::error::{InferError, Result};
-use crate::model::{encode_text, FolderParts};
+use crate::folder::{encode_text, FolderParts};
 use crate::tensors::FolderTensors;
 use beam::EarlyStopping;
 use config::Seq2SeqConfig;
