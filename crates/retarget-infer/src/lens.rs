@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::decoder::KvCache;
 use crate::error::{InferError, Result};
+use crate::finite;
 use crate::model::LanguageModel;
 use crate::token_languages::TokenLanguages;
 
@@ -68,15 +69,23 @@ impl LanguageModel {
         let input = Tensor::new(ids.as_slice(), self.decoder.device())?.unsqueeze(0)?;
         let mut cache = KvCache::new(self.decoder.config().num_layers);
         let mut readings = Vec::new();
+        let mut nonfinite = false;
         self.decoder
             .residual_stream(&input, &mut cache, &mut |layer, states| {
                 let logits = self.decoder.logits(states)?.squeeze(0)?;
                 let probabilities = candle_nn::ops::softmax_last_dim(&logits)?;
                 for (position, row) in probabilities.to_vec2::<f32>()?.iter().enumerate() {
+                    if row.iter().any(|p| p.is_nan()) {
+                        nonfinite = true;
+                        return Ok(());
+                    }
                     readings.push(self.reading(layer, position, row, top, languages));
                 }
                 Ok(())
             })?;
+        if nonfinite {
+            return Err(finite::nonfinite(&self.path, "probabilities"));
+        }
         Ok(LensReport {
             prompt_tokens: ids.iter().map(|&id| self.token_text(id)).collect(),
             prompt_ids: ids,

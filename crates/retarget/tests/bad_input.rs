@@ -79,6 +79,24 @@ fn non_finite_weights_stop_inference_naming_the_tensor() {
         ],
         named,
     );
+    assert_exits_2(
+        &["lens", "--model", s(&model), "--prompt", "the cat"],
+        named,
+    );
+    assert_exits_2(
+        &[
+            "translate",
+            "--model",
+            s(&model),
+            "--tgt",
+            "swh",
+            "-i",
+            s(&input),
+            "--max-new-tokens",
+            "2",
+        ],
+        named,
+    );
     let out = dir.path().join("adapted");
     assert_exits_2(
         &[
@@ -97,6 +115,56 @@ fn non_finite_weights_stop_inference_naming_the_tensor() {
         named,
     );
     assert!(!out.exists() && temporaries(dir.path()).is_empty());
+    // An encoder-decoder's beam search and teacher forcing stop too.
+    let m2m = dir.path().join("m2m");
+    write_fixture(Fixture::M2m100, &m2m).unwrap();
+    let name = tensor_names(&m2m)
+        .into_iter()
+        .find(|n| n.contains("decoder") && n.ends_with("layer_norm.weight"))
+        .unwrap();
+    edit_tensor(&m2m, &name, |v| v[0] = f32::INFINITY);
+    let translate = [
+        "translate",
+        "--model",
+        s(&m2m),
+        "--src",
+        "eng",
+        "--tgt",
+        "swh",
+        "-i",
+        s(&input),
+        "--max-new-tokens",
+        "3",
+        "--beam",
+        "2",
+    ];
+    assert_exits_2(
+        &translate,
+        &format!("tensor `{name}` holds NaN or infinite values"),
+    );
+    assert_exits_2(
+        &[
+            "score",
+            "--model",
+            s(&m2m),
+            "-i",
+            s(&input),
+            "--source",
+            s(&input),
+            "--src",
+            "eng",
+            "--tgt",
+            "swh",
+        ],
+        &format!("tensor `{name}`"),
+    );
+}
+
+/// The tensor names of `dir/model.safetensors`.
+fn tensor_names(dir: &Path) -> Vec<String> {
+    let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    file.names().into_iter().map(str::to_string).collect()
 }
 
 #[test]

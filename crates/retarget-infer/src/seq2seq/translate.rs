@@ -11,6 +11,7 @@ use super::config::Family;
 use super::model::log_probs;
 use super::TranslationModel;
 use crate::error::{InferError, Result};
+use crate::finite;
 use crate::score::{score_each, LineScore};
 
 /// What to translate into, and how.
@@ -174,6 +175,10 @@ impl TranslationModel {
             let encoded = self.model.encode(&ids, &lengths)?;
             for (source_ids, hypothesis) in chunk.iter().zip(self.model.search(&encoded, &search)?)
             {
+                // Banned tokens score −∞; NaN comes only from NaN or infinite values.
+                if hypothesis.score.is_nan() {
+                    return Err(finite::nonfinite(&self.path, "log-probabilities"));
+                }
                 let text = self
                     .tokenizer
                     .decode(&hypothesis.ids, true)
