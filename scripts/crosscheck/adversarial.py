@@ -58,9 +58,11 @@ class Probe:
         return subprocess.run([self.bin, *args], capture_output=True, text=True, timeout=timeout)
 
     def complete_or_absent(self, out):
+        """Whether `out` is absent or a model that inspects cleanly, and why not."""
         if not os.path.exists(out):
-            return True
-        return self.run(["inspect", out]).returncode == 0
+            return True, ""
+        inspected = self.run(["inspect", out])
+        return inspected.returncode == 0, inspected.stderr.strip()[-200:]
 
     # ---- kills -------------------------------------------------------------
 
@@ -88,7 +90,7 @@ class Probe:
             _, err = proc.communicate(timeout=300)
             code = proc.returncode
             row = f"kill {name} with {sig.name} after {delay:.2f}s of ~{duration:.2f}s"
-            complete = self.complete_or_absent(out)
+            complete, why = self.complete_or_absent(out)
             if sig == signal.SIGKILL:
                 ok = complete and code in (0, -signal.SIGKILL)
                 left = temporaries(folder)
@@ -104,6 +106,8 @@ class Probe:
                 detail = f"exit {code}, temporaries {temporaries(folder)}"
             if "panicked" in err.decode(errors="replace"):
                 ok = False
+            if not complete:
+                detail += f"; the output is incomplete: {why}"
             record(row, ok, detail)
             shutil.rmtree(out, ignore_errors=True)
 

@@ -29,8 +29,7 @@ fn handle_signals() {
     if let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         std::thread::spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                retarget_model::output::temporaries::remove_live_temporaries();
-                std::process::exit(128 + signal);
+                retarget_model::output::temporaries::remove_live_temporaries_and_exit(128 + signal);
             }
         });
     }

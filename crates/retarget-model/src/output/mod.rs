@@ -16,7 +16,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{ModelError, Result};
-use temporaries::{release, remove_stale, reserve};
+use temporaries::{commit, release, remove_stale, reserve};
 
 fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|e| ModelError::io(path, e))
@@ -172,15 +172,16 @@ impl OutputDir {
 
     /// Moves the finished output into place.
     pub fn commit(mut self) -> Result<PathBuf> {
-        if self.destination.is_dir() {
-            // Checked empty in `create`; `remove_dir` fails if that changed.
-            fs::remove_dir(&self.destination).map_err(|e| ModelError::io(&self.destination, e))?;
-        }
-        fs::rename(&self.temp, &self.destination)
-            .map_err(|e| ModelError::io(&self.destination, e))?;
+        let destination = self.destination.clone();
+        commit(&self.temp, || {
+            if destination.is_dir() {
+                // Checked empty in `create`; `remove_dir` fails if that changed.
+                fs::remove_dir(&destination).map_err(|e| ModelError::io(&destination, e))?;
+            }
+            fs::rename(&self.temp, &destination).map_err(|e| ModelError::io(&destination, e))
+        })?;
         self.committed = true;
-        release(&self.temp);
-        Ok(self.destination.clone())
+        Ok(destination)
     }
 }
 
@@ -277,7 +278,14 @@ impl OutputFile {
         let written = fs::write(&temp, bytes)
             .map_err(|e| ModelError::io(&temp, e))
             .and_then(|()| set_mode(&temp, 0o644))
-            .and_then(|()| self.place(&temp));
+            .and_then(|()| {
+                commit(&temp, || {
+                    // After a hard link the temporary is a second name: gone with it.
+                    let placed = self.place(&temp);
+                    let _ = fs::remove_file(&temp);
+                    placed
+                })
+            });
         let _ = fs::remove_file(&temp);
         release(&temp);
         written.map(|()| self.destination)

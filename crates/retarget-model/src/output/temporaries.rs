@@ -29,9 +29,21 @@ pub(crate) fn reserve(parent: &Path, label: &str) -> PathBuf {
     path
 }
 
-/// Forgets `path` (committed, or removed by its owner).
+/// Forgets `path` (removed by its owner).
 pub(crate) fn release(path: &Path) {
     live().retain(|p| p != path);
+}
+
+/// Moves the temporary `path` into place with `place` and forgets it, as one
+/// step that a signal cannot split: the signal handler holds the same lock
+/// from before it removes the temporaries until the process has exited, so a
+/// temporary is either renamed whole or removed, never half-removed and then
+/// renamed.
+pub(crate) fn commit<T>(path: &Path, place: impl FnOnce() -> T) -> T {
+    let mut live = live();
+    let placed = place();
+    live.retain(|p| p != path);
+    placed
 }
 
 fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
@@ -39,19 +51,21 @@ fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     LIVE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Removes every temporary this process still holds. Meant for a signal
-/// handler (SIGINT, SIGTERM) that exits right after: the outputs being
-/// written are abandoned, and nothing of them stays on disk.
-pub fn remove_live_temporaries() {
-    let paths = std::mem::take(&mut *live());
-    for path in paths {
+/// Removes every temporary this process still holds and exits with `code`.
+/// Meant for a signal handler (SIGINT, SIGTERM): the outputs being written
+/// are abandoned, and nothing of them stays on disk. The list stays locked
+/// until the process is gone, so no output is committed meanwhile.
+pub fn remove_live_temporaries_and_exit(code: i32) -> ! {
+    let live = live();
+    for path in live.iter() {
         // A writer may still be adding files while we remove: retry a little.
         for _ in 0..5 {
-            if remove_any(&path).is_ok() || fs::symlink_metadata(&path).is_err() {
+            if remove_any(path).is_ok() || fs::symlink_metadata(path).is_err() {
                 break;
             }
         }
     }
+    std::process::exit(code)
 }
 
 fn remove_any(path: &Path) -> std::io::Result<()> {
