@@ -1,19 +1,20 @@
 //! The hyper-parameters of a decoder-only model, read from `config.json`.
+//!
+//! The decoders inference runs (`Network::Decoder` in the model-type registry,
+//! `retarget_model::tensor_roles`) are all of the llama family: pre-norm decoder,
+//! RMSNorm, rotary positions, grouped-query attention, gated MLP. Gemma scales
+//! the embeddings, norms with `1 + weight` and gates with tanh-GELU; qwen3
+//! normalises queries and keys per head.
 
 use std::path::Path;
 
 use retarget_model::config::ModelConfig;
+use retarget_model::tensor_roles::{Architecture, Network};
 use serde_json::Value;
 
 use crate::config_keys::ConfigKeys;
 
 use crate::error::{InferError, Result};
-
-/// `model_type`s this crate runs, all the llama family: pre-norm decoder,
-/// RMSNorm, rotary positions, grouped-query attention, gated MLP. Gemma
-/// scales the embeddings, norms with `1 + weight` and gates with tanh-GELU;
-/// qwen3 normalises queries and keys per head.
-pub const SUPPORTED_MODEL_TYPES: &[&str] = &["llama", "mistral", "qwen2", "qwen3", "gemma"];
 
 /// The MLP's gate activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,11 +83,11 @@ impl DecoderConfig {
             .model_type()
             .ok_or_else(|| InferError::model(&path, "no `model_type`"))?
             .to_string();
-        if !SUPPORTED_MODEL_TYPES.contains(&model_type.as_str()) {
+        if Architecture::network_of(&model_type) != Some(Network::Decoder) {
             return Err(InferError::UnsupportedArchitecture {
                 path: dir.to_path_buf(),
                 model_type,
-                supported: SUPPORTED_MODEL_TYPES.to_vec(),
+                supported: Architecture::running(Some(Network::Decoder)),
             });
         }
         let keys = ConfigKeys::new(path.clone(), raw);

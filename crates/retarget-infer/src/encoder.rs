@@ -17,9 +17,6 @@ use crate::folder::{encode_text, FolderParts};
 use crate::score::{score_each, LineScore};
 use crate::tensors::FolderTensors;
 
-/// Encoder `model_type`s this crate runs.
-pub const SUPPORTED_ENCODER_TYPES: &[&str] = &["bert", "roberta", "xlm-roberta"];
-
 /// The hidden activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Act {

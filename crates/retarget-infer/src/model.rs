@@ -11,15 +11,15 @@ use retarget_model::convert::open_or_convert;
 use retarget_model::gguf::{candle_message, GgufFile};
 use retarget_model::gguf_convert::{llama_config, llama_params};
 use retarget_model::gguf_tokenizer;
+use retarget_model::tensor_roles::{Architecture, Network};
 use tokenizers::Tokenizer;
 
 use crate::chat::ChatTemplate;
-use crate::config::{token_ids, DecoderConfig, SUPPORTED_MODEL_TYPES};
+use crate::config::{token_ids, DecoderConfig};
 use crate::decoder::Decoder;
-use crate::encoder::{MaskedLanguageModel, SUPPORTED_ENCODER_TYPES};
+use crate::encoder::MaskedLanguageModel;
 use crate::error::{InferError, Result};
 use crate::folder::{encode_text, FolderParts};
-use crate::seq2seq::config::SUPPORTED_SEQ2SEQ_TYPES;
 use crate::seq2seq::TranslationModel;
 use crate::tensors::FolderTensors;
 
@@ -90,24 +90,22 @@ pub fn open_model(path: &Path, device: &Device) -> Result<AnyModel> {
 fn open_folder(dir: &Path, device: &Device) -> Result<AnyModel> {
     let parts = FolderParts::open(dir)?;
     let model_type = parts.config.model_type().unwrap_or("(none)").to_string();
-    if SUPPORTED_SEQ2SEQ_TYPES.contains(&model_type.as_str()) {
-        return TranslationModel::from_parts(dir, parts, device).map(AnyModel::Seq2Seq);
-    }
-    if SUPPORTED_ENCODER_TYPES.contains(&model_type.as_str()) {
-        return MaskedLanguageModel::from_parts(dir, parts, &model_type, device)
-            .map(AnyModel::Encoder);
-    }
-    if !SUPPORTED_MODEL_TYPES.contains(&model_type.as_str()) {
-        return Err(InferError::UnsupportedArchitecture {
-            path: dir.to_path_buf(),
-            model_type,
-            supported: SUPPORTED_MODEL_TYPES
-                .iter()
-                .chain(SUPPORTED_SEQ2SEQ_TYPES)
-                .chain(SUPPORTED_ENCODER_TYPES)
-                .copied()
-                .collect(),
-        });
+    match Architecture::network_of(&model_type) {
+        Some(Network::Seq2Seq) => {
+            return TranslationModel::from_parts(dir, parts, device).map(AnyModel::Seq2Seq)
+        }
+        Some(Network::Encoder) => {
+            return MaskedLanguageModel::from_parts(dir, parts, &model_type, device)
+                .map(AnyModel::Encoder)
+        }
+        Some(Network::Decoder) => {}
+        None => {
+            return Err(InferError::UnsupportedArchitecture {
+                path: dir.to_path_buf(),
+                model_type,
+                supported: Architecture::running(None),
+            })
+        }
     }
     let config = DecoderConfig::from_config(dir, &parts.config)?;
     let mut eos_token_ids = config.eos_token_ids.clone();

@@ -45,13 +45,53 @@ impl TensorRole {
     }
 }
 
+/// The kind of network inference runs a `model_type` as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// A decoder-only language model.
+    Decoder,
+    /// A masked language model (bert-like encoder).
+    Encoder,
+    /// An encoder-decoder translation model.
+    Seq2Seq,
+}
+
+/// One `model_type` retarget knows: its tensor roles (the table row it is
+/// listed in), and whether inference runs it. The table is the one registry
+/// of model types: every other list is derived from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelType {
+    /// The `model_type` in `config.json`.
+    pub name: &'static str,
+    /// What inference runs it as, if it does.
+    pub runs_as: Option<Network>,
+}
+
+const fn runs(name: &'static str, network: Network) -> ModelType {
+    ModelType {
+        name,
+        runs_as: Some(network),
+    }
+}
+
+const fn known(name: &'static str) -> ModelType {
+    ModelType {
+        name,
+        runs_as: None,
+    }
+}
+
+fn all_model_types() -> impl Iterator<Item = &'static ModelType> {
+    TABLE.iter().flat_map(|a| a.model_types.iter())
+}
+
 /// One row of the table.
 #[derive(Debug)]
 pub struct Architecture {
     /// Family name shown to users.
     pub family: &'static str,
-    /// `model_type` values of this family.
-    pub model_types: &'static [&'static str],
+    /// `model_type` values of this family, and what inference runs them as.
+    pub model_types: &'static [ModelType],
     /// Candidate names of the input embedding, most common first.
     pub embedding: &'static [&'static str],
     /// Candidate names of the output head.
@@ -74,22 +114,22 @@ pub struct Architecture {
 const DECODER_ONLY: Architecture = Architecture {
     family: "llama-like decoder",
     model_types: &[
-        "llama",
-        "mistral",
-        "mixtral",
-        "qwen2",
-        "qwen3",
-        "gemma",
-        "gemma2",
-        "gemma3_text",
-        "smollm3",
-        "phi3",
-        "olmo",
-        "olmo2",
-        "granite",
-        "stablelm",
-        "starcoder2",
-        "cohere",
+        runs("llama", Network::Decoder),
+        runs("mistral", Network::Decoder),
+        known("mixtral"),
+        runs("qwen2", Network::Decoder),
+        runs("qwen3", Network::Decoder),
+        runs("gemma", Network::Decoder),
+        known("gemma2"),
+        known("gemma3_text"),
+        known("smollm3"),
+        known("phi3"),
+        known("olmo"),
+        known("olmo2"),
+        known("granite"),
+        known("stablelm"),
+        known("starcoder2"),
+        known("cohere"),
     ],
     embedding: &["model.embed_tokens.weight"],
     head: &["lm_head.weight"],
@@ -105,7 +145,7 @@ const TABLE: &[Architecture] = &[
     DECODER_ONLY,
     Architecture {
         family: "gpt2",
-        model_types: &["gpt2"],
+        model_types: &[known("gpt2")],
         embedding: &["transformer.wte.weight", "wte.weight"],
         head: &["lm_head.weight"],
         head_bias: &[],
@@ -117,7 +157,7 @@ const TABLE: &[Architecture] = &[
     },
     Architecture {
         family: "bert",
-        model_types: &["bert"],
+        model_types: &[runs("bert", Network::Encoder)],
         embedding: &[
             "bert.embeddings.word_embeddings.weight",
             "embeddings.word_embeddings.weight",
@@ -135,7 +175,11 @@ const TABLE: &[Architecture] = &[
     },
     Architecture {
         family: "xlm-roberta",
-        model_types: &["xlm-roberta", "roberta", "camembert"],
+        model_types: &[
+            runs("xlm-roberta", Network::Encoder),
+            runs("roberta", Network::Encoder),
+            known("camembert"),
+        ],
         embedding: &[
             "roberta.embeddings.word_embeddings.weight",
             "embeddings.word_embeddings.weight",
@@ -153,7 +197,11 @@ const TABLE: &[Architecture] = &[
     },
     Architecture {
         family: "t5",
-        model_types: &["t5", "mt5", "umt5"],
+        model_types: &[
+            runs("t5", Network::Seq2Seq),
+            runs("mt5", Network::Seq2Seq),
+            known("umt5"),
+        ],
         embedding: &["shared.weight"],
         head: &["lm_head.weight"],
         head_bias: &[],
@@ -165,7 +213,7 @@ const TABLE: &[Architecture] = &[
     },
     Architecture {
         family: "marian",
-        model_types: &["marian"],
+        model_types: &[runs("marian", Network::Seq2Seq)],
         embedding: &["model.shared.weight"],
         head: &["lm_head.weight"],
         head_bias: &["final_logits_bias"],
@@ -183,7 +231,7 @@ const TABLE: &[Architecture] = &[
     },
     Architecture {
         family: "m2m_100 / nllb",
-        model_types: &["m2m_100", "nllb"],
+        model_types: &[runs("m2m_100", Network::Seq2Seq), known("nllb")],
         embedding: &["model.shared.weight"],
         head: &["lm_head.weight"],
         head_bias: &[],
@@ -204,14 +252,29 @@ const TABLE: &[Architecture] = &[
 impl Architecture {
     /// The table row for a `model_type`, if retarget knows it.
     pub fn for_model_type(model_type: &str) -> Option<&'static Architecture> {
-        TABLE.iter().find(|a| a.model_types.contains(&model_type))
+        TABLE
+            .iter()
+            .find(|a| a.model_types.iter().any(|t| t.name == model_type))
     }
 
     /// Every `model_type` in the table, for error messages.
     pub fn known_model_types() -> Vec<&'static str> {
-        TABLE
-            .iter()
-            .flat_map(|a| a.model_types.iter().copied())
+        all_model_types().map(|t| t.name).collect()
+    }
+
+    /// What inference runs `model_type` as, if it does.
+    pub fn network_of(model_type: &str) -> Option<Network> {
+        all_model_types()
+            .find(|t| t.name == model_type)
+            .and_then(|t| t.runs_as)
+    }
+
+    /// The `model_type`s inference runs as `network` (all of them for
+    /// `None`), for error messages.
+    pub fn running(network: Option<Network>) -> Vec<&'static str> {
+        all_model_types()
+            .filter(|t| t.runs_as.is_some() && network.is_none_or(|n| t.runs_as == Some(n)))
+            .map(|t| t.name)
             .collect()
     }
 

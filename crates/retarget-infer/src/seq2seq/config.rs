@@ -4,12 +4,10 @@
 use std::path::Path;
 
 use retarget_model::config::ModelConfig;
+use retarget_model::tensor_roles::{Architecture, Network};
 
 use crate::config_keys::ConfigKeys;
 use crate::error::{InferError, Result};
-
-/// Encoder-decoder `model_type`s this crate runs.
-pub const SUPPORTED_SEQ2SEQ_TYPES: &[&str] = &["m2m_100", "marian", "t5", "mt5"];
 
 /// How a family arranges the same parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +107,7 @@ impl Seq2SeqConfig {
                 return Err(InferError::UnsupportedArchitecture {
                     path: dir.to_path_buf(),
                     model_type: other.unwrap_or("(none)").to_string(),
-                    supported: SUPPORTED_SEQ2SEQ_TYPES.to_vec(),
+                    supported: Architecture::running(Some(Network::Seq2Seq)),
                 })
             }
         };
