@@ -18,10 +18,10 @@ use retarget_model::output::{OutputDir, ScratchDir};
 use retarget_model::progress::count_bar;
 use retarget_model::ModelError;
 
-use retarget_vocab::new_tokens::{learn, train_replacement};
-use retarget_vocab::tokenizer_json::TokenizerFile;
+use retarget_vocab::tokenizer::json::TokenizerFile;
+use retarget_vocab::tokenizer::new_tokens::{learn, train_replacement};
+use retarget_vocab::tokenizer::usage::Selection;
 use retarget_vocab::trim::read_corpus;
-use retarget_vocab::usage::Selection;
 use retarget_vocab::{
     expand, replace, trim, ExpandOptions, Init, ReplaceOptions, Replacement, TrimOptions,
 };

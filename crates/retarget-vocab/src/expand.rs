@@ -1,6 +1,6 @@
 //! `retarget vocab expand`: train a tokenizer of the base's kind (BPE,
 //! Unigram or WordPiece) on target-language text, take the `--add` most
-//! useful tokens the base lacks ([`crate::new_tokens`]) and append them to
+//! useful tokens the base lacks ([`crate::tokenizer::new_tokens`]) and append them to
 //! the base tokenizer as real vocabulary — old ids, merges, pieces and rows
 //! unchanged. New embedding and head rows are initialised with FVT (the mean
 //! of the old rows of the old tokenizer's pieces of the new token), from a
@@ -12,14 +12,14 @@ use std::path::{Path, PathBuf};
 use retarget_model::output::OutputDir;
 
 use crate::error::{Result, VocabError};
+use crate::init::rows::old_pieces;
 use crate::init::{Context, Init};
-use crate::new_tokens::learn;
-use crate::resize::{Row, VocabModel};
-use crate::rows::old_pieces;
-use crate::tokenizer_files::write_tokenizer_files;
-use crate::tokenizer_json::NewTokens;
+use crate::model::{Row, VocabModel};
+use crate::tokenizer::files::write_tokenizer_files;
+use crate::tokenizer::json::NewTokens;
+use crate::tokenizer::new_tokens::learn;
+use crate::tokenizer::usage::count_all;
 use crate::trim::non_empty;
-use crate::usage::count_all;
 
 /// Options of `retarget vocab expand`.
 #[derive(Debug, Clone)]

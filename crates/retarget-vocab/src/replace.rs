@@ -11,14 +11,14 @@ use std::path::{Path, PathBuf};
 use retarget_model::output::OutputDir;
 
 use crate::error::{Result, VocabError};
+use crate::init::rows::old_pieces;
 use crate::init::{Context, Init, Replacement};
-use crate::new_tokens::train_replacement;
-use crate::resize::{Row, VocabModel};
-use crate::rows::old_pieces;
-use crate::token_text::Convention;
-use crate::tokenizer_files::{config_token_ids, write_tokenizer_files};
-use crate::tokenizer_json::TokenizerFile;
-use crate::usage::count_all;
+use crate::model::{Row, VocabModel};
+use crate::tokenizer::files::{config_token_ids, write_tokenizer_files};
+use crate::tokenizer::json::TokenizerFile;
+use crate::tokenizer::new_tokens::train_replacement;
+use crate::tokenizer::token_text::Convention;
+use crate::tokenizer::usage::count_all;
 
 /// Options of a vocabulary replacement.
 #[derive(Debug, Clone)]

@@ -12,15 +12,15 @@ use retarget_model::output::OutputDir;
 use retarget_model::weights::TensorRef;
 
 use crate::error::{Result, VocabError};
-use crate::resize::{Row, VocabModel};
-use crate::tokenizer_files::{config_token_ids, write_tokenizer_files};
-use crate::tokenizer_json::TokenizerFile;
-use crate::usage::{count_tokens, select, Selection};
+use crate::model::{Row, VocabModel};
+use crate::tokenizer::files::{config_token_ids, write_tokenizer_files};
+use crate::tokenizer::json::TokenizerFile;
+use crate::tokenizer::usage::{count_tokens, select, Selection};
 
 /// Options of `retarget vocab trim`.
 #[derive(Debug, Clone)]
 pub struct TrimOptions {
-    /// The target-language corpus: its non-blank lines, as [`read_corpus`](crate::trim::read_corpus) reads them.
+    /// The target-language corpus: its non-blank lines, as [`read_corpus`] reads them.
     pub corpus: Vec<String>,
     /// Which used tokens to keep.
     pub selection: Selection,

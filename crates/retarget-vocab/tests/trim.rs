@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use retarget_fixtures::corpus::lines;
 use retarget_fixtures::{write_fixture, Fixture};
+use retarget_vocab::tokenizer::usage::Selection;
 use retarget_vocab::trim::read_corpus;
-use retarget_vocab::usage::Selection;
 use retarget_vocab::{trim, TrimOptions, TrimReport, VocabError};
 use safetensors::SafeTensors;
 use tokenizers::Tokenizer;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Subcommand;
 use retarget_model::writer::parse_size;
+use retarget_vocab::tokenizer::usage::Selection;
 use retarget_vocab::trim::read_corpus;
-use retarget_vocab::usage::Selection;
 use retarget_vocab::VocabError;
 use retarget_vocab::{
     expand, replace, trim, ExpandOptions, ExpandReport, Init, ReplaceOptions, ReplaceReport,

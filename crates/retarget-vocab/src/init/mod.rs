@@ -4,6 +4,20 @@
 //! token a mixture of old rows (FVT, trans-tokenization, FOCUS, WECHSEL;
 //! an empty mixture is a random row), or CLP's weights over the shared
 //! tokens. Expansion and replacement both use them.
+//!
+//! The algorithms: [`transtok`] with its IBM Model 1 aligner ([`align`]),
+//! [`clp`], [`focus`] with its token vectors trained in-process
+//! ([`token_vectors`]), [`wechsel`] over fastText models ([`fasttext_model`]),
+//! and [`rows`]: new rows made from old ones.
+
+pub mod align;
+pub mod clp;
+pub mod fasttext_model;
+pub mod focus;
+pub mod rows;
+pub mod token_vectors;
+pub mod transtok;
+pub mod wechsel;
 
 use std::path::PathBuf;
 
@@ -12,12 +26,11 @@ use retarget_model::weights::TensorRef;
 use tokenizers::Tokenizer;
 
 use crate::error::{Result, VocabError};
-use crate::fasttext_model::read_vec;
-use crate::resize::VocabModel;
-use crate::rows::new_rows;
-use crate::tokenizer_json::TokenizerFile;
-use crate::wechsel::WechselInputs;
-use crate::{clp, focus, token_vectors, transtok, wechsel};
+use crate::model::VocabModel;
+use crate::tokenizer::json::TokenizerFile;
+use fasttext_model::read_vec;
+use rows::new_rows;
+use wechsel::WechselInputs;
 
 /// How new rows are initialised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,17 +44,17 @@ pub enum Init {
     },
     /// Trans-tokenization: the old rows of the source tokens a parallel
     /// corpus aligns with the new token, weighted by their expected alignment
-    /// counts ([`crate::align`]); FVT for new tokens the corpus never aligns.
+    /// counts ([`crate::init::align`]); FVT for new tokens the corpus never aligns.
     TransTok,
     /// CLP-Transfer (vocabulary replacement only): a helper model that uses
     /// the new tokenizer weighs the shared tokens' old rows by cosine
     /// similarity in its own embedding space ([`crate::replace`]).
     Clp,
     /// FOCUS (vocabulary replacement only): sparsemax-weighted shared rows
-    /// by similarity of auxiliary token vectors ([`crate::focus`]).
+    /// by similarity of auxiliary token vectors ([`crate::init::focus`]).
     Focus,
     /// WECHSEL (vocabulary replacement only): the nearest old tokens in
-    /// aligned fastText spaces ([`crate::wechsel`]).
+    /// aligned fastText spaces ([`crate::init::wechsel`]).
     Wechsel,
     /// OFA-style (vocabulary replacement only): WECHSEL's rule in one
     /// multilingual fastText space.
@@ -210,7 +223,7 @@ impl Initialisation for RandomRows {
     }
 }
 
-/// Trans-tokenization ([`crate::transtok`]); FVT where nothing aligns.
+/// Trans-tokenization ([`crate::init::transtok`]); FVT where nothing aligns.
 pub struct TransTok;
 
 impl Initialisation for TransTok {
@@ -229,7 +242,7 @@ impl Initialisation for TransTok {
     }
 }
 
-/// CLP-Transfer ([`crate::clp`]).
+/// CLP-Transfer ([`crate::init::clp`]).
 pub struct Clp;
 
 impl Initialisation for Clp {
@@ -248,7 +261,7 @@ impl Initialisation for Clp {
     }
 }
 
-/// FOCUS ([`crate::focus`]): shared tokens by canonical form, auxiliary
+/// FOCUS ([`crate::init::focus`]): shared tokens by canonical form, auxiliary
 /// vectors given or trained on the corpus.
 pub struct Focus;
 
@@ -299,7 +312,7 @@ impl Initialisation for Focus {
     }
 }
 
-/// WECHSEL ([`crate::wechsel`]), or OFA-style: its rule in one
+/// WECHSEL ([`crate::init::wechsel`]), or OFA-style: its rule in one
 /// multilingual space. Only the old special tokens keep their rows.
 pub struct Wechsel {
     /// One multilingual space, no dictionary.

@@ -1,6 +1,6 @@
 //! Trans-tokenization / Tik-to-Tok: a parallel corpus, source side read with
 //! the old tokenizer and target side with the new one, aligned with IBM
-//! Model 1 and a diagonal prior ([`crate::align`]); each new token's row is
+//! Model 1 and a diagonal prior ([`crate::init::align`]); each new token's row is
 //! the mix of the old rows of the source tokens aligned with it, weighted
 //! by their expected alignment counts.
 
@@ -54,7 +54,8 @@ pub fn alignment_mixtures(
             "the parallel corpus has no pair of non-empty lines",
         ));
     }
-    let counts = crate::align::alignment_counts(&pairs, crate::align::AlignOptions::default());
+    let counts =
+        crate::init::align::alignment_counts(&pairs, crate::init::align::AlignOptions::default());
     let mut mixtures = vec![Vec::new(); added];
     for (&(s, t), &c) in &counts {
         if let Some(k) = (t as usize).checked_sub(first_new).filter(|&k| k < added) {

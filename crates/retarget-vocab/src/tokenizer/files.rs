@@ -10,10 +10,10 @@ use retarget_model::output::OutputDir;
 use retarget_model::ModelError;
 use serde_json::Value;
 
-use crate::config_ids::{referenced_ids, remap_added_tokens_decoder, remap_ids};
 use crate::error::{Result, VocabError};
-use crate::resize::VocabModel;
-use crate::tokenizer_json::{ModelKind, TokenizerFile};
+use crate::model::VocabModel;
+use crate::tokenizer::config_ids::{referenced_ids, remap_added_tokens_decoder, remap_ids};
+use crate::tokenizer::json::{ModelKind, TokenizerFile};
 
 /// SentencePiece model files: binary protobufs that the trimmed
 /// `tokenizer.json` replaces (transformers loads `tokenizer.json` first).

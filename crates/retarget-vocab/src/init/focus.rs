@@ -15,7 +15,7 @@ use tokenizers::Tokenizer;
 use retarget_model::text::python::is_py_space;
 
 use crate::error::{Result, VocabError};
-use crate::tokenizer_json::TokenizerFile;
+use crate::tokenizer::json::TokenizerFile;
 
 /// Python's `str.lstrip()`.
 fn lstrip(text: &str) -> &str {

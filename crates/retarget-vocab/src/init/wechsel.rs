@@ -20,8 +20,8 @@ use tokenizers::Tokenizer;
 use retarget_model::text::python::is_py_space;
 
 use crate::error::{Result, VocabError};
-use crate::fasttext_model::FastTextModel;
-use crate::tokenizer_json::TokenizerFile;
+use crate::init::fasttext_model::FastTextModel;
+use crate::tokenizer::json::TokenizerFile;
 
 /// WECHSEL's inputs.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 use retarget_model::gguf_tokenizer::byte_alphabet;
 use serde_json::Value;
 
-use crate::tokenizer_json::{ModelKind, TokenizerFile};
+use crate::tokenizer::json::{ModelKind, TokenizerFile};
 
 /// How a tokenizer writes text into its tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,9 +13,9 @@ use retarget_model::dtype::{from_f32, to_f32};
 use retarget_model::weights::TensorRef;
 
 use crate::error::{Result, VocabError};
-use crate::resize::VocabModel;
-use crate::rows::float_type;
-use crate::tokenizer_json::TokenizerFile;
+use crate::init::rows::float_type;
+use crate::model::VocabModel;
+use crate::tokenizer::json::TokenizerFile;
 
 /// CLP's weights: for each missing token (rows) and shared token (columns),
 /// the cosine similarity of their helper embeddings over the row's sum.

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::fasttext_model::ngram_hashes;
+use crate::init::fasttext_model::ngram_hashes;
 
 /// Training settings (deepfocus's fastText defaults where it sets them).
 #[derive(Debug, Clone)]

@@ -16,7 +16,7 @@ use retarget_model::writer::{write_weights, PlannedTensor, TensorBytes, WrittenW
 use retarget_model::ModelError;
 
 use crate::error::{Result, VocabError};
-use crate::tokenizer_json::TokenizerFile;
+use crate::tokenizer::json::TokenizerFile;
 
 /// One row of a rewritten token-indexed tensor.
 #[derive(Debug, Clone, Copy)]

@@ -15,7 +15,7 @@ use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::{AddedToken, Tokenizer};
 
 use crate::error::{Result, VocabError};
-use crate::tokenizer_json::{merge_parts, ModelKind, NewTokens, TokenizerFile};
+use crate::tokenizer::json::{merge_parts, ModelKind, NewTokens, TokenizerFile};
 
 /// Most tokens a vocabulary may be given (ten times the largest in use).
 pub const MAX_VOCABULARY: usize = 4_000_000;
@@ -106,7 +106,7 @@ pub fn train_replacement(
         })?;
         entry["id"] = Value::from(id);
     }
-    crate::tokenizer_json::refresh_post_processor(&mut json["post_processor"], &id_of);
+    crate::tokenizer::json::refresh_post_processor(&mut json["post_processor"], &id_of);
     TokenizerFile::from_trained(base.path(), json)
 }
 
