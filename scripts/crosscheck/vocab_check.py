@@ -166,9 +166,14 @@ def check_expand(binary, name, folder, kind, train, held_out, work, add):
     words = sum(len(l.split()) for l in held_out)
     auto = AutoTokenizer.from_pretrained(out)
     same_ids = all(auto(l).input_ids == tok_new.encode(l).ids for l in held_out[:50])
-    # The old tokens' logits on old-tokenized text are unchanged.
+    # The old tokens' logits on old-tokenized text are unchanged: compared in
+    # float64 from the head's input, since torch blocks the f32 product
+    # differently for a head with more rows (that noise, ~3e-5 on SmolLM2, says
+    # nothing about the model).
     ids = torch.tensor([tok_old.encode(held_out[0]).ids])
-    (a, _, _), (b, _, _) = outputs(old_model, kind, ids), outputs(new_model, kind, ids)
+    (a, _, a_exact), (b, _, b_exact) = outputs(old_model, kind, ids), outputs(new_model, kind, ids)
+    if a_exact is not None:
+        a, b = a_exact, b_exact
     logit_diff = (a - b[..., :a.shape[-1]]).abs().max().item()
     ok = (ids_kept and rows_kept and fvt_worst <= 1e-6 and after < before and same_ids
           and b.shape[-1] >= len(new_vocab) and logit_diff <= TOLERANCE)
