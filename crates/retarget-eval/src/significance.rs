@@ -6,11 +6,9 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::bleu::{Bleu, BleuStats, MAX_NGRAM_ORDER};
-use crate::chrf::Chrf;
+use crate::metric::Metric;
 use crate::numpy_rng::NumpyRng;
 use crate::score::Signature;
-use crate::ter::Ter;
 use crate::Metrics;
 
 /// Which paired test.
@@ -65,104 +63,8 @@ pub struct PairedReport {
     pub results: Vec<Vec<PairedResult>>,
 }
 
-/// A metric seen as sacrebleu's "sufficient statistics": a row of numbers
-/// per segment whose column sums give the corpus score.
-enum StatMetric<'a> {
-    Bleu(&'a Bleu),
-    Chrf(&'a Chrf),
-    Ter(&'a Ter),
-}
-
-impl StatMetric<'_> {
-    fn all(metrics: &Metrics) -> Vec<StatMetric<'_>> {
-        let mut out = Vec::new();
-        out.extend(metrics.bleu.as_ref().map(StatMetric::Bleu));
-        out.extend(metrics.chrf.as_ref().map(StatMetric::Chrf));
-        out.extend(metrics.ter.as_ref().map(StatMetric::Ter));
-        out
-    }
-
-    fn name(&self) -> String {
-        match self {
-            StatMetric::Bleu(_) => "BLEU".into(),
-            StatMetric::Chrf(chrf) => chrf.name(),
-            StatMetric::Ter(_) => "TER".into(),
-        }
-    }
-
-    fn signature_fields(&self) -> Vec<(&'static str, String)> {
-        match self {
-            StatMetric::Bleu(m) => m.signature_fields(),
-            StatMetric::Chrf(m) => m.signature_fields(),
-            StatMetric::Ter(m) => m.signature_fields(),
-        }
-    }
-
-    fn row(&self, hypothesis: &str, references: &[&str]) -> Vec<f64> {
-        match self {
-            StatMetric::Bleu(m) => {
-                let s = m.segment_stats(hypothesis, references);
-                let mut row = vec![s.hyp_len as f64, s.ref_len as f64];
-                row.extend(s.correct.iter().map(|&c| c as f64));
-                row.extend(s.total.iter().map(|&t| t as f64));
-                row
-            }
-            StatMetric::Chrf(m) => m
-                .segment_stats(hypothesis, references)
-                .iter()
-                .flatten()
-                .map(|&v| v as f64)
-                .collect(),
-            StatMetric::Ter(m) => {
-                let s = m.segment_stats(hypothesis, references);
-                vec![s.edits, s.ref_len]
-            }
-        }
-    }
-
-    /// The score of column sums (integral for BLEU and chrF).
-    fn score(&self, sums: &[f64]) -> f64 {
-        match self {
-            StatMetric::Bleu(m) => {
-                let int = |v: f64| v.round() as u64;
-                let mut stats = BleuStats {
-                    hyp_len: int(sums[0]),
-                    ref_len: int(sums[1]),
-                    ..BleuStats::default()
-                };
-                for n in 0..MAX_NGRAM_ORDER {
-                    stats.correct[n] = int(sums[2 + n]);
-                    stats.total[n] = int(sums[2 + MAX_NGRAM_ORDER + n]);
-                }
-                m.score(&stats).score
-            }
-            StatMetric::Chrf(m) => {
-                let stats: Vec<[u64; 3]> = sums
-                    .chunks_exact(3)
-                    .map(|c| {
-                        [
-                            c[0].round() as u64,
-                            c[1].round() as u64,
-                            c[2].round() as u64,
-                        ]
-                    })
-                    .collect();
-                m.f_score(&stats)
-            }
-            StatMetric::Ter(m) => {
-                m.score(sums[0], sums[1], Signature::new(0, Vec::new()))
-                    .score
-            }
-        }
-    }
-}
-
 /// Per-segment rows of one system.
-fn rows(
-    metric: &StatMetric<'_>,
-    hypotheses: &[String],
-    references: &[Vec<String>],
-) -> Vec<Vec<f64>> {
+fn rows(metric: &Metric<'_>, hypotheses: &[String], references: &[Vec<String>]) -> Vec<Vec<f64>> {
     (0..hypotheses.len())
         .into_par_iter()
         .map(|i| {
@@ -202,16 +104,11 @@ fn p_value(stats: &[f64], observed: f64) -> f64 {
 }
 
 /// Bootstrap scores of `rows` over the resamples `idxs` (`samples × n`).
-fn bootstrap_scores(
-    metric: &StatMetric<'_>,
-    rows: &[Vec<f64>],
-    idxs: &[u32],
-    n: usize,
-) -> Vec<f64> {
+fn bootstrap_scores(metric: &Metric<'_>, rows: &[Vec<f64>], idxs: &[u32], n: usize) -> Vec<f64> {
     let width = rows.first().map_or(0, Vec::len);
     idxs.par_chunks(n)
         .map(|sample| {
-            metric.score(&column_sums(
+            metric.score_of_sums(&column_sums(
                 sample.iter().map(|&i| rows[i as usize].as_slice()),
                 width,
                 true,
@@ -230,7 +127,7 @@ pub fn paired_test(
     seed: u64,
 ) -> PairedReport {
     let n = systems[0].len();
-    let stat_metrics = StatMetric::all(metrics);
+    let stat_metrics = metrics.all();
     let mut report = PairedReport {
         metrics: Vec::new(),
         signatures: Vec::new(),
@@ -262,7 +159,7 @@ pub fn paired_test(
         let baseline_rows = rows(metric, &systems[0], references);
         let width = baseline_rows.first().map_or(0, Vec::len);
         let corpus = |rows: &[Vec<f64>]| {
-            metric.score(&column_sums(rows.iter().map(Vec::as_slice), width, false))
+            metric.score_of_sums(&column_sums(rows.iter().map(Vec::as_slice), width, false))
         };
         let baseline_score = corpus(&baseline_rows);
         let baseline_bootstrap = matches!(test, Some((PairedTest::Bootstrap, _)))
@@ -320,7 +217,7 @@ pub fn paired_test(
                                         system_rows[i].as_slice()
                                     }
                                 });
-                                metric.score(&column_sums(chosen, width, false))
+                                metric.score_of_sums(&column_sums(chosen, width, false))
                             };
                             (pick(true) - pick(false)).abs()
                         })
