@@ -28,6 +28,11 @@ pub enum MergeError {
     /// Reading or writing a model failed (the foundation's error).
     #[error(transparent)]
     Io(#[from] ModelError),
+    /// An output tensor cannot be merged as configured (a method without
+    /// the base model it needs, DELLA's density ± epsilon outside (0, 1), a
+    /// token whose embedding source is not among the inputs).
+    #[error("{0}")]
+    Tensor(String),
     /// A broken invariant inside retarget: a bug, not bad input.
     #[error("internal error: {0}")]
     Internal(String),

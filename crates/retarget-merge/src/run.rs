@@ -80,16 +80,12 @@ fn name_hash(name: &str) -> u64 {
 }
 
 /// The input tensor `tensor` of `model`, to be read in chunks from its memory map.
-fn mapped<'a>(
-    model: &'a InputModel,
-    tensor: &str,
-    round: Option<FloatType>,
-) -> Result<Source<'a>, String> {
-    let t = model
-        .tensor(tensor)
-        .ok_or_else(|| format!("tensor `{tensor}` vanished from {}", model.name))?;
-    let dtype =
-        FloatType::of(t.entry.dtype).ok_or_else(|| format!("tensor `{tensor}` is not float"))?;
+fn mapped<'a>(model: &'a InputModel, tensor: &str, round: Option<FloatType>) -> Result<Source<'a>> {
+    let t = model.tensor(tensor).ok_or_else(|| {
+        MergeError::Internal(format!("tensor `{tensor}` vanished from {}", model.name))
+    })?;
+    let dtype = FloatType::of(t.entry.dtype)
+        .ok_or_else(|| MergeError::Internal(format!("tensor `{tensor}` is not float")))?;
     Ok(Source::Mapped {
         bytes: t.data(),
         dtype,
@@ -124,11 +120,7 @@ fn verbatim<'a>(plan: &MergePlan, p: &PlannedMerge, inputs: &'a Inputs) -> Optio
 
 /// The inputs of one output tensor: read in place, except token-indexed
 /// tensors whose rows are permuted onto a merged vocabulary (held in memory).
-fn sources<'a>(
-    plan: &MergePlan,
-    p: &PlannedMerge,
-    inputs: &'a Inputs,
-) -> Result<Sources<'a>, String> {
+fn sources<'a>(plan: &MergePlan, p: &PlannedMerge, inputs: &'a Inputs) -> Result<Sources<'a>> {
     let mapped = p
         .sources
         .iter()
@@ -159,7 +151,7 @@ fn produce<'a>(
     p: &'a PlannedMerge,
     inputs: &'a Inputs,
     seed: u64,
-) -> Result<TensorBytes<'a>, String> {
+) -> Result<TensorBytes<'a>> {
     let sources = sources(plan, p, inputs)?;
     let spec = TensorSpec {
         base: p.base,

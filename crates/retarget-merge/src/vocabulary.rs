@@ -196,7 +196,7 @@ impl Vocabulary {
         tensors: Vec<Vec<f32>>,
         base: Option<usize>,
         width: usize,
-    ) -> Result<Vec<Vec<f32>>, String> {
+    ) -> Result<Vec<Vec<f32>>> {
         let row = |m: usize, r: usize| -> &[f32] { &tensors[m][r * width..(r + 1) * width] };
         let mut defaults: HashMap<usize, Vec<f32>> = HashMap::new();
         for (id, token) in self.tokens.iter().enumerate() {
@@ -213,21 +213,23 @@ impl Vocabulary {
                 Some(Configured::Zero) => vec![0.0; width],
                 Some(Configured::Model(m)) => {
                     let g = in_group(m).ok_or_else(|| {
-                        format!(
+                        MergeError::Tensor(format!(
                             "token {token:?}: its source model is not among this tensor's inputs"
-                        )
+                        ))
                     })?;
                     own(g)
                         .ok_or_else(|| {
-                            format!("token {token:?}: its source model does not have it")
+                            MergeError::Tensor(format!(
+                                "token {token:?}: its source model does not have it"
+                            ))
                         })?
                         .to_vec()
                 }
                 Some(Configured::ModelRow(m, r)) => {
                     let g = in_group(m).ok_or_else(|| {
-                        format!(
+                        MergeError::Tensor(format!(
                             "token {token:?}: its source model is not among this tensor's inputs"
-                        )
+                        ))
                     })?;
                     row(g, r).to_vec()
                 }

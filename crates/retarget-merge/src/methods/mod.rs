@@ -16,6 +16,7 @@ use retarget_model::dtype::FloatType;
 
 pub use sources::{Source, Sources, CHUNK};
 
+use crate::error::Result;
 use crate::parameters::{ParamType, ParamValue};
 pub use sparsify::Sparsification;
 pub use task_vectors::{Consensus, TaskVectorMethod};
@@ -173,7 +174,7 @@ impl Method {
     /// Prepares the merge of one tensor: computes what the method needs from
     /// the whole tensor (norms, magnitude cuts, angles) in parallel passes
     /// over `sources`, and returns the element-wise rest.
-    pub fn prepare(&self, spec: &TensorSpec, sources: &Sources) -> Result<Box<dyn Kernel>, String> {
+    pub fn prepare(&self, spec: &TensorSpec, sources: &Sources) -> Result<Box<dyn Kernel>> {
         Ok(match self {
             Method::Linear => Box::new(linear::prepare(spec, sources.inputs.len())),
             Method::TaskVectors(m) => m.prepare(spec, sources)?,
@@ -186,7 +187,7 @@ impl Method {
     }
 
     /// Merges one tensor held in memory (tests and small tensors).
-    pub fn merge(&self, group: Group) -> Result<Vec<f32>, String> {
+    pub fn merge(&self, group: Group) -> Result<Vec<f32>> {
         let spec = TensorSpec {
             base: group.base,
             precision: group.precision,

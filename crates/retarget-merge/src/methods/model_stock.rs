@@ -4,6 +4,7 @@
 //! row with `filter_wise: true`.
 
 use super::{Kernel, Sources, TensorSpec, CHUNK};
+use crate::error::{MergeError, Result};
 
 pub(super) struct ModelStock {
     base: usize,
@@ -13,8 +14,10 @@ pub(super) struct ModelStock {
     t: Vec<f32>,
 }
 
-pub(super) fn prepare(spec: &TensorSpec, sources: &Sources) -> Result<ModelStock, String> {
-    let base = spec.base.ok_or("model_stock needs a base model")?;
+pub(super) fn prepare(spec: &TensorSpec, sources: &Sources) -> Result<ModelStock> {
+    let base = spec
+        .base
+        .ok_or_else(|| MergeError::Tensor("model_stock needs a base model".into()))?;
     let n = sources.len();
     let row_len = if spec.shared("filter_wise").as_bool() && spec.shape.len() >= 2 {
         spec.shape[spec.shape.len() - 1].max(1)
@@ -24,7 +27,9 @@ pub(super) fn prepare(spec: &TensorSpec, sources: &Sources) -> Result<ModelStock
     let others: Vec<usize> = (0..sources.inputs.len()).filter(|&i| i != base).collect();
     let k = others.len();
     if k < 2 {
-        return Err("model_stock needs at least two models besides the base".into());
+        return Err(MergeError::Tensor(
+            "model_stock needs at least two models besides the base".into(),
+        ));
     }
     let pairs: Vec<(usize, usize)> = (0..k)
         .flat_map(|i| (i + 1..k).map(move |j| (i, j)))

@@ -3,6 +3,7 @@
 //! (anti)parallel tensors, as mergekit does.
 
 use super::{Kernel, Sources, TensorSpec, CHUNK};
+use crate::error::{MergeError, Result};
 
 const DOT_THRESHOLD: f64 = 0.9995;
 const EPS: f64 = 1e-8;
@@ -13,9 +14,11 @@ pub(super) struct Slerp {
     coef_other: f32,
 }
 
-pub(super) fn prepare(spec: &TensorSpec, sources: &Sources) -> Result<Slerp, String> {
+pub(super) fn prepare(spec: &TensorSpec, sources: &Sources) -> Result<Slerp> {
     let t = spec.shared("t").as_f64();
-    let base = spec.base.ok_or("SLERP needs a base model")?;
+    let base = spec
+        .base
+        .ok_or_else(|| MergeError::Tensor("SLERP needs a base model".into()))?;
     let which = [base, 1 - base];
     let (aa, bb, ab) = sources.fold_chunks(
         CHUNK,

@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use super::rounding::Rounding;
 use super::select::{magnitude_bits, value_at_rank, RankValue, Selection};
 use super::sources::Sources;
+use crate::error::{MergeError, Result};
 
 /// How a task vector is thinned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +94,7 @@ impl Mask {
         sources: &Sources,
         which: &[usize; 2],
         chunk_len: usize,
-    ) -> Result<Mask, String> {
+    ) -> Result<Mask> {
         let n = sources.len();
         if p.density >= 1.0 {
             return Ok(Mask::All);
@@ -155,10 +156,10 @@ impl Mask {
                     return Ok(Mask::Nothing);
                 }
                 if p.density + p.epsilon >= 1.0 || p.density - p.epsilon <= 0.0 {
-                    return Err(format!(
+                    return Err(MergeError::Tensor(format!(
                         "DELLA needs density ± epsilon inside (0, 1); density {} and epsilon {} are not",
                         p.density, p.epsilon
-                    ));
+                    )));
                 }
                 let columns = if shape.len() < 2 {
                     n
@@ -309,7 +310,7 @@ mod tests {
         method: Sparsification,
         p: SparsifyParams,
         chunk_len: usize,
-    ) -> Result<Vec<f32>, String> {
+    ) -> Result<Vec<f32>> {
         let sources = Sources {
             inputs: vec![
                 Source::Owned(vec![0.0; values.len()]),

@@ -9,6 +9,7 @@ use retarget_model::dtype::FloatType;
 use super::rounding::{BHalf, Exact, Half, Rounding};
 use super::sparsify::{Mask, Sparsification, SparsifyParams};
 use super::{spec, Kernel, ParamDefault, ParamSpec, Scope, Sources, TensorSpec, CHUNK};
+use crate::error::{MergeError, Result};
 use crate::parameters::{ParamType, ParamValue};
 
 /// How task vectors agree before summing.
@@ -108,11 +109,7 @@ impl TaskVectorMethod {
         out
     }
 
-    pub(super) fn prepare(
-        &self,
-        spec: &TensorSpec,
-        sources: &Sources,
-    ) -> Result<Box<dyn Kernel>, String> {
+    pub(super) fn prepare(&self, spec: &TensorSpec, sources: &Sources) -> Result<Box<dyn Kernel>> {
         match spec.precision {
             FloatType::F32 => self.prepare_in::<Exact>(spec, sources),
             FloatType::F16 => self.prepare_in::<Half>(spec, sources),
@@ -124,10 +121,10 @@ impl TaskVectorMethod {
         &self,
         spec: &TensorSpec,
         sources: &Sources,
-    ) -> Result<Box<dyn Kernel>, String> {
+    ) -> Result<Box<dyn Kernel>> {
         let base = spec
             .base
-            .ok_or_else(|| format!("{} needs a base model", self.name))?;
+            .ok_or_else(|| MergeError::Tensor(format!("{} needs a base model", self.name)))?;
         let round = R::round;
         let rescale = spec.shared("rescale").as_bool();
         let n = sources.len();
