@@ -7,7 +7,6 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use indicatif::ProgressBar;
@@ -15,7 +14,7 @@ use safetensors::tensor::{Metadata, TensorInfo};
 use safetensors::Dtype;
 
 use crate::error::{ModelError, Result};
-use crate::output::OutputDir;
+use crate::output::{set_mode, OutputDir};
 use crate::weights::{INDEX_FILE, SINGLE_FILE};
 
 /// Alignment of the data section of every safetensors file retarget writes.
@@ -23,10 +22,6 @@ const DATA_ALIGNMENT: usize = 64;
 
 /// Default `--max-shard-size`: 5 GB, as `transformers` uses.
 pub const DEFAULT_MAX_SHARD_BYTES: u64 = 5_000_000_000;
-
-fn set_mode(path: &Path, mode: u32) -> Result<()> {
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| ModelError::io(path, e))
-}
 
 /// One tensor the writer will produce.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -216,25 +216,19 @@ pub fn run_score(args: ScoreArgs) -> Result<String> {
     let keep_logits = logits_file.is_some();
     let bar = count_bar(lines.len() as u64, "scoring lines");
     let model = args.model.open()?;
-    let source_lines = args.source.as_deref().map(read_text).transpose()?;
-    let options = match &source_lines {
-        Some(_) => Some(TranslateOptions::new(
-            args.src.as_deref(),
-            args.tgt.as_deref(),
-            None,
-            None,
-            1,
-        )?),
+    let source = match &args.source {
+        Some(path) => Some((
+            path,
+            read_text(path)?,
+            TranslateOptions::new(args.src.as_deref(), args.tgt.as_deref(), None, None, 1)?,
+        )),
         None => None,
     };
-    let sources = match (&args.source, &source_lines, &options) {
-        (Some(path), Some(lines), Some(options)) => Some(Sources {
-            path,
-            lines,
-            options,
-        }),
-        _ => None,
-    };
+    let sources = source.as_ref().map(|(path, lines, options)| Sources {
+        path,
+        lines,
+        options,
+    });
     let (scores, logits) =
         model.score_lines(&args.input, &lines, sources, keep_logits, &|| bar.inc(1))?;
     bar.finish_and_clear();

@@ -74,16 +74,17 @@ fn label(dest: &Path) -> String {
         .unwrap_or_else(|| "out".into())
 }
 
-fn set_mode(path: &Path, mode: u32) -> Result<()> {
+/// Sets `path`'s permission bits.
+pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<()> {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| ModelError::io(path, e))
 }
 
-/// A destination folder being written atomically.
+/// A destination folder being written atomically: a scratch folder beside
+/// it, renamed into place on success and removed otherwise.
 #[derive(Debug)]
 pub struct OutputDir {
     destination: PathBuf,
-    temp: PathBuf,
-    committed: bool,
+    temp: ScratchDir,
 }
 
 impl OutputDir {
@@ -125,32 +126,21 @@ impl OutputDir {
             }
         }
         let parent = parent_of(&dest, destination)?;
-        fs::create_dir_all(&parent).map_err(|e| ModelError::io(&parent, e))?;
-        remove_stale(&parent);
-        let temp = reserve(&parent, &label(&dest));
-        let created = fs::create_dir(&temp)
-            .map_err(|e| ModelError::io(&temp, e))
-            .and_then(|()| set_mode(&temp, 0o755));
-        if let Err(e) = created {
-            let _ = fs::remove_dir_all(&temp);
-            release(&temp);
-            return Err(e);
-        }
+        let temp = ScratchDir::new(&parent, &label(&dest))?;
         Ok(OutputDir {
             destination: dest,
             temp,
-            committed: false,
         })
     }
 
     /// The temporary folder files are written to.
     pub fn path(&self) -> &Path {
-        &self.temp
+        self.temp.path()
     }
 
     /// Writes a small file (mode 0644) at `relative` inside the output.
     pub fn write_file(&self, relative: &Path, bytes: &[u8]) -> Result<()> {
-        let path = self.temp.join(relative);
+        let path = self.path().join(relative);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
         }
@@ -160,7 +150,7 @@ impl OutputDir {
 
     /// Copies `source` verbatim to `relative` inside the output (mode 0644).
     pub fn copy_file(&self, source: &Path, relative: &Path) -> Result<()> {
-        let path = self.temp.join(relative);
+        let path = self.path().join(relative);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
         }
@@ -170,27 +160,18 @@ impl OutputDir {
         set_mode(&path, 0o644)
     }
 
-    /// Moves the finished output into place.
-    pub fn commit(mut self) -> Result<PathBuf> {
-        let destination = self.destination.clone();
-        commit(&self.temp, || {
+    /// Moves the finished output into place (the scratch folder is then
+    /// gone from its temporary name, so dropping it removes nothing).
+    pub fn commit(self) -> Result<PathBuf> {
+        let destination = self.destination;
+        commit(self.temp.path(), || {
             if destination.is_dir() {
                 // Checked empty in `create`; `remove_dir` fails if that changed.
                 fs::remove_dir(&destination).map_err(|e| ModelError::io(&destination, e))?;
             }
-            fs::rename(&self.temp, &destination).map_err(|e| ModelError::io(&destination, e))
+            fs::rename(self.temp.path(), &destination).map_err(|e| ModelError::io(&destination, e))
         })?;
-        self.committed = true;
         Ok(destination)
-    }
-}
-
-impl Drop for OutputDir {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_dir_all(&self.temp);
-            release(&self.temp);
-        }
     }
 }
 
@@ -264,11 +245,6 @@ impl OutputFile {
         })
     }
 
-    /// The file that will be written.
-    pub fn path(&self) -> &Path {
-        &self.destination
-    }
-
     /// Writes `bytes` (mode 0644) through a temporary file and a rename;
     /// returns the written path.
     pub fn write(self, bytes: &[u8]) -> Result<PathBuf> {
@@ -329,17 +305,18 @@ pub struct ScratchDir {
 }
 
 impl ScratchDir {
-    /// Creates a scratch folder inside `parent` (created if needed), named
-    /// after `label`.
+    /// Creates a scratch folder (mode 0755) inside `parent` (created if
+    /// needed), named after `label`, having removed the stale temporaries
+    /// of killed runs there.
     pub fn new(parent: &Path, label: &str) -> Result<Self> {
         fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
         remove_stale(parent);
-        let path = reserve(parent, label);
-        if let Err(e) = fs::create_dir(&path) {
-            release(&path);
-            return Err(ModelError::io(&path, e));
-        }
-        Ok(ScratchDir { path })
+        let scratch = ScratchDir {
+            path: reserve(parent, label),
+        };
+        fs::create_dir(&scratch.path).map_err(|e| ModelError::io(&scratch.path, e))?;
+        set_mode(&scratch.path, 0o755)?;
+        Ok(scratch)
     }
 
     /// The folder.
