@@ -18,12 +18,12 @@ use retarget_model::output::{OutputDir, ScratchDir};
 use retarget_model::progress::count_bar;
 use retarget_model::ModelError;
 
-use retarget_vocab::tokenizer::json::TokenizerFile;
 use retarget_vocab::tokenizer::new_tokens::{learn, train_replacement};
 use retarget_vocab::tokenizer::usage::Selection;
 use retarget_vocab::trim::read_corpus;
 use retarget_vocab::{
-    expand, replace, trim, ExpandOptions, Init, ReplaceOptions, Replacement, TrimOptions,
+    expand, replace, trim, ExpandOptions, Init, InitInputs, InitKind, ReplaceOptions, Replacement,
+    TrimOptions, VocabModel,
 };
 
 use crate::error::{AdaptError, Result};
@@ -43,10 +43,10 @@ pub struct AdaptOptions {
     /// Tokens to add.
     pub add: usize,
     /// Initialisation of the new rows.
-    pub init: Init,
-    /// A parallel corpus (source-language text, its target-language
-    /// translation) for the `transtok` initialisation.
-    pub parallel: Option<(PathBuf, PathBuf)>,
+    pub init: InitKind,
+    /// What the initialisations take (the chosen one and every other one
+    /// the report compares, where these inputs allow it).
+    pub inputs: InitInputs,
     /// Trim the expanded vocabulary to what the corpus uses.
     pub trim: bool,
     /// Replace the vocabulary instead of expanding it.
@@ -201,17 +201,11 @@ fn side(
 /// Adapts the model `model` (HF folder or GGUF file) into the new folder `output`.
 pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<AdaptReport> {
     let language = Language::parse(&options.lang)?;
-    if options.replace.is_none()
-        && matches!(
-            options.init,
-            Init::Clp | Init::Focus | Init::Wechsel | Init::Ofa
-        )
-    {
-        return Err(AdaptError::Usage(
-            "--init clp, focus, wechsel and ofa initialise a replaced vocabulary: add --replace"
-                .into(),
-        ));
-    }
+    let inputs = InitInputs {
+        replacing: options.replace.is_some(),
+        ..options.inputs.clone()
+    };
+    let chosen = Init::new(options.init, &inputs)?;
     let mut lines = read_corpus(&options.corpus)?;
     let held_out = match &options.held_out {
         Some(path) => read_corpus(std::slice::from_ref(path))?,
@@ -258,10 +252,11 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let base_folder = open_or_convert(model, scratch.path(), "base")?;
     let base = base_folder.path().to_path_buf();
     let code = language.code().to_string();
-    let base_tokenizer = load_tokenizer(&base)?;
+    let source = VocabModel::open(&base, "adaptation")?;
+    let base_tokenizer = source.tokenizer();
     let reference_tokens = match &reference {
         Some(lines) => {
-            let counts = Counter::new(&base_tokenizer).count(lines).map_err(|e| {
+            let counts = Counter::new(base_tokenizer).count(lines).map_err(|e| {
                 AdaptError::invalid(
                     base.join("tokenizer.json"),
                     format!("encoding the reference text: {e}"),
@@ -280,7 +275,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let mut before = side(
         &base,
         &base_shown,
-        &base_tokenizer,
+        base_tokenizer,
         &code,
         &held_out,
         reference_tokens,
@@ -290,11 +285,11 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     before.bits_per_byte = scores.bits_per_byte(&base, "base model")?;
     // A replacement tokenizer is trained once, so that every initialisation
     // compared starts from the same vocabulary.
-    let base_file = TokenizerFile::read(&base.join("tokenizer.json"))?;
+    let base_file = &source.file;
     let new_tokenizer = match &options.replace {
         Some(r) if r.tokenizer.is_none() && r.helper.is_none() => {
             let size = r.vocab_size.unwrap_or(base_file.len());
-            let trained = train_replacement(&base_file, &base_tokenizer, &lines, size)?;
+            let trained = train_replacement(base_file, base_tokenizer, &lines, size)?;
             let path = scratch.path().join("new-tokenizer.json");
             std::fs::write(&path, trained.to_json_bytes()).map_err(|e| ModelError::io(&path, e))?;
             Some(path)
@@ -304,7 +299,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     };
     // Likewise the tokens an expansion appends are learnt once.
     let tokens = match &options.replace {
-        None => Some(learn(&base_file, &base_tokenizer, &lines, options.add)?),
+        None => Some(learn(base_file, base_tokenizer, &lines, options.add)?),
         Some(_) => None,
     };
     let adapt_with = |init: Init, name: &str| -> Result<PathBuf> {
@@ -316,10 +311,9 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
                     add: options.add,
                     tokens: tokens.clone(),
                     init,
-                    parallel: options.parallel.clone(),
                     max_shard_bytes: options.max_shard_bytes,
                 };
-                expand(&base, &dir, &expand_options)?;
+                expand(&source, &dir, &expand_options)?;
             }
             Some(r) => {
                 let replace_options = ReplaceOptions {
@@ -328,48 +322,39 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
                         ..r.clone()
                     },
                     init,
-                    parallel: options.parallel.clone(),
                     corpus: lines.clone(),
                     max_shard_bytes: options.max_shard_bytes,
                 };
-                replace(&base, &dir, &replace_options)?;
+                replace(&source, &dir, &replace_options)?;
             }
         }
         Ok(dir)
     };
-    let chosen = Init::name(options.init);
-    let expanded = adapt_with(options.init, chosen)?;
+    let name = chosen.name();
+    let expanded = adapt_with(chosen, name)?;
     let mut initialisations = vec![InitScore {
-        init: chosen.to_string(),
-        bits_per_byte: scores.bits_per_byte(&expanded, &format!("expanded ({chosen})"))?,
+        init: name.to_string(),
+        bits_per_byte: scores.bits_per_byte(&expanded, &format!("expanded ({name})"))?,
     }];
-    // Every other initialisation, for comparison (not written).
+    // Every other initialisation these inputs allow, for comparison (not
+    // written); random rows with seed 0. OFA is WECHSEL's rule on one
+    // space: compared only when asked for.
     if scores.enabled() {
-        let replacement = options.replace.clone();
-        let available = |init: Init| match init {
-            Init::TransTok => options.parallel.is_some(),
-            Init::Clp => replacement.as_ref().is_some_and(|r| r.helper.is_some()),
-            // FOCUS trains its vectors on the corpus when none are given.
-            Init::Focus => replacement.is_some(),
-            Init::Wechsel => replacement.as_ref().is_some_and(|r| r.wechsel.is_some()),
-            // The same rule as WECHSEL on one space: compared only when asked for.
-            Init::Ofa => false,
-            Init::Mean | Init::Random { .. } => true,
-        };
-        let inits = [
-            Init::Mean,
-            Init::Random { seed: 0 },
-            Init::TransTok,
-            Init::Clp,
-            Init::Focus,
-            Init::Wechsel,
+        let others = [
+            InitKind::Mean,
+            InitKind::Random,
+            InitKind::TransTok,
+            InitKind::Clp,
+            InitKind::Focus,
+            InitKind::Wechsel,
         ];
-        for other in inits {
-            let name = Init::name(other);
-            if name == chosen || !available(other) {
+        let inputs = InitInputs { seed: 0, ..inputs };
+        for other in others.into_iter().filter(|&k| k != options.init) {
+            let Ok(init) = Init::new(other, &inputs) else {
                 continue;
-            }
-            let dir = adapt_with(other, name)?;
+            };
+            let name = other.name();
+            let dir = adapt_with(init, name)?;
             initialisations.push(InitScore {
                 init: name.to_string(),
                 bits_per_byte: scores.bits_per_byte(&dir, &format!("expanded ({name})"))?,
@@ -415,7 +400,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             options.add
         },
         replaced: options.replace.is_some(),
-        init: chosen.to_string(),
+        init: name.to_string(),
         trimmed: options.trim,
         before,
         after,

@@ -10,7 +10,9 @@
 //!   by a target-language tokenizer; shared tokens keep their rows, the
 //!   others get FVT, random, aligned, CLP, FOCUS or WECHSEL rows.
 //! - [`model`]: what they share: the opened model and the streamed rewrite
-//!   of its token-indexed tensors.
+//!   of its token-indexed tensors; `apply`: the one skeleton of expansion
+//!   and replacement (new vocabulary, kept and missing tokens, the
+//!   initialisation's rows, weights and tokenizer files).
 //!
 //! What they are made of:
 //! - [`tokenizer`]: `tokenizer.json` surgery, new tokens learnt like the base
@@ -21,6 +23,7 @@
 //!   CLP, FOCUS and its token vectors, WECHSEL and fastText models, rows
 //!   made from old ones).
 
+mod apply;
 pub mod error;
 pub mod expand;
 pub mod init;
@@ -32,6 +35,7 @@ pub mod trim;
 pub use error::{Result, VocabError};
 pub use expand::{expand, ExpandOptions, ExpandReport};
 pub use init::wechsel::WechselInputs;
-pub use init::{Init, Initialisation, Replacement};
+pub use init::{Init, InitInputs, InitKind, Initialisation, Replacement};
+pub use model::VocabModel;
 pub use replace::{replace, ReplaceOptions, ReplaceReport};
 pub use trim::{trim, TrimOptions, TrimReport};

@@ -7,8 +7,16 @@ use std::path::Path;
 
 use retarget_fixtures::{write_fixture, Fixture};
 use retarget_vocab::trim::read_corpus;
-use retarget_vocab::{expand, ExpandOptions, Init};
+use retarget_vocab::{ExpandOptions, ExpandReport, Init, InitInputs, InitKind, VocabModel};
 use tokenizers::{Model, Tokenizer};
+
+fn expand(
+    model: &Path,
+    out: &Path,
+    options: &ExpandOptions,
+) -> retarget_vocab::Result<ExpandReport> {
+    retarget_vocab::expand(&VocabModel::open(model, "expansion")?, out, options)
+}
 
 fn floats(dir: &Path, name: &str) -> (Vec<usize>, Vec<f32>) {
     common::f32_tensor(dir, name)
@@ -33,7 +41,6 @@ fn appends_tokens_keeps_old_ids_and_rows_and_initialises_with_fvt() {
         add: 12,
         tokens: None,
         init: Init::Mean,
-        parallel: None,
         max_shard_bytes: 5_000_000_000,
     };
     let out = dir.path().join("out");
@@ -91,7 +98,6 @@ fn random_init_is_seeded_and_bad_requests_are_refused() {
             add,
             tokens: None,
             init: Init::Random { seed },
-            parallel: None,
             max_shard_bytes: 5_000_000_000,
         };
         expand(&model, &dir.path().join(name), &options)
@@ -128,7 +134,6 @@ fn unigram_and_wordpiece_vocabularies_grow_too() {
             add: 10,
             tokens: None,
             init: Init::Mean,
-            parallel: None,
             max_shard_bytes: 5_000_000_000,
         };
         let report = expand(&model, &out, &options).unwrap();
@@ -195,22 +200,29 @@ fn transtok_rows_come_from_the_parallel_corpus_and_need_one() {
     let english = "goodbye my friend good morning we go to the market today\n".repeat(20)
         + &"children read books at school every day\n".repeat(20);
     std::fs::write(&source, english).unwrap();
-    let options =
-        |init, parallel: Option<(std::path::PathBuf, std::path::PathBuf)>| ExpandOptions {
-            corpus: read_corpus(std::slice::from_ref(&target)).unwrap(),
-            add: 12,
-            tokens: None,
-            init,
-            parallel,
-            max_shard_bytes: 5_000_000_000,
-        };
+    let options = |init| ExpandOptions {
+        corpus: read_corpus(std::slice::from_ref(&target)).unwrap(),
+        add: 12,
+        tokens: None,
+        init,
+        max_shard_bytes: 5_000_000_000,
+    };
     let fvt = dir.path().join("fvt");
-    expand(&model, &fvt, &options(Init::Mean, None)).unwrap();
+    expand(&model, &fvt, &options(Init::Mean)).unwrap();
     let aligned = dir.path().join("transtok");
     let report = expand(
         &model,
         &aligned,
-        &options(Init::TransTok, Some((source.clone(), target.clone()))),
+        &options(
+            Init::new(
+                InitKind::TransTok,
+                &InitInputs {
+                    parallel: Some((source.clone(), target.clone())),
+                    ..InitInputs::default()
+                },
+            )
+            .unwrap(),
+        ),
     )
     .unwrap();
     let n = report.aligned_tokens.unwrap();
@@ -220,12 +232,13 @@ fn transtok_rows_come_from_the_parallel_corpus_and_need_one() {
     let old = shape[1] * report.tokens_before;
     assert_eq!(&a[..old], &b[..old], "old rows unchanged");
     assert_ne!(&a[old..], &b[old..], "aligned rows differ from FVT rows");
-    let err = expand(
-        &model,
-        &dir.path().join("x"),
-        &options(Init::TransTok, None),
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("--parallel"), "{err}");
-    assert!(!dir.path().join("x").exists());
+    // Without its parallel corpus trans-tokenization cannot be built.
+    let err = Init::new(InitKind::TransTok, &InitInputs::default()).unwrap_err();
+    assert!(
+        err.is_bad_input() && err.to_string().contains("--parallel"),
+        "{err}"
+    );
+    // Nor can a replacement's initialisation serve appended tokens.
+    let err = Init::new(InitKind::Focus, &InitInputs::default()).unwrap_err();
+    assert!(err.to_string().contains("--replace"), "{err}");
 }

@@ -9,7 +9,38 @@ use std::path::{Path, PathBuf};
 
 use retarget_fixtures::{write_fixture, Fixture};
 use retarget_vocab::trim::read_corpus;
-use retarget_vocab::{expand, replace, ExpandOptions, Init, ReplaceOptions, Replacement};
+use retarget_vocab::{
+    ExpandOptions, ExpandReport, Init, InitInputs, InitKind, ReplaceOptions, ReplaceReport,
+    Replacement, VocabModel, WechselInputs,
+};
+
+fn expand(
+    model: &Path,
+    out: &Path,
+    options: &ExpandOptions,
+) -> retarget_vocab::Result<ExpandReport> {
+    retarget_vocab::expand(&VocabModel::open(model, "expansion")?, out, options)
+}
+
+fn replace(
+    model: &Path,
+    out: &Path,
+    options: &ReplaceOptions,
+) -> retarget_vocab::Result<ReplaceReport> {
+    retarget_vocab::replace(&VocabModel::open(model, "replacement")?, out, options)
+}
+
+/// The initialisation `kind` of a replaced vocabulary, with `inputs`.
+fn init(kind: InitKind, inputs: InitInputs) -> Init {
+    Init::new(
+        kind,
+        &InitInputs {
+            replacing: true,
+            ..inputs
+        },
+    )
+    .unwrap()
+}
 
 fn rows(dir: &Path, name: &str) -> (usize, Vec<f32>) {
     let (shape, values) = common::f32_tensor(dir, name);
@@ -32,7 +63,6 @@ fn model_and_expanded(dir: &Path) -> (PathBuf, PathBuf) {
         add: 12,
         tokens: None,
         init: Init::Mean,
-        parallel: None,
         max_shard_bytes: 5_000_000_000,
     };
     expand(&model, &expanded, &options).unwrap();
@@ -47,7 +77,6 @@ fn options(init: Init, tokenizer: Option<PathBuf>, helper: Option<PathBuf>) -> R
             ..Replacement::default()
         },
         init,
-        parallel: None,
         corpus: Vec::new(),
         max_shard_bytes: 5_000_000_000,
     }
@@ -83,7 +112,17 @@ fn clp_rows_are_similarity_weighted_sums_of_shared_rows() {
     let report = replace(
         &model,
         &out,
-        &options(Init::Clp, None, Some(helper.clone())),
+        &options(
+            init(
+                InitKind::Clp,
+                InitInputs {
+                    helper: Some(helper.clone()),
+                    ..InitInputs::default()
+                },
+            ),
+            None,
+            Some(helper.clone()),
+        ),
     )
     .unwrap();
     let (n_old, n_new) = (report.tokens_before, report.tokens_after);
@@ -144,7 +183,13 @@ fn bad_replacements_are_refused_and_write_nothing() {
         &model,
         &out,
         &options(
-            Init::Clp,
+            init(
+                InitKind::Clp,
+                InitInputs {
+                    helper: Some(model.clone()),
+                    ..InitInputs::default()
+                },
+            ),
             Some(expanded.join("tokenizer.json")),
             Some(model.clone()),
         ),
@@ -258,8 +303,17 @@ fn focus_rows_follow_the_sparsemax_of_auxiliary_similarities() {
     ];
     std::fs::write(&vec_file, format!("5 3\n{}\n", lines.join("\n"))).unwrap();
     let out = dir.path().join("focus");
-    let mut focus = options(Init::Focus, Some(expanded.join("tokenizer.json")), None);
-    focus.replacement.aux_vectors = Some(vec_file);
+    let focus = options(
+        init(
+            InitKind::Focus,
+            InitInputs {
+                aux_vectors: Some(vec_file),
+                ..InitInputs::default()
+            },
+        ),
+        Some(expanded.join("tokenizer.json")),
+        None,
+    );
     let report = replace(&model, &out, &focus).unwrap();
     assert_eq!(report.shared_tokens, n_old, "{report:?}");
     assert_eq!(report.random_rows, n_new - n_old - 2, "{report:?}");
@@ -283,7 +337,11 @@ fn focus_rows_follow_the_sparsemax_of_auxiliary_similarities() {
     let err = replace(
         &model,
         &dir.path().join("x"),
-        &options(Init::Focus, Some(expanded.join("tokenizer.json")), None),
+        &options(
+            init(InitKind::Focus, InitInputs::default()),
+            Some(expanded.join("tokenizer.json")),
+            None,
+        ),
     )
     .unwrap_err();
     assert!(err.to_string().contains("--aux-vectors"), "{err}");
@@ -350,14 +408,29 @@ fn wechsel_rows_come_from_the_nearest_old_tokens() {
         words.iter().map(|(w, v)| (w.as_str(), v.clone())).collect();
     let bin = dir.path().join("multilingual.bin");
     fasttext_bin(&bin, &borrowed);
-    let mut wechsel = options(Init::Wechsel, Some(expanded.join("tokenizer.json")), None);
-    wechsel.replacement.wechsel = Some(retarget_vocab::WechselInputs {
-        source_vectors: bin.clone(),
-        target_vectors: bin.clone(),
-        dictionary: None,
-        neighbors: 1,
-        temperature: 0.1,
-    });
+    let vectors = |path: &Path| {
+        Some(WechselInputs {
+            source_vectors: path.to_path_buf(),
+            target_vectors: path.to_path_buf(),
+            dictionary: None,
+            neighbors: 1,
+            temperature: 0.1,
+        })
+    };
+    let with = |kind, wechsel| {
+        options(
+            init(
+                kind,
+                InitInputs {
+                    wechsel,
+                    ..InitInputs::default()
+                },
+            ),
+            Some(expanded.join("tokenizer.json")),
+            None,
+        )
+    };
+    let wechsel = with(InitKind::Wechsel, vectors(&bin));
     let out = dir.path().join("wechsel");
     let report = replace(&model, &out, &wechsel).unwrap();
     for name in ["model.embed_tokens.weight", "lm_head.weight"] {
@@ -368,8 +441,7 @@ fn wechsel_rows_come_from_the_nearest_old_tokens() {
         assert_eq!(row(&got, n_old + 1), row(&old_rows, b), "{name}");
     }
     // OFA-style is WECHSEL's rule in one multilingual space: the same rows.
-    let mut ofa = wechsel.clone();
-    ofa.init = Init::Ofa;
+    let ofa = with(InitKind::Ofa, vectors(&bin));
     let ofa_out = dir.path().join("ofa");
     replace(&model, &ofa_out, &ofa).unwrap();
     assert_eq!(
@@ -393,17 +465,24 @@ fn wechsel_rows_come_from_the_nearest_old_tokens() {
         format!("{} 3\n{}\n", lines.len(), lines.join("\n")),
     )
     .unwrap();
-    let mut from_vec = ofa.clone();
-    let inputs = from_vec.replacement.wechsel.as_mut().unwrap();
-    (inputs.source_vectors, inputs.target_vectors) = (vec_file.clone(), vec_file.clone());
+    let from_vec = with(InitKind::Ofa, vectors(&vec_file));
     let vec_out = dir.path().join("ofa-vec");
     replace(&model, &vec_out, &from_vec).unwrap();
     assert_eq!(
         std::fs::read(vec_out.join("model.safetensors")).unwrap(),
         std::fs::read(out.join("model.safetensors")).unwrap()
     );
-    ofa.replacement.wechsel.as_mut().unwrap().dictionary = Some(bin.clone());
-    let err = replace(&model, &dir.path().join("y"), &ofa).unwrap_err();
+    let mut with_dictionary = vectors(&bin);
+    with_dictionary.as_mut().unwrap().dictionary = Some(bin.clone());
+    let err = Init::new(
+        InitKind::Ofa,
+        &InitInputs {
+            replacing: true,
+            wechsel: with_dictionary,
+            ..InitInputs::default()
+        },
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("one multilingual"), "{err}");
     // Every token whose text has no vector is random (both vectors' texts may
     // also name other tokens, which then get rows from them too).
@@ -430,7 +509,11 @@ fn wechsel_rows_come_from_the_nearest_old_tokens() {
 fn focus_trains_its_auxiliary_vectors_on_the_corpus() {
     let dir = tempfile::tempdir().unwrap();
     let (model, expanded) = model_and_expanded(dir.path());
-    let mut focus = options(Init::Focus, Some(expanded.join("tokenizer.json")), None);
+    let mut focus = options(
+        init(InitKind::Focus, InitInputs::default()),
+        Some(expanded.join("tokenizer.json")),
+        None,
+    );
     focus.corpus = read_corpus(&[dir.path().join("swahili.txt")]).unwrap();
     let out = dir.path().join("focus-trained");
     let report = replace(&model, &out, &focus).unwrap();

@@ -9,8 +9,8 @@ use retarget_vocab::tokenizer::usage::Selection;
 use retarget_vocab::trim::read_corpus;
 use retarget_vocab::VocabError;
 use retarget_vocab::{
-    expand, replace, trim, ExpandOptions, ExpandReport, Init, ReplaceOptions, ReplaceReport,
-    Replacement, TrimOptions, TrimReport, WechselInputs,
+    expand, replace, trim, ExpandOptions, ExpandReport, Init, InitInputs, InitKind, ReplaceOptions,
+    ReplaceReport, Replacement, TrimOptions, TrimReport, VocabModel, WechselInputs,
 };
 
 /// How `vocab expand` initialises new rows.
@@ -67,20 +67,18 @@ pub struct ReplaceArgs {
 impl ReplaceArgs {
     /// The replacement asked for; its options without --replace are refused.
     pub fn replacement(&self) -> Result<Option<Replacement>, VocabError> {
-        let replacement = Replacement {
-            tokenizer: self.tokenizer.clone(),
-            vocab_size: self.vocab_size,
-            helper: self.helper.clone(),
-            aux_vectors: self.aux_vectors.clone(),
-            wechsel: self.wechsel.inputs(),
-        };
-        let given = replacement.tokenizer.is_some()
-            || replacement.vocab_size.is_some()
-            || replacement.helper.is_some()
-            || replacement.aux_vectors.is_some()
-            || replacement.wechsel.is_some();
+        let wechsel = self.wechsel.inputs();
+        let given = self.tokenizer.is_some()
+            || self.vocab_size.is_some()
+            || self.helper.is_some()
+            || self.aux_vectors.is_some()
+            || wechsel.is_some();
         match (self.replace, given) {
-            (true, _) => Ok(Some(replacement)),
+            (true, _) => Ok(Some(Replacement {
+                tokenizer: self.tokenizer.clone(),
+                vocab_size: self.vocab_size,
+                helper: self.helper.clone(),
+            })),
             (false, false) => Ok(None),
             (false, true) => Err(VocabError::Usage(
                 "--tokenizer, --vocab-size, --helper, --aux-vectors, --vectors and --source-vectors/--target-vectors go with --replace".into(),
@@ -172,20 +170,29 @@ pub struct InitArgs {
 }
 
 impl InitArgs {
-    pub fn init(&self) -> Init {
+    /// The initialisation asked for.
+    pub fn kind(&self) -> InitKind {
         match self.init {
-            InitMethod::Mean => Init::Mean,
-            InitMethod::Random => Init::Random { seed: self.seed },
-            InitMethod::Transtok => Init::TransTok,
-            InitMethod::Clp => Init::Clp,
-            InitMethod::Focus => Init::Focus,
-            InitMethod::Wechsel => Init::Wechsel,
-            InitMethod::Ofa => Init::Ofa,
+            InitMethod::Mean => InitKind::Mean,
+            InitMethod::Random => InitKind::Random,
+            InitMethod::Transtok => InitKind::TransTok,
+            InitMethod::Clp => InitKind::Clp,
+            InitMethod::Focus => InitKind::Focus,
+            InitMethod::Wechsel => InitKind::Wechsel,
+            InitMethod::Ofa => InitKind::Ofa,
         }
     }
 
-    pub fn parallel(&self) -> Option<(PathBuf, PathBuf)> {
-        self.parallel.as_ref().map(|p| (p[0].clone(), p[1].clone()))
+    /// Every initialisation input given, here and with the replacement's arguments.
+    pub fn inputs(&self, replace: &ReplaceArgs) -> InitInputs {
+        InitInputs {
+            replacing: replace.replace,
+            seed: self.seed,
+            parallel: self.parallel.as_ref().map(|p| (p[0].clone(), p[1].clone())),
+            helper: replace.helper.clone(),
+            aux_vectors: replace.aux_vectors.clone(),
+            wechsel: replace.wechsel.inputs(),
+        }
     }
 }
 
@@ -336,36 +343,41 @@ pub fn run(command: VocabCommand) -> Result<String> {
             add,
             replace: replacing,
             init,
-        } => match replacing.replacement()? {
-            Some(replacement) => {
-                let options = ReplaceOptions {
-                    replacement,
-                    init: init.init(),
-                    parallel: init.parallel(),
-                    corpus: if io.corpus.is_empty() {
-                        Vec::new()
-                    } else {
-                        read_corpus(&io.corpus)?
-                    },
-                    max_shard_bytes: io.output.max_shard_bytes()?,
-                };
-                let report = replace(&io.model, &io.output.out, &options)?;
-                output(io.output.json, &report, render_replace)
+        } => {
+            let replacement = replacing.replacement()?;
+            let init_method = Init::new(init.kind(), &init.inputs(&replacing))?;
+            let max_shard_bytes = io.output.max_shard_bytes()?;
+            match replacement {
+                Some(replacement) => {
+                    let options = ReplaceOptions {
+                        replacement,
+                        init: init_method,
+                        corpus: if io.corpus.is_empty() {
+                            Vec::new()
+                        } else {
+                            read_corpus(&io.corpus)?
+                        },
+                        max_shard_bytes,
+                    };
+                    let source = VocabModel::open(&io.model, "vocabulary replacement")?;
+                    let report = replace(&source, &io.output.out, &options)?;
+                    output(io.output.json, &report, render_replace)
+                }
+                None => {
+                    let options = ExpandOptions {
+                        corpus: read_corpus(&io.corpus)?,
+                        // clap requires --add without --replace.
+                        add: add.unwrap_or_default(),
+                        tokens: None,
+                        init: init_method,
+                        max_shard_bytes,
+                    };
+                    let source = VocabModel::open(&io.model, "expansion")?;
+                    let report = expand(&source, &io.output.out, &options)?;
+                    output(io.output.json, &report, render_expand)
+                }
             }
-            None => {
-                let options = ExpandOptions {
-                    corpus: read_corpus(&io.corpus)?,
-                    // clap requires --add without --replace.
-                    add: add.unwrap_or_default(),
-                    tokens: None,
-                    init: init.init(),
-                    parallel: init.parallel(),
-                    max_shard_bytes: io.output.max_shard_bytes()?,
-                };
-                let report = expand(&io.model, &io.output.out, &options)?;
-                output(io.output.json, &report, render_expand)
-            }
-        },
+        }
         VocabCommand::Trim {
             io,
             keep_top,

@@ -32,8 +32,79 @@ use fasttext_model::read_vec;
 use rows::new_rows;
 use wechsel::WechselInputs;
 
-/// How new rows are initialised.
+/// The initialisations by name, as the command line gives them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitKind {
+    /// FVT: the mean of the old rows of the old tokenizer's pieces.
+    Mean,
+    /// Per dimension N(mean, std) of the old rows (seeded).
+    Random,
+    /// Trans-tokenization from a parallel corpus.
+    TransTok,
+    /// CLP-Transfer (vocabulary replacement only).
+    Clp,
+    /// FOCUS (vocabulary replacement only).
+    Focus,
+    /// WECHSEL (vocabulary replacement only).
+    Wechsel,
+    /// OFA-style (vocabulary replacement only): WECHSEL's rule in one
+    /// multilingual fastText space.
+    Ofa,
+}
+
+impl InitKind {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            InitKind::Mean => "mean",
+            InitKind::Random => "random",
+            InitKind::TransTok => "transtok",
+            InitKind::Clp => "clp",
+            InitKind::Focus => "focus",
+            InitKind::Wechsel => "wechsel",
+            InitKind::Ofa => "ofa",
+        }
+    }
+
+    /// Refuses an initialisation that needs a replaced vocabulary (a
+    /// helper, vectors of the whole new vocabulary) for appended tokens.
+    pub fn check_vocabulary(self, replacing: bool) -> Result<()> {
+        let replaces_only = matches!(
+            self,
+            InitKind::Clp | InitKind::Focus | InitKind::Wechsel | InitKind::Ofa
+        );
+        if replaces_only && !replacing {
+            return Err(VocabError::Usage(format!(
+                "--init {} initialises a replaced vocabulary: add --replace",
+                self.name()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Every input some initialisation takes, as a user gives them; [`Init::new`]
+/// picks what the chosen one needs.
+#[derive(Debug, Clone, Default)]
+pub struct InitInputs {
+    /// Whether the vocabulary is replaced (else new tokens are appended).
+    pub replacing: bool,
+    /// Seed of random rows.
+    pub seed: u64,
+    /// A parallel corpus (source-language text, its target-language
+    /// translation) for trans-tokenization.
+    pub parallel: Option<(PathBuf, PathBuf)>,
+    /// CLP's helper model: an HF folder whose tokenizer is the new one.
+    pub helper: Option<PathBuf>,
+    /// FOCUS's auxiliary token vectors (`.vec`, keyed by new tokens).
+    pub aux_vectors: Option<PathBuf>,
+    /// WECHSEL's (or OFA's) word vectors and dictionary.
+    pub wechsel: Option<WechselInputs>,
+}
+
+/// How new rows are initialised, holding what that way needs: a missing
+/// input is refused when it is built ([`Init::new`]), before any work.
+#[derive(Debug, Clone)]
 pub enum Init {
     /// FVT: the mean of the old rows of the old tokenizer's pieces.
     Mean,
@@ -42,63 +113,104 @@ pub enum Init {
         /// Seed.
         seed: u64,
     },
-    /// Trans-tokenization: the old rows of the source tokens a parallel
-    /// corpus aligns with the new token, weighted by their expected alignment
-    /// counts ([`crate::init::align`]); FVT for new tokens the corpus never aligns.
-    TransTok,
-    /// CLP-Transfer (vocabulary replacement only): a helper model that uses
-    /// the new tokenizer weighs the shared tokens' old rows by cosine
-    /// similarity in its own embedding space ([`crate::replace`]).
-    Clp,
-    /// FOCUS (vocabulary replacement only): sparsemax-weighted shared rows
-    /// by similarity of auxiliary token vectors ([`crate::init::focus`]).
-    Focus,
-    /// WECHSEL (vocabulary replacement only): the nearest old tokens in
-    /// aligned fastText spaces ([`crate::init::wechsel`]).
-    Wechsel,
-    /// OFA-style (vocabulary replacement only): WECHSEL's rule in one
-    /// multilingual fastText space.
-    Ofa,
+    /// Trans-tokenization ([`crate::init::transtok`]).
+    TransTok(TransTok),
+    /// CLP-Transfer ([`crate::init::clp`]).
+    Clp(Clp),
+    /// FOCUS ([`crate::init::focus`]).
+    Focus(Focus),
+    /// WECHSEL, or OFA-style ([`crate::init::wechsel`]).
+    Wechsel(Wechsel),
 }
 
 impl Init {
-    /// The seed of random rows: every row with `random`, the rows no
-    /// mixture covers otherwise.
-    pub(crate) fn seed(self) -> u64 {
+    /// The initialisation `kind` with its inputs taken from `inputs`; the
+    /// error names what is missing.
+    pub fn new(kind: InitKind, inputs: &InitInputs) -> Result<Init> {
+        let usage = |message: &str| VocabError::Usage(message.into());
+        kind.check_vocabulary(inputs.replacing)?;
+        Ok(match kind {
+            InitKind::Mean => Init::Mean,
+            InitKind::Random => Init::Random { seed: inputs.seed },
+            InitKind::TransTok => Init::TransTok(TransTok {
+                parallel: inputs.parallel.clone().ok_or_else(|| {
+                    usage("--init transtok needs a parallel corpus (--parallel SOURCE TARGET)")
+                })?,
+            }),
+            InitKind::Clp => Init::Clp(Clp {
+                helper: inputs
+                    .helper
+                    .clone()
+                    .ok_or_else(|| usage("--init clp needs the helper model: --helper DIR"))?,
+            }),
+            InitKind::Focus => Init::Focus(Focus {
+                aux_vectors: inputs.aux_vectors.clone(),
+            }),
+            InitKind::Wechsel => Init::Wechsel(Wechsel {
+                inputs: inputs.wechsel.clone().ok_or_else(|| {
+                    usage("--init wechsel needs fastText models: --source-vectors FILE.bin --target-vectors FILE.bin [--dictionary FILE]")
+                })?,
+                ofa: false,
+            }),
+            InitKind::Ofa => {
+                let vectors = inputs.wechsel.clone().ok_or_else(|| {
+                    usage("--init ofa needs a multilingual fastText model: --vectors FILE.bin")
+                })?;
+                if vectors.source_vectors != vectors.target_vectors || vectors.dictionary.is_some()
+                {
+                    return Err(usage(
+                        "--init ofa uses one multilingual fastText model (--vectors FILE.bin), no dictionary",
+                    ));
+                }
+                Init::Wechsel(Wechsel {
+                    inputs: vectors,
+                    ofa: true,
+                })
+            }
+        })
+    }
+
+    /// Which initialisation it is.
+    pub fn kind(&self) -> InitKind {
         match self {
-            Init::Random { seed } => seed,
-            _ => 0,
+            Init::Mean => InitKind::Mean,
+            Init::Random { .. } => InitKind::Random,
+            Init::TransTok(_) => InitKind::TransTok,
+            Init::Clp(_) => InitKind::Clp,
+            Init::Focus(_) => InitKind::Focus,
+            Init::Wechsel(w) if w.ofa => InitKind::Ofa,
+            Init::Wechsel(_) => InitKind::Wechsel,
         }
     }
 
     /// Its name on the command line.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The seed of random rows: every row with `random`, the rows no
+    /// mixture covers otherwise.
+    pub(crate) fn seed(&self) -> u64 {
         match self {
-            Init::Mean => "mean",
-            Init::Random { .. } => "random",
-            Init::TransTok => "transtok",
-            Init::Clp => "clp",
-            Init::Focus => "focus",
-            Init::Wechsel => "wechsel",
-            Init::Ofa => "ofa",
+            Init::Random { seed } => *seed,
+            _ => 0,
         }
     }
 
     /// The method that does it.
-    pub fn method(self) -> Box<dyn Initialisation> {
+    pub fn method(&self) -> &dyn Initialisation {
         match self {
-            Init::Mean => Box::new(Fvt),
-            Init::Random { .. } => Box::new(RandomRows),
-            Init::TransTok => Box::new(TransTok),
-            Init::Clp => Box::new(Clp),
-            Init::Focus => Box::new(Focus),
-            Init::Wechsel => Box::new(Wechsel { ofa: false }),
-            Init::Ofa => Box::new(Wechsel { ofa: true }),
+            Init::Mean => &Fvt,
+            Init::Random { .. } => &RandomRows,
+            Init::TransTok(method) => method,
+            Init::Clp(method) => method,
+            Init::Focus(method) => method,
+            Init::Wechsel(method) => method,
         }
     }
 }
 
-/// What an initialisation sees.
+/// What an initialisation sees of the vocabulary change.
 pub struct Context<'a> {
     /// The old tokenizer (file and loaded).
     pub old: (&'a TokenizerFile, &'a Tokenizer),
@@ -111,12 +223,8 @@ pub struct Context<'a> {
     /// The FVT mixture of each missing token: the old tokenizer's pieces of
     /// its text, equally weighted (the fallback of other methods).
     pub fvt: Vec<Vec<(usize, f64)>>,
-    /// A parallel corpus (source text, its translation).
-    pub parallel: Option<&'a (PathBuf, PathBuf)>,
     /// Target-language text, one segment per entry (empty: none given).
     pub lines: &'a [String],
-    /// A replacement's inputs (helper, vectors), if the vocabulary is replaced.
-    pub replacement: Option<&'a Replacement>,
 }
 
 /// How the rows of the missing tokens come about.
@@ -185,12 +293,6 @@ impl Plan {
 
 /// One way of initialising new rows.
 pub trait Initialisation {
-    /// Whether it needs a replaced vocabulary (a helper, vectors of the
-    /// whole new vocabulary) rather than appended tokens.
-    fn replaces_only(&self) -> bool {
-        false
-    }
-
     /// For each new token, the old token whose row it keeps: by default the
     /// one with the same string.
     fn shared(
@@ -224,12 +326,18 @@ impl Initialisation for RandomRows {
 }
 
 /// Trans-tokenization ([`crate::init::transtok`]); FVT where nothing aligns.
-pub struct TransTok;
+#[derive(Debug, Clone)]
+pub struct TransTok {
+    /// The parallel corpus: source-language text (read with the old
+    /// tokenizer) and its target-language translation (read with the new
+    /// one), line by line.
+    pub parallel: (PathBuf, PathBuf),
+}
 
 impl Initialisation for TransTok {
     fn plan(&self, ctx: Context) -> Result<Plan> {
         let weights =
-            transtok::alignment_mixtures(ctx.old.1, ctx.new.1, ctx.parallel, 0, ctx.new.0.len())?;
+            transtok::alignment_mixtures(ctx.old.1, ctx.new.1, &self.parallel, 0, ctx.new.0.len())?;
         let mut mixtures = ctx.fvt;
         let mut aligned = 0;
         for (mixture, &i) in mixtures.iter_mut().zip(ctx.missing) {
@@ -243,33 +351,29 @@ impl Initialisation for TransTok {
 }
 
 /// CLP-Transfer ([`crate::init::clp`]).
-pub struct Clp;
+#[derive(Debug, Clone)]
+pub struct Clp {
+    /// The helper model: an HF folder whose tokenizer is the new one.
+    pub helper: PathBuf,
+}
 
 impl Initialisation for Clp {
-    fn replaces_only(&self) -> bool {
-        true
-    }
-
     fn plan(&self, ctx: Context) -> Result<Plan> {
-        let dir = ctx
-            .replacement
-            .and_then(|r| r.helper.as_ref())
-            .ok_or_else(|| {
-                VocabError::Usage("--init clp needs the helper model: --helper DIR".into())
-            })?;
-        clp::helper_similarities(dir, ctx.new.0, ctx.shared, ctx.missing).map(Plan::Weights)
+        clp::helper_similarities(&self.helper, ctx.new.0, ctx.shared, ctx.missing)
+            .map(Plan::Weights)
     }
 }
 
 /// FOCUS ([`crate::init::focus`]): shared tokens by canonical form, auxiliary
 /// vectors given or trained on the corpus.
-pub struct Focus;
+#[derive(Debug, Clone)]
+pub struct Focus {
+    /// Auxiliary token vectors (`.vec`, keyed by new tokens); without them
+    /// they are trained on the corpus, which must then be given.
+    pub aux_vectors: Option<PathBuf>,
+}
 
 impl Initialisation for Focus {
-    fn replaces_only(&self) -> bool {
-        true
-    }
-
     fn shared(
         &self,
         old: (&TokenizerFile, &Tokenizer),
@@ -282,7 +386,7 @@ impl Initialisation for Focus {
     }
 
     fn plan(&self, ctx: Context) -> Result<Plan> {
-        let vectors = match ctx.replacement.and_then(|r| r.aux_vectors.as_ref()) {
+        let vectors = match &self.aux_vectors {
             Some(path) => read_vec(path)?,
             None if !ctx.lines.is_empty() => {
                 // Trained on the corpus tokenized with the new tokenizer.
@@ -314,16 +418,15 @@ impl Initialisation for Focus {
 
 /// WECHSEL ([`crate::init::wechsel`]), or OFA-style: its rule in one
 /// multilingual space. Only the old special tokens keep their rows.
+#[derive(Debug, Clone)]
 pub struct Wechsel {
+    /// The word vectors and dictionary.
+    pub inputs: WechselInputs,
     /// One multilingual space, no dictionary.
     pub ofa: bool,
 }
 
 impl Initialisation for Wechsel {
-    fn replaces_only(&self) -> bool {
-        true
-    }
-
     fn shared(
         &self,
         old: (&TokenizerFile, &Tokenizer),
@@ -343,27 +446,12 @@ impl Initialisation for Wechsel {
     }
 
     fn plan(&self, ctx: Context) -> Result<Plan> {
-        let inputs = ctx.replacement.and_then(|r| r.wechsel.as_ref()).ok_or_else(|| {
-            VocabError::Usage(if self.ofa {
-                "--init ofa needs a multilingual fastText model: --vectors FILE.bin".into()
-            } else {
-                "--init wechsel needs fastText models: --source-vectors FILE.bin --target-vectors FILE.bin [--dictionary FILE]".into()
-            })
-        })?;
-        if self.ofa
-            && (inputs.source_vectors != inputs.target_vectors || inputs.dictionary.is_some())
-        {
-            return Err(VocabError::Usage(
-                "--init ofa uses one multilingual fastText model (--vectors FILE.bin), no dictionary".into(),
-            ));
-        }
-        let mixtures = wechsel::mixtures(ctx.old, ctx.new, ctx.missing, inputs)?;
+        let mixtures = wechsel::mixtures(ctx.old, ctx.new, ctx.missing, &self.inputs)?;
         Ok(Plan::Mixtures(mixtures, None))
     }
 }
 
-/// Where a replacement's new vocabulary comes from and what its
-/// initialisations need.
+/// Where a replacement's new vocabulary comes from.
 #[derive(Debug, Clone, Default)]
 pub struct Replacement {
     /// The new `tokenizer.json` (default: the helper's, or one trained like
@@ -371,11 +459,6 @@ pub struct Replacement {
     pub tokenizer: Option<PathBuf>,
     /// Size of a trained new tokenizer (default: the old one's).
     pub vocab_size: Option<usize>,
-    /// CLP's helper model: an HF folder whose tokenizer is the new one.
+    /// A model folder whose tokenizer is the new one (CLP's helper).
     pub helper: Option<PathBuf>,
-    /// FOCUS's auxiliary token vectors (`.vec`, keyed by new tokens;
-    /// default: trained on the corpus).
-    pub aux_vectors: Option<PathBuf>,
-    /// WECHSEL's word vectors and dictionary.
-    pub wechsel: Option<WechselInputs>,
 }

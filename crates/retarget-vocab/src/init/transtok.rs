@@ -14,15 +14,10 @@ use crate::error::{Result, VocabError};
 pub fn alignment_mixtures(
     old: &tokenizers::Tokenizer,
     new: &tokenizers::Tokenizer,
-    parallel: Option<&(PathBuf, PathBuf)>,
+    (source_file, target_file): &(PathBuf, PathBuf),
     first_new: usize,
     added: usize,
 ) -> Result<Vec<Vec<(usize, f64)>>> {
-    let (source_file, target_file) = parallel.ok_or_else(|| {
-        VocabError::Usage(
-            "--init transtok needs a parallel corpus (--parallel SOURCE TARGET)".into(),
-        )
-    })?;
     let sources = retarget_model::text::read_lines(source_file)?;
     let targets = retarget_model::text::read_lines(target_file)?;
     if sources.len() != targets.len() {
@@ -98,8 +93,7 @@ mod tests {
         }
         std::fs::write(&src, en).unwrap();
         std::fs::write(&tgt, sw).unwrap();
-        let mixtures =
-            alignment_mixtures(&old, &new, Some(&(src.clone(), tgt.clone())), 5, 3).unwrap();
+        let mixtures = alignment_mixtures(&old, &new, &(src.clone(), tgt.clone()), 5, 3).unwrap();
         let weight = |k: usize, id: usize| {
             mixtures[k]
                 .iter()
@@ -125,7 +119,7 @@ mod tests {
         assert!((mixtures[0].iter().map(|(_, w)| w).sum::<f64>() - 1.0).abs() < 1e-9);
         assert!(mixtures[2].is_empty(), "never aligned: falls back to FVT");
         std::fs::write(&tgt, "paka runs\n").unwrap();
-        let err = alignment_mixtures(&old, &new, Some(&(src.clone(), tgt.clone())), 5, 3)
+        let err = alignment_mixtures(&old, &new, &(src.clone(), tgt.clone()), 5, 3)
             .unwrap_err()
             .to_string();
         assert!(err.contains("aligned line by line"), "{err}");
