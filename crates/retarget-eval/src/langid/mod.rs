@@ -2,7 +2,7 @@
 //! output: `lingua` (models embedded in the binary) or a fastText model file
 //! read by [`fasttext::FastTextModel`].
 
-pub mod fasttext;
+pub use retarget_fasttext as fasttext;
 #[cfg(feature = "lingua")]
 mod lingua_backend;
 

@@ -7,12 +7,11 @@
 //!
 //! The algorithms: [`transtok`] with its IBM Model 1 aligner ([`align`]),
 //! [`clp`], [`focus`] with its token vectors trained in-process
-//! ([`token_vectors`]), [`wechsel`] over fastText models ([`fasttext_model`]),
+//! ([`token_vectors`]), [`wechsel`] over fastText models (`retarget_fasttext`),
 //! and [`rows`]: new rows made from old ones.
 
 pub mod align;
 pub mod clp;
-pub mod fasttext_model;
 pub mod focus;
 pub mod rows;
 pub mod token_vectors;
@@ -28,7 +27,7 @@ use tokenizers::Tokenizer;
 use crate::error::{Result, VocabError};
 use crate::model::VocabModel;
 use crate::tokenizer::json::TokenizerFile;
-use fasttext_model::read_vec;
+use retarget_fasttext::read_vec;
 use rows::new_rows;
 use wechsel::WechselInputs;
 

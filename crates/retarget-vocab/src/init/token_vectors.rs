@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::init::fasttext_model::ngram_hashes;
+use retarget_fasttext::ngram_buckets;
 
 /// Training settings (deepfocus's fastText defaults where it sets them).
 #[derive(Debug, Clone)]
@@ -94,7 +94,7 @@ pub fn train(lines: &[Vec<String>], settings: &TrainSettings) -> HashMap<String,
         .map(|(i, (t, _))| {
             let mut rows = vec![i];
             rows.extend(
-                ngram_hashes(t.as_bytes(), settings.minn, settings.maxn, settings.buckets)
+                ngram_buckets(t.as_bytes(), settings.minn, settings.maxn, settings.buckets)
                     .into_iter()
                     .map(|h| n + h as usize),
             );

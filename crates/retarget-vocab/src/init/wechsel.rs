@@ -20,8 +20,8 @@ use tokenizers::Tokenizer;
 use retarget_model::text::python::is_py_space;
 
 use crate::error::{Result, VocabError};
-use crate::init::fasttext_model::FastTextModel;
 use crate::tokenizer::json::TokenizerFile;
+use retarget_fasttext::FastTextModel;
 
 /// WECHSEL's inputs.
 #[derive(Debug, Clone)]
@@ -169,11 +169,11 @@ pub fn mixtures(
     missing: &[usize],
     inputs: &WechselInputs,
 ) -> Result<Vec<Vec<(usize, f64)>>> {
-    let source = FastTextModel::read(&inputs.source_vectors)?;
+    let source = FastTextModel::open_word_vectors(&inputs.source_vectors)?;
     let target = if inputs.target_vectors == inputs.source_vectors {
         None
     } else {
-        Some(FastTextModel::read(&inputs.target_vectors)?)
+        Some(FastTextModel::open_word_vectors(&inputs.target_vectors)?)
     };
     let target_ref = target.as_ref().unwrap_or(&source);
     if source.dims() != target_ref.dims() {

@@ -9,20 +9,20 @@ use std::sync::Arc;
 
 use memmap2::Mmap;
 
-use super::reader::Reader;
-use crate::error::Result;
+use crate::reader::Reader;
+use crate::Result;
 
 /// Centroids per sub-quantizer: fastText always uses 8-bit codes.
 const KSUB: usize = 256;
 
 /// A matrix of `rows × cols` `f32`.
-pub(super) enum Matrix {
+pub(crate) enum Matrix {
     Dense(DenseMatrix),
     Quantized(QuantMatrix),
 }
 
 impl Matrix {
-    pub(super) fn read(
+    pub(crate) fn read(
         reader: &mut Reader<'_>,
         map: &Arc<Mmap>,
         quantized: bool,
@@ -34,14 +34,14 @@ impl Matrix {
         })
     }
 
-    pub(super) fn rows(&self) -> usize {
+    pub(crate) fn rows(&self) -> usize {
         match self {
             Matrix::Dense(m) => m.rows,
             Matrix::Quantized(m) => m.rows,
         }
     }
 
-    pub(super) fn cols(&self) -> usize {
+    pub(crate) fn cols(&self) -> usize {
         match self {
             Matrix::Dense(m) => m.cols,
             Matrix::Quantized(m) => m.pq.dim,
@@ -49,7 +49,7 @@ impl Matrix {
     }
 
     /// `x += row i`.
-    pub(super) fn add_row_to(&self, x: &mut [f32], i: usize) {
+    pub(crate) fn add_row_to(&self, x: &mut [f32], i: usize) {
         match self {
             Matrix::Dense(m) => {
                 for (xj, value) in x.iter_mut().zip(m.row(i)) {
@@ -60,8 +60,36 @@ impl Matrix {
         }
     }
 
+    /// `x += row i`, in `f64` (word vectors are averaged in `f64`).
+    pub(crate) fn add_row_to_f64(&self, x: &mut [f64], i: usize) {
+        match self {
+            Matrix::Dense(m) => {
+                for (xj, value) in x.iter_mut().zip(m.row(i)) {
+                    *xj += value as f64;
+                }
+            }
+            Matrix::Quantized(m) => {
+                let mut row = vec![0.0f32; x.len()];
+                m.pq.add_code(&mut row, m.code(i), m.norm(i));
+                for (xj, value) in x.iter_mut().zip(row) {
+                    *xj += value as f64;
+                }
+            }
+        }
+    }
+
+    /// A dense matrix of these rows (`values.len() / cols` of them).
+    pub(crate) fn dense(values: &[f32], cols: usize) -> Matrix {
+        Matrix::Dense(DenseMatrix {
+            bytes: Storage::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            offset: 0,
+            rows: values.len() / cols.max(1),
+            cols,
+        })
+    }
+
     /// `row i · x`.
-    pub(super) fn dot_row(&self, x: &[f32], i: usize) -> f32 {
+    pub(crate) fn dot_row(&self, x: &[f32], i: usize) -> f32 {
         match self {
             Matrix::Dense(m) => {
                 let mut d = 0.0f32;
@@ -75,9 +103,10 @@ impl Matrix {
     }
 }
 
-/// Dense rows, read in place from the mapped file.
-pub(super) struct DenseMatrix {
-    map: Arc<Mmap>,
+/// Dense rows, read in place from the mapped file (or owned, for word
+/// vectors read from text).
+pub(crate) struct DenseMatrix {
+    bytes: Storage,
     offset: usize,
     rows: usize,
     cols: usize,
@@ -96,7 +125,7 @@ impl DenseMatrix {
             .ok_or_else(|| reader.invalid("matrix size overflows"))?;
         reader.take(len, "matrix values")?;
         Ok(DenseMatrix {
-            map: Arc::clone(map),
+            bytes: Storage::Mapped(Arc::clone(map)),
             offset,
             rows,
             cols,
@@ -105,14 +134,29 @@ impl DenseMatrix {
 
     fn row(&self, i: usize) -> impl Iterator<Item = f32> + '_ {
         let start = self.offset + i * self.cols * 4;
-        self.map[start..start + self.cols * 4]
+        self.bytes.as_slice()[start..start + self.cols * 4]
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes(c.try_into().expect("chunks of 4")))
     }
 }
 
+/// Where dense values live.
+enum Storage {
+    Mapped(Arc<Mmap>),
+    Owned(Vec<u8>),
+}
+
+impl Storage {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Storage::Mapped(map) => map,
+            Storage::Owned(bytes) => bytes,
+        }
+    }
+}
+
 /// Product-quantized rows with optional quantized norms (fastText `-qnorm`).
-pub(super) struct QuantMatrix {
+pub(crate) struct QuantMatrix {
     rows: usize,
     codes: Vec<u8>,
     pq: ProductQuantizer,

@@ -1,28 +1,40 @@
-//! A pure-Rust reader and predictor for fastText supervised models (`.bin`
-//! and quantized `.ftz`), e.g. `lid.176` or GlotLID.
+//! fastText model files, read in pure Rust: supervised classifiers (`.bin`
+//! and quantized `.ftz`, e.g. `lid.176` or GlotLID) for language
+//! identification, and word-vector models (`.bin` with character n-grams,
+//! or `.vec` text) for WECHSEL — one reader, one hash, one n-gram routine.
 //!
 //! Written by hand because no maintained crate reads fastText models without
-//! binding the C++ library. It follows fastText 0.9.2's file format and its
-//! prediction arithmetic (`FastText::predictLine`), so labels and
-//! probabilities agree with the Python `fasttext` / `fasttext-predict`
-//! packages; `scripts/crosscheck/langid_check.py` compares them.
+//! binding the C++ library (and finalfusion, the one Rust reader of word
+//! vectors, normalises them on reading and gives `</s>` n-grams, which
+//! changes WECHSEL's neighbours). It follows fastText 0.9.2's file format,
+//! its prediction arithmetic (`FastText::predictLine`) and
+//! `getWordVector`, so labels, probabilities and vectors agree with the
+//! Python `fasttext` / `fasttext-predict` packages;
+//! `scripts/crosscheck/langid_check.py` and `vocab_check.py` compare them.
 
 mod dictionary;
 mod loss;
 mod matrix;
 mod reader;
+mod word_vectors;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use memmap2::Mmap;
+use retarget_model::ModelError;
 
 use self::dictionary::{Dictionary, NgramArgs};
 use self::loss::{Loss, LossKind};
 use self::matrix::Matrix;
 use self::reader::Reader;
-use crate::error::{EvalError, Result};
+
+pub use dictionary::ngram_buckets;
+pub use word_vectors::read_vec;
+
+/// Result alias: every error names the file.
+pub type Result<T> = std::result::Result<T, ModelError>;
 
 /// The first four bytes of every fastText model.
 const MAGIC: i32 = 793_712_314;
@@ -31,14 +43,20 @@ const VERSION: i32 = 12;
 /// `model_name::sup` in the header.
 const SUPERVISED: i32 = 3;
 
-/// A loaded supervised fastText model.
+/// A loaded fastText model: a classifier or word vectors.
 pub struct FastTextModel {
     path: PathBuf,
     dictionary: Dictionary,
     input: Matrix,
+    dim: usize,
+    /// A supervised model's output layer.
+    classifier: Option<Classifier>,
+}
+
+/// What a supervised model predicts with.
+struct Classifier {
     output: Matrix,
     loss: Loss,
-    dim: usize,
 }
 
 /// One label with its probability.
@@ -51,17 +69,16 @@ pub struct LabelProbability {
 }
 
 impl FastTextModel {
-    /// Reads a `.bin` or `.ftz` file (memory-mapped; dense matrices are used
-    /// in place).
+    /// Reads a supervised `.bin` or `.ftz` file (memory-mapped; dense
+    /// matrices are used in place); a word-vector model is refused.
     pub fn open(path: &Path) -> Result<FastTextModel> {
-        let io = |source| EvalError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = File::open(path).map_err(io)?;
-        // SAFETY: the map is read-only; fastText models are not modified
-        // while retarget reads them (as for every memory-mapped input).
-        let map = Arc::new(unsafe { Mmap::map(&file) }.map_err(io)?);
+        Self::read(path, true)
+    }
+
+    /// Reads a `.bin` or `.ftz` file of either kind. A word-vector model's
+    /// output matrix (used only in training) is not read.
+    fn read(path: &Path, classifier: bool) -> Result<FastTextModel> {
+        let map = Arc::new(map_file(path)?);
         let mut reader = Reader::new(&map, path);
         let magic = reader.i32("magic number")?;
         let version = reader.i32("version")?;
@@ -92,19 +109,28 @@ impl FastTextModel {
         let [dim, _ws, _epoch, _min_count, _neg, word_ngrams, loss, model, bucket, minn, mut maxn, _lr] =
             args;
         let _sampling = reader.f64("t")?;
-        if model != SUPERVISED {
+        let supervised = model == SUPERVISED;
+        if classifier && !supervised {
             return Err(reader.invalid("this is a word-vector model, not a classifier (language identification needs a supervised model)"));
         }
-        if version == 11 {
+        if version == 11 && supervised {
             maxn = 0; // old supervised models have no character n-grams
         }
-        let loss = LossKind::from_code(loss)
-            .ok_or_else(|| reader.invalid(format!("unknown loss {loss}")))?;
-        if bucket < 0 || (bucket == 0 && maxn > 0) {
+        let loss = if supervised {
+            Some(
+                LossKind::from_code(loss)
+                    .ok_or_else(|| reader.invalid(format!("unknown loss {loss}")))?,
+            )
+        } else {
+            None
+        };
+        // A word-vector model without buckets has no n-grams; a classifier's
+        // word n-grams still hash into one.
+        if bucket < 0 || (supervised && bucket == 0 && maxn > 0) {
             return Err(reader.invalid(format!("bucket count {bucket} is invalid")));
         }
         let ngram_args = NgramArgs {
-            bucket: bucket.max(1),
+            bucket: if supervised { bucket.max(1) } else { bucket },
             minn,
             maxn,
             word_ngrams,
@@ -115,20 +141,33 @@ impl FastTextModel {
         if !quantized_input && dictionary.is_pruned() {
             return Err(reader.invalid("pruned dictionary with a dense input matrix"));
         }
-        let quantized_output = reader.bool("quantized-output flag")?;
-        let output = Matrix::read(&mut reader, &map, quantized_input && quantized_output)?;
-
+        let classifier = match loss {
+            Some(loss) => {
+                let quantized_output = reader.bool("quantized-output flag")?;
+                let output = Matrix::read(&mut reader, &map, quantized_input && quantized_output)?;
+                let nlabels = dictionary.nlabels() as usize;
+                // One output row per label (the hierarchical softmax uses the
+                // first `labels - 1` for its inner nodes).
+                if output.cols() != input.cols() || output.rows() != nlabels || nlabels == 0 {
+                    return Err(reader.invalid(format!(
+                        "matrices {}×{} and {}×{} do not fit {nlabels} labels",
+                        input.rows(),
+                        input.cols(),
+                        output.rows(),
+                        output.cols()
+                    )));
+                }
+                let loss = Loss::new(loss, &dictionary.label_counts());
+                Some(Classifier { output, loss })
+            }
+            None => None,
+        };
         let dim = reader.count(dim.into(), "dim", 1 << 20)?;
-        let nlabels = dictionary.nlabels() as usize;
-        // One output row per label (the hierarchical softmax uses the first
-        // `labels - 1` for its inner nodes).
-        if input.cols() != dim || output.cols() != dim || output.rows() != nlabels || nlabels == 0 {
+        if input.cols() != dim {
             return Err(reader.invalid(format!(
-                "matrices {}×{} and {}×{} do not fit dim {dim} and {nlabels} labels",
+                "input matrix {}×{} does not fit dim {dim}",
                 input.rows(),
                 input.cols(),
-                output.rows(),
-                output.cols()
             )));
         }
         let min_input_rows = dictionary.nwords() as usize
@@ -143,20 +182,23 @@ impl FastTextModel {
                 input.rows()
             )));
         }
-        let loss = Loss::new(loss, &dictionary.label_counts());
         Ok(FastTextModel {
             path: path.to_path_buf(),
             dictionary,
             input,
-            output,
-            loss,
             dim,
+            classifier,
         })
     }
 
     /// The file the model came from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Vector dimension.
+    pub fn dims(&self) -> usize {
+        self.dim
     }
 
     /// Number of labels (languages).
@@ -167,7 +209,11 @@ impl FastTextModel {
     /// The `k` most probable labels of one line with probability ≥
     /// `threshold`, best first — what Python's `model.predict(text, k,
     /// threshold)` returns. Newlines inside `text` separate words, as spaces.
+    /// A word-vector model predicts nothing.
     pub fn predict(&self, text: &str, k: usize, threshold: f32) -> Vec<LabelProbability> {
+        let Some(classifier) = &self.classifier else {
+            return Vec::new();
+        };
         let rows = self.dictionary.line_rows(text.as_bytes());
         if rows.is_empty() {
             return Vec::new();
@@ -183,8 +229,9 @@ impl FastTextModel {
         }
         let scale = (1.0 / rows.len() as f64) as f32;
         hidden.iter_mut().for_each(|h| *h *= scale);
-        self.loss
-            .predict(&self.output, &hidden, k, threshold)
+        classifier
+            .loss
+            .predict(&classifier.output, &hidden, k, threshold)
             .into_iter()
             .map(|(score, label)| {
                 let text = self.dictionary.label(label);
@@ -196,6 +243,15 @@ impl FastTextModel {
             })
             .collect()
     }
+}
+
+/// The file, memory-mapped.
+fn map_file(path: &Path) -> Result<Mmap> {
+    let io = |source| ModelError::io(path, source);
+    let file = File::open(path).map_err(io)?;
+    // SAFETY: the map is read-only; fastText models are not modified
+    // while retarget reads them (as for every memory-mapped input).
+    unsafe { Mmap::map(&file) }.map_err(io)
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 
-use super::reader::Reader;
-use crate::error::Result;
+use crate::reader::Reader;
+use crate::Result;
 
 /// End of sentence: fastText appends it to every line.
 const EOS: &[u8] = b"</s>";
@@ -17,15 +17,15 @@ const EOS: &[u8] = b"</s>";
 const LABEL_PREFIX: &[u8] = b"__label__";
 
 /// The hyper-parameters that tokenization needs.
-pub(super) struct NgramArgs {
-    pub(super) bucket: i32,
-    pub(super) minn: i32,
-    pub(super) maxn: i32,
-    pub(super) word_ngrams: i32,
+pub(crate) struct NgramArgs {
+    pub(crate) bucket: i32,
+    pub(crate) minn: i32,
+    pub(crate) maxn: i32,
+    pub(crate) word_ngrams: i32,
 }
 
 /// Words and labels with their counts.
-pub(super) struct Dictionary {
+pub(crate) struct Dictionary {
     ids: HashMap<Vec<u8>, i32>,
     words: Vec<Entry>,
     nwords: i32,
@@ -43,7 +43,7 @@ struct Entry {
 }
 
 impl Dictionary {
-    pub(super) fn read(reader: &mut Reader<'_>, args: NgramArgs) -> Result<Dictionary> {
+    pub(crate) fn read(reader: &mut Reader<'_>, args: NgramArgs) -> Result<Dictionary> {
         let size = reader.i32("dictionary size")?;
         let size = reader.count(size.into(), "dictionary size", i32::MAX as i64)?;
         let nwords = reader.i32("word count")?;
@@ -104,25 +104,56 @@ impl Dictionary {
         })
     }
 
-    pub(super) fn nwords(&self) -> i32 {
+    /// A dictionary of whole words only (ids in the given order), without
+    /// labels or n-grams: what a `.vec` file describes.
+    pub(crate) fn from_words(words: Vec<Vec<u8>>) -> Dictionary {
+        let ids = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.clone(), i as i32))
+            .collect();
+        let nwords = words.len() as i32;
+        Dictionary {
+            ids,
+            words: words
+                .into_iter()
+                .map(|word| Entry {
+                    word,
+                    count: 0,
+                    is_label: false,
+                })
+                .collect(),
+            nwords,
+            nlabels: 0,
+            pruned: None,
+            args: NgramArgs {
+                bucket: 0,
+                minn: 0,
+                maxn: 0,
+                word_ngrams: 1,
+            },
+        }
+    }
+
+    pub(crate) fn nwords(&self) -> i32 {
         self.nwords
     }
 
-    pub(super) fn nlabels(&self) -> i32 {
+    pub(crate) fn nlabels(&self) -> i32 {
         self.nlabels
     }
 
-    pub(super) fn is_pruned(&self) -> bool {
+    pub(crate) fn is_pruned(&self) -> bool {
         self.pruned.is_some()
     }
 
     /// Label `i`'s text (`__label__en`).
-    pub(super) fn label(&self, i: usize) -> &[u8] {
+    pub(crate) fn label(&self, i: usize) -> &[u8] {
         &self.words[self.nwords as usize + i].word
     }
 
     /// Label counts in label order (they drive the hierarchical softmax tree).
-    pub(super) fn label_counts(&self) -> Vec<i64> {
+    pub(crate) fn label_counts(&self) -> Vec<i64> {
         self.words[self.nwords as usize..]
             .iter()
             .map(|e| e.count)
@@ -131,7 +162,7 @@ impl Dictionary {
 
     /// The input rows of one line of text (without its newline), as fastText
     /// computes them for `predict`.
-    pub(super) fn line_rows(&self, text: &[u8]) -> Vec<i32> {
+    pub(crate) fn line_rows(&self, text: &[u8]) -> Vec<i32> {
         let mut rows = Vec::new();
         let mut word_hashes = Vec::new();
         let tokens = text
@@ -149,7 +180,7 @@ impl Dictionary {
                 None if token.starts_with(LABEL_PREFIX) => {}
                 None => {
                     if token != EOS {
-                        self.push_char_ngrams(&mut rows, &with_boundaries(token));
+                        self.push_char_ngrams(&mut rows, token);
                     }
                     word_hashes.push(hash as i32);
                 }
@@ -163,32 +194,41 @@ impl Dictionary {
     fn push_word(&self, rows: &mut Vec<i32>, token: &[u8], id: i32) {
         rows.push(id);
         if self.args.maxn > 0 && token != EOS {
-            self.push_char_ngrams(rows, &with_boundaries(token));
+            self.push_char_ngrams(rows, token);
         }
     }
 
-    /// `Dictionary::computeSubwords`: n-grams of `minn..=maxn` UTF-8
-    /// characters, except the lone `<` and `>`.
-    fn push_char_ngrams(&self, rows: &mut Vec<i32>, word: &[u8]) {
-        let is_continuation = |b: u8| b & 0xC0 == 0x80;
-        for i in 0..word.len() {
-            if is_continuation(word[i]) {
-                continue;
-            }
-            let mut j = i;
-            let mut n = 1;
-            while j < word.len() && n <= self.args.maxn {
-                j += 1;
-                while j < word.len() && is_continuation(word[j]) {
-                    j += 1;
-                }
-                if n >= self.args.minn && !(n == 1 && (i == 0 || j == word.len())) {
-                    let bucket = fnv1a(&word[i..j]) % self.args.bucket as u32;
-                    self.push_bucket(rows, bucket as i32);
-                }
-                n += 1;
-            }
+    /// Whether `word` is a word (not a label) of the dictionary.
+    pub(crate) fn is_word(&self, word: &[u8]) -> bool {
+        self.ids
+            .get(word)
+            .is_some_and(|&id| !self.words[id as usize].is_label)
+    }
+
+    /// The rows of a word's vector (`Dictionary::getSubwords`): its own row
+    /// if it is a word of the dictionary, and its character n-grams (none
+    /// for `</s>`, none without buckets).
+    pub(crate) fn word_rows(&self, word: &[u8]) -> Vec<i32> {
+        let mut rows = Vec::new();
+        if let Some(&id) = self.ids.get(word).filter(|_| self.is_word(word)) {
+            rows.push(id);
         }
+        if word != EOS && self.args.bucket > 0 {
+            self.push_char_ngrams(&mut rows, word);
+        }
+        rows
+    }
+
+    /// The character n-grams of `token`, bracketed, as rows.
+    fn push_char_ngrams(&self, rows: &mut Vec<i32>, token: &[u8]) {
+        let (minn, maxn) = (self.args.minn.max(0), self.args.maxn.max(0));
+        for_each_ngram_bucket(
+            token,
+            minn as usize,
+            maxn as usize,
+            self.args.bucket as u32,
+            |b| self.push_bucket(rows, b as i32),
+        );
     }
 
     /// `Dictionary::addWordNgrams`.
@@ -218,13 +258,48 @@ impl Dictionary {
     }
 }
 
-/// `<word>`, fastText's BOW/EOW markers.
-fn with_boundaries(token: &[u8]) -> Vec<u8> {
+/// `Dictionary::computeSubwords` on `<token>` (fastText's BOW/EOW markers):
+/// the bucket of every n-gram of `minn..=maxn` UTF-8 characters, except the
+/// lone `<` and `>`; nothing without buckets.
+pub fn ngram_buckets(token: &[u8], minn: usize, maxn: usize, bucket: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for_each_ngram_bucket(token, minn, maxn, bucket, |b| out.push(b));
+    out
+}
+
+/// [`ngram_buckets`], each handed to `f` as it is found.
+fn for_each_ngram_bucket(
+    token: &[u8],
+    minn: usize,
+    maxn: usize,
+    bucket: u32,
+    mut f: impl FnMut(u32),
+) {
+    if bucket == 0 {
+        return;
+    }
     let mut word = Vec::with_capacity(token.len() + 2);
     word.push(b'<');
     word.extend_from_slice(token);
     word.push(b'>');
-    word
+    let is_continuation = |b: u8| b & 0xC0 == 0x80;
+    for i in 0..word.len() {
+        if is_continuation(word[i]) {
+            continue;
+        }
+        let mut j = i;
+        let mut n = 1;
+        while j < word.len() && n <= maxn {
+            j += 1;
+            while j < word.len() && is_continuation(word[j]) {
+                j += 1;
+            }
+            if n >= minn && !(n == 1 && (i == 0 || j == word.len())) {
+                f(fnv1a(&word[i..j]) % bucket);
+            }
+            n += 1;
+        }
+    }
 }
 
 /// fastText's FNV-1a variant: bytes are sign-extended before the XOR (it

@@ -5,11 +5,11 @@
 //! Scores are `log(p + 1e-5)` as in fastText's `std_log`, and a caller
 //! receives `exp(score)`, exactly what the Python bindings return.
 
-use super::matrix::Matrix;
+use crate::matrix::Matrix;
 
 /// fastText's `loss_name` numbering in the model header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum LossKind {
+pub(crate) enum LossKind {
     HierarchicalSoftmax,
     NegativeSampling,
     Softmax,
@@ -17,7 +17,7 @@ pub(super) enum LossKind {
 }
 
 impl LossKind {
-    pub(super) fn from_code(code: i32) -> Option<LossKind> {
+    pub(crate) fn from_code(code: i32) -> Option<LossKind> {
         match code {
             1 => Some(LossKind::HierarchicalSoftmax),
             2 => Some(LossKind::NegativeSampling),
@@ -33,14 +33,14 @@ fn std_log(x: f32) -> f32 {
 }
 
 /// The output layer: how hidden vectors become label scores.
-pub(super) enum Loss {
+pub(crate) enum Loss {
     Softmax,
     Sigmoid(SigmoidTable),
     Hierarchical(HuffmanTree),
 }
 
 impl Loss {
-    pub(super) fn new(kind: LossKind, label_counts: &[i64]) -> Loss {
+    pub(crate) fn new(kind: LossKind, label_counts: &[i64]) -> Loss {
         match kind {
             LossKind::Softmax => Loss::Softmax,
             LossKind::NegativeSampling | LossKind::OneVsAll => Loss::Sigmoid(SigmoidTable::new()),
@@ -50,7 +50,7 @@ impl Loss {
 
     /// The `k` best `(score, label)` pairs with probability ≥ `threshold`,
     /// best first, where score = `std_log(p)`.
-    pub(super) fn predict(
+    pub(crate) fn predict(
         &self,
         output: &Matrix,
         hidden: &[f32],
@@ -96,7 +96,7 @@ fn softmax(out: &mut [f32]) {
 }
 
 /// fastText's table-driven sigmoid (512 steps over [-8, 8]).
-pub(super) struct SigmoidTable(Vec<f32>);
+pub(crate) struct SigmoidTable(Vec<f32>);
 
 const SIGMOID_TABLE_SIZE: usize = 512;
 const MAX_SIGMOID: f32 = 8.0;
@@ -129,7 +129,7 @@ impl SigmoidTable {
 /// The Huffman tree of `HierarchicalSoftmaxLoss::buildTree`: leaves are the
 /// labels (sorted by decreasing count), inner node `i` uses output row
 /// `i - labels`.
-pub(super) struct HuffmanTree {
+pub(crate) struct HuffmanTree {
     nodes: Vec<Node>,
     labels: usize,
 }

@@ -3,17 +3,18 @@
 
 use std::path::Path;
 
-use crate::error::{EvalError, Result};
+use crate::Result;
+use retarget_model::ModelError;
 
 /// Reads fastText's binary fields in order.
-pub(super) struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
     path: &'a Path,
 }
 
 impl<'a> Reader<'a> {
-    pub(super) fn new(bytes: &'a [u8], path: &'a Path) -> Self {
+    pub(crate) fn new(bytes: &'a [u8], path: &'a Path) -> Self {
         Reader {
             bytes,
             pos: 0,
@@ -22,30 +23,30 @@ impl<'a> Reader<'a> {
     }
 
     /// The current offset in the file.
-    pub(super) fn pos(&self) -> usize {
+    pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
     /// An `Invalid` error naming the file and the current offset.
-    pub(super) fn invalid(&self, problem: impl std::fmt::Display) -> EvalError {
-        EvalError::Invalid {
-            path: self.path.to_path_buf(),
-            problem: format!(
+    pub(crate) fn invalid(&self, problem: impl std::fmt::Display) -> ModelError {
+        ModelError::invalid(
+            self.path,
+            format!(
                 "not a valid fastText model: {problem} (at byte {})",
                 self.pos
             ),
-        }
+        )
     }
 
     /// Bytes left after the current offset.
-    pub(super) fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.bytes.len() - self.pos
     }
 
     /// Fails when `count` items of at least `min_bytes` each cannot fit in
     /// the rest of the file (so that a lying count never sizes an
     /// allocation).
-    pub(super) fn check_fits(&self, count: usize, min_bytes: usize, what: &str) -> Result<()> {
+    pub(crate) fn check_fits(&self, count: usize, min_bytes: usize, what: &str) -> Result<()> {
         if count.saturating_mul(min_bytes) > self.remaining() {
             return Err(self.invalid(format!(
                 "{count} {what} cannot fit in the {} bytes left",
@@ -56,7 +57,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next `len` bytes.
-    pub(super) fn take(&mut self, len: usize, what: &str) -> Result<&'a [u8]> {
+    pub(crate) fn take(&mut self, len: usize, what: &str) -> Result<&'a [u8]> {
         let end = self
             .pos
             .checked_add(len)
@@ -79,11 +80,11 @@ impl<'a> Reader<'a> {
             .expect("take returns N bytes"))
     }
 
-    pub(super) fn u8(&mut self, what: &str) -> Result<u8> {
+    pub(crate) fn u8(&mut self, what: &str) -> Result<u8> {
         Ok(self.array::<1>(what)?[0])
     }
 
-    pub(super) fn bool(&mut self, what: &str) -> Result<bool> {
+    pub(crate) fn bool(&mut self, what: &str) -> Result<bool> {
         match self.u8(what)? {
             0 => Ok(false),
             1 => Ok(true),
@@ -91,20 +92,20 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub(super) fn i32(&mut self, what: &str) -> Result<i32> {
+    pub(crate) fn i32(&mut self, what: &str) -> Result<i32> {
         Ok(i32::from_le_bytes(self.array(what)?))
     }
 
-    pub(super) fn i64(&mut self, what: &str) -> Result<i64> {
+    pub(crate) fn i64(&mut self, what: &str) -> Result<i64> {
         Ok(i64::from_le_bytes(self.array(what)?))
     }
 
-    pub(super) fn f64(&mut self, what: &str) -> Result<f64> {
+    pub(crate) fn f64(&mut self, what: &str) -> Result<f64> {
         Ok(f64::from_le_bytes(self.array(what)?))
     }
 
     /// A count or size that must lie in `0..=max`.
-    pub(super) fn count(&mut self, value: i64, what: &str, max: i64) -> Result<usize> {
+    pub(crate) fn count(&mut self, value: i64, what: &str, max: i64) -> Result<usize> {
         if !(0..=max).contains(&value) {
             return Err(self.invalid(format!("{what} is {value}, outside 0..={max}")));
         }
@@ -112,7 +113,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A NUL-terminated string.
-    pub(super) fn cstr(&mut self, what: &str) -> Result<&'a [u8]> {
+    pub(crate) fn cstr(&mut self, what: &str) -> Result<&'a [u8]> {
         let rest = &self.bytes[self.pos..];
         let Some(len) = rest.iter().position(|&b| b == 0) else {
             return Err(self.invalid(format!("file ends inside {what}")));
@@ -122,7 +123,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `n` little-endian `f32` values, copied.
-    pub(super) fn f32s(&mut self, n: usize, what: &str) -> Result<Vec<f32>> {
+    pub(crate) fn f32s(&mut self, n: usize, what: &str) -> Result<Vec<f32>> {
         let len = n
             .checked_mul(4)
             .ok_or_else(|| self.invalid(format!("{what} is too large")))?;
