@@ -11,14 +11,6 @@ use retarget_vocab::VocabError;
 /// Errors raised by the adaptation pipeline.
 #[derive(Debug, thiserror::Error)]
 pub enum AdaptError {
-    /// A malformed or unsuitable input file.
-    #[error("{}: {problem}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        problem: String,
-    },
     /// A request that cannot be served (conflicting or impossible options).
     #[error("{0}")]
     Usage(String),
@@ -37,18 +29,15 @@ pub enum AdaptError {
 }
 
 impl AdaptError {
-    /// An error about `path`.
+    /// A malformed or unsuitable input file `path`.
     pub fn invalid(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
-        AdaptError::Invalid {
-            path: path.into(),
-            problem: problem.into(),
-        }
+        AdaptError::Model(ModelError::invalid(path, problem))
     }
 
     /// True when the error is the user's input (exit code 2).
     pub fn is_bad_input(&self) -> bool {
         match self {
-            AdaptError::Invalid { .. } | AdaptError::Usage(_) => true,
+            AdaptError::Usage(_) => true,
             AdaptError::Model(e) => e.is_bad_input(),
             AdaptError::Vocab(e) => e.is_bad_input(),
             AdaptError::Eval(e) => e.is_bad_input(),

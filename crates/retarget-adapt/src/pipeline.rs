@@ -136,7 +136,7 @@ impl<'t> HeldOutScorer<'t> {
             return Ok(None);
         }
         let model = match open_model(dir, &Device::Cpu) {
-            Ok(AnyModel::Decoder(model)) => model,
+            Ok(model @ AnyModel::Decoder(_)) => model,
             Ok(_) => {
                 self.skipped = Some(format!(
                     "{}: bits per byte of target-language text need a decoder-only model (use `retarget score --source` for translation models)",
@@ -154,7 +154,8 @@ impl<'t> HeldOutScorer<'t> {
             self.held_out.len() as u64,
             &format!("scoring held-out text: {label}"),
         );
-        let (scores, _) = model.score_lines(self.source, self.held_out, false, &|| bar.inc(1))?;
+        let (scores, _) =
+            model.score_lines(self.source, self.held_out, None, false, &|| bar.inc(1))?;
         bar.finish_and_clear();
         Ok(Some(ScoreSummary::of(self.held_out, &scores).bits_per_byte))
     }

@@ -51,15 +51,15 @@ impl ParallelText {
         for r in references {
             let lines = read_lines(r)?;
             if lines.len() != hypotheses.len() {
-                return Err(EvalError::Invalid {
-                    path: r.to_path_buf(),
-                    problem: format!(
+                return Err(EvalError::invalid(
+                    r.to_path_buf(),
+                    format!(
                         "has {} lines but the hypothesis file {} has {}",
                         lines.len(),
                         hypothesis.display(),
                         hypotheses.len()
                     ),
-                });
+                ));
             }
             refs.push(lines);
         }
@@ -83,14 +83,14 @@ impl ParallelText {
         for path in rest {
             let lines = read_lines(path)?;
             if lines.len() != segments {
-                return Err(EvalError::Invalid {
-                    path: path.to_path_buf(),
-                    problem: format!(
+                return Err(EvalError::invalid(
+                    path.to_path_buf(),
+                    format!(
                         "has {} lines but the reference file {} has {segments}",
                         lines.len(),
                         references[0].display()
                     ),
-                });
+                ));
             }
             hypotheses.push(lines);
         }

@@ -218,10 +218,7 @@ impl Fairness {
 }
 
 fn encode_error(tokenizer: &str, problem: String) -> EvalError {
-    EvalError::Invalid {
-        path: tokenizer.into(),
-        problem: format!("encoding failed: {problem}"),
-    }
+    EvalError::invalid(tokenizer, format!("encoding failed: {problem}"))
 }
 
 /// Fairness of the counter's tokenizer (labelled `name`) on named texts; parity against

@@ -116,17 +116,12 @@ pub fn parse(code: &str, html: &str) -> Declaration {
 /// Reads every `declaration/*.html` under the package folder `dir`.
 pub fn load(dir: &Path) -> Result<Vec<Declaration>> {
     let folder = dir.join("declaration");
-    let entries = std::fs::read_dir(&folder).map_err(|source| EvalError::Io {
-        path: folder.clone(),
-        source,
-    })?;
+    let entries =
+        std::fs::read_dir(&folder).map_err(|source| EvalError::io(folder.clone(), source))?;
     let mut out = Vec::new();
     for entry in entries {
         let path = entry
-            .map_err(|source| EvalError::Io {
-                path: folder.clone(),
-                source,
-            })?
+            .map_err(|source| EvalError::io(folder.clone(), source))?
             .path();
         if path.extension().and_then(|e| e.to_str()) != Some("html") {
             continue;
@@ -136,10 +131,8 @@ pub fn load(dir: &Path) -> Result<Vec<Declaration>> {
             .and_then(|s| s.to_str())
             .unwrap_or_default()
             .to_string();
-        let html = std::fs::read_to_string(&path).map_err(|source| EvalError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let html =
+            std::fs::read_to_string(&path).map_err(|source| EvalError::io(path.clone(), source))?;
         let declaration = parse(&code, &html);
         if !declaration.articles.is_empty() {
             out.push(declaration);
@@ -147,10 +140,10 @@ pub fn load(dir: &Path) -> Result<Vec<Declaration>> {
     }
     out.sort_by(|a, b| a.code.cmp(&b.code));
     if out.is_empty() {
-        return Err(EvalError::Invalid {
-            path: folder,
-            problem: "no UDHR declarations found (run scripts/fetch-examples.sh)".into(),
-        });
+        return Err(EvalError::invalid(
+            folder,
+            "no UDHR declarations found (run scripts/fetch-examples.sh)",
+        ));
     }
     Ok(out)
 }

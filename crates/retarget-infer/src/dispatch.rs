@@ -9,7 +9,7 @@ use candle_core::Tensor;
 
 use crate::error::{InferError, Result};
 use crate::model::AnyModel;
-use crate::score::LineScore;
+use crate::score::{score_each, LineScore};
 use crate::seq2seq::translate::{TranslateOptions, Translation};
 
 /// What `score` is given besides the text: for encoder-decoder models, the
@@ -47,10 +47,16 @@ impl AnyModel {
             (AnyModel::Decoder(_), Some(_)) => Err(refuse_sources("decoder-only model")),
             (AnyModel::Encoder(_), Some(_)) => Err(refuse_sources("masked language model")),
             (AnyModel::Decoder(model), None) => {
-                model.score_lines(path, lines, keep_logits, on_line)
+                score_each(&model.path, path, lines, keep_logits, on_line, |line| {
+                    model.score_line(line, keep_logits)
+                })
             }
+            // Pseudo-log-likelihood.
             (AnyModel::Encoder(model), None) => {
-                model.score_lines(path, lines, keep_logits, on_line)
+                score_each(&model.path, path, lines, keep_logits, on_line, |line| {
+                    let (score, logits) = model.score_line(line)?;
+                    Ok((score, Some(logits)))
+                })
             }
             (AnyModel::Seq2Seq(_), None) => Err(InferError::Request(
                 "an encoder-decoder model scores translations: give --source".into(),

@@ -14,7 +14,7 @@ use crate::config_keys::ConfigKeys;
 use crate::decoder::log_softmax;
 use crate::error::{InferError, Result};
 use crate::folder::{encode_text, FolderParts};
-use crate::score::{score_each, LineScore};
+use crate::score::LineScore;
 use crate::tensors::FolderTensors;
 
 /// The hidden activation.
@@ -343,23 +343,5 @@ impl MaskedLanguageModel {
             },
             plain,
         ))
-    }
-}
-
-impl MaskedLanguageModel {
-    /// Scores every line of `lines` (read from `path`) by pseudo-log-likelihood,
-    /// calling `on_line` after each; with `keep_logits`, also returns each
-    /// line's unmasked logits.
-    pub fn score_lines(
-        &self,
-        path: &Path,
-        lines: &[String],
-        keep_logits: bool,
-        on_line: &dyn Fn(),
-    ) -> Result<(Vec<LineScore>, Vec<Tensor>)> {
-        score_each(&self.path, path, lines, keep_logits, on_line, |line| {
-            let (score, logits) = self.score_line(line)?;
-            Ok((score, Some(logits)))
-        })
     }
 }

@@ -3,14 +3,13 @@
 //! that keep an old row and those that need one, the initialisation's plan
 //! for the latter, the rewritten weights and the tokenizer and config files.
 
-use std::path::PathBuf;
-
 use retarget_model::output::OutputDir;
 
 use crate::error::{Result, VocabError};
 use crate::init::rows::old_pieces;
 use crate::init::{Context, Init};
 use crate::model::{Row, VocabModel};
+use crate::replace::ReplaceReport;
 use crate::tokenizer::files::{config_token_ids, write_tokenizer_files};
 use crate::tokenizer::json::{NewTokens, TokenizerFile};
 use crate::tokenizer::token_text::Convention;
@@ -25,29 +24,9 @@ pub(crate) enum NewVocabulary<'a> {
     Replaced(TokenizerFile),
 }
 
-/// What [`apply`] did.
-pub(crate) struct Applied {
-    /// The output folder, committed.
-    pub output: PathBuf,
-    /// Tokens of the new vocabulary.
-    pub tokens_after: usize,
-    /// Embedding rows written.
-    pub rows_after: usize,
-    /// New tokens that kept an old row.
-    pub shared_tokens: usize,
-    /// With trans-tokenization: new tokens initialised from alignments.
-    pub aligned_tokens: Option<usize>,
-    /// New tokens given random rows.
-    pub random_rows: usize,
-    /// Tokens of the corpus with the old and the new tokenizer (`None`
-    /// without a corpus).
-    pub corpus_tokens: Option<(usize, usize)>,
-    /// Files of the input not carried over.
-    pub dropped_files: Vec<String>,
-}
-
 /// Writes `source` with the vocabulary `vocabulary` into `out` (committed on
-/// success), the rows of new tokens initialised by `init`; `lines` is the
+/// success), the rows of new tokens initialised by `init`, and reports what
+/// changed; `lines` is the
 /// target-language corpus (may be empty), `message` the progress bar's.
 pub(crate) fn apply(
     source: &VocabModel,
@@ -57,7 +36,7 @@ pub(crate) fn apply(
     lines: &[String],
     max_shard_bytes: u64,
     message: &str,
-) -> Result<Applied> {
+) -> Result<ReplaceReport> {
     let old = &source.file;
     let old_tokenizer = source.tokenizer();
     let (new, appended) = match vocabulary {
@@ -132,9 +111,11 @@ pub(crate) fn apply(
             count_all(&new_tokenizer, lines)?,
         ))
     };
-    Ok(Applied {
+    Ok(ReplaceReport {
         output: out.commit()?,
+        tokens_before: old.len(),
         tokens_after: new.len(),
+        rows_before: source.rows,
         rows_after,
         shared_tokens: new.len() - missing.len(),
         aligned_tokens: plan.aligned(),

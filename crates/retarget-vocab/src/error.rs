@@ -7,14 +7,6 @@ use retarget_model::ModelError;
 /// Errors raised while changing a vocabulary.
 #[derive(Debug, thiserror::Error)]
 pub enum VocabError {
-    /// A malformed or unsuitable input file.
-    #[error("{}: {problem}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        problem: String,
-    },
     /// A request that cannot be served (conflicting or impossible options).
     #[error("{0}")]
     Usage(String),
@@ -27,12 +19,9 @@ pub enum VocabError {
 }
 
 impl VocabError {
-    /// An error about `path`.
+    /// A malformed or unsuitable input file `path`.
     pub fn invalid(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
-        VocabError::Invalid {
-            path: path.into(),
-            problem: problem.into(),
-        }
+        VocabError::Model(ModelError::invalid(path, problem))
     }
 
     /// True when the error is the user's input (exit code 2).
@@ -40,7 +29,7 @@ impl VocabError {
         match self {
             VocabError::Model(e) => e.is_bad_input(),
             VocabError::Internal(_) => false,
-            _ => true,
+            VocabError::Usage(_) => true,
         }
     }
 }

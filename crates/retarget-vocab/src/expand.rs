@@ -82,9 +82,9 @@ pub fn expand(source: &VocabModel, output: &Path, options: &ExpandOptions) -> Re
     )?;
     Ok(ExpandReport {
         output: applied.output,
-        tokens_before: source.file.len(),
+        tokens_before: applied.tokens_before,
         tokens_after: applied.tokens_after,
-        rows_before: source.rows,
+        rows_before: applied.rows_before,
         rows_after: applied.rows_after,
         first_new_tokens: added
             .tokens()

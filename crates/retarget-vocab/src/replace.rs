@@ -34,7 +34,7 @@ pub struct ReplaceOptions {
     pub max_shard_bytes: u64,
 }
 
-/// What a replacement did.
+/// What a replacement (or, inside [`crate::expand`], an expansion) did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ReplaceReport {
     /// The output folder.
@@ -69,7 +69,7 @@ pub fn replace(
     // The output is checked before any work.
     let out = OutputDir::create(output, &[&source.dir])?;
     let new = new_tokenizer_file(source, options)?;
-    let applied = apply(
+    apply(
         source,
         out,
         NewVocabulary::Replaced(new),
@@ -77,19 +77,7 @@ pub fn replace(
         &options.corpus,
         options.max_shard_bytes,
         "replacing",
-    )?;
-    Ok(ReplaceReport {
-        output: applied.output,
-        tokens_before: source.file.len(),
-        tokens_after: applied.tokens_after,
-        rows_before: source.rows,
-        rows_after: applied.rows_after,
-        shared_tokens: applied.shared_tokens,
-        aligned_tokens: applied.aligned_tokens,
-        random_rows: applied.random_rows,
-        corpus_tokens: applied.corpus_tokens,
-        dropped_files: applied.dropped_files,
-    })
+    )
 }
 
 /// The new tokenizer: `--tokenizer`, the helper's, or one trained like the

@@ -103,18 +103,18 @@ impl std::fmt::Debug for SentencePieceModel {
 impl SentencePieceModel {
     /// Reads a `.model` file (a serialised `ModelProto`).
     pub fn open(path: &Path) -> Result<SentencePieceModel> {
-        let bytes = std::fs::read(path).map_err(|source| EvalError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| EvalError::io(path.to_path_buf(), source))?;
         SentencePieceModel::from_bytes(&bytes, path)
     }
 
     /// Parses a model from its bytes; `path` names it in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<SentencePieceModel> {
-        let invalid = |problem: String| EvalError::Invalid {
-            path: path.to_path_buf(),
-            problem: format!("not a valid SentencePiece model: {problem}"),
+        let invalid = |problem: String| {
+            EvalError::invalid(
+                path.to_path_buf(),
+                format!("not a valid SentencePiece model: {problem}"),
+            )
         };
         let proto = proto::ModelProto::decode(bytes).map_err(|e| invalid(e.to_string()))?;
         if proto.pieces.is_empty() {

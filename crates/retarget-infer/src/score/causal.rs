@@ -2,11 +2,9 @@
 //! given the ones before it, as `transformers` computes it with
 //! `labels=input_ids`.
 
-use std::path::Path;
-
 use candle_core::{DType, IndexOp, Tensor};
 
-use super::{score_each, LineScore};
+use super::LineScore;
 use crate::decoder::{log_softmax, KvCache, Positions};
 use crate::error::{InferError, Result};
 use crate::model::LanguageModel;
@@ -56,21 +54,5 @@ impl LanguageModel {
             }
         };
         Ok((score, keep_logits.then_some(logits)))
-    }
-
-    /// Scores every line of `lines` (read from `path`, named in errors),
-    /// calling `on_line` after each; with `keep_logits`, also returns each
-    /// line's logits.
-    pub fn score_lines(
-        &self,
-        path: &Path,
-        lines: &[String],
-        keep_logits: bool,
-        on_line: &dyn Fn(),
-    ) -> Result<(Vec<LineScore>, Vec<Tensor>)> {
-        score_each(&self.path, path, lines, keep_logits, on_line, |line| {
-            let (score, logits) = self.score_line(line, keep_logits)?;
-            Ok((score, logits))
-        })
     }
 }
