@@ -3,13 +3,14 @@
 //! that keep an old row and those that need one, the initialisation's plan
 //! for the latter, the rewritten weights and the tokenizer and config files.
 
+use std::path::PathBuf;
+
 use retarget_model::output::OutputDir;
 
 use crate::error::{Result, VocabError};
 use crate::init::rows::old_pieces;
 use crate::init::{Context, Init};
 use crate::model::{Row, VocabModel};
-use crate::replace::ReplaceReport;
 use crate::tokenizer::files::{config_token_ids, write_tokenizer_files};
 use crate::tokenizer::json::{NewTokens, TokenizerFile};
 use crate::tokenizer::token_text::Convention;
@@ -22,6 +23,32 @@ pub(crate) enum NewVocabulary<'a> {
     /// This tokenizer instead: tokens the initialisation finds in the old
     /// vocabulary keep their rows.
     Replaced(TokenizerFile),
+}
+
+/// What a replacement (or, inside [`crate::expand`], an expansion) did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReplaceReport {
+    /// The output folder.
+    pub output: PathBuf,
+    /// Tokens before.
+    pub tokens_before: usize,
+    /// Tokens after (the new tokenizer's).
+    pub tokens_after: usize,
+    /// Embedding rows before.
+    pub rows_before: usize,
+    /// Embedding rows after.
+    pub rows_after: usize,
+    /// New tokens the old vocabulary has too (their rows are copied).
+    pub shared_tokens: usize,
+    /// With `transtok`: new tokens initialised from alignments.
+    pub aligned_tokens: Option<usize>,
+    /// New tokens given random rows (all with `random`; with `focus`, those
+    /// without an auxiliary vector).
+    pub random_rows: usize,
+    /// Tokens of the corpus with the old and the new tokenizer.
+    pub corpus_tokens: Option<(usize, usize)>,
+    /// Files of the input not carried over.
+    pub dropped_files: Vec<String>,
 }
 
 /// Writes `source` with the vocabulary `vocabulary` into `out` (committed on

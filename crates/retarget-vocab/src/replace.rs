@@ -7,9 +7,11 @@
 //! random rows, trans-tokenization, FOCUS, WECHSEL or CLP ([`crate::init`],
 //! [`crate::apply`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use retarget_model::output::OutputDir;
+
+pub use crate::apply::ReplaceReport;
 
 use crate::apply::{apply, NewVocabulary};
 use crate::error::{Result, VocabError};
@@ -32,32 +34,6 @@ pub struct ReplaceOptions {
     pub corpus: Vec<String>,
     /// Largest output shard in bytes.
     pub max_shard_bytes: u64,
-}
-
-/// What a replacement (or, inside [`crate::expand`], an expansion) did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ReplaceReport {
-    /// The output folder.
-    pub output: PathBuf,
-    /// Tokens before.
-    pub tokens_before: usize,
-    /// Tokens after (the new tokenizer's).
-    pub tokens_after: usize,
-    /// Embedding rows before.
-    pub rows_before: usize,
-    /// Embedding rows after.
-    pub rows_after: usize,
-    /// New tokens the old vocabulary has too (their rows are copied).
-    pub shared_tokens: usize,
-    /// With `transtok`: new tokens initialised from alignments.
-    pub aligned_tokens: Option<usize>,
-    /// New tokens given random rows (all with `random`; with `focus`, those
-    /// without an auxiliary vector).
-    pub random_rows: usize,
-    /// Tokens of the corpus with the old and the new tokenizer.
-    pub corpus_tokens: Option<(usize, usize)>,
-    /// Files of the input not carried over.
-    pub dropped_files: Vec<String>,
 }
 
 /// Replaces the vocabulary of the opened model `source`, writing `output`.
