@@ -47,6 +47,9 @@ done_with translate
   --assets examples/assets --smollm2 "$work/smollm2" --work "$work/vocab" \
   --addons "$(bash scripts/crosscheck/addons.sh "$venv")" --fasttext "$venv/isolated/fasttext-wheel" || status=1
 done_with vocab
+"$venv/bin/python" scripts/crosscheck/adapt_check.py --retarget "$bin" --fixtures "$work/fixtures" \
+  --assets examples/assets --work "$work/adapt" || status=1
+done_with adapt
 "$venv/bin/python" scripts/crosscheck/sentencepiece_check.py --retarget "$bin" --assets examples/assets \
   --work "$work/sentencepiece" || status=1
 done_with sentencepiece

@@ -5,11 +5,15 @@
 //! fertility and parity (`retarget-eval`) and bits per byte of held-out text
 //! (`retarget-infer`) before and after.
 //!
-//! - [`pipeline`]: the pipeline and its report.
+//! - [`pipeline`]: the pipeline.
+//! - [`report`]: its report, and the held-out measurements with their
+//!   bootstrap intervals.
 //! - [`error`]: its error type, wrapping the layers below.
 
 pub mod error;
 pub mod pipeline;
+pub mod report;
 
 pub use error::{AdaptError, Result};
-pub use pipeline::{adapt, AdaptOptions, AdaptReport};
+pub use pipeline::{adapt, AdaptOptions};
+pub use report::AdaptReport;

@@ -6,10 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use retarget_eval::fertility::{Counter, Fairness};
+use retarget_eval::fertility::{Counter, Fairness, TextCounts};
 use retarget_eval::language::Language;
 use retarget_infer::model::{open_model, AnyModel};
-use retarget_infer::score::ScoreSummary;
+use retarget_infer::score::{LineScore, ScoreSummary};
 use retarget_infer::Device;
 use retarget_infer::InferError;
 use retarget_model::convert::open_or_convert;
@@ -27,6 +27,10 @@ use retarget_vocab::{
 };
 
 use crate::error::{AdaptError, Result};
+use crate::report::{
+    total, warn_if_unclear, AdaptReport, Deltas, HeldOut, InitScore, ModelSide, TrimmingEffect,
+    Uncertainty,
+};
 
 /// Options of `retarget adapt`.
 #[derive(Debug, Clone)]
@@ -55,60 +59,6 @@ pub struct AdaptOptions {
     pub max_shard_bytes: u64,
 }
 
-/// One side of the report.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ModelSide {
-    /// Tokens in the vocabulary.
-    pub tokens: usize,
-    /// Bytes of the weight files.
-    pub weight_bytes: u64,
-    /// Tokenizer fairness on the held-out text.
-    pub held_out: Fairness,
-    /// Bits per byte of the held-out text under the model (`None` when the
-    /// architecture has no inference support).
-    pub bits_per_byte: Option<f64>,
-}
-
-/// Held-out bits per byte of one initialisation of the new rows (before any
-/// trimming).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct InitScore {
-    /// `mean` (FVT), `random` or `transtok`.
-    pub init: String,
-    /// Bits per byte of the held-out text.
-    pub bits_per_byte: Option<f64>,
-}
-
-/// What `adapt` did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AdaptReport {
-    /// The output folder.
-    pub output: PathBuf,
-    /// Target language (ISO 639-3) and its name.
-    pub lang: String,
-    /// Its English name.
-    pub language: String,
-    /// Lines used to learn tokens, and lines held out.
-    pub lines: (usize, usize),
-    /// Tokens added (0 when the vocabulary was replaced).
-    pub added: usize,
-    /// Whether the vocabulary was replaced rather than expanded.
-    pub replaced: bool,
-    /// `mean` (FVT), `random` or `transtok`.
-    pub init: String,
-    /// Whether the vocabulary was trimmed afterwards.
-    pub trimmed: bool,
-    /// The input model.
-    pub before: ModelSide,
-    /// The adapted model.
-    pub after: ModelSide,
-    /// Held-out bits per byte after expansion, the chosen initialisation
-    /// first, then every other one for comparison.
-    pub initialisations: Vec<InitScore>,
-    /// Why bits per byte were not measured, if they were not.
-    pub scoring: Option<String>,
-}
-
 /// Scores the held-out text with each model; turns itself off (with the
 /// reason) at the first model whose architecture inference does not support.
 struct HeldOutScorer<'t> {
@@ -131,7 +81,9 @@ impl<'t> HeldOutScorer<'t> {
         self.skipped.is_none()
     }
 
-    fn bits_per_byte(&mut self, dir: &Path, label: &str) -> Result<Option<f64>> {
+    /// The negative log-likelihood of each held-out line under the model in
+    /// `dir` (nats), unless scoring is off.
+    fn nll(&mut self, dir: &Path, label: &str) -> Result<Option<Vec<f64>>> {
         if !self.enabled() {
             return Ok(None);
         }
@@ -157,7 +109,7 @@ impl<'t> HeldOutScorer<'t> {
         let (scores, _) =
             model.score_lines(self.source, self.held_out, None, false, &|| bar.inc(1))?;
         bar.finish_and_clear();
-        Ok(Some(ScoreSummary::of(self.held_out, &scores).bits_per_byte))
+        Ok(Some(scores.iter().map(|s| s.nll).collect()))
     }
 }
 
@@ -172,31 +124,57 @@ fn weight_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-/// Vocabulary, size and tokenizer fairness of the model in `dir` (whose tokenizer is loaded) on the
-/// held-out text; parity against `reference_tokens`, the token count of the
-/// same text in the reference language under the *input* model's tokenizer
-/// (so that the number says what the target language costs relative to
-/// what the reference cost originally; a trimmed tokenizer that no longer
-/// knows the reference language does not distort it). The report names the
-/// tokenizer by `shown`, where it is after the run (never the scratch folder).
+/// Vocabulary, size and tokenizer fairness of the model in `dir` (whose
+/// tokenizer counted the held-out text as `counts`, line by line); parity
+/// against `reference_tokens`, the token count of the same text in the
+/// reference language under the *input* model's tokenizer (so that the
+/// number says what the target language costs relative to what the
+/// reference cost originally; a trimmed tokenizer that no longer knows the
+/// reference language does not distort it). The report names the tokenizer
+/// by `shown`, where it is after the run (never the scratch folder).
 fn side(
     dir: &Path,
     shown: &Path,
     tokenizer: &tokenizers::Tokenizer,
     lang: &str,
-    held_out: &[String],
+    counts: &[TextCounts],
     reference_tokens: Option<u64>,
-) -> Result<ModelSide> {
-    let path = dir.join("tokenizer.json");
-    let counts = Counter::new(tokenizer)
-        .count(held_out)
-        .map_err(|e| AdaptError::invalid(&path, format!("encoding the held-out text: {e}")))?;
-    Ok(ModelSide {
+) -> ModelSide {
+    ModelSide {
         tokens: tokenizer.get_vocab_size(true),
         weight_bytes: weight_bytes(dir),
-        held_out: Fairness::new(&shown.display().to_string(), lang, counts, reference_tokens),
+        held_out: Fairness::new(
+            &shown.display().to_string(),
+            lang,
+            total(counts),
+            reference_tokens,
+        ),
         bits_per_byte: None,
+    }
+}
+
+/// Counts each held-out line with `tokenizer` (the file in `dir`).
+fn count_each(
+    dir: &Path,
+    tokenizer: &tokenizers::Tokenizer,
+    lines: &[String],
+    what: &str,
+) -> Result<Vec<TextCounts>> {
+    Counter::new(tokenizer).count_each(lines).map_err(|e| {
+        AdaptError::invalid(
+            dir.join("tokenizer.json"),
+            format!("encoding the {what}: {e}"),
+        )
     })
+}
+
+/// Bits per byte of `lines` given each line's negative log-likelihood.
+fn bits_per_byte(lines: &[String], nll: &[f64]) -> f64 {
+    let scores: Vec<LineScore> = nll
+        .iter()
+        .map(|&nll| LineScore { tokens: 0, nll })
+        .collect();
+    ScoreSummary::of(lines, &scores).bits_per_byte
 }
 
 /// Adapts the model `model` (HF folder or GGUF file) into the new folder `output`.
@@ -255,18 +233,13 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let code = language.code().to_string();
     let source = VocabModel::open(&base, "adaptation")?;
     let base_tokenizer = source.tokenizer();
-    let reference_tokens = match &reference {
-        Some(lines) => {
-            let counts = Counter::new(base_tokenizer).count(lines).map_err(|e| {
-                AdaptError::invalid(
-                    base.join("tokenizer.json"),
-                    format!("encoding the reference text: {e}"),
-                )
-            })?;
-            Some(counts.tokens)
-        }
+    let reference_counts = match &reference {
+        Some(lines) => Some(count_each(&base, base_tokenizer, lines, "reference text")?),
         None => None,
     };
+    let reference_tokens = reference_counts.as_deref().map(|c| total(c).tokens);
+    let before_counts = count_each(&base, base_tokenizer, &held_out, "held-out text")?;
+    let measures = HeldOut::new(&held_out, &before_counts, reference_counts.as_deref());
     // A GGUF input's tokenizer lives in the scratch conversion: name the GGUF.
     let base_shown = if base_folder.converted() {
         model.to_path_buf()
@@ -278,12 +251,21 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         &base_shown,
         base_tokenizer,
         &code,
-        &held_out,
+        &before_counts,
         reference_tokens,
-    )?;
+    );
     let held_out_source = options.held_out.as_ref().unwrap_or(&options.corpus[0]);
     let mut scores = HeldOutScorer::new(&held_out, held_out_source);
-    before.bits_per_byte = scores.bits_per_byte(&base, "base model")?;
+    let base_nll = scores.nll(&base, "base model")?;
+    before.bits_per_byte = base_nll.as_deref().map(|n| bits_per_byte(&held_out, n));
+    // Bits per byte of a model, and its difference from the input's.
+    let compared = |nll: &Option<Vec<f64>>| match (nll, &base_nll) {
+        (Some(n), Some(b)) => (
+            Some(bits_per_byte(&held_out, n)),
+            Some(measures.bits_delta(n, b)),
+        ),
+        _ => (None, None),
+    };
     // A replacement tokenizer is trained once, so that every initialisation
     // compared starts from the same vocabulary.
     let base_file = &source.file;
@@ -333,9 +315,12 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     };
     let name = chosen.name();
     let expanded = adapt_with(chosen, name)?;
+    let expanded_nll = scores.nll(&expanded, &format!("expanded ({name})"))?;
+    let (expanded_bits, bits_delta) = compared(&expanded_nll);
     let mut initialisations = vec![InitScore {
         init: name.to_string(),
-        bits_per_byte: scores.bits_per_byte(&expanded, &format!("expanded ({name})"))?,
+        bits_per_byte: expanded_bits,
+        delta: bits_delta,
     }];
     // Every other initialisation these inputs allow, for comparison (not
     // written); random rows with seed 0. OFA is WECHSEL's rule on one
@@ -356,9 +341,12 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             };
             let name = other.name();
             let dir = adapt_with(init, name)?;
+            let (bits_per_byte, delta) =
+                compared(&scores.nll(&dir, &format!("expanded ({name})"))?);
             initialisations.push(InitScore {
                 init: name.to_string(),
-                bits_per_byte: scores.bits_per_byte(&dir, &format!("expanded ({name})"))?,
+                bits_per_byte,
+                delta,
             });
             std::fs::remove_dir_all(&dir).map_err(|e| ModelError::io(&dir, e))?;
         }
@@ -377,24 +365,73 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     } else {
         expanded
     };
+    let finished_tokenizer = load_tokenizer(&finished)?;
+    let after_counts = count_each(&finished, &finished_tokenizer, &held_out, "held-out text")?;
     let mut after = side(
         &finished,
         &output.join("tokenizer.json"),
-        &load_tokenizer(&finished)?,
+        &finished_tokenizer,
         &code,
-        &held_out,
+        &after_counts,
         reference_tokens,
-    )?;
-    after.bits_per_byte = if options.trim {
-        scores.bits_per_byte(&finished, "adapted model")?
+    );
+    after.bits_per_byte = expanded_bits;
+    let (fertility, parity) = measures.token_deltas(&after_counts, &before_counts);
+    let trimming = if options.trim {
+        let trimmed_nll = scores.nll(&finished, "trimmed model")?;
+        let (bits_per_byte, delta) = match (&trimmed_nll, &expanded_nll) {
+            (Some(t), Some(e)) => (
+                Some(bits_per_byte(&held_out, t)),
+                Some(measures.bits_delta(t, e)),
+            ),
+            _ => (None, None),
+        };
+        Some(TrimmingEffect {
+            tokens: after.tokens,
+            bits_per_byte,
+            delta,
+            note: format!(
+                "the trimmed model's softmax is renormalised over its {} kept tokens, which by itself lowers bits per byte of any text made of them; this is not better modelling, and not comparable with the input's bits per byte",
+                after.tokens
+            ),
+        })
     } else {
-        initialisations[0].bits_per_byte
+        None
     };
+    let deltas = Deltas {
+        fertility,
+        parity,
+        bits_per_byte: bits_delta,
+    };
+    let n = held_out.len();
+    let mut warnings: Vec<String> = [
+        Some(("Δ fertility", Some(deltas.fertility))),
+        Some(("Δ parity", deltas.parity)),
+        Some(("Δ bits per byte", deltas.bits_per_byte)),
+        trimming
+            .as_ref()
+            .map(|t| ("Δ bits per byte from trimming", t.delta)),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|(name, delta)| warn_if_unclear(name, &delta?, n))
+    .collect();
+    let unclear: Vec<&str> = initialisations
+        .iter()
+        .filter(|i| i.delta.is_some_and(|d| !d.excludes_zero))
+        .map(|i| i.init.as_str())
+        .collect();
+    if !unclear.is_empty() {
+        warnings.push(format!(
+            "initialisations whose bits per byte {n} held-out lines cannot tell from the input's: {}",
+            unclear.join(", ")
+        ));
+    }
     let report = AdaptReport {
         output: output.to_path_buf(),
         lang: code,
         language: language.name().to_string(),
-        lines: (lines.len(), held_out.len()),
+        lines: (lines.len(), n),
         added: if options.replace.is_some() {
             0
         } else {
@@ -405,8 +442,12 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         trimmed: options.trim,
         before,
         after,
+        deltas,
+        trimming,
         initialisations,
+        uncertainty: Uncertainty::of(n),
         scoring: scores.skipped,
+        warnings,
     };
     for entry in std::fs::read_dir(&finished).map_err(|e| ModelError::io(&finished, e))? {
         let entry = entry.map_err(|e| ModelError::io(&finished, e))?;

@@ -129,6 +129,14 @@ impl<'t> Counter<'t> {
     pub fn count(&self, lines: &[String]) -> std::result::Result<TextCounts, String> {
         count_lines(self.tokenizer, self.unk, lines)
     }
+
+    /// Counts each of `lines` on its own, in parallel.
+    pub fn count_each(&self, lines: &[String]) -> std::result::Result<Vec<TextCounts>, String> {
+        lines
+            .par_iter()
+            .map(|l| count_line(self.tokenizer, self.unk, l))
+            .collect()
+    }
 }
 
 fn count_lines(
@@ -151,6 +159,27 @@ pub enum Unit {
     /// Non-space characters, for text written without spaces (fewer than
     /// one space per 15 letters: Chinese, Japanese, Thai, Khmer, …).
     Char,
+}
+
+impl Unit {
+    /// The unit of a text: characters when it has fewer than one space per
+    /// 15 letters, else words.
+    pub fn of(counts: &TextCounts) -> Unit {
+        let spaces = counts.chars - counts.letters;
+        if spaces * 15 < counts.letters {
+            Unit::Char
+        } else {
+            Unit::Word
+        }
+    }
+
+    /// How many of this unit `counts` has.
+    pub fn count(self, counts: &TextCounts) -> u64 {
+        match self {
+            Unit::Word => counts.words,
+            Unit::Char => counts.letters,
+        }
+    }
 }
 
 /// The derived measures for one tokenizer and one language.
@@ -193,16 +222,8 @@ impl Fairness {
         counts: TextCounts,
         reference_tokens: Option<u64>,
     ) -> Self {
-        let spaces = counts.chars - counts.letters;
-        let unit = if spaces * 15 < counts.letters {
-            Unit::Char
-        } else {
-            Unit::Word
-        };
-        let units = match unit {
-            Unit::Word => counts.words,
-            Unit::Char => counts.letters,
-        };
+        let unit = Unit::of(&counts);
+        let units = unit.count(&counts);
         Fairness {
             tokenizer: tokenizer.to_string(),
             lang: lang.to_string(),

@@ -6,6 +6,7 @@
 //! so corpus scores and sentence scores share one code path.
 
 pub mod bleu;
+pub mod bootstrap;
 pub mod chrf;
 pub mod corpus;
 pub mod error;

@@ -168,6 +168,106 @@ fn adapt_expands_reports_and_refuses_unknown_languages() {
     assert_nothing_written(dir.path(), &again);
 }
 
+/// Trimming renormalises the softmax over the kept tokens, which lowers
+/// held-out bits per byte by itself: the report keeps that apart from the
+/// initialisation's effect (`after` is the untrimmed model, as without
+/// `--trim`), and every difference carries an interval around its value.
+#[test]
+fn adapt_reports_trimming_apart_from_the_initialisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, corpus, _) = llama_and_swahili(dir.path());
+    let held = dir.path().join("held.txt");
+    std::fs::write(
+        &held,
+        "watoto wanasoma vitabu\nhabari za asubuhi\nrafiki yangu leo\nkila siku shuleni\nkwaheri watoto\ntunakwenda sokoni kila siku\n",
+    )
+    .unwrap();
+    let run = |name: &str, trim: bool| -> serde_json::Value {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "adapt",
+            "--model",
+            s(&model),
+            "--lang",
+            "swh",
+            "--corpus",
+            s(&corpus),
+            "--held-out",
+            s(&held),
+            "--add",
+            "10",
+            "--out",
+            s(&out),
+            "--json",
+        ];
+        if trim {
+            args.push("--trim");
+        }
+        serde_json::from_str(&retarget_ok(&args)).unwrap()
+    };
+    let (untrimmed, trimmed) = (run("untrimmed", false), run("trimmed", true));
+    let bpb = |r: &serde_json::Value, path: &[&str]| -> f64 {
+        path.iter().fold(r, |v, k| &v[*k]).as_f64().unwrap()
+    };
+    // The initialisation's effect is the same with and without trimming.
+    assert_eq!(
+        trimmed["after"]["bits_per_byte"],
+        untrimmed["after"]["bits_per_byte"]
+    );
+    assert_eq!(
+        trimmed["deltas"]["bits_per_byte"],
+        untrimmed["deltas"]["bits_per_byte"]
+    );
+    assert_eq!(
+        trimmed["after"]["bits_per_byte"],
+        trimmed["initialisations"][0]["bits_per_byte"]
+    );
+    assert!(untrimmed["trimming"].is_null());
+    // Trimming's own line: lower, labelled, and the model written is the one measured.
+    let (after, cut) = (
+        bpb(&trimmed, &["after", "bits_per_byte"]),
+        bpb(&trimmed, &["trimming", "bits_per_byte"]),
+    );
+    assert!(cut < after, "{trimmed}");
+    assert!(
+        (bpb(&trimmed, &["trimming", "delta", "value"]) - (cut - after)).abs() < 1e-12,
+        "{trimmed}"
+    );
+    assert!(trimmed["trimming"]["note"]
+        .as_str()
+        .unwrap()
+        .contains("renormalised"));
+    let scored = json_lines(&[
+        "score",
+        "--model",
+        s(&dir.path().join("trimmed")),
+        "-i",
+        s(&held),
+        "--json",
+    ]);
+    let written = scored.last().unwrap()["bits_per_byte"].as_f64().unwrap();
+    assert!((written - cut).abs() < 1e-9, "{written} vs {cut}");
+    // Every difference: its value after − before, inside its interval.
+    let before = bpb(&trimmed, &["before", "bits_per_byte"]);
+    for (delta, value) in [
+        (&trimmed["deltas"]["bits_per_byte"], after - before),
+        (&trimmed["trimming"]["delta"], cut - after),
+        (
+            &trimmed["deltas"]["fertility"],
+            bpb(&trimmed, &["after", "held_out", "fertility"])
+                - bpb(&trimmed, &["before", "held_out", "fertility"]),
+        ),
+    ] {
+        let (v, low, high) = (
+            delta["value"].as_f64().unwrap(),
+            delta["low"].as_f64().unwrap(),
+            delta["high"].as_f64().unwrap(),
+        );
+        assert!((v - value).abs() < 1e-9 && low <= v && v <= high, "{delta}");
+    }
+    assert_eq!(trimmed["uncertainty"]["lines"], 6);
+}
+
 #[test]
 fn adapt_replaces_the_vocabulary_with_one_trained_on_the_corpus() {
     let dir = tempfile::tempdir().unwrap();
