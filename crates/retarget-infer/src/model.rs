@@ -9,7 +9,7 @@ use candle_core::Device;
 use retarget_model::config::ModelConfig;
 use retarget_model::convert::open_or_convert;
 use retarget_model::gguf::{candle_message, GgufFile};
-use retarget_model::gguf_convert::{llama_config, llama_params};
+use retarget_model::gguf_convert::{check_architecture, layout};
 use retarget_model::gguf_tokenizer;
 use retarget_model::tensor_roles::{Architecture, Network};
 use tokenizers::Tokenizer;
@@ -148,10 +148,10 @@ impl LanguageModel {
             ));
         }
         let file = GgufFile::open(path)?;
-        llama_params(&file)?;
+        check_architecture(&file)?;
         let rebuilt = gguf_tokenizer::rebuild(&file)?;
         let model_config =
-            ModelConfig::from_map(llama_config(&file, rebuilt.vocab_size, "float32")?);
+            ModelConfig::from_map(layout(&file, rebuilt.vocab_size, "float32")?.config);
         let config = DecoderConfig::from_config(path, &model_config)?;
         let eos_token_ids = config.eos_token_ids.clone();
         let tokenizer: Tokenizer = rebuilt.tokenizer_json.to_string().parse().map_err(|e| {

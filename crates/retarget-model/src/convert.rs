@@ -10,7 +10,7 @@ use crate::config::ModelConfig;
 use crate::dtype::{convert_bytes, from_f32, FloatType};
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
-use crate::gguf_convert::{llama_config, llama_params, llama_tensor_map, unpermute_rows};
+use crate::gguf_convert::{check_architecture, layout, unpermute_rows};
 use crate::gguf_tokenizer;
 use crate::hf_folder::HfFolder;
 use crate::output::{OutputDir, ScratchDir};
@@ -176,10 +176,12 @@ fn convert_gguf(
     make_progress: &dyn Fn(u64) -> ProgressBar,
 ) -> Result<ConvertSummary> {
     let file = GgufFile::open(input)?;
-    let params = llama_params(&file)?;
-    let mapping = llama_tensor_map(&file, &params)?;
-    let tokenizer = gguf_tokenizer::rebuild(&file)?;
     let target = options.dtype.unwrap_or(FloatType::F32);
+    // The architecture is checked (and refused by name) before the tokenizer.
+    check_architecture(&file)?;
+    let tokenizer = gguf_tokenizer::rebuild(&file)?;
+    let layout = layout(&file, tokenizer.vocab_size, target.torch_name())?;
+    let mapping = &layout.mapping;
     let out = OutputDir::create(output, &[input])?;
 
     let tensors: Vec<_> = mapping
@@ -217,12 +219,14 @@ fn convert_gguf(
         if let Some(heads) = mapping[i].unpermute_heads {
             values = unpermute_rows(&values, t.shape[0], heads);
         }
+        if mapping[i].minus_one {
+            values.iter_mut().for_each(|v| *v -= 1.0);
+        }
         Ok(TensorBytes::Memory(Cow::Owned(from_f32(target, &values))))
     };
     let written = write_weights(&out, &plan, options.max_shard_bytes, &producer, &progress)?;
 
-    let config = llama_config(&file, tokenizer.vocab_size, target.torch_name())?;
-    let config = ModelConfig::from_map(config);
+    let config = ModelConfig::from_map(layout.config);
     out.write_file(Path::new("config.json"), &config.to_json_bytes())?;
     let mut generation = serde_json::Map::new();
     for key in ["bos_token_id", "eos_token_id", "pad_token_id"] {

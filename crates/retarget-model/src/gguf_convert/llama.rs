@@ -1,25 +1,12 @@
-//! Mapping a llama-architecture GGUF file onto a Hugging Face `LlamaForCausalLM`
+//! A llama-architecture GGUF file as a Hugging Face `LlamaForCausalLM`
 //! folder: `config.json` from the metadata, tensor names, and undoing
 //! llama.cpp's interleaving of the query/key rows for its rotary embedding.
 
 use serde_json::{json, Map, Value as Json};
 
+use super::{mapping, required, shortest_f32, unknown, TensorMapping};
 use crate::error::{ModelError, Result};
-use crate::gguf::{GgufFile, GgufTensor};
-
-/// GGUF `general.architecture` values converted as Llama.
-pub const LLAMA_LIKE: &[&str] = &["llama"];
-
-/// How a GGUF tensor becomes an HF tensor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TensorMapping {
-    /// GGUF name.
-    pub gguf_name: String,
-    /// HF name.
-    pub hf_name: String,
-    /// Rows must be de-interleaved for rotary embeddings, with this many heads.
-    pub unpermute_heads: Option<usize>,
-}
+use crate::gguf::GgufFile;
 
 /// Per-layer name pairs: GGUF suffix after `blk.N.` → HF suffix after `model.layers.N.`.
 const LAYER_NAMES: &[(&str, &str)] = &[
@@ -50,21 +37,12 @@ pub struct LlamaParams {
     pub kv_heads: usize,
 }
 
-fn required(file: &GgufFile, key: &str) -> Result<u64> {
-    file.meta_u64(key)
-        .ok_or_else(|| ModelError::invalid(file.path(), format!("GGUF metadata lacks `{key}`")))
-}
-
 /// Checks the architecture and reads the head counts.
 pub fn llama_params(file: &GgufFile) -> Result<LlamaParams> {
-    let arch = file.architecture().unwrap_or("");
-    if !LLAMA_LIKE.contains(&arch) {
+    if file.architecture() != Some("llama") {
         return Err(ModelError::unsupported(
             file.path(),
-            format!(
-                "converting GGUF architecture `{arch}` to a Hugging Face folder; supported: {}",
-                LLAMA_LIKE.join(", ")
-            ),
+            "a llama layout for a GGUF file of another architecture",
         ));
     }
     let heads = required(file, "llama.attention.head_count")? as usize;
@@ -89,7 +67,7 @@ pub fn llama_tensor_map(file: &GgufFile, params: &LlamaParams) -> Result<Vec<Ten
         if SKIPPED.contains(&name) {
             continue;
         }
-        let simple = |hf: &str, rank: usize| (rank, 0, mapping(t, hf, None));
+        let simple = |hf: &str, rank: usize| (rank, 0, mapping(t, hf, None, false));
         let entry = match name {
             "token_embd.weight" => simple("model.embed_tokens.weight", 0),
             "output_norm.weight" => simple("model.norm.weight", usize::MAX - 1),
@@ -99,10 +77,10 @@ pub fn llama_tensor_map(file: &GgufFile, params: &LlamaParams) -> Result<Vec<Ten
                 let Some((layer, suffix)) =
                     rest.and_then(|(n, s)| Some((n.parse::<usize>().ok()?, s)))
                 else {
-                    return Err(unknown(file, name));
+                    return Err(unknown(file, name, "llama"));
                 };
                 let Some(position) = LAYER_NAMES.iter().position(|(g, _)| *g == suffix) else {
-                    return Err(unknown(file, name));
+                    return Err(unknown(file, name, "llama"));
                 };
                 let heads = match suffix {
                     "attn_q.weight" | "attn_q.bias" => Some(params.heads),
@@ -110,28 +88,13 @@ pub fn llama_tensor_map(file: &GgufFile, params: &LlamaParams) -> Result<Vec<Ten
                     _ => None,
                 };
                 let hf = format!("model.layers.{layer}.{}", LAYER_NAMES[position].1);
-                (layer + 1, position, mapping(t, &hf, heads))
+                (layer + 1, position, mapping(t, &hf, heads, false))
             }
         };
         mapped.push(entry);
     }
     mapped.sort_by_key(|(rank, position, _)| (*rank, *position));
     Ok(mapped.into_iter().map(|(_, _, m)| m).collect())
-}
-
-fn mapping(t: &GgufTensor, hf: &str, unpermute_heads: Option<usize>) -> TensorMapping {
-    TensorMapping {
-        gguf_name: t.name.clone(),
-        hf_name: hf.to_string(),
-        unpermute_heads,
-    }
-}
-
-fn unknown(file: &GgufFile, name: &str) -> ModelError {
-    ModelError::unsupported(
-        file.path(),
-        format!("GGUF tensor `{name}` has no Hugging Face llama counterpart"),
-    )
 }
 
 /// Undoes llama.cpp's rotary interleaving of a `[rows, cols]` projection:
@@ -235,12 +198,6 @@ pub fn llama_config(
     Ok(c)
 }
 
-/// The shortest decimal that rounds to the same `f32`, as an `f64`.
-fn shortest_f32(v: f64) -> f64 {
-    let s = format!("{}", v as f32);
-    s.parse().unwrap_or(v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,11 +222,5 @@ mod tests {
         }
         assert_ne!(gguf, hf);
         assert_eq!(unpermute_rows(&gguf, rows, heads), hf);
-    }
-
-    #[test]
-    fn shortest_f32_prints_like_the_original_config() {
-        assert_eq!(shortest_f32(9.999999747378752e-06), 1e-5);
-        assert_eq!(shortest_f32(100000.0), 100000.0);
     }
 }
