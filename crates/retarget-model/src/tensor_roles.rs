@@ -121,7 +121,7 @@ const DECODER_ONLY: Architecture = Architecture {
         runs("qwen3", Network::Decoder),
         runs("gemma", Network::Decoder),
         known("gemma2"),
-        known("gemma3_text"),
+        runs("gemma3_text", Network::Decoder),
         known("smollm3"),
         known("phi3"),
         known("olmo"),

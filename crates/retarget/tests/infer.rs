@@ -115,7 +115,7 @@ fn inference_bad_input_exits_2() {
     assert_each_exits_2(
         &["score"],
         vec![
-            (vec!["--model", s(&other), "-i", s(&text)], "model type `gpt_neox` is not supported for inference (supported: llama, mistral, qwen2, qwen3, gemma, bert, xlm-roberta, roberta, t5, mt5, marian, m2m_100)"),
+            (vec!["--model", s(&other), "-i", s(&text)], "model type `gpt_neox` is not supported for inference (supported: llama, mistral, qwen2, qwen3, gemma, gemma3_text, bert, xlm-roberta, roberta, t5, mt5, marian, m2m_100)"),
             (vec!["--model", s(&llama), "-i", s(&empty)], "empty.txt"),
             (vec!["--model", s(&llama), "-i", s(&blank)], "no text to score"),
             (vec!["--model", s(&llama), "-i", s(&latin1)], "latin1.txt"),
