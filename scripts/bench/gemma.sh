@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks Gemma 3 270M (the example GGUF, Q4_K_M, 262,144-token vocabulary):
 # - convert: `retarget convert` of the GGUF to an f32 HF folder against
-#   transformers loading the GGUF and saving the folder (wall time, peak
-#   anonymous memory);
+#   transformers loading the GGUF and writing the same folder (its
+#   save_pretrained refuses GGUF-loaded models: weights, config and tokenizer
+#   written directly) (wall time, peak anonymous memory);
 # - trim: `retarget vocab trim` to each of five languages (UDHR paragraphs) against
 #   `cp -r` of the folder, with the vocabulary and weight bytes left;
 # then inference through scripts/bench/infer.sh (GGUF=… NAME=…).
@@ -17,9 +18,13 @@ for run in 1 2; do
   measure "transformers from_pretrained(gguf_file) + save_pretrained (run $run)" -- "$venv/bin/python" -c "
 import sys, torch, transformers
 transformers.logging.set_verbosity_error()
+from safetensors.torch import save_file
 m = transformers.AutoModelForCausalLM.from_pretrained('$(dirname "$gguf")', gguf_file='$(basename "$gguf")', dtype=torch.float32)
 t = transformers.AutoTokenizer.from_pretrained('$(dirname "$gguf")', gguf_file='$(basename "$gguf")')
-m.save_pretrained('$work/torch'); t.save_pretrained('$work/torch')"
+# save_pretrained refuses a model loaded from GGUF: the weights, config and tokenizer written directly.
+import os; os.makedirs('$work/torch')
+save_file({k: v.contiguous() for k, v in m.state_dict().items() if k != 'lm_head.weight'}, '$work/torch/model.safetensors')
+m.config.save_pretrained('$work/torch'); t.save_pretrained('$work/torch')"
 done
 rm -rf "$work/torch"
 "$venv/bin/python" - "$work" <<'PY'

@@ -163,7 +163,8 @@ fn unsupported_architectures_are_named_with_the_supported_ones() {
     assert!(matches!(err, InferError::UnsupportedArchitecture { .. }));
     let text = err.to_string();
     assert!(
-        text.contains("`gpt_neox`") && text.contains("llama, mistral, qwen2, qwen3, gemma, gemma3_text, bert"),
+        text.contains("`gpt_neox`")
+            && text.contains("llama, mistral, qwen2, qwen3, gemma, gemma3_text, bert"),
         "{text}"
     );
     // A supported model of another kind is pointed to the command that runs it.

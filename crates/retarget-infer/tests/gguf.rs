@@ -73,3 +73,37 @@ fn gguf_blocks_generate_what_the_hf_model_generates() {
     let quantized = run(&LanguageModel::open_gguf_quantized(&gguf, &Device::Cpu).unwrap());
     assert_eq!(hf, quantized);
 }
+
+/// A Gemma 3 GGUF (q/k norms, norms around each block, sliding-window and
+/// global rotary bases, norms stored as `1 + w`): its blocks give the
+/// logits of the folder `convert` makes of it, and the GGUF opened directly
+/// (converted on the way) gives them exactly.
+#[test]
+fn gemma3_gguf_blocks_give_the_converted_folders_logits() {
+    use retarget_fixtures::gguf::{gemma3_gguf, Gemma3Flaw};
+    use retarget_model::convert::{convert, ConvertOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let gguf = dir.path().join("gemma3.gguf");
+    gemma3_gguf(&gguf, Gemma3Flaw::None).unwrap();
+    let folder = dir.path().join("hf");
+    convert(&gguf, &folder, &ConvertOptions::default(), &|total| {
+        retarget_model::progress::bytes_bar(total, "converting")
+    })
+    .unwrap();
+    let text = " the cat sat kwa ka é the cat sat";
+    let reference = LanguageModel::open(&folder, &Device::Cpu).unwrap();
+    assert_eq!(reference.decoder.config().model_type, "gemma3_text");
+    let expected = reference.line_logits(text).unwrap().1;
+    let direct = LanguageModel::open(&gguf, &Device::Cpu).unwrap();
+    assert_eq!(
+        common::max_abs_diff(&direct.line_logits(text).unwrap().1, &expected),
+        0.0
+    );
+    let quantized = LanguageModel::open_gguf_quantized(&gguf, &Device::Cpu).unwrap();
+    assert_eq!(
+        quantized.encode(text).unwrap(),
+        reference.encode(text).unwrap()
+    );
+    let diff = common::max_abs_diff(&quantized.line_logits(text).unwrap().1, &expected);
+    assert!(diff < 1e-5, "f32 gemma3 GGUF: {diff}");
+}

@@ -163,3 +163,96 @@ fn gguf_to_hf_in_bf16_records_the_dtype() {
     assert_eq!(config["torch_dtype"], "bfloat16");
     assert_eq!(config["tie_word_embeddings"], true);
 }
+
+/// A Gemma 3 GGUF becomes a `Gemma3ForCausalLM` folder: norms back from
+/// `1 + w`, the layer pattern and rotary bases spelled out, and a
+/// byte-fallback BPE tokenizer whose merges follow the file's piece order.
+#[test]
+fn gemma3_gguf_converts_to_a_gemma3_text_folder() {
+    use retarget_fixtures::gguf::{gemma3_gguf, Gemma3Flaw};
+    let dir = tempfile::tempdir().unwrap();
+    let gguf = dir.path().join("gemma3.gguf");
+    gemma3_gguf(&gguf, Gemma3Flaw::None).unwrap();
+    let out = dir.path().join("hf");
+    convert(&gguf, &out, &ConvertOptions::default(), &hidden).unwrap();
+    let config: Json =
+        serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["architectures"][0], "Gemma3ForCausalLM");
+    assert_eq!(config["model_type"], "gemma3_text");
+    assert_eq!(config["head_dim"], 8);
+    assert_eq!(config["sliding_window"], 4);
+    assert_eq!(
+        config["layer_types"],
+        serde_json::json!(["sliding_attention", "sliding_attention"])
+    );
+    assert_eq!(
+        config["rope_parameters"]["sliding_attention"]["rope_theta"],
+        10000.0
+    );
+    assert_eq!(
+        config["rope_parameters"]["full_attention"]["rope_theta"],
+        1000000.0
+    );
+    let weights = Weights::open_dir(&out).unwrap();
+    for name in [
+        "model.norm.weight",
+        "model.layers.1.self_attn.q_norm.weight",
+        "model.layers.0.pre_feedforward_layernorm.weight",
+        "model.layers.0.post_feedforward_layernorm.weight",
+    ] {
+        let t = weights.get(name).unwrap_or_else(|| panic!("{name}"));
+        let values: Vec<f32> = t
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert!(
+            values.iter().all(|&v| v == 0.5),
+            "{name}: 1.5 stored, 0.5 meant"
+        );
+    }
+    let tokenizer = tokenizers::Tokenizer::from_file(out.join("tokenizer.json")).unwrap();
+    let tokens =
+        |text: &str| -> Vec<String> { tokenizer.encode(text, true).unwrap().get_tokens().to_vec() };
+    // Spaces become ▁ (no prefix), pieces merge in file order, a character
+    // the vocabulary lacks falls back to its bytes, runs of spaces are ▁▁.
+    assert_eq!(tokens("the cat"), ["<bos>", "t", "he", "▁cat"]);
+    assert_eq!(tokens(" the cat sat"), ["<bos>", "▁the", "▁cat", "▁sat"]);
+    assert_eq!(tokens("é"), ["<bos>", "<0xC3>", "<0xA9>"]);
+    assert_eq!(tokens("a  a"), ["<bos>", "a", "▁▁", "a"]);
+    assert_eq!(
+        tokenizer
+            .decode(
+                tokenizer.encode(" the cat é", true).unwrap().get_ids(),
+                true
+            )
+            .unwrap(),
+        " the cat é"
+    );
+}
+
+/// Tokenizer metadata that contradicts itself or the weights: one message
+/// naming the file, nothing written.
+#[test]
+fn gemma3_gguf_with_inconsistent_tokenizer_metadata_is_refused() {
+    use retarget_fixtures::gguf::{gemma3_gguf, Gemma3Flaw};
+    let dir = tempfile::tempdir().unwrap();
+    for (flaw, message) in [
+        (Gemma3Flaw::NoScores, "tokenizer.ggml.scores"),
+        (Gemma3Flaw::ShortTokenTypes, "token types for"),
+        (Gemma3Flaw::ExtraToken, "vocabulary mismatch"),
+    ] {
+        let gguf = dir.path().join(format!("{flaw:?}.gguf"));
+        gemma3_gguf(&gguf, flaw).unwrap();
+        let out = dir.path().join(format!("{flaw:?}"));
+        let err = convert(&gguf, &out, &ConvertOptions::default(), &hidden).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            err.is_bad_input()
+                && text.contains(&format!("{flaw:?}.gguf"))
+                && text.contains(message),
+            "{flaw:?}: {text}"
+        );
+        assert!(!out.exists(), "{flaw:?}");
+    }
+}

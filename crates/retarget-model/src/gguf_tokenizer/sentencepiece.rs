@@ -30,17 +30,23 @@ pub(super) fn rebuild_gemma(file: &GgufFile) -> Result<GgufTokenizer> {
     let tokens: Vec<String> = stored.iter().map(|t| respell_spaces(t)).collect();
     let vocab = vocabulary(path, &tokens)?;
     let types = token_types(file, tokens.len())?;
-    if let Some(scores) = file.meta_array("tokenizer.ggml.scores") {
-        if scores.len() != tokens.len() {
-            return Err(ModelError::invalid(
-                path,
-                format!(
-                    "inconsistent tokenizer metadata: {} scores for {} tokens",
-                    scores.len(),
-                    tokens.len()
-                ),
-            ));
-        }
+    // Gemma's merges follow the file order, not the scores; but a
+    // SentencePiece vocabulary without one score per piece is not one.
+    let scores = file.meta_array("tokenizer.ggml.scores").ok_or_else(|| {
+        ModelError::invalid(
+            path,
+            "inconsistent tokenizer metadata: a SentencePiece-style vocabulary without `tokenizer.ggml.scores`",
+        )
+    })?;
+    if scores.len() != tokens.len() {
+        return Err(ModelError::invalid(
+            path,
+            format!(
+                "inconsistent tokenizer metadata: {} scores for {} tokens",
+                scores.len(),
+                tokens.len()
+            ),
+        ));
     }
     let unk = file
         .meta_u64("tokenizer.ggml.unknown_token_id")
