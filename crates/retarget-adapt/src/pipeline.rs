@@ -391,7 +391,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             bits_per_byte,
             delta,
             note: format!(
-                "the trimmed model's softmax is renormalised over its {} kept tokens, which by itself lowers bits per byte of any text made of them; this is not better modelling, and not comparable with the input's bits per byte",
+                "the trimmed model's softmax is renormalised over its {} kept tokens, which by itself lowers bits per byte of text made of them, while text that needs a dropped token is spelled in other (often byte) pieces, which raises it; neither is better or worse modelling, and the number is not comparable with the input's bits per byte",
                 after.tokens
             ),
         })
