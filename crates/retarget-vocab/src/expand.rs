@@ -1,6 +1,5 @@
-//! `retarget vocab expand`: train a tokenizer of the base's kind (BPE,
-//! Unigram or WordPiece) on target-language text, take the `--add` most
-//! useful tokens the base lacks ([`crate::tokenizer::new_tokens`]) and append them to
+//! `retarget vocab expand`: learn `--add` target-language tokens the base
+//! lacks (BPE, Unigram or WordPiece; [`crate::tokenizer::new_tokens`]) and append them to
 //! the base tokenizer as real vocabulary — old ids, merges, pieces and rows
 //! unchanged. New embedding and head rows are initialised with FVT (the mean
 //! of the old rows of the old tokenizer's pieces of the new token), from a

@@ -61,7 +61,7 @@ pub(crate) fn merge_parts(entry: &Value) -> Option<(&str, &str)> {
     }
 }
 
-fn is_byte_piece(token: &str) -> bool {
+pub(crate) fn is_byte_piece(token: &str) -> bool {
     token.len() == 6
         && token.starts_with("<0x")
         && token.ends_with('>')

@@ -1,8 +1,10 @@
-//! The target-language tokens an expansion adds: a tokenizer of the base's
-//! kind trained on the corpus (same normaliser and pre-tokenizer, by the
-//! `tokenizers` crate's trainers), and the most useful of its tokens that the
-//! base lacks, in the form each algorithm integrates them (BPE: the merges
-//! that build them; Unigram: pieces with scores; WordPiece: plain entries).
+//! The target-language tokens an expansion adds, in the form each algorithm
+//! integrates them: BPE merges learnt by continuing BPE on the base's own
+//! segmentation of the corpus; for Unigram and WordPiece, the most useful
+//! tokens the base lacks of a tokenizer of its kind trained on the corpus
+//! (same normaliser and pre-tokenizer, by the `tokenizers` crate's trainers):
+//! pieces with scores, plain entries. `--replace` trains a whole tokenizer
+//! like the base.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,13 +17,17 @@ use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::{AddedToken, Tokenizer};
 
 use crate::error::{Result, VocabError};
-use crate::tokenizer::json::{merge_parts, ModelKind, NewTokens, TokenizerFile};
+use crate::tokenizer::json::{is_byte_piece, ModelKind, NewTokens, TokenizerFile};
+
+/// How often a pair of pieces must occur to become a token (as the
+/// trainers' `min_frequency`).
+const MIN_PAIR_COUNT: u64 = 2;
 
 /// Most tokens a vocabulary may be given (ten times the largest in use).
 pub const MAX_VOCABULARY: usize = 4_000_000;
 
-/// Trains a tokenizer like `tokenizer` (described by `base`) on `lines` and
-/// returns the `add` most useful tokens it has and the base lacks.
+/// The `add` new tokens `lines` teach the tokenizer `tokenizer` (described
+/// by `base`).
 pub fn learn(
     base: &TokenizerFile,
     tokenizer: &Tokenizer,
@@ -36,11 +42,14 @@ pub fn learn(
     // Train well past --add: many trained tokens repeat base tokens.
     let size = 256 + 8 * add + 1000;
     let known = base.model_tokens();
-    let trained = train_like(base, tokenizer, lines, size, Vec::new())?;
     let new = match base.kind() {
-        ModelKind::Bpe => NewTokens::Bpe(bpe_merges(&trained, known, add)),
-        ModelKind::Unigram => NewTokens::Unigram(unigram_pieces(base, &trained, &known, add)),
+        ModelKind::Bpe => NewTokens::Bpe(continued_merges(tokenizer, lines, known, add)?),
+        ModelKind::Unigram => {
+            let trained = train_like(base, tokenizer, lines, size, Vec::new())?;
+            NewTokens::Unigram(unigram_pieces(base, &trained, &known, add))
+        }
         ModelKind::WordPiece => {
+            let trained = train_like(base, tokenizer, lines, size, Vec::new())?;
             let mut by_id: Vec<(u32, String)> = trained
                 .get_vocab(false)
                 .into_iter()
@@ -195,30 +204,91 @@ fn tokenizer_json(trained: &Tokenizer) -> Value {
     serde_json::from_str(&text).expect("tokenizers writes JSON")
 }
 
-/// The first `add` trained merges that make a token the base lacks from
-/// parts it has (or has gained by an earlier one).
-fn bpe_merges(
-    trained: &Tokenizer,
+/// BPE continued on the base's own segmentation: the corpus tokenized by
+/// the base (normaliser, pre-tokenizer and every base merge), then, `add`
+/// times, the most frequent adjacent pair of pieces whose concatenation the
+/// base lacks merged everywhere (ties: the pair that sorts first). Appended
+/// after the base's merges these fire exactly where they were learnt, so
+/// every new token is reachable — which merges taken from a tokenizer
+/// trained from scratch are not when the base's merges, ranked before them,
+/// segment the text otherwise (Gemma's 514,906 merges in file order).
+fn continued_merges(
+    tokenizer: &Tokenizer,
+    lines: &[String],
     mut known: HashSet<String>,
     add: usize,
-) -> Vec<(String, String, String)> {
-    let model = tokenizer_json(trained)["model"].take();
-    let mut out = Vec::new();
-    for entry in model["merges"].as_array().into_iter().flatten() {
-        let Some((a, b)) = merge_parts(entry) else {
-            continue;
-        };
-        let token = format!("{a}{b}");
-        if known.contains(&token) || !known.contains(a) || !known.contains(b) {
-            continue;
+) -> Result<Vec<(String, String, String)>> {
+    // Each word of the corpus as the base's pieces, with its count.
+    let mut counts: HashMap<Vec<String>, u64> = HashMap::new();
+    for line in lines {
+        let encoding = tokenizer
+            .encode(line.as_str(), false)
+            .map_err(|e| VocabError::Internal(format!("tokenizing the corpus: {e}")))?;
+        // Added tokens (no word) split words and are never merged.
+        let mut word: Vec<String> = Vec::new();
+        let mut current = None;
+        for (token, id) in encoding.get_tokens().iter().zip(encoding.get_word_ids()) {
+            if (*id != current || id.is_none()) && !word.is_empty() {
+                *counts.entry(std::mem::take(&mut word)).or_default() += 1;
+            }
+            current = *id;
+            if id.is_some() {
+                word.push(token.clone());
+            }
         }
-        known.insert(token.clone());
-        out.push((a.to_string(), b.to_string(), token));
-        if out.len() == add {
-            break;
+        if !word.is_empty() {
+            *counts.entry(word).or_default() += 1;
         }
     }
-    out
+    let mut words: Vec<(Vec<String>, u64)> = counts.into_iter().collect();
+    words.sort();
+    let mut merges = Vec::with_capacity(add);
+    while merges.len() < add {
+        let mut pairs: HashMap<(&str, &str), u64> = HashMap::new();
+        for (pieces, count) in &words {
+            for pair in pieces.windows(2) {
+                *pairs
+                    .entry((pair[0].as_str(), pair[1].as_str()))
+                    .or_default() += count;
+            }
+        }
+        // Pieces of the vocabulary only (not the unknown token), and no byte
+        // pieces: a byte-fallback BPE spells a character it lacks in bytes
+        // after merging, so no merge can join them.
+        let mergeable = |piece: &str| known.contains(piece) && !is_byte_piece(piece);
+        let mut best: Option<((&str, &str), u64)> = None;
+        for (pair, n) in pairs {
+            let better = match best {
+                None => n >= MIN_PAIR_COUNT,
+                Some((b, m)) => n > m || (n == m && pair < b),
+            };
+            if better
+                && mergeable(pair.0)
+                && mergeable(pair.1)
+                && !known.contains(&format!("{}{}", pair.0, pair.1))
+            {
+                best = Some((pair, n));
+            }
+        }
+        let Some(((a, b), _)) = best else {
+            break;
+        };
+        let (a, b) = (a.to_string(), b.to_string());
+        let token = format!("{a}{b}");
+        for (pieces, _) in &mut words {
+            let mut i = 0;
+            while i + 1 < pieces.len() {
+                if pieces[i] == a && pieces[i + 1] == b {
+                    pieces[i] = token.clone();
+                    pieces.remove(i + 1);
+                }
+                i += 1;
+            }
+        }
+        known.insert(token.clone());
+        merges.push((a, b, token));
+    }
+    Ok(merges)
 }
 
 /// The `add` most probable trained pieces the base lacks, their scores
