@@ -106,6 +106,13 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 mod tests {
     use super::*;
 
+    fn per_line<'a>(numerators: &'a [f64], denominators: &'a [f64]) -> Ratio<'a> {
+        Ratio {
+            numerators,
+            denominators,
+        }
+    }
+
     #[test]
     fn percentiles_interpolate_like_numpy() {
         let v: Vec<f64> = (0..11).map(f64::from).collect();
@@ -121,16 +128,7 @@ mod tests {
         let before: Vec<f64> = (0..40).map(|i| 2.0 + (i % 5) as f64).collect();
         // Every line costs exactly 0.5 less per unit: the interval is a point.
         let shifted: Vec<f64> = before.iter().map(|b| b - 0.5).collect();
-        let d = paired_delta(
-            Ratio {
-                numerators: &shifted,
-                denominators: &ones,
-            },
-            Ratio {
-                numerators: &before,
-                denominators: &ones,
-            },
-        );
+        let d = paired_delta(per_line(&shifted, &ones), per_line(&before, &ones));
         assert!((d.value + 0.5).abs() < 1e-12 && (d.low + 0.5).abs() < 1e-12);
         assert!((d.high + 0.5).abs() < 1e-12 && d.excludes_zero, "{d:?}");
         // Half the lines better, half worse by as much: zero is inside.
@@ -139,32 +137,14 @@ mod tests {
             .enumerate()
             .map(|(i, b)| if i % 2 == 0 { b - 1.0 } else { b + 1.0 })
             .collect();
-        let d = paired_delta(
-            Ratio {
-                numerators: &mixed,
-                denominators: &ones,
-            },
-            Ratio {
-                numerators: &before,
-                denominators: &ones,
-            },
-        );
+        let d = paired_delta(per_line(&mixed, &ones), per_line(&before, &ones));
         assert!(
             d.value.abs() < 1e-12 && d.low < 0.0 && d.high > 0.0,
             "{d:?}"
         );
         assert!(!d.excludes_zero);
         // Reproducible: the same lines give the same interval.
-        let again = paired_delta(
-            Ratio {
-                numerators: &mixed,
-                denominators: &ones,
-            },
-            Ratio {
-                numerators: &before,
-                denominators: &ones,
-            },
-        );
+        let again = paired_delta(per_line(&mixed, &ones), per_line(&before, &ones));
         assert_eq!(d, again);
     }
 }

@@ -10,7 +10,10 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use super::{mapping, required, shortest_f32, unknown, TensorMapping};
+use super::{
+    insert_context_and_eps, insert_tying_ids_and_dtype, layer_tensor, mapping, refuse_rope_scaling,
+    required, shape_config, shortest_f32, unknown, TensorMapping,
+};
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
 
@@ -60,12 +63,7 @@ pub fn tensor_map(file: &GgufFile) -> Result<Vec<TensorMapping>> {
             ),
             "output.weight" => (usize::MAX, 0, mapping(t, "lm_head.weight", None, false)),
             _ => {
-                let rest = name.strip_prefix("blk.").and_then(|r| r.split_once('.'));
-                let Some((layer, suffix)) =
-                    rest.and_then(|(n, s)| Some((n.parse::<usize>().ok()?, s)))
-                else {
-                    return Err(unknown(file, name, "gemma3"));
-                };
+                let (layer, suffix) = layer_tensor(file, name, "gemma3")?;
                 let Some(position) = LAYER_NAMES.iter().position(|(g, _, _)| *g == suffix) else {
                     return Err(unknown(file, name, "gemma3"));
                 };
@@ -84,7 +82,6 @@ pub fn tensor_map(file: &GgufFile) -> Result<Vec<TensorMapping>> {
 /// `transformers` 5 writes it.
 pub fn config(file: &GgufFile, vocab_size: usize, dtype_name: &str) -> Result<Map<String, Json>> {
     let p = |k: &str| format!("gemma3.{k}");
-    let heads = required(file, &p("attention.head_count"))?;
     let layers = required(file, &p("block_count"))? as usize;
     let head_dim = required(file, &p("attention.key_length"))?;
     if let Some(value) = file.meta_u64(&p("attention.value_length")) {
@@ -95,14 +92,7 @@ pub fn config(file: &GgufFile, vocab_size: usize, dtype_name: &str) -> Result<Ma
             ));
         }
     }
-    if let Some(kind) = file.meta_str(&p("rope.scaling.type")) {
-        if kind != "none" {
-            return Err(ModelError::unsupported(
-                file.path(),
-                format!("converting GGUF rope scaling `{kind}`"),
-            ));
-        }
-    }
+    refuse_rope_scaling(file, "gemma3")?;
     let layer_types: Vec<&str> = (0..layers)
         .map(|i| {
             if (i + 1) % GLOBAL_EVERY == 0 {
@@ -114,35 +104,16 @@ pub fn config(file: &GgufFile, vocab_size: usize, dtype_name: &str) -> Result<Ma
         .collect();
     let rope = |theta: f64| json!({"rope_theta": theta, "rope_type": "default"});
     let global_base = shortest_f32(file.meta_f64(&p("rope.freq_base")).unwrap_or(1_000_000.0));
-    let mut c = Map::new();
-    c.insert("architectures".into(), json!(["Gemma3ForCausalLM"]));
-    c.insert("model_type".into(), json!("gemma3_text"));
-    c.insert("vocab_size".into(), json!(vocab_size));
-    c.insert(
-        "hidden_size".into(),
-        json!(required(file, &p("embedding_length"))?),
-    );
-    c.insert(
-        "intermediate_size".into(),
-        json!(required(file, &p("feed_forward_length"))?),
-    );
-    c.insert("num_hidden_layers".into(), json!(layers));
-    c.insert("num_attention_heads".into(), json!(heads));
-    c.insert(
-        "num_key_value_heads".into(),
-        json!(file
-            .meta_u64(&p("attention.head_count_kv"))
-            .unwrap_or(heads)),
-    );
+    let mut c = shape_config(
+        file,
+        "gemma3",
+        "Gemma3ForCausalLM",
+        "gemma3_text",
+        vocab_size,
+    )?;
     c.insert("head_dim".into(), json!(head_dim));
     c.insert("hidden_activation".into(), json!("gelu_pytorch_tanh"));
-    if let Some(ctx) = file.meta_u64(&p("context_length")) {
-        c.insert("max_position_embeddings".into(), json!(ctx));
-    }
-    let eps = file
-        .meta_f64(&p("attention.layer_norm_rms_epsilon"))
-        .unwrap_or(1e-6);
-    c.insert("rms_norm_eps".into(), json!(shortest_f32(eps)));
+    insert_context_and_eps(&mut c, file, "gemma3");
     c.insert(
         "rope_parameters".into(),
         json!({
@@ -160,19 +131,6 @@ pub fn config(file: &GgufFile, vocab_size: usize, dtype_name: &str) -> Result<Ma
     c.insert("final_logit_softcapping".into(), Json::Null);
     c.insert("attention_bias".into(), json!(false));
     c.insert("use_bidirectional_attention".into(), json!(false));
-    c.insert(
-        "tie_word_embeddings".into(),
-        json!(file.tensor("output.weight").is_none()),
-    );
-    for (key, name) in [
-        ("tokenizer.ggml.bos_token_id", "bos_token_id"),
-        ("tokenizer.ggml.eos_token_id", "eos_token_id"),
-        ("tokenizer.ggml.padding_token_id", "pad_token_id"),
-    ] {
-        if let Some(id) = file.meta_u64(key) {
-            c.insert(name.into(), json!(id));
-        }
-    }
-    c.insert("torch_dtype".into(), json!(dtype_name));
+    insert_tying_ids_and_dtype(&mut c, file, dtype_name);
     Ok(c)
 }

@@ -4,7 +4,10 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use super::{mapping, required, shortest_f32, unknown, TensorMapping};
+use super::{
+    insert_context_and_eps, insert_tying_ids_and_dtype, layer_tensor, mapping, refuse_rope_scaling,
+    required, shape_config, shortest_f32, unknown, TensorMapping,
+};
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
 
@@ -73,12 +76,7 @@ pub fn llama_tensor_map(file: &GgufFile, params: &LlamaParams) -> Result<Vec<Ten
             "output_norm.weight" => simple("model.norm.weight", usize::MAX - 1),
             "output.weight" => simple("lm_head.weight", usize::MAX),
             _ => {
-                let rest = name.strip_prefix("blk.").and_then(|r| r.split_once('.'));
-                let Some((layer, suffix)) =
-                    rest.and_then(|(n, s)| Some((n.parse::<usize>().ok()?, s)))
-                else {
-                    return Err(unknown(file, name, "llama"));
-                };
+                let (layer, suffix) = layer_tensor(file, name, "llama")?;
                 let Some(position) = LAYER_NAMES.iter().position(|(g, _)| *g == suffix) else {
                     return Err(unknown(file, name, "llama"));
                 };
@@ -127,74 +125,27 @@ pub fn llama_config(
     let p = |k: &str| format!("llama.{k}");
     let hidden = required(file, &p("embedding_length"))?;
     let heads = required(file, &p("attention.head_count"))?;
-    let mut c = Map::new();
-    c.insert("architectures".into(), json!(["LlamaForCausalLM"]));
-    c.insert("model_type".into(), json!("llama"));
-    c.insert("vocab_size".into(), json!(vocab_size));
-    c.insert("hidden_size".into(), json!(hidden));
-    c.insert(
-        "intermediate_size".into(),
-        json!(required(file, &p("feed_forward_length"))?),
-    );
-    c.insert(
-        "num_hidden_layers".into(),
-        json!(required(file, &p("block_count"))?),
-    );
-    c.insert("num_attention_heads".into(), json!(heads));
-    c.insert(
-        "num_key_value_heads".into(),
-        json!(file
-            .meta_u64(&p("attention.head_count_kv"))
-            .unwrap_or(heads)),
-    );
+    let mut c = shape_config(file, "llama", "LlamaForCausalLM", "llama", vocab_size)?;
     let head_dim = file
         .meta_u64(&p("rope.dimension_count"))
         .unwrap_or(hidden / heads);
     c.insert("head_dim".into(), json!(head_dim));
     c.insert("hidden_act".into(), json!("silu"));
-    if let Some(ctx) = file.meta_u64(&p("context_length")) {
-        c.insert("max_position_embeddings".into(), json!(ctx));
-    }
-    // GGUF stores the epsilon as f32; print the shortest decimal that is
-    // that f32 (1e-05, not 9.999999747378752e-06), as the original config had.
-    let eps = file
-        .meta_f64(&p("attention.layer_norm_rms_epsilon"))
-        .unwrap_or(1e-6);
-    c.insert("rms_norm_eps".into(), json!(shortest_f32(eps)));
+    insert_context_and_eps(&mut c, file, "llama");
     c.insert(
         "rope_theta".into(),
         json!(shortest_f32(
             file.meta_f64(&p("rope.freq_base")).unwrap_or(10000.0)
         )),
     );
-    if let Some(kind) = file.meta_str(&p("rope.scaling.type")) {
-        if kind != "none" {
-            return Err(ModelError::unsupported(
-                file.path(),
-                format!("converting GGUF rope scaling `{kind}`"),
-            ));
-        }
-    }
+    refuse_rope_scaling(file, "llama")?;
     let has_bias = file
         .tensors()
         .iter()
         .any(|t| t.name.ends_with("attn_q.bias"));
     c.insert("attention_bias".into(), json!(has_bias));
     c.insert("mlp_bias".into(), json!(false));
-    c.insert(
-        "tie_word_embeddings".into(),
-        json!(file.tensor("output.weight").is_none()),
-    );
-    for (key, name) in [
-        ("tokenizer.ggml.bos_token_id", "bos_token_id"),
-        ("tokenizer.ggml.eos_token_id", "eos_token_id"),
-        ("tokenizer.ggml.padding_token_id", "pad_token_id"),
-    ] {
-        if let Some(id) = file.meta_u64(key) {
-            c.insert(name.into(), json!(id));
-        }
-    }
-    c.insert("torch_dtype".into(), json!(dtype_name));
+    insert_tying_ids_and_dtype(&mut c, file, dtype_name);
     Ok(c)
 }
 

@@ -103,6 +103,98 @@ pub(crate) fn unknown(file: &GgufFile, name: &str, arch: &str) -> ModelError {
     )
 }
 
+/// `blk.N.SUFFIX` → (N, SUFFIX); another name is not a layer tensor of
+/// `arch`.
+pub(crate) fn layer_tensor<'n>(
+    file: &GgufFile,
+    name: &'n str,
+    arch: &str,
+) -> Result<(usize, &'n str)> {
+    name.strip_prefix("blk.")
+        .and_then(|r| r.split_once('.'))
+        .and_then(|(n, s)| Some((n.parse::<usize>().ok()?, s)))
+        .ok_or_else(|| unknown(file, name, arch))
+}
+
+/// Refuses rotary scaling, which the conversion does not carry over.
+pub(crate) fn refuse_rope_scaling(file: &GgufFile, arch: &str) -> Result<()> {
+    match file.meta_str(&format!("{arch}.rope.scaling.type")) {
+        Some(kind) if kind != "none" => Err(ModelError::unsupported(
+            file.path(),
+            format!("converting GGUF rope scaling `{kind}`"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The start of every `config.json`: the class and `model_type`, then the
+/// vocabulary, widths, layers and heads from `ARCH.*` metadata.
+pub(crate) fn shape_config(
+    file: &GgufFile,
+    arch: &str,
+    class: &str,
+    model_type: &str,
+    vocab_size: usize,
+) -> Result<Map<String, Json>> {
+    let p = |k: &str| format!("{arch}.{k}");
+    let heads = required(file, &p("attention.head_count"))?;
+    let mut c = Map::new();
+    c.insert("architectures".into(), Json::from(vec![class]));
+    c.insert("model_type".into(), Json::from(model_type));
+    c.insert("vocab_size".into(), Json::from(vocab_size));
+    for (key, name) in [
+        ("embedding_length", "hidden_size"),
+        ("feed_forward_length", "intermediate_size"),
+        ("block_count", "num_hidden_layers"),
+    ] {
+        c.insert(name.into(), Json::from(required(file, &p(key))?));
+    }
+    c.insert("num_attention_heads".into(), Json::from(heads));
+    c.insert(
+        "num_key_value_heads".into(),
+        Json::from(
+            file.meta_u64(&p("attention.head_count_kv"))
+                .unwrap_or(heads),
+        ),
+    );
+    Ok(c)
+}
+
+/// `max_position_embeddings` and `rms_norm_eps` from `ARCH.context_length`
+/// and `ARCH.attention.layer_norm_rms_epsilon`.
+pub(crate) fn insert_context_and_eps(c: &mut Map<String, Json>, file: &GgufFile, arch: &str) {
+    if let Some(ctx) = file.meta_u64(&format!("{arch}.context_length")) {
+        c.insert("max_position_embeddings".into(), Json::from(ctx));
+    }
+    let eps = file
+        .meta_f64(&format!("{arch}.attention.layer_norm_rms_epsilon"))
+        .unwrap_or(1e-6);
+    c.insert("rms_norm_eps".into(), Json::from(shortest_f32(eps)));
+}
+
+/// `tie_word_embeddings` (no `output.weight`), the BOS/EOS/PAD ids the
+/// tokenizer metadata names, and the dtype written.
+pub(crate) fn insert_tying_ids_and_dtype(
+    c: &mut Map<String, Json>,
+    file: &GgufFile,
+    dtype_name: &str,
+) {
+    c.insert(
+        "tie_word_embeddings".into(),
+        Json::from(file.tensor("output.weight").is_none()),
+    );
+    for (key, name) in [
+        ("tokenizer.ggml.bos_token_id", "bos_token_id"),
+        ("tokenizer.ggml.eos_token_id", "eos_token_id"),
+        ("tokenizer.ggml.padding_token_id", "pad_token_id"),
+    ] {
+        if let Some(id) = file.meta_u64(key) {
+            c.insert(name.into(), Json::from(id));
+        }
+    }
+    c.insert("torch_dtype".into(), Json::from(dtype_name));
+}
+
 /// The shortest decimal that rounds to the same `f32`, as an `f64`: GGUF
 /// stores epsilons and bases as f32, the original config printed 1e-05, not
 /// 9.999999747378752e-06.
