@@ -7,16 +7,10 @@ use std::path::Path;
 
 use retarget_fixtures::{write_fixture, Fixture};
 use retarget_vocab::trim::read_corpus;
-use retarget_vocab::{ExpandOptions, ExpandReport, Init, InitInputs, InitKind, VocabModel};
+use retarget_vocab::{ExpandOptions, Init, InitInputs, InitKind};
 use tokenizers::{Model, Tokenizer};
 
-fn expand(
-    model: &Path,
-    out: &Path,
-    options: &ExpandOptions,
-) -> retarget_vocab::Result<ExpandReport> {
-    retarget_vocab::expand(&VocabModel::open(model, "expansion")?, out, options)
-}
+use common::expand;
 
 fn floats(dir: &Path, name: &str) -> (Vec<usize>, Vec<f32>) {
     common::f32_tensor(dir, name)

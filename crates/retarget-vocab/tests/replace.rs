@@ -10,17 +10,11 @@ use std::path::{Path, PathBuf};
 use retarget_fixtures::{write_fixture, Fixture};
 use retarget_vocab::trim::read_corpus;
 use retarget_vocab::{
-    ExpandOptions, ExpandReport, Init, InitInputs, InitKind, ReplaceOptions, ReplaceReport,
-    Replacement, VocabModel, WechselInputs,
+    ExpandOptions, Init, InitInputs, InitKind, ReplaceOptions, ReplaceReport, Replacement,
+    VocabModel, WechselInputs,
 };
 
-fn expand(
-    model: &Path,
-    out: &Path,
-    options: &ExpandOptions,
-) -> retarget_vocab::Result<ExpandReport> {
-    retarget_vocab::expand(&VocabModel::open(model, "expansion")?, out, options)
-}
+use common::expand;
 
 fn replace(
     model: &Path,

@@ -2,7 +2,18 @@
 
 use std::path::Path;
 
+use retarget_vocab::{ExpandOptions, ExpandReport, VocabModel};
 use safetensors::SafeTensors;
+
+/// `retarget_vocab::expand` of the model folder `model` (opened here).
+#[allow(dead_code)] // not every test file expands
+pub fn expand(
+    model: &Path,
+    out: &Path,
+    options: &ExpandOptions,
+) -> retarget_vocab::Result<ExpandReport> {
+    retarget_vocab::expand(&VocabModel::open(model, "expansion")?, out, options)
+}
 
 /// Shape and values of the f32 tensor `name` in `dir/model.safetensors`.
 pub fn f32_tensor(dir: &Path, name: &str) -> (Vec<usize>, Vec<f32>) {
