@@ -451,8 +451,15 @@ impl Decoder {
     /// layer's states, this is the logit lens.
     pub fn logits(&self, hidden: &Tensor) -> candle_core::Result<Tensor> {
         let eps = self.config.rms_norm_eps as f32;
-        self.head
-            .forward(&candle_nn::ops::rms_norm(hidden, &self.norm, eps)?)
+        let normed = candle_nn::ops::rms_norm(hidden, &self.norm, eps)?;
+        if let Projection::Dense(linear) = &self.head {
+            if linear.bias().is_none() {
+                if let Some(logits) = crate::head::few_rows(linear.weight(), &normed)? {
+                    return Ok(logits);
+                }
+            }
+        }
+        self.head.forward(&normed)
     }
 
     /// Runs the layers over `ids` like [`Decoder::forward`] and returns the

@@ -28,6 +28,7 @@ pub mod error;
 mod finite;
 mod folder;
 pub mod generate;
+mod head;
 pub mod lens;
 pub mod model;
 pub mod sampling;
