@@ -258,8 +258,9 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let mut scores = HeldOutScorer::new(&held_out, held_out_source);
     let base_nll = scores.nll(&base, "base model")?;
     before.bits_per_byte = base_nll.as_deref().map(|n| bits_per_byte(&held_out, n));
-    // Bits per byte of a model, and its difference from the input's.
-    let compared = |nll: &Option<Vec<f64>>| match (nll, &base_nll) {
+    // Bits per byte of a model (per-line NLL `nll`), and its difference
+    // from the model scored as `against`.
+    let compared = |nll: &Option<Vec<f64>>, against: &Option<Vec<f64>>| match (nll, against) {
         (Some(n), Some(b)) => (
             Some(bits_per_byte(&held_out, n)),
             Some(measures.bits_delta(n, b)),
@@ -316,7 +317,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let name = chosen.name();
     let expanded = adapt_with(chosen, name)?;
     let expanded_nll = scores.nll(&expanded, &format!("expanded ({name})"))?;
-    let (expanded_bits, bits_delta) = compared(&expanded_nll);
+    let (expanded_bits, bits_delta) = compared(&expanded_nll, &base_nll);
     let mut initialisations = vec![InitScore {
         init: name.to_string(),
         bits_per_byte: expanded_bits,
@@ -342,7 +343,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             let name = other.name();
             let dir = adapt_with(init, name)?;
             let (bits_per_byte, delta) =
-                compared(&scores.nll(&dir, &format!("expanded ({name})"))?);
+                compared(&scores.nll(&dir, &format!("expanded ({name})"))?, &base_nll);
             initialisations.push(InitScore {
                 init: name.to_string(),
                 bits_per_byte,
@@ -378,14 +379,8 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     after.bits_per_byte = expanded_bits;
     let (fertility, parity) = measures.token_deltas(&after_counts, &before_counts);
     let trimming = if options.trim {
-        let trimmed_nll = scores.nll(&finished, "trimmed model")?;
-        let (bits_per_byte, delta) = match (&trimmed_nll, &expanded_nll) {
-            (Some(t), Some(e)) => (
-                Some(bits_per_byte(&held_out, t)),
-                Some(measures.bits_delta(t, e)),
-            ),
-            _ => (None, None),
-        };
+        let (bits_per_byte, delta) =
+            compared(&scores.nll(&finished, "trimmed model")?, &expanded_nll);
         Some(TrimmingEffect {
             tokens: after.tokens,
             bits_per_byte,

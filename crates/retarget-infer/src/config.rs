@@ -230,26 +230,37 @@ pub(crate) fn token_ids(value: Option<&Value>) -> Vec<u32> {
 fn rope_theta(keys: &ConfigKeys) -> Result<f64> {
     let mut theta = keys.number("rope_theta", 10_000.0)?;
     for key in ["rope_scaling", "rope_parameters"] {
-        let Some(settings) = keys.get(key) else {
-            continue;
-        };
-        let settings = settings
-            .as_object()
-            .ok_or_else(|| InferError::model(keys.path(), format!("`{key}` is not an object")))?;
-        let nested = ConfigKeys::new(keys.path().to_path_buf(), settings);
-        let kind = match nested.get("rope_type") {
-            Some(_) => nested.text("rope_type", "default")?,
-            None => nested.text("type", "default")?,
-        };
-        if kind != "default" {
-            return Err(InferError::model(
-                keys.path(),
-                format!("{key}: rotary scaling `{kind}` is not supported yet (plain rotary positions only)"),
-            ));
+        if let Some(settings) = keys.get(key) {
+            theta = plain_rotary_base(keys, key, settings, theta)?;
         }
-        theta = nested.number("rope_theta", theta)?;
     }
     Ok(theta)
+}
+
+/// The `rope_theta` of the rotary settings object `settings` (named `label`
+/// in errors; `default` without one); a `rope_type` (or `type`) other than
+/// `default` is refused by name.
+fn plain_rotary_base(
+    keys: &ConfigKeys,
+    label: &str,
+    settings: &Value,
+    default: f64,
+) -> Result<f64> {
+    let settings = settings
+        .as_object()
+        .ok_or_else(|| InferError::model(keys.path(), format!("`{label}` is not an object")))?;
+    let nested = ConfigKeys::new(keys.path().to_path_buf(), settings);
+    let kind = match nested.get("rope_type") {
+        Some(_) => nested.text("rope_type", "default")?,
+        None => nested.text("type", "default")?,
+    };
+    if kind != "default" {
+        return Err(InferError::model(
+            keys.path(),
+            format!("{label}: rotary scaling `{kind}` is not supported yet (plain rotary positions only)"),
+        ));
+    }
+    nested.number("rope_theta", default)
 }
 
 /// Gemma 3's two rotary bases, global and sliding-window layers':
@@ -267,24 +278,15 @@ fn gemma3_rope_thetas(keys: &ConfigKeys) -> Result<(f64, Option<f64>)> {
         return Ok((global, Some(local)));
     };
     let theta = |layer_type: &str, default: f64| -> Result<f64> {
-        let Some(settings) = by_type.get(layer_type) else {
-            return Ok(default);
-        };
-        let settings = settings.as_object().ok_or_else(|| {
-            InferError::model(
-                keys.path(),
-                format!("`rope_parameters.{layer_type}` is not an object"),
-            )
-        })?;
-        let nested = ConfigKeys::new(keys.path().to_path_buf(), settings);
-        let kind = nested.text("rope_type", "default")?;
-        if kind != "default" {
-            return Err(InferError::model(
-                keys.path(),
-                format!("rope_parameters.{layer_type}: rotary scaling `{kind}` is not supported yet (plain rotary positions only)"),
-            ));
+        match by_type.get(layer_type) {
+            Some(settings) => plain_rotary_base(
+                keys,
+                &format!("rope_parameters.{layer_type}"),
+                settings,
+                default,
+            ),
+            None => Ok(default),
         }
-        nested.number("rope_theta", default)
     };
     Ok((
         theta("full_attention", 1_000_000.0)?,

@@ -14,7 +14,7 @@
 use serde_json::{json, Value as Json};
 
 use super::{
-    added_tokens, finish, post_processor, strings, token_types, vocabulary, GgufTokenizer,
+    added_tokens, finish, post_processor, strings, token_at, token_types, vocabulary, GgufTokenizer,
 };
 use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
@@ -48,10 +48,7 @@ pub(super) fn rebuild_gemma(file: &GgufFile) -> Result<GgufTokenizer> {
             ),
         ));
     }
-    let unk = file
-        .meta_u64("tokenizer.ggml.unknown_token_id")
-        .and_then(|id| tokens.get(id as usize))
-        .ok_or_else(|| {
+    let unk = token_at(file, &tokens, "tokenizer.ggml.unknown_token_id").ok_or_else(|| {
             ModelError::invalid(
                 path,
                 "GGUF metadata lacks a valid `tokenizer.ggml.unknown_token_id` (byte-fallback BPE needs its unknown piece)",
