@@ -43,6 +43,9 @@ done_with infer
 "$venv/bin/python" scripts/crosscheck/gemma_check.py --retarget "$bin" \
   --gguf examples/assets/gemma3/gemma-3-270m-q4_k_m.gguf --assets examples/assets --work "$work/gemma" || status=1
 done_with gemma
+"$venv/bin/python" scripts/crosscheck/gguf_sentencepiece_check.py --retarget "$bin" --assets examples/assets \
+  --work "$work/gguf-sentencepiece" || status=1
+done_with gguf-sentencepiece
 "$venv/bin/python" scripts/crosscheck/translate_check.py --retarget "$bin" --fixtures "$work/fixtures" \
   --work "$work/translate" || status=1
 done_with translate

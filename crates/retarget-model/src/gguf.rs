@@ -273,6 +273,21 @@ pub fn value_u64(value: &Value) -> Option<u64> {
     }
 }
 
+/// Any numeric metadata value as `f64`.
+pub fn value_f64(value: &Value) -> Option<f64> {
+    match *value {
+        Value::F32(v) => Some(v as f64),
+        Value::F64(v) => Some(v),
+        _ => value_u64(value).map(|v| v as f64).or(match *value {
+            Value::I8(v) => Some(v as f64),
+            Value::I16(v) => Some(v as f64),
+            Value::I32(v) => Some(v as f64),
+            Value::I64(v) => Some(v as f64),
+            _ => None,
+        }),
+    }
+}
+
 /// Name of a storage type as llama.cpp spells it.
 pub fn ggml_dtype_name(dtype: GgmlDType) -> &'static str {
     match dtype {

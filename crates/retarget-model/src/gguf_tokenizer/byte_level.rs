@@ -95,7 +95,7 @@ pub(super) fn rebuild(file: &GgufFile) -> Result<GgufTokenizer> {
         .collect::<Result<_>>()?;
     let vocab = vocabulary(path, &tokens)?;
     let types = token_types(file, tokens.len())?;
-    let added = added_tokens(&tokens, &types, |_| true);
+    let added = added_tokens(file, &tokens, &types, |_| true);
     let pre = file.meta_str("tokenizer.ggml.pre").unwrap_or("default");
     let byte_level = json!({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true});
     let tokenizer_json = json!({

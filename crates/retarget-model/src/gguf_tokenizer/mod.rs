@@ -5,8 +5,8 @@
 //! The JSON is assembled directly in the `tokenizers` serialization format and
 //! then loaded with the `tokenizers` crate to prove it is valid. Two kinds of
 //! vocabulary: byte-level BPE ([`byte_level`], `tokenizer.ggml.model = gpt2`)
-//! and SentencePiece-style ones as Gemma files store them ([`sentencepiece`],
-//! `llama` with the gemma architectures).
+//! and SentencePiece-style ones ([`sentencepiece`], `llama`: llama-2-style
+//! and Gemma's).
 
 pub mod byte_level;
 pub mod sentencepiece;
@@ -47,12 +47,14 @@ pub fn rebuild(file: &GgufFile) -> Result<GgufTokenizer> {
     let arch = file.architecture().unwrap_or("");
     match model {
         "gpt2" => byte_level::rebuild(file),
-        "llama" if sentencepiece::GEMMA.contains(&arch) => sentencepiece::rebuild_gemma(file),
+        "llama" if !sentencepiece::UNSUPPORTED.contains(&arch) => {
+            sentencepiece::rebuild(file, sentencepiece::Flavour::of(arch))
+        }
         _ => Err(ModelError::unsupported(
             file.path(),
             format!(
-                "GGUF tokenizer model `{model}` (architecture `{arch}`); retarget rebuilds byte-level BPE (`gpt2`) tokenizers and the SentencePiece-style (`llama`) ones of {}",
-                sentencepiece::GEMMA.join(", ")
+                "GGUF tokenizer model `{model}` (architecture `{arch}`); retarget rebuilds byte-level BPE (`gpt2`) tokenizers and SentencePiece-style (`llama`) ones, except those of {}",
+                sentencepiece::UNSUPPORTED.join(", ")
             ),
         )),
     }
@@ -110,16 +112,24 @@ fn vocabulary(path: &Path, tokens: &[String]) -> Result<Map<String, Json>> {
     Ok(vocab)
 }
 
-/// The added tokens: control tokens as special, user-defined ones (those
-/// `keep_user_defined(id)` accepts) as plain added tokens, matched whole.
+/// The added tokens: control tokens and the tokens the metadata names as
+/// BOS, EOS, unknown or padding as special (`transformers` adds those it is
+/// given as special tokens, whatever their llama.cpp type), user-defined ones
+/// (those `keep_user_defined(id)` accepts) as plain added tokens, matched
+/// whole.
 fn added_tokens(
+    file: &GgufFile,
     tokens: &[String],
     types: &[u64],
     keep_user_defined: impl Fn(usize) -> bool,
 ) -> Vec<Json> {
+    let named: Vec<u64> = NAMED_SPECIALS
+        .iter()
+        .filter_map(|(_, key)| file.meta_u64(key))
+        .collect();
     let mut added = Vec::new();
     for (id, (token, kind)) in tokens.iter().zip(types).enumerate() {
-        let special = *kind == TOKEN_TYPE_CONTROL;
+        let special = *kind == TOKEN_TYPE_CONTROL || named.contains(&(id as u64));
         if special || (*kind == TOKEN_TYPE_USER_DEFINED && keep_user_defined(id)) {
             added.push(json!({
                 "id": id, "content": token, "single_word": false, "lstrip": false,
@@ -130,19 +140,37 @@ fn added_tokens(
     added
 }
 
+/// The special tokens a GGUF names by id: configuration name, metadata key.
+const NAMED_SPECIALS: [(&str, &str); 4] = [
+    ("bos_token", "tokenizer.ggml.bos_token_id"),
+    ("eos_token", "tokenizer.ggml.eos_token_id"),
+    ("unk_token", "tokenizer.ggml.unknown_token_id"),
+    ("pad_token", "tokenizer.ggml.padding_token_id"),
+];
+
 /// The token the metadata key names by id.
 fn token_at<'t>(file: &GgufFile, tokens: &'t [String], key: &str) -> Option<&'t String> {
     file.meta_u64(key).and_then(|id| tokens.get(id as usize))
 }
 
+/// Whether BOS starts every sequence: the file's flag, or, where a file has
+/// none, yes for SentencePiece-style vocabularies (llama.cpp adds it to
+/// those, and `transformers` follows) and no for the others.
+fn adds_bos(file: &GgufFile) -> bool {
+    file.meta_bool("tokenizer.ggml.add_bos_token")
+        .unwrap_or(file.meta_str("tokenizer.ggml.model") == Some("llama"))
+}
+
+/// Whether EOS ends every sequence (the file's flag; no without one).
+fn adds_eos(file: &GgufFile) -> bool {
+    file.meta_bool("tokenizer.ggml.add_eos_token")
+        .unwrap_or(false)
+}
+
 /// BOS/EOS added around every sequence as `tokenizer.ggml.add_bos_token` /
 /// `add_eos_token` say (`None` when neither is added).
 fn post_processor(file: &GgufFile, tokens: &[String]) -> Option<Json> {
-    let flag = |key: &str| file.meta_bool(key).unwrap_or(false);
-    let (add_bos, add_eos) = (
-        flag("tokenizer.ggml.add_bos_token"),
-        flag("tokenizer.ggml.add_eos_token"),
-    );
+    let (add_bos, add_eos) = (adds_bos(file), adds_eos(file));
     let id_of = |key: &str| {
         file.meta_u64(key)
             .filter(|&id| (id as usize) < tokens.len())
@@ -185,23 +213,11 @@ fn finish(file: &GgufFile, tokenizer_json: Json, tokens: &[String]) -> Result<Gg
             format!("the tokenizer rebuilt from GGUF metadata does not load: {e}"),
         )
     })?;
-    let flag = |key: &str| file.meta_bool(key).unwrap_or(false);
     let mut special_map = Map::new();
     let mut config = Map::new();
-    config.insert(
-        "add_bos_token".into(),
-        json!(flag("tokenizer.ggml.add_bos_token")),
-    );
-    config.insert(
-        "add_eos_token".into(),
-        json!(flag("tokenizer.ggml.add_eos_token")),
-    );
-    for (name, key) in [
-        ("bos_token", "tokenizer.ggml.bos_token_id"),
-        ("eos_token", "tokenizer.ggml.eos_token_id"),
-        ("unk_token", "tokenizer.ggml.unknown_token_id"),
-        ("pad_token", "tokenizer.ggml.padding_token_id"),
-    ] {
+    config.insert("add_bos_token".into(), json!(adds_bos(file)));
+    config.insert("add_eos_token".into(), json!(adds_eos(file)));
+    for (name, key) in NAMED_SPECIALS {
         if let Some(token) = token_at(file, tokens, key) {
             config.insert(name.into(), json!(token));
             special_map.insert(name.into(), json!(token));

@@ -1,15 +1,21 @@
-//! SentencePiece-style vocabularies as Gemma GGUF files store them
-//! (`tokenizer.ggml.model = llama`: pieces with scores and types, `▁` for a
-//! space, `<0x..>` byte pieces, no merges), rebuilt as `transformers`
-//! rebuilds them when it loads such a file: a byte-fallback BPE whose merges
-//! are recovered from the vocabulary.
+//! SentencePiece-style vocabularies (`tokenizer.ggml.model = llama`:
+//! pieces with scores and types, `▁` for a space, `<0x..>` byte pieces, no
+//! merges), rebuilt as `transformers` rebuilds them when it loads such a
+//! file: a byte-fallback BPE whose merges are recovered from the vocabulary
+//! (every split of a piece into two pieces of the vocabulary is a merge).
 //!
-//! Gemma's scores do not follow its merge order; the order of the pieces in
-//! the file does. So, as `transformers` does: every split of a piece into two
-//! pieces of the vocabulary is a merge; merges are ranked by their piece's
-//! position in the file (earlier first), then by longer left part. And a
-//! piece of two or more spaces is stored as real spaces but looked up as
-//! `▁▁…` (the normalizer turns spaces into `▁`): it is respelled first.
+//! Two flavours, as in `transformers`' GGUF tokenizer builders:
+//! - **Gemma** (gemma, gemma2, gemma3): merges ranked by their piece's
+//!   position in the file (Gemma's scores do not follow its merge order),
+//!   spaces turned into `▁` by a normalizer and split after, no prefix space;
+//!   a piece of two or more spaces is stored as real spaces but looked up as
+//!   `▁▁…`, so it is respelled first.
+//! - **Llama** (llama-2-style files of every other architecture): merges
+//!   ranked by their piece's score, a `▁` prepended to the first piece of
+//!   the text and stripped again when decoding, no unknown piece in the model.
+//!
+//! In both, ties go to the longer left part, then the longer right part,
+//! then the file order.
 
 use serde_json::{json, Value as Json};
 
@@ -22,16 +28,42 @@ use crate::text::python::is_py_space;
 
 /// GGUF architectures whose `llama` vocabularies are Gemma's.
 pub const GEMMA: &[&str] = &["gemma", "gemma2", "gemma3"];
+/// Architectures whose `llama` vocabularies `transformers` rebuilds in a
+/// third way (a normalizer adds the prefix space) that retarget does not.
+pub const UNSUPPORTED: &[&str] = &["phi3"];
 
-/// Rebuilds a Gemma tokenizer.
-pub(super) fn rebuild_gemma(file: &GgufFile) -> Result<GgufTokenizer> {
+/// How a SentencePiece-style vocabulary is turned into a tokenizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// Gemma's: file order, spaces normalised, no prefix space.
+    Gemma,
+    /// llama-2's: scores, a prefix space on the first piece.
+    Llama,
+}
+
+impl Flavour {
+    /// The flavour of a `llama` vocabulary in a file of `architecture`.
+    pub fn of(architecture: &str) -> Self {
+        if GEMMA.contains(&architecture) {
+            Flavour::Gemma
+        } else {
+            Flavour::Llama
+        }
+    }
+}
+
+/// Rebuilds a SentencePiece-style tokenizer.
+pub(super) fn rebuild(file: &GgufFile, flavour: Flavour) -> Result<GgufTokenizer> {
     let path = file.path();
     let stored = strings(file, "tokenizer.ggml.tokens")?;
-    let tokens: Vec<String> = stored.iter().map(|t| respell_spaces(t)).collect();
+    let tokens: Vec<String> = match flavour {
+        Flavour::Gemma => stored.iter().map(|t| respell_spaces(t)).collect(),
+        Flavour::Llama => stored.clone(),
+    };
     let vocab = vocabulary(path, &tokens)?;
     let types = token_types(file, tokens.len())?;
-    // Gemma's merges follow the file order, not the scores; but a
-    // SentencePiece vocabulary without one score per piece is not one.
+    // A SentencePiece vocabulary without one score per piece is not one
+    // (even where, as in Gemma's, the scores do not rank the merges).
     let scores = file.meta_array("tokenizer.ggml.scores").ok_or_else(|| {
         ModelError::invalid(
             path,
@@ -48,35 +80,69 @@ pub(super) fn rebuild_gemma(file: &GgufFile) -> Result<GgufTokenizer> {
             ),
         ));
     }
-    let unk = token_at(file, &tokens, "tokenizer.ggml.unknown_token_id").ok_or_else(|| {
-            ModelError::invalid(
-                path,
-                "GGUF metadata lacks a valid `tokenizer.ggml.unknown_token_id` (byte-fallback BPE needs its unknown piece)",
-            )
-        })?;
-    // A user-defined piece stays whole only under its own spelling: the
-    // respelled runs of spaces are left to the merges.
-    let added = added_tokens(&tokens, &types, |id| stored[id] == tokens[id]);
-    let tokenizer_json = json!({
-        "version": "1.0",
-        "truncation": null,
-        "padding": null,
-        "added_tokens": added,
-        "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u{2581}"},
-        "pre_tokenizer": {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": false},
-        "post_processor": post_processor(file, &tokens),
-        "decoder": {"type": "Sequence", "decoders": [
-            {"type": "Replace", "pattern": {"String": "\u{2581}"}, "content": " "},
-            {"type": "ByteFallback"},
-            {"type": "Fuse"},
-        ]},
-        "model": {
-            "type": "BPE", "dropout": null, "unk_token": unk, "continuing_subword_prefix": null,
-            "end_of_word_suffix": null, "fuse_unk": true, "byte_fallback": true,
-            "ignore_merges": false, "vocab": vocab, "merges": merges(&tokens, &vocab),
-        },
-    });
+    let ranks: Vec<f64> = match flavour {
+        Flavour::Gemma => (0..tokens.len()).map(|i| -(i as f64)).collect(),
+        Flavour::Llama => scores
+            .iter()
+            .map(|v| {
+                crate::gguf::value_f64(v).ok_or_else(|| {
+                    ModelError::invalid(path, "`tokenizer.ggml.scores` holds a non-number")
+                })
+            })
+            .collect::<Result<_>>()?,
+    };
+    let merges = merges(&tokens, &vocab, &ranks);
+    let tokenizer_json = match flavour {
+        Flavour::Gemma => {
+            let unk = token_at(file, &tokens, "tokenizer.ggml.unknown_token_id").ok_or_else(|| {
+                ModelError::invalid(
+                    path,
+                    "GGUF metadata lacks a valid `tokenizer.ggml.unknown_token_id` (byte-fallback BPE needs its unknown piece)",
+                )
+            })?;
+            // A user-defined piece stays whole only under its own spelling:
+            // the respelled runs of spaces are left to the merges.
+            let added = added_tokens(file, &tokens, &types, |id| stored[id] == tokens[id]);
+            json!({
+                "version": "1.0", "truncation": null, "padding": null, "added_tokens": added,
+                "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u{2581}"},
+                "pre_tokenizer": {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": false},
+                "post_processor": post_processor(file, &tokens),
+                "decoder": {"type": "Sequence", "decoders": [
+                    {"type": "Replace", "pattern": {"String": "\u{2581}"}, "content": " "},
+                    {"type": "ByteFallback"},
+                    {"type": "Fuse"},
+                ]},
+                "model": bpe(Some(unk), vocab, merges),
+            })
+        }
+        Flavour::Llama => {
+            let added = added_tokens(file, &tokens, &types, |_| true);
+            json!({
+                "version": "1.0", "truncation": null, "padding": null, "added_tokens": added,
+                "normalizer": null,
+                "pre_tokenizer": {"type": "Metaspace", "replacement": "\u{2581}", "prepend_scheme": "first", "split": false},
+                "post_processor": post_processor(file, &tokens),
+                "decoder": {"type": "Sequence", "decoders": [
+                    {"type": "Replace", "pattern": {"String": "\u{2581}"}, "content": " "},
+                    {"type": "ByteFallback"},
+                    {"type": "Fuse"},
+                    {"type": "Strip", "content": " ", "start": 1, "stop": 0},
+                ]},
+                "model": bpe(None, vocab, merges),
+            })
+        }
+    };
     finish(file, tokenizer_json, &tokens)
+}
+
+/// A byte-fallback BPE model.
+fn bpe(unk: Option<&String>, vocab: serde_json::Map<String, Json>, merges: Vec<Json>) -> Json {
+    json!({
+        "type": "BPE", "dropout": null, "unk_token": unk, "continuing_subword_prefix": null,
+        "end_of_word_suffix": null, "fuse_unk": true, "byte_fallback": true,
+        "ignore_merges": false, "vocab": vocab, "merges": merges,
+    })
 }
 
 /// A piece made only of whitespace that holds a space, as `▁` per character.
@@ -88,20 +154,26 @@ fn respell_spaces(token: &str) -> String {
     }
 }
 
-/// Every split of a piece into two pieces of the vocabulary, pieces in file
-/// order, longer left parts first.
-fn merges(tokens: &[String], vocab: &serde_json::Map<String, Json>) -> Vec<Json> {
-    let mut merges = Vec::new();
-    for token in tokens {
-        let bounds: Vec<usize> = token.char_indices().map(|(i, _)| i).skip(1).collect();
-        for &at in bounds.iter().rev() {
+/// Every split of a piece into two pieces of the vocabulary, ranked by
+/// the piece's rank (higher first), then longer left part, then longer
+/// right part, then file order.
+fn merges(tokens: &[String], vocab: &serde_json::Map<String, Json>, ranks: &[f64]) -> Vec<Json> {
+    let mut found = Vec::new();
+    for (token, &rank) in tokens.iter().zip(ranks) {
+        for (at, _) in token.char_indices().skip(1) {
             let (left, right) = token.split_at(at);
             if vocab.contains_key(left) && vocab.contains_key(right) {
-                merges.push(json!([left, right]));
+                let lengths = (left.chars().count(), right.chars().count());
+                found.push((rank, lengths, left, right));
             }
         }
     }
-    merges
+    // A stable sort: equal keys keep the file order.
+    found.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+    found
+        .into_iter()
+        .map(|(_, _, left, right)| json!([left, right]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -123,9 +195,29 @@ mod tests {
             .enumerate()
             .map(|(i, t)| (t.clone(), json!(i)))
             .collect();
-        let got: Vec<Json> = merges(&tokens, &vocab);
+        let ranks: Vec<f64> = (0..tokens.len()).map(|i| -(i as f64)).collect();
+        let got: Vec<Json> = merges(&tokens, &vocab, &ranks);
         // "ab": a+b; "aab": aa+b before a+ab (longer left first); "ba"; "aa".
         let want = [["a", "b"], ["aa", "b"], ["a", "ab"], ["b", "a"], ["a", "a"]];
+        assert_eq!(got, want.iter().map(|p| json!(p)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn llama_merges_follow_scores_then_longer_left_then_file_order() {
+        let tokens: Vec<String> = ["a", "b", "c", "ab", "abc", "bc", "ca"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        let vocab = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), json!(i)))
+            .collect();
+        let scores = [0.0, 0.0, 0.0, -3.0, -1.0, -3.0, -2.0];
+        let got = merges(&tokens, &vocab, &scores);
+        // "abc" (-1): ab+c before a+bc; "ca" (-2); "ab" and "bc" tie at -3:
+        // file order.
+        let want = [["ab", "c"], ["a", "bc"], ["c", "a"], ["a", "b"], ["b", "c"]];
         assert_eq!(got, want.iter().map(|p| json!(p)).collect::<Vec<_>>());
     }
 }
