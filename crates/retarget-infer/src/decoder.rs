@@ -78,7 +78,13 @@ pub(crate) enum Projection {
 impl Module for Projection {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         match self {
-            Projection::Dense(linear) => linear.forward(x),
+            Projection::Dense(linear) => match crate::few_rows::few_rows(linear.weight(), x)? {
+                Some(y) => match linear.bias() {
+                    Some(b) => y.broadcast_add(b),
+                    None => Ok(y),
+                },
+                None => linear.forward(x),
+            },
             Projection::Quantized(weight, bias) => {
                 let y = weight.forward(x)?;
                 match bias {
@@ -454,7 +460,7 @@ impl Decoder {
         let normed = candle_nn::ops::rms_norm(hidden, &self.norm, eps)?;
         if let Projection::Dense(linear) = &self.head {
             if linear.bias().is_none() {
-                if let Some(logits) = crate::head::few_rows(linear.weight(), &normed)? {
+                if let Some(logits) = crate::few_rows::few_rows(linear.weight(), &normed)? {
                     return Ok(logits);
                 }
             }
