@@ -15,6 +15,7 @@ use retarget_model::gguf::GgufFile;
 use retarget_model::ModelError;
 
 use crate::config::{Activation, DecoderConfig};
+use crate::probe::{at, NoProbe, Probe, Site};
 
 /// Which positions' logits a forward pass returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -444,7 +445,7 @@ impl Decoder {
         cache: &mut KvCache,
         positions: Positions,
     ) -> candle_core::Result<Tensor> {
-        let mut hidden = self.residual_stream(ids, cache, &mut |_, _| Ok(()))?;
+        let mut hidden = self.residual_stream(ids, cache, &mut NoProbe)?;
         if positions == Positions::Last {
             let seq = hidden.dim(1)?;
             hidden = hidden.narrow(1, seq - 1, 1)?.contiguous()?;
@@ -469,14 +470,13 @@ impl Decoder {
     }
 
     /// Runs the layers over `ids` like [`Decoder::forward`] and returns the
-    /// last layer's residual stream (before the final norm); `observe(layer,
-    /// states)` sees the stream after the embeddings (layer 0) and after each
-    /// layer `1..=num_layers`.
+    /// last layer's residual stream (before the final norm); `probe` sees
+    /// (and may change) the states at the [`Site`]s it wants.
     pub fn residual_stream(
         &self,
         ids: &Tensor,
         cache: &mut KvCache,
-        observe: &mut dyn FnMut(usize, &Tensor) -> candle_core::Result<()>,
+        probe: &mut dyn Probe,
     ) -> candle_core::Result<Tensor> {
         let (batch, seq) = ids.dims2()?;
         let offset = cache.len;
@@ -519,7 +519,7 @@ impl Decoder {
         };
         let global = positions(&self.rotary.global)?;
         let local = self.rotary.local.as_ref().map(positions).transpose()?;
-        observe(0, &hidden)?;
+        hidden = at(probe, Site::Residual(0), hidden, offset)?;
         for (index, ((layer, slot), window)) in self
             .layers
             .iter()
@@ -536,18 +536,20 @@ impl Decoder {
                 _ => &global,
             };
             let normed = candle_nn::ops::rms_norm(&hidden, &layer.input_norm, eps)?;
-            let mut attended = layer.attention.forward(&normed, cos, sin, mask, slot)?;
+            let attended = layer.attention.forward(&normed, cos, sin, mask, slot)?;
+            let mut attended = at(probe, Site::Attention(index), attended, offset)?;
             if let Some(norm) = &layer.attention_out_norm {
                 attended = candle_nn::ops::rms_norm(&attended, norm, eps)?;
             }
             hidden = (hidden + attended)?;
             let normed = candle_nn::ops::rms_norm(&hidden, &layer.mlp_norm, eps)?;
-            let mut transformed = layer.mlp.forward(&normed)?;
+            let transformed = layer.mlp.forward(&normed, index, offset, probe)?;
+            let mut transformed = at(probe, Site::Mlp(index), transformed, offset)?;
             if let Some(norm) = &layer.mlp_out_norm {
                 transformed = candle_nn::ops::rms_norm(&transformed, norm, eps)?;
             }
             hidden = (&hidden + transformed)?;
-            observe(index + 1, &hidden)?;
+            hidden = at(probe, Site::Residual(index + 1), hidden, offset)?;
         }
         cache.len += seq;
         Ok(hidden)
@@ -615,13 +617,22 @@ impl Attention {
 }
 
 impl Mlp {
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    /// The MLP of layer `layer` over positions from `offset`; `probe` may
+    /// see its neurons' activations.
+    fn forward(
+        &self,
+        x: &Tensor,
+        layer: usize,
+        offset: usize,
+        probe: &mut dyn Probe,
+    ) -> candle_core::Result<Tensor> {
         let gate_up = self.gate_up.forward(x)?;
         let gate = gate_up.narrow(D::Minus1, 0, self.intermediate)?;
         let gate = match self.activation {
             Activation::Silu => gate.silu()?,
             Activation::GeluTanh => gate.gelu()?,
         };
+        let gate = at(probe, Site::MlpActivation(layer), gate, offset)?;
         let up = gate_up.narrow(D::Minus1, self.intermediate, self.intermediate)?;
         self.down.forward(&(gate * up)?)
     }

@@ -10,6 +10,7 @@ use crate::decoder::KvCache;
 use crate::error::{InferError, Result};
 use crate::finite;
 use crate::model::LanguageModel;
+use crate::probe::ResidualObserver;
 use crate::token_languages::TokenLanguages;
 
 /// One likely token.
@@ -70,8 +71,10 @@ impl LanguageModel {
         let mut cache = KvCache::new(self.decoder.config().num_layers);
         let mut readings = Vec::new();
         let mut nonfinite = false;
-        self.decoder
-            .residual_stream(&input, &mut cache, &mut |layer, states| {
+        self.decoder.residual_stream(
+            &input,
+            &mut cache,
+            &mut ResidualObserver(|layer, states: &Tensor| {
                 let logits = self.decoder.logits(states)?.squeeze(0)?;
                 let probabilities = candle_nn::ops::softmax_last_dim(&logits)?;
                 for (position, row) in probabilities.to_vec2::<f32>()?.iter().enumerate() {
@@ -82,7 +85,8 @@ impl LanguageModel {
                     readings.push(self.reading(layer, position, row, top, languages));
                 }
                 Ok(())
-            })?;
+            }),
+        )?;
         if nonfinite {
             return Err(finite::nonfinite(&self.path, "probabilities"));
         }

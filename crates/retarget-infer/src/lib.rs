@@ -14,6 +14,7 @@
 //! | [`generate`] | generation with streaming output |
 //! | [`sampling`] | greedy, temperature and top-p token choice |
 //! | [`lens`] | the logit lens: every layer decoded, mass per language |
+//! | [`probe`] | named sites of the forward pass to read and change states at |
 //! | [`token_languages`] | the language of each vocabulary token (cached) |
 //! | [`dispatch`] | scoring and translating with any model kind (decoder-only models translate through a prompt) |
 
@@ -31,6 +32,7 @@ mod folder;
 pub mod generate;
 pub mod lens;
 pub mod model;
+pub mod probe;
 pub mod sampling;
 pub mod score;
 pub mod seq2seq;

@@ -11,6 +11,7 @@ use retarget_model::progress::bytes_bar;
 use retarget_model::writer::parse_size;
 
 use crate::adapt_cli::{self, AdaptArgs};
+use crate::control_cli::{self, NeuronsArgs};
 use crate::eval_cli::{self, EvalCommand};
 use crate::infer_cli::{self, GenerateArgs, LensArgs, ScoreArgs};
 use crate::render;
@@ -85,6 +86,8 @@ enum Command {
     /// The logit lens: decode every layer's hidden state through the output head, with the
     /// probability mass per language ("which language does the model think in").
     Lens(LensArgs),
+    /// Find the language-specific neurons of a decoder (LAPE): per language, how often each MLP neuron fires; the neurons whose firing is concentrated in few languages.
+    Neurons(NeuronsArgs),
     /// Evaluate: translation metrics equal to sacrebleu's, language identification, tokenizer fairness.
     Eval {
         #[command(subcommand)]
@@ -169,6 +172,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Score(args) => print!("{}", infer_cli::run_score(args)?),
         Command::Generate(args) => print!("{}", infer_cli::run_generate(args)?),
         Command::Lens(args) => print!("{}", infer_cli::run_lens(args)?),
+        Command::Neurons(args) => print!("{}", control_cli::run_neurons(args)?),
         Command::Translate(args) => print!("{}", translate_cli::run_translate(args)?),
     }
     Ok(())

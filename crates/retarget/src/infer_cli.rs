@@ -51,6 +51,11 @@ impl DeviceArg {
 }
 
 impl ModelArgs {
+    /// The model as given.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.model
+    }
+
     /// Opens the model, from its quantized GGUF blocks when asked.
     fn open(&self) -> Result<AnyModel> {
         let device = self.device.open()?;
@@ -63,7 +68,7 @@ impl ModelArgs {
 
     /// Opens a decoder-only model (another kind is refused), from its
     /// quantized GGUF blocks when asked.
-    fn open_decoder(&self) -> Result<LanguageModel> {
+    pub(crate) fn open_decoder(&self) -> Result<LanguageModel> {
         Ok(self.open()?.into_decoder(&self.model)?)
     }
 }

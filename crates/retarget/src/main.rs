@@ -3,6 +3,7 @@
 
 mod adapt_cli;
 mod cli;
+mod control_cli;
 mod eval_cli;
 mod infer_cli;
 mod langid_cli;
@@ -74,6 +75,9 @@ fn main() -> ExitCode {
                 || err
                     .downcast_ref::<retarget_infer::InferError>()
                     .is_some_and(retarget_infer::InferError::is_bad_input)
+                || err
+                    .downcast_ref::<retarget_control::ControlError>()
+                    .is_some_and(retarget_control::ControlError::is_bad_input)
                 || err
                     .downcast_ref::<retarget_eval::EvalError>()
                     .is_some_and(retarget_eval::EvalError::is_bad_input);

@@ -1,0 +1,136 @@
+//! `retarget neurons` end to end: the neurons file, the reference layout,
+//! the summary, and bad input.
+
+mod common;
+
+use common::{assert_each_exits_2, retarget_ok, s};
+use retarget_fixtures::{write_fixture, Fixture};
+
+#[test]
+fn neurons_writes_counts_masks_and_the_reference_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("llama");
+    write_fixture(Fixture::LlamaTied, &model).unwrap();
+    let english = dir.path().join("en.txt");
+    std::fs::write(
+        &english,
+        "the cat sat on the mat and the dog ran\n".repeat(20),
+    )
+    .unwrap();
+    let swahili = dir.path().join("sw.txt");
+    std::fs::write(
+        &swahili,
+        "habari ya asubuhi watu wote wamezaliwa huru\n".repeat(20),
+    )
+    .unwrap();
+    let out = dir.path().join("neurons.safetensors");
+    let layout = dir.path().join("neurons.json");
+    let printed = retarget_ok(&[
+        "neurons",
+        "--model",
+        s(&model),
+        "--text",
+        &format!("eng={}", s(&english)),
+        "--text",
+        &format!("swh={}", s(&swahili)),
+        "--window",
+        "64",
+        "--max-tokens",
+        "300",
+        "--out",
+        s(&out),
+        "--reference-layout",
+        s(&layout),
+        "--json",
+    ]);
+    let summary: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(summary["languages"], serde_json::json!(["eng", "swh"]));
+    assert_eq!(summary["tokens"], serde_json::json!([300, 300]));
+    let bytes = std::fs::read(&out).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let over_zero = file.tensor("over_zero").unwrap();
+    let (layers, neurons) = (over_zero.shape()[1], over_zero.shape()[2]);
+    assert_eq!(over_zero.shape()[0], 2);
+    let counts: Vec<i64> = over_zero
+        .data()
+        .chunks_exact(8)
+        .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert!(counts.iter().all(|&c| (0..=300).contains(&c)));
+    assert!(counts.iter().any(|&c| c > 0) && counts.iter().any(|&c| c < 300));
+    let mask = file.tensor("mask").unwrap().data().to_vec();
+    let reference: Vec<Vec<Vec<usize>>> =
+        serde_json::from_str(&std::fs::read_to_string(&layout).unwrap()).unwrap();
+    for (k, per_layer) in reference.iter().enumerate() {
+        assert_eq!(per_layer.len(), layers);
+        let total: usize = per_layer.iter().map(Vec::len).sum();
+        assert_eq!(summary["per_language"][k]["total"], total);
+        for (layer, owned) in per_layer.iter().enumerate() {
+            for index in 0..neurons {
+                let marked = mask[(k * layers + layer) * neurons + index] == 1;
+                assert_eq!(marked, owned.contains(&index));
+            }
+        }
+    }
+    // The same run again gives the same counts and masks.
+    let again = dir.path().join("again.safetensors");
+    retarget_ok(&[
+        "neurons",
+        "--model",
+        s(&model),
+        "--text",
+        &format!("eng={}", s(&english)),
+        "--text",
+        &format!("swh={}", s(&swahili)),
+        "--window",
+        "64",
+        "--max-tokens",
+        "300",
+        "--out",
+        s(&again),
+    ]);
+    let again = std::fs::read(&again).unwrap();
+    let again = safetensors::SafeTensors::deserialize(&again).unwrap();
+    for name in ["over_zero", "tokens", "mask"] {
+        assert!(
+            again.tensor(name).unwrap().data() == file.tensor(name).unwrap().data(),
+            "{name} differs between two runs"
+        );
+    }
+
+    let tiny = dir.path().join("tiny.txt");
+    std::fs::write(&tiny, "hi\n").unwrap();
+    let english_arg = format!("eng={}", s(&english));
+    let tiny_arg = format!("xx={}", s(&tiny));
+    let fresh = dir.path().join("fresh.safetensors");
+    assert_each_exits_2(
+        &["neurons", "--model", s(&model), "--out", s(&fresh)],
+        vec![
+            (vec!["--text", &english_arg], "two or more"),
+            (
+                vec!["--text", &english_arg, "--text", &english_arg],
+                "given twice",
+            ),
+            (
+                vec!["--text", &english_arg, "--text", &tiny_arg],
+                "at least 100",
+            ),
+            (
+                vec!["--text", &english_arg, "--text", "swh"],
+                "expected LANG=FILE",
+            ),
+            (
+                vec![
+                    "--text",
+                    &english_arg,
+                    "--text",
+                    &tiny_arg,
+                    "--top-rate",
+                    "0",
+                ],
+                "--top-rate 0 must lie in (0, 1]",
+            ),
+        ],
+    );
+    assert!(!fresh.exists());
+}

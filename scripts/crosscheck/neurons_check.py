@@ -1,0 +1,188 @@
+"""Cross-check of `retarget neurons` (language-specific neurons, LAPE) on
+SmolLM2-135M against transformers with forward hooks:
+
+- activation counts: the reference's counting (`activation.py`: per MLP
+  neuron, the tokens whose `act_fn(gate_proj(x))` is positive) recomputed
+  with hooks on each layer's `mlp.act_fn`, on the same token windows; a
+  count may differ only by tokens whose activation lies within float
+  rounding of zero (|a| < 1e-5 in transformers' own float32 values);
+- selection: `identify.py`'s `activation()` ported as it is written, run on
+  retarget's counts, gives exactly retarget's neurons per language and layer
+  (the reference-layout JSON and the masks in the neurons file);
+- bad input: one language, a language given twice, too little text, a
+  window longer than the context: exit 2, nothing written.
+
+Usage: neurons_check.py --retarget BIN --smollm2 DIR --assets DIR --work DIR
+"""
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+import transformers
+from safetensors.torch import load_file
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import finish, report, retarget  # noqa: E402
+from texts import udhr_paragraphs  # noqa: E402
+
+LANGUAGES = ["eng", "deu_1996", "fra", "swh", "tat"]
+MAX_TOKENS, WINDOW = 1000, 256
+NEAR_ZERO = 1e-5
+
+
+def reference_counts(folder, texts):
+    """Per language: (over_zero, near_zero) per (layer, neuron), and the token count."""
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    model.eval()
+    layers = model.config.num_hidden_layers
+    results = []
+    for path in texts:
+        ids = []
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if len(ids) >= MAX_TOKENS:
+                break
+            ids += tokenizer(line, add_special_tokens=False).input_ids
+        ids = ids[:MAX_TOKENS]
+        over_zero = torch.zeros(layers, model.config.intermediate_size, dtype=torch.int64)
+        near_zero = torch.zeros_like(over_zero)
+
+        def hook(index):
+            def count(_module, _inputs, output):
+                activation = output.float()
+                over_zero[index] += (activation > 0).sum(dim=(0, 1))
+                near_zero[index] += (activation.abs() < NEAR_ZERO).sum(dim=(0, 1))
+            return count
+
+        handles = [layer.mlp.act_fn.register_forward_hook(hook(i)) for i, layer in enumerate(model.model.layers)]
+        with torch.no_grad():
+            for start in range(0, len(ids), WINDOW):
+                model(torch.tensor([ids[start:start + WINDOW]]))
+        for handle in handles:
+            handle.remove()
+        results.append((over_zero, near_zero, len(ids)))
+    return results
+
+
+def identify(over_zero, n, top_rate=0.01, filter_rate=0.95, activation_bar_ratio=0.95):
+    """`identify.py`'s `activation()`, as the reference writes it (minus its prints and
+    file output): per language, per layer, the neuron indices."""
+    num_layers, intermediate_size, lang_num = over_zero.size()
+    activation_probs = over_zero / n  # layer x inter x lang_num
+    normed_activation_probs = activation_probs / activation_probs.sum(dim=-1, keepdim=True)
+    normed_activation_probs[torch.isnan(normed_activation_probs)] = 0
+    log_probs = torch.where(normed_activation_probs > 0, normed_activation_probs.log(), 0)
+    entropy = -torch.sum(normed_activation_probs * log_probs, dim=-1)
+    largest = False
+    if torch.isnan(entropy).sum():
+        raise ValueError
+    flattened_probs = activation_probs.flatten()
+    top_prob_value = flattened_probs.kthvalue(round(len(flattened_probs) * filter_rate)).values.item()
+    top_position = (activation_probs > top_prob_value).sum(dim=-1)
+    entropy[top_position == 0] = -torch.inf if largest else torch.inf
+    flattened_entropy = entropy.flatten()
+    top_entropy_value = round(len(flattened_entropy) * top_rate)
+    _, index = flattened_entropy.topk(top_entropy_value, largest=largest)
+    row_index = index // entropy.size(1)
+    col_index = index % entropy.size(1)
+    selected_probs = activation_probs[row_index, col_index]  # n x lang
+    selected_probs = selected_probs.transpose(0, 1)
+    activation_bar = flattened_probs.kthvalue(round(len(flattened_probs) * activation_bar_ratio)).values.item()
+    lang, indice = torch.where(selected_probs > activation_bar)
+    merged_index = torch.stack((row_index, col_index), dim=-1)
+    final_indice = []
+    for _, index in enumerate(indice.split(torch.bincount(lang).tolist())):
+        lang_index = [tuple(row.tolist()) for row in merged_index[index]]
+        lang_index.sort()
+        layer_index = [[] for _ in range(num_layers)]
+        for l, h in lang_index:
+            layer_index[l].append(h)
+        final_indice.append(layer_index)
+    # The reference's list stops at the last language that owns a neuron.
+    while len(final_indice) < lang_num:
+        final_indice.append([[] for _ in range(num_layers)])
+    return final_indice
+
+
+def check_counts_and_selection(binary, smollm2, texts, work):
+    out, layout = work / "neurons.safetensors", work / "neurons.json"
+    args = ["neurons", "--model", smollm2, "--out", out, "--reference-layout", layout,
+            "--max-tokens", MAX_TOKENS, "--window", WINDOW, "--json"]
+    for code, path in zip(LANGUAGES, texts):
+        args += ["--text", f"{code}={path}"]
+    summary = json.loads(retarget(binary, *args))
+    ours = load_file(str(out))
+    theirs = reference_counts(smollm2, texts)
+    worst, unexplained, differing = 0, 0, 0
+    for k, (over_zero, near_zero, tokens) in enumerate(theirs):
+        diff = (ours["over_zero"][k] - over_zero).abs()
+        worst = max(worst, int(diff.max()))
+        differing += int((diff > 0).sum())
+        unexplained += int((diff > near_zero).sum())
+        if int(ours["tokens"][k]) != tokens:
+            unexplained += 1
+    report(unexplained == 0, "LAPE activation counts against transformers' hooked act_fn",
+           f"{len(LANGUAGES)} languages × {MAX_TOKENS} tokens, {ours['over_zero'][0].numel()} neurons each: "
+           f"{differing} counts differ (max by {worst}), {unexplained} by more than the near-zero activations")
+    counts = ours["over_zero"].permute(1, 2, 0).to(torch.int32)  # layer x neuron x language, as the reference
+    n = ours["tokens"]
+    want = identify(counts, n)
+    got = json.loads(layout.read_text())
+    mask = ours["mask"]
+    from_mask = [[torch.nonzero(mask[k, layer]).flatten().tolist() for layer in range(mask.shape[1])]
+                 for k in range(mask.shape[0])]
+    total = sum(len(x) for per_layer in want for x in per_layer)
+    report(got == want and from_mask == want, "LAPE selection equals identify.py's on the same counts",
+           f"{total} neurons; per language " + ", ".join(f"{p['language']} {p['total']}" for p in summary["per_language"]))
+
+
+def check_bad_input(binary, smollm2, texts, work):
+    tiny = work / "tiny.txt"
+    tiny.write_text("Hi.\n")
+    cases = {
+        "one language": ["--text", f"eng={texts[0]}"],
+        "a language twice": ["--text", f"eng={texts[0]}", "--text", f"eng={texts[1]}"],
+        "too little text": ["--text", f"eng={texts[0]}", "--text", f"xx={tiny}"],
+        "window longer than the context": ["--text", f"eng={texts[0]}", "--text", f"fra={texts[1]}",
+                                           "--window", "100000000"],
+        "missing text file": ["--text", f"eng={texts[0]}", "--text", f"fra={work / 'missing.txt'}"],
+    }
+    for name, extra in cases.items():
+        out = work / "bad.safetensors"
+        proc = subprocess.run([str(binary), "neurons", "--model", str(smollm2), "--out", str(out), *map(str, extra)],
+                              capture_output=True, text=True)
+        message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+        report(proc.returncode == 2 and not out.exists() and message.startswith("error:"),
+               f"neurons bad input: {name}", f"exit {proc.returncode}: {message[:120]}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--retarget", type=Path, required=True)
+    parser.add_argument("--smollm2", type=Path, required=True)
+    parser.add_argument("--assets", type=Path, required=True)
+    parser.add_argument("--work", type=Path, required=True)
+    args = parser.parse_args()
+    if args.work.exists():
+        shutil.rmtree(args.work)
+    args.work.mkdir(parents=True)
+    transformers.logging.set_verbosity_error()
+    torch.set_num_threads(2)
+    texts = []
+    for code in LANGUAGES:
+        path = args.work / f"{code}.txt"
+        paragraphs = udhr_paragraphs(args.assets / "udhr" / "declaration" / f"{code}.html")
+        path.write_text("\n".join(p for p in paragraphs if p) + "\n", encoding="utf-8")
+        texts.append(path)
+    check_counts_and_selection(args.retarget, args.smollm2, texts, args.work)
+    check_bad_input(args.retarget, args.smollm2, texts, args.work)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
