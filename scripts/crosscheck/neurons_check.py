@@ -9,8 +9,12 @@ SmolLM2-135M against transformers with forward hooks:
 - selection: `identify.py`'s `activation()` ported as it is written, run on
   retarget's counts, gives exactly retarget's neurons per language and layer
   (the reference-layout JSON and the masks in the neurons file);
+- steering: `score --steer FILE:deactivate=swh` (and `activate=swh`)
+  against transformers with the same change made in a hook, within the
+  larger of 1e-4 and twice the unsteered difference;
 - bad input: one language, a language given twice, too little text, a
-  window longer than the context: exit 2, nothing written.
+  window longer than the context, a steer file of another model or
+  language: exit 2, nothing written.
 
 Usage: neurons_check.py --retarget BIN --smollm2 DIR --assets DIR --work DIR
 """
@@ -141,6 +145,55 @@ def check_counts_and_selection(binary, smollm2, texts, work):
            f"{total} neurons; per language " + ", ".join(f"{p['language']} {p['total']}" for p in summary["per_language"]))
 
 
+def check_steered_logits(binary, smollm2, texts, work):
+    """`score --steer FILE:deactivate=swh` / `activate=swh` against transformers with the
+    same change in a hook on each layer's `mlp.act_fn` (the reference's `index_fill_`
+    for deactivation; the file's mean activations for activation)."""
+    neurons = load_file(str(work / "neurons.safetensors"))
+    k = LANGUAGES.index("swh")
+    mask, means = neurons["mask"][k].bool(), neurons["mean_activation"][k]
+    lines = [Path(texts[k]).read_text(encoding="utf-8").splitlines()[-1], "Habari ya asubuhi, watu wote."]
+    text = work / "steer-lines.txt"
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(smollm2)
+    model = transformers.AutoModelForCausalLM.from_pretrained(smollm2, dtype=torch.float32)
+
+    def theirs(action):
+        def hook(index):
+            def change(_module, _inputs, output):
+                output = output.clone()
+                if action == "deactivate":
+                    output[..., mask[index]] = 0
+                elif action == "activate":
+                    output[..., mask[index]] = means[index][mask[index]]
+                return output
+            return change
+        handles = [layer.mlp.act_fn.register_forward_hook(hook(i)) for i, layer in enumerate(model.model.layers)]
+        with torch.no_grad():
+            out = [model(torch.tensor([tokenizer(line).input_ids])).logits[0] for line in lines]
+        for handle in handles:
+            handle.remove()
+        return out
+
+    def ours(action):
+        saved = work / f"steer-{action}.safetensors"
+        steer = [] if action == "none" else ["--steer", f"{work / 'neurons.safetensors'}:{action}=swh"]
+        retarget(binary, "score", "--model", smollm2, "-i", text, "--save-logits", saved, *steer)
+        logits = load_file(str(saved))
+        return [logits[f"line.{i}"] for i in range(len(lines))]
+
+    plain = max(float((a - b).abs().max()) for a, b in zip(ours("none"), theirs("none")))
+    bound = max(1e-4, 2 * plain)
+    for action in ["deactivate", "activate"]:
+        got, want = ours(action), theirs(action)
+        error = max(float((a - b).abs().max()) for a, b in zip(got, want))
+        moved = max(float((a - b).abs().max()) for a, b in zip(want, theirs("none")))
+        report(error <= bound and moved > 100 * bound,
+               f"score --steer {action}=swh against transformers with the same change in a hook",
+               f"{int(mask.sum())} neurons; max |Δlogit| {error:.1e} (unsteered {plain:.1e}, bound {bound:.1e}); "
+               f"the change moves logits by up to {moved:.2f}")
+
+
 def check_bad_input(binary, smollm2, texts, work):
     tiny = work / "tiny.txt"
     tiny.write_text("Hi.\n")
@@ -180,8 +233,32 @@ def main():
         path.write_text("\n".join(p for p in paragraphs if p) + "\n", encoding="utf-8")
         texts.append(path)
     check_counts_and_selection(args.retarget, args.smollm2, texts, args.work)
+    check_steered_logits(args.retarget, args.smollm2, texts, args.work)
     check_bad_input(args.retarget, args.smollm2, texts, args.work)
+    check_bad_steers(args.retarget, args.smollm2, args.work)
     finish()
+
+
+def check_bad_steers(binary, smollm2, work):
+    from safetensors.torch import save_file
+    neurons = work / "neurons.safetensors"
+    other = work / "other-model.safetensors"
+    metadata = {"format": "retarget-lape-neurons", "languages": json.dumps(["eng", "swh"])}
+    save_file({"mask": torch.zeros(2, 4, 64, dtype=torch.uint8),
+               "mean_activation": torch.zeros(2, 4, 64)}, str(other), metadata=metadata)
+    text = work / "one-line.txt"
+    text.write_text("Hello.\n")
+    cases = {
+        "a neurons file of another model": (f"{other}:deactivate=swh", "this model has"),
+        "a language the file lacks": (f"{neurons}:deactivate=yor", "no neurons of language `yor`"),
+        "a file that is not a neurons file": (f"{smollm2 / 'model.safetensors'}:deactivate=swh", "not a neurons file"),
+        "an unknown action": (f"{neurons}:zero=swh", "expected FILE:deactivate=LANG"),
+    }
+    for name, (steer, message) in cases.items():
+        proc = subprocess.run([str(binary), "score", "--model", str(smollm2), "-i", str(text), "--steer", steer],
+                              capture_output=True, text=True)
+        report(proc.returncode == 2 and message in proc.stderr, f"steer bad input: {name}",
+               f"exit {proc.returncode}: {proc.stderr.strip()[:140]}")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,19 @@ pub struct ActivationCounts {
     pub tokens: u64,
     /// Tokens with a positive activation, `layer * neurons + index`.
     pub over_zero: Vec<u64>,
+    /// Sum of the activations over the tokens, same layout.
+    pub activation_sum: Vec<f64>,
+}
+
+impl ActivationCounts {
+    /// The mean activation of each neuron over the tokens.
+    pub fn mean_activation(&self) -> Vec<f32> {
+        let tokens = self.tokens.max(1) as f64;
+        self.activation_sum
+            .iter()
+            .map(|&s| (s / tokens) as f32)
+            .collect()
+    }
 }
 
 /// The token ids LAPE counts over for `lines`: each line without special
@@ -104,6 +117,7 @@ pub fn count_activations(
     let mut probe = CountPositive {
         neurons: config.intermediate_size,
         over_zero: vec![0; config.num_layers * config.intermediate_size],
+        activation_sum: vec![0.0; config.num_layers * config.intermediate_size],
     };
     for chunk in ids.chunks(window) {
         let input = Tensor::new(chunk, model.decoder.device())?.unsqueeze(0)?;
@@ -118,13 +132,15 @@ pub fn count_activations(
         neurons: config.intermediate_size,
         tokens: ids.len() as u64,
         over_zero: probe.over_zero,
+        activation_sum: probe.activation_sum,
     })
 }
 
-/// The probe that counts positive MLP activations.
+/// The probe that counts positive MLP activations and sums them.
 struct CountPositive {
     neurons: usize,
     over_zero: Vec<u64>,
+    activation_sum: Vec<f64>,
 }
 
 impl Probe for CountPositive {
@@ -135,10 +151,13 @@ impl Probe for CountPositive {
     fn visit(&mut self, site: Site, states: Tensor, _: usize) -> candle_core::Result<Tensor> {
         if let Site::MlpActivation(layer) = site {
             let values: Vec<f32> = states.flatten_all()?.to_vec1()?;
-            let counts = &mut self.over_zero[layer * self.neurons..(layer + 1) * self.neurons];
+            let range = layer * self.neurons..(layer + 1) * self.neurons;
+            let counts = &mut self.over_zero[range.clone()];
+            let sums = &mut self.activation_sum[range];
             for token in values.chunks_exact(self.neurons) {
-                for (count, &v) in counts.iter_mut().zip(token) {
+                for ((count, sum), &v) in counts.iter_mut().zip(sums.iter_mut()).zip(token) {
                     *count += u64::from(v > 0.0);
+                    *sum += f64::from(v);
                 }
             }
         }
@@ -246,6 +265,7 @@ mod tests {
             layers: 2,
             neurons: over_zero.len() / 2,
             tokens,
+            activation_sum: vec![0.0; over_zero.len()],
             over_zero,
         }
     }

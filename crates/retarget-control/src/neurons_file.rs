@@ -2,6 +2,7 @@
 //! language's activation counts (`over_zero`, `(languages, layers, neurons)`
 //! i64), token counts (`tokens`, `(languages,)` i64) and neuron masks
 //! (`mask`, `(languages, layers, neurons)` u8, 1 = the language's neuron),
+//! mean activations (`mean_activation`, `(languages, layers, neurons)` f32),
 //! and in its metadata the model, the languages in order, the settings and
 //! the counting window; and the summary: neurons per language and per layer.
 
@@ -45,6 +46,10 @@ pub fn to_bytes(
         .iter()
         .flat_map(|c| c.over_zero.iter().flat_map(|&n| (n as i64).to_le_bytes()))
         .collect();
+    let means: Vec<u8> = counts
+        .iter()
+        .flat_map(|c| c.mean_activation().into_iter().flat_map(f32::to_le_bytes))
+        .collect();
     let tokens: Vec<u8> = counts
         .iter()
         .flat_map(|c| (c.tokens as i64).to_le_bytes())
@@ -69,6 +74,10 @@ pub fn to_bytes(
         (
             "mask".to_string(),
             view(Dtype::U8, vec![languages, layers, neurons], &mask)?,
+        ),
+        (
+            "mean_activation".to_string(),
+            view(Dtype::F32, vec![languages, layers, neurons], &means)?,
         ),
     ];
     let metadata: HashMap<String, String> = [

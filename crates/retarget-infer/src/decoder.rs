@@ -8,6 +8,8 @@
 //! (f32 RMSNorm, rotate-half rotary positions, grouped-query attention with a
 //! causal mask, SwiGLU MLP) so that logits agree to float rounding.
 
+use std::sync::Arc;
+
 use candle_core::quantized::QMatMul;
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
@@ -15,7 +17,7 @@ use retarget_model::gguf::GgufFile;
 use retarget_model::ModelError;
 
 use crate::config::{Activation, DecoderConfig};
-use crate::probe::{at, NoProbe, Probe, Site};
+use crate::probe::{at, NoProbe, Probe, Site, Steer};
 
 /// Which positions' logits a forward pass returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +166,8 @@ pub struct Decoder {
     /// cos and sin tables of every layer's rotary base; `local` for the
     /// sliding-window layers when their base differs (Gemma 3).
     rotary: Rotary,
+    /// Changes applied at probe sites in every forward pass, in order.
+    steers: Vec<Arc<dyn Steer>>,
 }
 
 /// cos and sin tables, `(max_positions, head_dim/2)`.
@@ -325,6 +329,7 @@ impl Decoder {
             norm,
             head,
             rotary,
+            steers: Vec::new(),
         })
     }
 
@@ -423,7 +428,14 @@ impl Decoder {
             layers,
             head,
             rotary,
+            steers: Vec::new(),
         })
+    }
+
+    /// Adds a change applied at probe sites in every forward pass from now
+    /// on (after those added before; probes see the changed states).
+    pub fn add_steer(&mut self, steer: Arc<dyn Steer>) {
+        self.steers.push(steer);
     }
 
     /// The hyper-parameters.
@@ -519,7 +531,7 @@ impl Decoder {
         };
         let global = positions(&self.rotary.global)?;
         let local = self.rotary.local.as_ref().map(positions).transpose()?;
-        hidden = at(probe, Site::Residual(0), hidden, offset)?;
+        hidden = at(probe, &self.steers, Site::Residual(0), hidden, offset)?;
         for (index, ((layer, slot), window)) in self
             .layers
             .iter()
@@ -537,19 +549,33 @@ impl Decoder {
             };
             let normed = candle_nn::ops::rms_norm(&hidden, &layer.input_norm, eps)?;
             let attended = layer.attention.forward(&normed, cos, sin, mask, slot)?;
-            let mut attended = at(probe, Site::Attention(index), attended, offset)?;
+            let mut attended = at(
+                probe,
+                &self.steers,
+                Site::Attention(index),
+                attended,
+                offset,
+            )?;
             if let Some(norm) = &layer.attention_out_norm {
                 attended = candle_nn::ops::rms_norm(&attended, norm, eps)?;
             }
             hidden = (hidden + attended)?;
             let normed = candle_nn::ops::rms_norm(&hidden, &layer.mlp_norm, eps)?;
-            let transformed = layer.mlp.forward(&normed, index, offset, probe)?;
-            let mut transformed = at(probe, Site::Mlp(index), transformed, offset)?;
+            let transformed = layer
+                .mlp
+                .forward(&normed, index, offset, &self.steers, probe)?;
+            let mut transformed = at(probe, &self.steers, Site::Mlp(index), transformed, offset)?;
             if let Some(norm) = &layer.mlp_out_norm {
                 transformed = candle_nn::ops::rms_norm(&transformed, norm, eps)?;
             }
             hidden = (&hidden + transformed)?;
-            hidden = at(probe, Site::Residual(index + 1), hidden, offset)?;
+            hidden = at(
+                probe,
+                &self.steers,
+                Site::Residual(index + 1),
+                hidden,
+                offset,
+            )?;
         }
         cache.len += seq;
         Ok(hidden)
@@ -617,13 +643,14 @@ impl Attention {
 }
 
 impl Mlp {
-    /// The MLP of layer `layer` over positions from `offset`; `probe` may
-    /// see its neurons' activations.
+    /// The MLP of layer `layer` over positions from `offset`; `steers` and
+    /// then `probe` may change and see its neurons' activations.
     fn forward(
         &self,
         x: &Tensor,
         layer: usize,
         offset: usize,
+        steers: &[Arc<dyn Steer>],
         probe: &mut dyn Probe,
     ) -> candle_core::Result<Tensor> {
         let gate_up = self.gate_up.forward(x)?;
@@ -632,7 +659,7 @@ impl Mlp {
             Activation::Silu => gate.silu()?,
             Activation::GeluTanh => gate.gelu()?,
         };
-        let gate = at(probe, Site::MlpActivation(layer), gate, offset)?;
+        let gate = at(probe, steers, Site::MlpActivation(layer), gate, offset)?;
         let up = gate_up.narrow(D::Minus1, self.intermediate, self.intermediate)?;
         self.down.forward(&(gate * up)?)
     }

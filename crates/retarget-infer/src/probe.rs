@@ -1,8 +1,13 @@
 //! Named places in a decoder's forward pass where states can be read and
 //! changed: the one mechanism the logit lens, language-specific neurons and
-//! steering use. A [`Probe`] says which [`Site`]s it wants; the forward pass
-//! hands it those states (and uses what it returns in their place) and
-//! skips every other site, so a probe that wants nothing costs nothing.
+//! steering use. A [`Probe`] (passed to one forward pass) says which
+//! [`Site`]s it wants; the forward pass hands it those states (and uses what
+//! it returns in their place) and skips every other site, so a probe that
+//! wants nothing costs nothing. A [`Steer`] is a change installed in the
+//! decoder for every forward pass (so `score`, `generate`, `translate` and
+//! `lens` all run steered); steers apply before the probe sees the states.
+
+use std::sync::Arc;
 
 use candle_core::Tensor;
 
@@ -69,13 +74,32 @@ where
     }
 }
 
-/// `probe.visit(site, …)` if the probe wants `site`, else `states` as they are.
+/// A change to the states at some sites, installed in a decoder for every
+/// forward pass (`Decoder::add_steer`): deactivating neurons, adding a
+/// language vector, mapping one language's representations toward
+/// another's.
+pub trait Steer: Send + Sync {
+    /// Whether [`Steer::apply`] changes `site`.
+    fn wants(&self, site: Site) -> bool;
+
+    /// The changed states at `site` for positions `offset..offset + seq`.
+    fn apply(&self, site: Site, states: Tensor, offset: usize) -> candle_core::Result<Tensor>;
+}
+
+/// The states at `site` after every steer that changes it, as `probe` sees
+/// (and may change) them; untouched when nothing wants the site.
 pub(crate) fn at(
     probe: &mut dyn Probe,
+    steers: &[Arc<dyn Steer>],
     site: Site,
-    states: Tensor,
+    mut states: Tensor,
     offset: usize,
 ) -> candle_core::Result<Tensor> {
+    for steer in steers {
+        if steer.wants(site) {
+            states = steer.apply(site, states, offset)?;
+        }
+    }
     if probe.wants(site) {
         probe.visit(site, states, offset)
     } else {

@@ -17,6 +17,8 @@ use retarget_infer::Device;
 use retarget_infer::LanguageModel;
 
 use retarget_model::output::OutputFile;
+
+use crate::control_cli::SteerArgs;
 use retarget_model::progress::count_bar;
 use serde_json::json;
 
@@ -32,6 +34,8 @@ pub struct ModelArgs {
     quantized: bool,
     #[command(flatten)]
     device: DeviceArg,
+    #[command(flatten)]
+    steer: SteerArgs,
 }
 
 /// `--device`, for every command that runs a network.
@@ -59,11 +63,12 @@ impl ModelArgs {
     /// Opens the model, from its quantized GGUF blocks when asked.
     fn open(&self) -> Result<AnyModel> {
         let device = self.device.open()?;
-        Ok(if self.quantized {
+        let model = if self.quantized {
             AnyModel::Decoder(LanguageModel::open_gguf_quantized(&self.model, &device)?)
         } else {
             open_model(&self.model, &device)?
-        })
+        };
+        self.steer.install(model, &self.model)
     }
 
     /// Opens a decoder-only model (another kind is refused), from its

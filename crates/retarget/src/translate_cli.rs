@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use retarget_eval::langid::{check_expectable, summarize, Backend, LangidSummary};
 use retarget_infer::model::open_model;
+
+use crate::control_cli::SteerArgs;
 use retarget_infer::score::read_text;
 use retarget_infer::seq2seq::translate::TranslateOptions;
 use retarget_model::output::OutputFile;
@@ -20,6 +22,8 @@ pub struct TranslateArgs {
     model: PathBuf,
     #[command(flatten)]
     device: DeviceArg,
+    #[command(flatten)]
+    steer: SteerArgs,
     /// Source language (ISO 639 code; m2m_100 / NLLB need it).
     #[arg(long)]
     src: Option<String>,
@@ -75,7 +79,9 @@ pub fn run_translate(args: TranslateArgs) -> Result<String> {
     let expectable = check_expectable(&backend, &options.tgt);
     let lines = read_text(&args.input)?;
     let bar = count_bar(lines.len() as u64, "translating");
-    let model = open_model(&args.model, &args.device.open()?)?;
+    let model = args
+        .steer
+        .install(open_model(&args.model, &args.device.open()?)?, &args.model)?;
     let translations = model.translate(&args.input, &lines, &options, &|done| {
         bar.set_position(done as u64)
     })?;

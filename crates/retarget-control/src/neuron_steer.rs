@@ -1,0 +1,224 @@
+//! Steering with a language's neurons from a neurons file: deactivate them
+//! (activation set to 0, as the LAPE reference's `ppl.py` does with
+//! `index_fill_`) or activate them (set to the language's mean activation
+//! over the text the file was made from), at every position.
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use retarget_infer::config::DecoderConfig;
+use retarget_infer::probe::{Site, Steer};
+use retarget_model::ModelError;
+use safetensors::SafeTensors;
+
+use crate::error::Result;
+use crate::neurons_file::FORMAT;
+
+/// What is done to the language's neurons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeuronAction {
+    /// Activations set to 0.
+    Deactivate,
+    /// Activations set to the language's mean activation.
+    Activate,
+}
+
+/// A language's neurons, set to fixed values in every forward pass.
+pub struct NeuronSteer {
+    /// Per layer: `keep` (1 where the activation stays, 0 where it is set)
+    /// and `set` (the values set), both `(neurons,)`; `None` for layers with
+    /// none of the language's neurons.
+    per_layer: Vec<Option<(Tensor, Tensor)>>,
+    /// Neurons changed in all.
+    pub neurons: usize,
+}
+
+impl NeuronSteer {
+    /// The steer for `language`'s neurons in the neurons file `path`, for
+    /// a decoder of `config` on `device`; a file of another shape, another
+    /// format or without the language is refused, naming the file.
+    pub fn load(
+        path: &Path,
+        language: &str,
+        action: NeuronAction,
+        config: &DecoderConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        let invalid = |problem: String| ModelError::invalid(path, problem);
+        let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
+        let (_, header) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| invalid(format!("not a safetensors file: {e}")))?;
+        let metadata = header.metadata().clone().unwrap_or_default();
+        if metadata.get("format").map(String::as_str) != Some(FORMAT) {
+            return Err(invalid(format!(
+                "not a neurons file (`retarget neurons` writes them; its metadata has format = {FORMAT})"
+            ))
+            .into());
+        }
+        let languages: Vec<String> = metadata
+            .get("languages")
+            .and_then(|l| serde_json::from_str(l).ok())
+            .ok_or_else(|| invalid("the metadata lacks its language list".into()))?;
+        let index = languages
+            .iter()
+            .position(|l| l == language)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "no neurons of language `{language}`; the file has {}",
+                    languages.join(", ")
+                ))
+            })?;
+        let tensors = SafeTensors::deserialize(&bytes)
+            .map_err(|e| invalid(format!("not a safetensors file: {e}")))?;
+        let (layers, neurons) = (config.num_layers, config.intermediate_size);
+        let mask = tensors
+            .tensor("mask")
+            .map_err(|e| invalid(format!("no `mask`: {e}")))?;
+        if mask.shape() != [languages.len(), layers, neurons] {
+            return Err(invalid(format!(
+                "neurons of a model with {} layers × {} MLP neurons; this model has {layers} × {neurons} (a neurons file of another model)",
+                mask.shape().get(1).copied().unwrap_or(0),
+                mask.shape().get(2).copied().unwrap_or(0)
+            ))
+            .into());
+        }
+        let means = tensors
+            .tensor("mean_activation")
+            .map_err(|e| invalid(format!("no `mean_activation`: {e}")))?;
+        if means.shape() != mask.shape() || means.dtype() != safetensors::Dtype::F32 {
+            return Err(invalid("`mean_activation` does not match `mask`".into()).into());
+        }
+        let start = index * layers * neurons;
+        let mask = &mask.data()[start..start + layers * neurons];
+        let means: Vec<f32> = means.data()[4 * start..4 * (start + layers * neurons)]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let mut per_layer = Vec::with_capacity(layers);
+        let mut changed = 0;
+        for layer in 0..layers {
+            let range = layer * neurons..(layer + 1) * neurons;
+            let owned = &mask[range.clone()];
+            if owned.iter().all(|&m| m == 0) {
+                per_layer.push(None);
+                continue;
+            }
+            changed += owned.iter().filter(|&&m| m != 0).count();
+            let keep: Vec<f32> = owned.iter().map(|&m| f32::from(m == 0)).collect();
+            let set: Vec<f32> = owned
+                .iter()
+                .zip(&means[range])
+                .map(|(&m, &mean)| match (m != 0, action) {
+                    (true, NeuronAction::Activate) => mean,
+                    _ => 0.0,
+                })
+                .collect();
+            per_layer.push(Some((
+                Tensor::from_vec(keep, neurons, device)?,
+                Tensor::from_vec(set, neurons, device)?,
+            )));
+        }
+        Ok(NeuronSteer {
+            per_layer,
+            neurons: changed,
+        })
+    }
+}
+
+impl Steer for NeuronSteer {
+    fn wants(&self, site: Site) -> bool {
+        matches!(site, Site::MlpActivation(l) if self.per_layer.get(l).is_some_and(Option::is_some))
+    }
+
+    fn apply(&self, site: Site, states: Tensor, _: usize) -> candle_core::Result<Tensor> {
+        let Site::MlpActivation(layer) = site else {
+            return Ok(states);
+        };
+        match &self.per_layer[layer] {
+            Some((keep, set)) => states.broadcast_mul(keep)?.broadcast_add(set),
+            None => Ok(states),
+        }
+    }
+}
+
+/// A `--steer` argument: `FILE:deactivate=LANG` or `FILE:activate=LANG`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SteerSpec {
+    /// The neurons file.
+    pub path: std::path::PathBuf,
+    /// What is done to the neurons.
+    pub action: NeuronAction,
+    /// Whose neurons.
+    pub language: String,
+}
+
+impl SteerSpec {
+    /// Parses `FILE:ACTION=LANG` (the last `:` separates the file).
+    pub fn parse(spec: &str) -> Result<Self> {
+        let usage = || {
+            crate::ControlError::Usage(format!(
+                "--steer {spec}: expected FILE:deactivate=LANG or FILE:activate=LANG"
+            ))
+        };
+        let (path, knob) = spec.rsplit_once(':').ok_or_else(usage)?;
+        let (action, language) = knob.split_once('=').ok_or_else(usage)?;
+        let action = match action {
+            "deactivate" => NeuronAction::Deactivate,
+            "activate" => NeuronAction::Activate,
+            _ => return Err(usage()),
+        };
+        if path.is_empty() || language.is_empty() {
+            return Err(usage());
+        }
+        Ok(SteerSpec {
+            path: path.into(),
+            action,
+            language: language.to_string(),
+        })
+    }
+
+    /// Installs the steer in `model` (every forward pass from now on);
+    /// returns how many neurons it changes.
+    pub fn install(&self, model: &mut retarget_infer::LanguageModel) -> Result<usize> {
+        let steer = NeuronSteer::load(
+            &self.path,
+            &self.language,
+            self.action,
+            model.decoder.config(),
+            model.decoder.device(),
+        )?;
+        let neurons = steer.neurons;
+        model.decoder.add_steer(std::sync::Arc::new(steer));
+        Ok(neurons)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steer_specs_parse_and_bad_ones_are_refused() {
+        let spec = SteerSpec::parse("/tmp/a:b/n.safetensors:deactivate=swh").unwrap();
+        assert_eq!(
+            spec.path,
+            std::path::PathBuf::from("/tmp/a:b/n.safetensors")
+        );
+        assert_eq!(spec.action, NeuronAction::Deactivate);
+        assert_eq!(spec.language, "swh");
+        assert_eq!(
+            SteerSpec::parse("n.safetensors:activate=eng")
+                .unwrap()
+                .action,
+            NeuronAction::Activate
+        );
+        for bad in [
+            "n.safetensors",
+            "n.safetensors:zero=swh",
+            ":deactivate=swh",
+            "n:deactivate=",
+        ] {
+            assert!(SteerSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
