@@ -1,5 +1,5 @@
 //! `retarget neurons` end to end: the neurons file, the reference layout,
-//! the summary, and bad input.
+//! the summary, steering with it, and bad input.
 
 mod common;
 
@@ -97,6 +97,38 @@ fn neurons_writes_counts_masks_and_the_reference_layout() {
             "{name} differs between two runs"
         );
     }
+
+    // Steering with the file: deactivating a language's neurons changes the
+    // scores (when it owns any), and a language the file lacks is refused.
+    let nll = |steer: Option<String>| -> f64 {
+        let mut args = vec!["score", "--model", s(&model), "-i", s(&swahili), "--json"];
+        if let Some(steer) = &steer {
+            args.extend(["--steer", steer.as_str()]);
+        }
+        let out = retarget_ok(&args);
+        let summary: serde_json::Value =
+            serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        summary["total_nll"].as_f64().unwrap()
+    };
+    let plain = nll(None);
+    for (k, language) in ["eng", "swh"].iter().enumerate() {
+        let owned = summary["per_language"][k]["total"].as_u64().unwrap();
+        let steered = nll(Some(format!("{}:deactivate={language}", s(&out))));
+        assert_eq!(owned > 0, steered != plain, "{language}: {owned} neurons");
+    }
+    assert_each_exits_2(
+        &["score", "--model", s(&model), "-i", s(&swahili)],
+        vec![
+            (
+                vec!["--steer", &format!("{}:deactivate=yor", s(&out))],
+                "no neurons of language `yor`",
+            ),
+            (
+                vec!["--steer", &format!("{}:deactivate=swh", s(&english))],
+                "not a safetensors file",
+            ),
+        ],
+    );
 
     let tiny = dir.path().join("tiny.txt");
     std::fs::write(&tiny, "hi\n").unwrap();
