@@ -40,9 +40,9 @@ done_with merge
   --assets examples/assets --smollm2 "$work/smollm2" --smollm2-gguf examples/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
   --work "$work/infer" || status=1
 done_with infer
-"$venv/bin/python" scripts/crosscheck/neurons_check.py --retarget "$bin" --smollm2 "$work/smollm2" \
-  --assets examples/assets --work "$work/neurons" || status=1
-done_with neurons
+"$venv/bin/python" scripts/crosscheck/control_check.py --retarget "$bin" --smollm2 "$work/smollm2" \
+  --assets examples/assets --work "$work/control" || status=1
+done_with control
 "$venv/bin/python" scripts/crosscheck/gemma_check.py --retarget "$bin" \
   --gguf examples/assets/gemma3/gemma-3-270m-q4_k_m.gguf --assets examples/assets --work "$work/gemma" || status=1
 done_with gemma

@@ -4,12 +4,16 @@
 //! |---|---|
 //! | [`lape`] | language-specific neurons as LAPE finds them: activation counts per language, entropy selection |
 //! | [`neurons_file`] | the neurons file: counts, masks and settings in one safetensors file |
-//! | [`neuron_steer`] | steering with a language's neurons: deactivate or activate them (`--steer`) |
+//! | [`neuron_steer`] | steering with a language's neurons: deactivate or activate them |
+//! | [`incline`] | INCLINE: per-layer least-squares maps between languages' representations, applied as a steer |
+//! | [`steer_spec`] | `--steer` arguments: which file, what to do with it |
 //! | [`error`] | the crate's error type |
 
 pub mod error;
+pub mod incline;
 pub mod lape;
 pub mod neuron_steer;
 pub mod neurons_file;
+pub mod steer_spec;
 
 pub use error::{ControlError, Result};

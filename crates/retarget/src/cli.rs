@@ -11,7 +11,7 @@ use retarget_model::progress::bytes_bar;
 use retarget_model::writer::parse_size;
 
 use crate::adapt_cli::{self, AdaptArgs};
-use crate::control_cli::{self, NeuronsArgs};
+use crate::control_cli::{self, NeuronsArgs, SteerCommand};
 use crate::eval_cli::{self, EvalCommand};
 use crate::infer_cli::{self, GenerateArgs, LensArgs, ScoreArgs};
 use crate::render;
@@ -88,6 +88,11 @@ enum Command {
     Lens(LensArgs),
     /// Find the language-specific neurons of a decoder (LAPE): per language, how often each MLP neuron fires; the neurons whose firing is concentrated in few languages.
     Neurons(NeuronsArgs),
+    /// Fit steers (INCLINE maps) for --steer.
+    Steer {
+        #[command(subcommand)]
+        command: SteerCommand,
+    },
     /// Evaluate: translation metrics equal to sacrebleu's, language identification, tokenizer fairness.
     Eval {
         #[command(subcommand)]
@@ -173,6 +178,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => print!("{}", infer_cli::run_generate(args)?),
         Command::Lens(args) => print!("{}", infer_cli::run_lens(args)?),
         Command::Neurons(args) => print!("{}", control_cli::run_neurons(args)?),
+        Command::Steer { command } => print!("{}", control_cli::run_steer(command)?),
         Command::Translate(args) => print!("{}", translate_cli::run_translate(args)?),
     }
     Ok(())

@@ -106,8 +106,7 @@ fn neurons_writes_counts_masks_and_the_reference_layout() {
             args.extend(["--steer", steer.as_str()]);
         }
         let out = retarget_ok(&args);
-        let summary: serde_json::Value =
-            serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
         summary["total_nll"].as_f64().unwrap()
     };
     let plain = nll(None);
@@ -163,6 +162,67 @@ fn neurons_writes_counts_masks_and_the_reference_layout() {
                 "--top-rate 0 must lie in (0, 1]",
             ),
         ],
+    );
+    assert!(!fresh.exists());
+}
+
+#[test]
+fn steer_fit_incline_writes_maps_that_steer_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("llama");
+    write_fixture(Fixture::LlamaTied, &model).unwrap();
+    let source = dir.path().join("sw.txt");
+    std::fs::write(&source, "habari ya asubuhi\nwatu wote\nhaki za binadamu\n").unwrap();
+    let target = dir.path().join("en.txt");
+    std::fs::write(&target, "good morning\nall people\nhuman rights\n").unwrap();
+    let maps = dir.path().join("incline.safetensors");
+    retarget_ok(&[
+        "steer",
+        "fit",
+        "incline",
+        "--model",
+        s(&model),
+        "--parallel",
+        s(&source),
+        s(&target),
+        "--out",
+        s(&maps),
+        "--keep-representations",
+    ]);
+    let bytes = std::fs::read(&maps).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let hidden = file.tensor("map.0").unwrap().shape()[0];
+    assert_eq!(file.tensor("map.0").unwrap().shape(), &[hidden, hidden]);
+    assert_eq!(file.tensor("source.0").unwrap().shape(), &[3, hidden]);
+    let nll = |steer: &[&str]| -> f64 {
+        let mut args = vec!["score", "--model", s(&model), "-i", s(&source), "--json"];
+        args.extend(steer);
+        let out = retarget_ok(&args);
+        let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        summary["total_nll"].as_f64().unwrap()
+    };
+    let plain = nll(&[]);
+    let zero = format!("{}:incline=0", s(&maps));
+    let half = format!("{}:incline=0.5", s(&maps));
+    assert_eq!(nll(&["--steer", &zero]), plain);
+    assert_ne!(nll(&["--steer", &half]), plain);
+    let short = dir.path().join("short.txt");
+    std::fs::write(&short, "good morning\n").unwrap();
+    let fresh = dir.path().join("fresh.safetensors");
+    assert_each_exits_2(
+        &[
+            "steer",
+            "fit",
+            "incline",
+            "--model",
+            s(&model),
+            "--out",
+            s(&fresh),
+        ],
+        vec![(
+            vec!["--parallel", s(&source), s(&short)],
+            "pair line by line",
+        )],
     );
     assert!(!fresh.exists());
 }
