@@ -6,9 +6,7 @@ use anyhow::Result;
 use retarget_control::incline::{self, RepresentationSite};
 use retarget_control::lape::{self, Settings, MIN_TOKENS};
 use retarget_control::neurons_file::{self, Provenance, Summary};
-use retarget_control::steer_spec::SteerSpec;
 use retarget_control::ControlError;
-use retarget_infer::model::AnyModel;
 use retarget_infer::score::read_text;
 use retarget_model::output::OutputFile;
 use retarget_model::progress::count_bar;
@@ -172,38 +170,6 @@ fn render(summary: &Summary, layers: usize, neurons: usize) -> String {
         );
     }
     out
-}
-
-/// `--steer`, for every command that runs a decoder.
-#[derive(Debug, Default, clap::Args)]
-pub struct SteerArgs {
-    /// Change the model in every forward pass with a neurons file from `retarget
-    /// neurons`: FILE:deactivate=LANG (LANG's neurons set to 0) or FILE:activate=LANG
-    /// (set to LANG's mean activation). Repeatable; applied in order.
-    #[arg(long = "steer", value_name = "FILE:ACTION=LANG")]
-    steers: Vec<String>,
-}
-
-impl SteerArgs {
-    /// `model` with the steers installed; steers on a model that is not a
-    /// decoder are refused.
-    pub fn install(&self, model: AnyModel, path: &std::path::Path) -> Result<AnyModel> {
-        if self.steers.is_empty() {
-            return Ok(model);
-        }
-        let specs = self
-            .steers
-            .iter()
-            .map(|s| SteerSpec::parse(s))
-            .collect::<retarget_control::Result<Vec<_>>>()?;
-        let mut decoder = model
-            .into_decoder(path)
-            .map_err(|e| ControlError::Usage(format!("--steer needs a decoder-only model: {e}")))?;
-        for spec in &specs {
-            spec.install(&mut decoder)?;
-        }
-        Ok(AnyModel::Decoder(decoder))
-    }
 }
 
 /// `retarget steer …`.

@@ -18,7 +18,7 @@ use retarget_infer::LanguageModel;
 
 use retarget_model::output::OutputFile;
 
-use crate::control_cli::SteerArgs;
+use crate::steer_args::SteerArgs;
 use retarget_model::progress::count_bar;
 use serde_json::json;
 

@@ -8,6 +8,7 @@ mod eval_cli;
 mod infer_cli;
 mod langid_cli;
 mod render;
+mod steer_args;
 mod translate_cli;
 mod vocab_cli;
 

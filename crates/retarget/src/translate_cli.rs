@@ -6,7 +6,7 @@ use anyhow::Result;
 use retarget_eval::langid::{check_expectable, summarize, Backend, LangidSummary};
 use retarget_infer::model::open_model;
 
-use crate::control_cli::SteerArgs;
+use crate::steer_args::SteerArgs;
 use retarget_infer::score::read_text;
 use retarget_infer::seq2seq::translate::TranslateOptions;
 use retarget_model::output::OutputFile;
