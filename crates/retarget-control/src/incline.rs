@@ -14,6 +14,7 @@
 //! default `rcond`), computed in f64. The released code applies the map at
 //! the last prompt token only; here it applies at every position.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,12 +23,13 @@ use nalgebra::DMatrix;
 use retarget_infer::decoder::KvCache;
 use retarget_infer::model::LanguageModel;
 use retarget_infer::probe::{Probe, Site, Steer};
+use retarget_model::dtype::{from_f32, FloatType};
 use retarget_model::ModelError;
-use safetensors::tensor::TensorView;
-use safetensors::{Dtype, SafeTensors};
+use safetensors::Dtype;
 use serde::Serialize;
 
 use crate::error::{ControlError, Result};
+use crate::steer_file::{serialize, Entry, SteerFile};
 
 /// What `format` in an INCLINE file's metadata says.
 pub const FORMAT: &str = "retarget-incline-maps";
@@ -209,37 +211,34 @@ pub fn to_bytes(
     maps: &[Vec<f32>],
     hidden: usize,
     kept: Option<(&Representations, &Representations)>,
-    metadata: std::collections::HashMap<String, String>,
+    metadata: HashMap<String, String>,
 ) -> Result<Vec<u8>> {
-    let f32_bytes = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
-    let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = maps
+    let f32_bytes = |v: &[f32]| from_f32(FloatType::F32, v);
+    let mut tensors: Vec<Entry> = maps
         .iter()
         .enumerate()
-        .map(|(l, m)| (format!("map.{l}"), vec![hidden, hidden], f32_bytes(m)))
+        .map(|(l, m)| {
+            (
+                format!("map.{l}"),
+                Dtype::F32,
+                vec![hidden, hidden],
+                f32_bytes(m),
+            )
+        })
         .collect();
     if let Some((source, target)) = kept {
         for (name, reps) in [("source", source), ("target", target)] {
             for (l, layer) in reps.per_layer.iter().enumerate() {
-                data.push((
+                tensors.push((
                     format!("{name}.{l}"),
+                    Dtype::F32,
                     vec![reps.lines, hidden],
                     f32_bytes(layer),
                 ));
             }
         }
     }
-    let views = data
-        .iter()
-        .map(|(name, shape, bytes)| {
-            TensorView::new(Dtype::F32, shape.clone(), bytes)
-                .map(|v| (name.clone(), v))
-                .map_err(|e| ControlError::Usage(format!("cannot lay out the maps: {e}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut metadata = metadata;
-    metadata.insert("format".into(), FORMAT.into());
-    safetensors::serialize(views, Some(metadata))
-        .map_err(|e| ControlError::Usage(format!("cannot serialize the maps: {e}")))
+    serialize(&tensors, FORMAT, metadata)
 }
 
 /// `h ← h + α·(h·W)` at every layer's site, every position.
@@ -255,43 +254,37 @@ impl InclineSteer {
     /// another model or format is refused, naming the file.
     pub fn load(
         path: &Path,
-        bytes: &[u8],
         alpha: f64,
         layers: usize,
         hidden: usize,
         device: &Device,
     ) -> Result<Arc<Self>> {
-        let invalid = |problem: String| ControlError::from(ModelError::invalid(path, problem));
-        let (_, header) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| invalid(format!("not a safetensors file: {e}")))?;
-        let metadata = header.metadata().clone().unwrap_or_default();
-        let site = metadata
+        let file = SteerFile::open(path, FORMAT, "INCLINE maps", "retarget steer fit incline")?;
+        let invalid = |problem: String| SteerFile::invalid(path, problem);
+        let site = file
+            .metadata
             .get("site")
             .and_then(|s| RepresentationSite::parse(s))
             .ok_or_else(|| invalid("the metadata lacks its site (mlp or residual)".into()))?;
-        let tensors = SafeTensors::deserialize(bytes)
-            .map_err(|e| invalid(format!("not a safetensors file: {e}")))?;
         let mut maps = Vec::with_capacity(layers);
         for layer in 0..layers {
-            let view = tensors.tensor(&format!("map.{layer}")).map_err(|_| {
-                invalid(format!(
-                    "no map for layer {layer}: the file is for a model of another depth (this one has {layers} layers)"
-                ))
-            })?;
-            if view.shape() != [hidden, hidden] || view.dtype() != Dtype::F32 {
+            let name = format!("map.{layer}");
+            let Some((dtype, shape, _)) = file.tensor(&name) else {
                 return Err(invalid(format!(
-                    "map.{layer} is {:?}; this model needs {hidden} × {hidden} f32 (a file of another model)",
-                    view.shape()
+                    "no map for layer {layer}: the file is for a model of another depth (this one has {layers} layers)"
                 )));
-            }
-            let values: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
+            };
+            let values = match file.f32_tensor(&name) {
+                Some((_, values)) if shape == [hidden, hidden] => values,
+                _ => {
+                    return Err(invalid(format!(
+                        "{name} is {dtype:?} {shape:?}; this model needs {hidden} × {hidden} f32 (a file of another model)"
+                    )))
+                }
+            };
             maps.push(Tensor::from_vec(values, (hidden, hidden), device)?);
         }
-        if tensors.tensor(&format!("map.{layers}")).is_ok() {
+        if file.tensor(&format!("map.{layers}")).is_some() {
             return Err(invalid(format!(
                 "maps for more than this model's {layers} layers (a file of another model)"
             )));

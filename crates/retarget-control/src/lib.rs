@@ -7,6 +7,7 @@
 //! | [`neuron_steer`] | steering with a language's neurons: deactivate or activate them |
 //! | [`incline`] | INCLINE: per-layer least-squares maps between languages' representations, applied as a steer |
 //! | [`steer_spec`] | `--steer` arguments: which file, what to do with it |
+//! | `steer_file` | writing the files above, and opening them again as steers |
 //! | [`error`] | the crate's error type |
 
 pub mod error;
@@ -14,6 +15,7 @@ pub mod incline;
 pub mod lape;
 pub mod neuron_steer;
 pub mod neurons_file;
+mod steer_file;
 pub mod steer_spec;
 
 pub use error::{ControlError, Result};

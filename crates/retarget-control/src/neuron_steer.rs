@@ -5,14 +5,12 @@
 
 use std::path::Path;
 
+use crate::error::Result;
+use crate::neurons_file::FORMAT;
+use crate::steer_file::SteerFile;
 use candle_core::{Device, Tensor};
 use retarget_infer::config::DecoderConfig;
 use retarget_infer::probe::{Site, Steer};
-use retarget_model::ModelError;
-use safetensors::SafeTensors;
-
-use crate::error::Result;
-use crate::neurons_file::FORMAT;
 
 /// What is done to the language's neurons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,18 +42,10 @@ impl NeuronSteer {
         config: &DecoderConfig,
         device: &Device,
     ) -> Result<Self> {
-        let invalid = |problem: String| ModelError::invalid(path, problem);
-        let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
-        let (_, header) = SafeTensors::read_metadata(&bytes)
-            .map_err(|e| invalid(format!("not a safetensors file: {e}")))?;
-        let metadata = header.metadata().clone().unwrap_or_default();
-        if metadata.get("format").map(String::as_str) != Some(FORMAT) {
-            return Err(invalid(format!(
-                "not a neurons file (`retarget neurons` writes them; its metadata has format = {FORMAT})"
-            ))
-            .into());
-        }
-        let languages: Vec<String> = metadata
+        let file = SteerFile::open(path, FORMAT, "neurons", "retarget neurons")?;
+        let invalid = |problem: String| SteerFile::invalid(path, problem);
+        let languages: Vec<String> = file
+            .metadata
             .get("languages")
             .and_then(|l| serde_json::from_str(l).ok())
             .ok_or_else(|| invalid("the metadata lacks its language list".into()))?;
@@ -68,32 +58,26 @@ impl NeuronSteer {
                     languages.join(", ")
                 ))
             })?;
-        let tensors = SafeTensors::deserialize(&bytes)
-            .map_err(|e| invalid(format!("not a safetensors file: {e}")))?;
         let (layers, neurons) = (config.num_layers, config.intermediate_size);
-        let mask = tensors
+        let (_, shape, mask) = file
             .tensor("mask")
-            .map_err(|e| invalid(format!("no `mask`: {e}")))?;
-        if mask.shape() != [languages.len(), layers, neurons] {
+            .ok_or_else(|| invalid("no `mask` tensor".into()))?;
+        if shape != [languages.len(), layers, neurons] {
             return Err(invalid(format!(
                 "neurons of a model with {} layers × {} MLP neurons; this model has {layers} × {neurons} (a neurons file of another model)",
-                mask.shape().get(1).copied().unwrap_or(0),
-                mask.shape().get(2).copied().unwrap_or(0)
-            ))
-            .into());
+                shape.get(1).copied().unwrap_or(0),
+                shape.get(2).copied().unwrap_or(0)
+            )));
         }
-        let means = tensors
-            .tensor("mean_activation")
-            .map_err(|e| invalid(format!("no `mean_activation`: {e}")))?;
-        if means.shape() != mask.shape() || means.dtype() != safetensors::Dtype::F32 {
-            return Err(invalid("`mean_activation` does not match `mask`".into()).into());
+        let (means_shape, means) = file
+            .f32_tensor("mean_activation")
+            .ok_or_else(|| invalid("no f32 `mean_activation` tensor".into()))?;
+        if means_shape != shape {
+            return Err(invalid("`mean_activation` does not match `mask`".into()));
         }
         let start = index * layers * neurons;
-        let mask = &mask.data()[start..start + layers * neurons];
-        let means: Vec<f32> = means.data()[4 * start..4 * (start + layers * neurons)]
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let mask = &mask[start..start + layers * neurons];
+        let means = &means[start..start + layers * neurons];
         let mut per_layer = Vec::with_capacity(layers);
         let mut changed = 0;
         for layer in 0..layers {

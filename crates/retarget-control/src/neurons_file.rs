@@ -8,12 +8,13 @@
 
 use std::collections::HashMap;
 
-use safetensors::tensor::TensorView;
+use retarget_model::dtype::{from_f32, FloatType};
 use safetensors::Dtype;
 use serde::Serialize;
 
 use crate::error::{ControlError, Result};
 use crate::lape::{ActivationCounts, Selection, Settings};
+use crate::steer_file::{serialize, Entry};
 
 /// What `format` in the metadata says.
 pub const FORMAT: &str = "retarget-lape-neurons";
@@ -48,7 +49,7 @@ pub fn to_bytes(
         .collect();
     let means: Vec<u8> = counts
         .iter()
-        .flat_map(|c| c.mean_activation().into_iter().flat_map(f32::to_le_bytes))
+        .flat_map(|c| from_f32(FloatType::F32, &c.mean_activation()))
         .collect();
     let tokens: Vec<u8> = counts
         .iter()
@@ -62,26 +63,14 @@ pub fn to_bytes(
             }
         }
     }
-    let views = vec![
-        (
-            "over_zero".to_string(),
-            view(Dtype::I64, vec![languages, layers, neurons], &over_zero)?,
-        ),
-        (
-            "tokens".to_string(),
-            view(Dtype::I64, vec![languages], &tokens)?,
-        ),
-        (
-            "mask".to_string(),
-            view(Dtype::U8, vec![languages, layers, neurons], &mask)?,
-        ),
-        (
-            "mean_activation".to_string(),
-            view(Dtype::F32, vec![languages, layers, neurons], &means)?,
-        ),
+    let shape = vec![languages, layers, neurons];
+    let tensors: Vec<Entry> = vec![
+        ("over_zero".into(), Dtype::I64, shape.clone(), over_zero),
+        ("tokens".into(), Dtype::I64, vec![languages], tokens),
+        ("mask".into(), Dtype::U8, shape.clone(), mask),
+        ("mean_activation".into(), Dtype::F32, shape, means),
     ];
     let metadata: HashMap<String, String> = [
-        ("format".to_string(), FORMAT.to_string()),
         ("model".to_string(), provenance.model.clone()),
         ("languages".to_string(), json(&provenance.languages)),
         ("window".to_string(), provenance.window.to_string()),
@@ -97,14 +86,7 @@ pub fn to_bytes(
     ]
     .into_iter()
     .collect();
-    safetensors::serialize(views, Some(metadata))
-        .map_err(|e| ControlError::Usage(format!("cannot serialize the neurons file: {e}")))
-}
-
-/// A tensor of the file.
-fn view(dtype: Dtype, shape: Vec<usize>, data: &[u8]) -> Result<TensorView<'_>> {
-    TensorView::new(dtype, shape, data)
-        .map_err(|e| ControlError::Usage(format!("cannot lay out the neurons file: {e}")))
+    serialize(&tensors, FORMAT, metadata)
 }
 
 /// The JSON text of plain data.

@@ -7,8 +7,6 @@
 
 use std::path::PathBuf;
 
-use retarget_model::ModelError;
-
 use crate::error::{ControlError, Result};
 use crate::incline::InclineSteer;
 use crate::neuron_steer::{NeuronAction, NeuronSteer};
@@ -86,10 +84,8 @@ impl SteerSpec {
                 model.decoder.add_steer(std::sync::Arc::new(steer));
             }
             SteerKind::Incline { alpha } => {
-                let bytes = std::fs::read(&self.path).map_err(|e| ModelError::io(&self.path, e))?;
                 let steer = InclineSteer::load(
                     &self.path,
-                    &bytes,
                     *alpha,
                     config.num_layers,
                     config.hidden_size,
