@@ -2,9 +2,12 @@
 //! shapes, a probe that reads changes nothing, and a change at a site
 //! changes what follows it.
 
+mod common;
+
 use std::collections::HashSet;
 
 use candle_core::{Device, Tensor};
+use common::max_abs_diff;
 use retarget_fixtures::{write_fixture, Fixture};
 use retarget_infer::decoder::{KvCache, Positions};
 use retarget_infer::probe::{NoProbe, Probe, Site};
@@ -30,19 +33,6 @@ impl Probe for Recorder {
     }
 }
 
-fn max_difference(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
-        .unwrap()
-}
-
 #[test]
 fn every_site_is_visited_reading_changes_nothing_and_writing_changes_the_output() {
     let dir = tempfile::tempdir().unwrap();
@@ -62,7 +52,7 @@ fn every_site_is_visited_reading_changes_nothing_and_writing_changes_the_output(
         .decoder
         .forward(&ids, &mut KvCache::new(config.num_layers), Positions::All)
         .unwrap();
-    assert_eq!(max_difference(&plain, &forward), 0.0);
+    assert_eq!(max_abs_diff(&plain, &forward), 0.0);
 
     let mut reader = Recorder {
         seen: Vec::new(),
@@ -74,7 +64,7 @@ fn every_site_is_visited_reading_changes_nothing_and_writing_changes_the_output(
         .residual_stream(&ids, &mut cache, &mut reader)
         .unwrap();
     assert_eq!(
-        max_difference(&model.decoder.logits(&hidden).unwrap(), &plain),
+        max_abs_diff(&model.decoder.logits(&hidden).unwrap(), &plain),
         0.0
     );
     let sites: HashSet<Site> = reader.seen.iter().map(|(s, _, _)| *s).collect();
@@ -106,5 +96,5 @@ fn every_site_is_visited_reading_changes_nothing_and_writing_changes_the_output(
         .residual_stream(&ids, &mut KvCache::new(layers), &mut zeroing)
         .unwrap();
     let changed = model.decoder.logits(&hidden).unwrap();
-    assert!(max_difference(&changed, &plain) > 1e-4);
+    assert!(max_abs_diff(&changed, &plain) > 1e-4);
 }

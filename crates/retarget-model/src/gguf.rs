@@ -278,13 +278,15 @@ pub fn value_f64(value: &Value) -> Option<f64> {
     match *value {
         Value::F32(v) => Some(v as f64),
         Value::F64(v) => Some(v),
-        _ => value_u64(value).map(|v| v as f64).or(match *value {
-            Value::I8(v) => Some(v as f64),
-            Value::I16(v) => Some(v as f64),
-            Value::I32(v) => Some(v as f64),
-            Value::I64(v) => Some(v as f64),
-            _ => None,
-        }),
+        Value::U8(v) => Some(v as f64),
+        Value::U16(v) => Some(v as f64),
+        Value::U32(v) => Some(v as f64),
+        Value::U64(v) => Some(v as f64),
+        Value::I8(v) => Some(v as f64),
+        Value::I16(v) => Some(v as f64),
+        Value::I32(v) => Some(v as f64),
+        Value::I64(v) => Some(v as f64),
+        _ => None,
     }
 }
 

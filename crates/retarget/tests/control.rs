@@ -3,8 +3,21 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::{assert_each_exits_2, retarget_ok, s};
 use retarget_fixtures::{write_fixture, Fixture};
+
+/// `retarget score`'s total NLL of `text`, with `--steer steer` if given.
+fn total_nll(model: &Path, text: &Path, steer: Option<&str>) -> f64 {
+    let mut args = vec!["score", "--model", s(model), "-i", s(text), "--json"];
+    if let Some(steer) = steer {
+        args.extend(["--steer", steer]);
+    }
+    let out = retarget_ok(&args);
+    let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    summary["total_nll"].as_f64().unwrap()
+}
 
 #[test]
 fn neurons_writes_counts_masks_and_the_reference_layout() {
@@ -25,24 +38,20 @@ fn neurons_writes_counts_masks_and_the_reference_layout() {
     .unwrap();
     let out = dir.path().join("neurons.safetensors");
     let layout = dir.path().join("neurons.json");
-    let printed = retarget_ok(&[
-        "neurons",
-        "--model",
-        s(&model),
-        "--text",
-        &format!("eng={}", s(&english)),
-        "--text",
-        &format!("swh={}", s(&swahili)),
-        "--window",
-        "64",
-        "--max-tokens",
-        "300",
-        "--out",
-        s(&out),
-        "--reference-layout",
-        s(&layout),
-        "--json",
-    ]);
+    let texts = [
+        format!("eng={}", s(&english)),
+        format!("swh={}", s(&swahili)),
+    ];
+    let run_neurons = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["neurons", "--model", s(&model), "--out", s(out)];
+        for text in &texts {
+            args.extend(["--text", text.as_str()]);
+        }
+        args.extend(["--window", "64", "--max-tokens", "300"]);
+        args.extend(extra);
+        retarget_ok(&args)
+    };
+    let printed = run_neurons(&out, &["--reference-layout", s(&layout), "--json"]);
     let summary: serde_json::Value = serde_json::from_str(&printed).unwrap();
     assert_eq!(summary["languages"], serde_json::json!(["eng", "swh"]));
     assert_eq!(summary["tokens"], serde_json::json!([300, 300]));
@@ -74,21 +83,7 @@ fn neurons_writes_counts_masks_and_the_reference_layout() {
     }
     // The same run again gives the same counts and masks.
     let again = dir.path().join("again.safetensors");
-    retarget_ok(&[
-        "neurons",
-        "--model",
-        s(&model),
-        "--text",
-        &format!("eng={}", s(&english)),
-        "--text",
-        &format!("swh={}", s(&swahili)),
-        "--window",
-        "64",
-        "--max-tokens",
-        "300",
-        "--out",
-        s(&again),
-    ]);
+    run_neurons(&again, &[]);
     let again = std::fs::read(&again).unwrap();
     let again = safetensors::SafeTensors::deserialize(&again).unwrap();
     for name in ["over_zero", "tokens", "mask"] {
@@ -100,19 +95,11 @@ fn neurons_writes_counts_masks_and_the_reference_layout() {
 
     // Steering with the file: deactivating a language's neurons changes the
     // scores (when it owns any), and a language the file lacks is refused.
-    let nll = |steer: Option<String>| -> f64 {
-        let mut args = vec!["score", "--model", s(&model), "-i", s(&swahili), "--json"];
-        if let Some(steer) = &steer {
-            args.extend(["--steer", steer.as_str()]);
-        }
-        let out = retarget_ok(&args);
-        let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
-        summary["total_nll"].as_f64().unwrap()
-    };
-    let plain = nll(None);
+    let plain = total_nll(&model, &swahili, None);
     for (k, language) in ["eng", "swh"].iter().enumerate() {
         let owned = summary["per_language"][k]["total"].as_u64().unwrap();
-        let steered = nll(Some(format!("{}:deactivate={language}", s(&out))));
+        let steer = format!("{}:deactivate={language}", s(&out));
+        let steered = total_nll(&model, &swahili, Some(&steer));
         assert_eq!(owned > 0, steered != plain, "{language}: {owned} neurons");
     }
     assert_each_exits_2(
@@ -194,18 +181,11 @@ fn steer_fit_incline_writes_maps_that_steer_scores() {
     let hidden = file.tensor("map.0").unwrap().shape()[0];
     assert_eq!(file.tensor("map.0").unwrap().shape(), &[hidden, hidden]);
     assert_eq!(file.tensor("source.0").unwrap().shape(), &[3, hidden]);
-    let nll = |steer: &[&str]| -> f64 {
-        let mut args = vec!["score", "--model", s(&model), "-i", s(&source), "--json"];
-        args.extend(steer);
-        let out = retarget_ok(&args);
-        let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
-        summary["total_nll"].as_f64().unwrap()
-    };
-    let plain = nll(&[]);
+    let plain = total_nll(&model, &source, None);
     let zero = format!("{}:incline=0", s(&maps));
     let half = format!("{}:incline=0.5", s(&maps));
-    assert_eq!(nll(&["--steer", &zero]), plain);
-    assert_ne!(nll(&["--steer", &half]), plain);
+    assert_eq!(total_nll(&model, &source, Some(&zero)), plain);
+    assert_ne!(total_nll(&model, &source, Some(&half)), plain);
     let short = dir.path().join("short.txt");
     std::fs::write(&short, "good morning\n").unwrap();
     let fresh = dir.path().join("fresh.safetensors");

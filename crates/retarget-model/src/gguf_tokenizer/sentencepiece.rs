@@ -91,58 +91,50 @@ pub(super) fn rebuild(file: &GgufFile, flavour: Flavour) -> Result<GgufTokenizer
             })
             .collect::<Result<_>>()?,
     };
-    let merges = merges(&tokens, &vocab, &ranks);
-    let tokenizer_json = match flavour {
-        Flavour::Gemma => {
-            let unk = token_at(file, &tokens, "tokenizer.ggml.unknown_token_id").ok_or_else(|| {
-                ModelError::invalid(
-                    path,
-                    "GGUF metadata lacks a valid `tokenizer.ggml.unknown_token_id` (byte-fallback BPE needs its unknown piece)",
-                )
-            })?;
-            // A user-defined piece stays whole only under its own spelling:
-            // the respelled runs of spaces are left to the merges.
-            let added = added_tokens(file, &tokens, &types, |id| stored[id] == tokens[id]);
-            json!({
-                "version": "1.0", "truncation": null, "padding": null, "added_tokens": added,
-                "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u{2581}"},
-                "pre_tokenizer": {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": false},
-                "post_processor": post_processor(file, &tokens),
-                "decoder": {"type": "Sequence", "decoders": [
-                    {"type": "Replace", "pattern": {"String": "\u{2581}"}, "content": " "},
-                    {"type": "ByteFallback"},
-                    {"type": "Fuse"},
-                ]},
-                "model": bpe(Some(unk), vocab, merges),
-            })
-        }
-        Flavour::Llama => {
-            let added = added_tokens(file, &tokens, &types, |_| true);
-            json!({
-                "version": "1.0", "truncation": null, "padding": null, "added_tokens": added,
-                "normalizer": null,
-                "pre_tokenizer": {"type": "Metaspace", "replacement": "\u{2581}", "prepend_scheme": "first", "split": false},
-                "post_processor": post_processor(file, &tokens),
-                "decoder": {"type": "Sequence", "decoders": [
-                    {"type": "Replace", "pattern": {"String": "\u{2581}"}, "content": " "},
-                    {"type": "ByteFallback"},
-                    {"type": "Fuse"},
-                    {"type": "Strip", "content": " ", "start": 1, "stop": 0},
-                ]},
-                "model": bpe(None, vocab, merges),
-            })
-        }
-    };
+    // What the flavours do differently: the unknown piece of the BPE, how
+    // spaces become `▁`, and whether the decoder strips the prefix space.
+    let (unk, normalizer, pre_tokenizer, strip) =
+        match flavour {
+            Flavour::Gemma => (
+                Some(token_at(file, &tokens, "tokenizer.ggml.unknown_token_id").ok_or_else(|| {
+                    ModelError::invalid(
+                        path,
+                        "GGUF metadata lacks a valid `tokenizer.ggml.unknown_token_id` (byte-fallback BPE needs its unknown piece)",
+                    )
+                })?),
+                json!({"type": "Replace", "pattern": {"String": " "}, "content": "\u{2581}"}),
+                json!({"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": false}),
+                None,
+            ),
+            Flavour::Llama => (
+                None,
+                Json::Null,
+                json!({"type": "Metaspace", "replacement": "\u{2581}", "prepend_scheme": "first", "split": false}),
+                Some(json!({"type": "Strip", "content": " ", "start": 1, "stop": 0})),
+            ),
+        };
+    let mut decoders = vec![
+        json!({"type": "Replace", "pattern": {"String": "\u{2581}"}, "content": " "}),
+        json!({"type": "ByteFallback"}),
+        json!({"type": "Fuse"}),
+    ];
+    decoders.extend(strip);
+    let tokenizer_json = json!({
+        "version": "1.0", "truncation": null, "padding": null,
+        // A user-defined piece stays whole only under its own spelling: a
+        // respelled run of spaces (Gemma) is left to the merges.
+        "added_tokens": added_tokens(file, &tokens, &types, |id| stored[id] == tokens[id]),
+        "normalizer": normalizer,
+        "pre_tokenizer": pre_tokenizer,
+        "post_processor": post_processor(file, &tokens),
+        "decoder": {"type": "Sequence", "decoders": decoders},
+        "model": {
+            "type": "BPE", "dropout": null, "unk_token": unk, "continuing_subword_prefix": null,
+            "end_of_word_suffix": null, "fuse_unk": true, "byte_fallback": true,
+            "ignore_merges": false, "vocab": vocab, "merges": merges(&tokens, &vocab, &ranks),
+        },
+    });
     finish(file, tokenizer_json, &tokens)
-}
-
-/// A byte-fallback BPE model.
-fn bpe(unk: Option<&String>, vocab: serde_json::Map<String, Json>, merges: Vec<Json>) -> Json {
-    json!({
-        "type": "BPE", "dropout": null, "unk_token": unk, "continuing_subword_prefix": null,
-        "end_of_word_suffix": null, "fuse_unk": true, "byte_fallback": true,
-        "ignore_merges": false, "vocab": vocab, "merges": merges,
-    })
 }
 
 /// A piece made only of whitespace that holds a space, as `▁` per character.
@@ -180,23 +172,22 @@ fn merges(tokens: &[String], vocab: &serde_json::Map<String, Json>, ranks: &[f64
 mod tests {
     use super::*;
 
+    /// The merges of `tokens` (in file order) ranked by `ranks`.
+    fn merges_of(tokens: &[&str], ranks: &[f64]) -> Vec<Json> {
+        let tokens: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
+        let vocab = vocabulary(std::path::Path::new("test.gguf"), &tokens).unwrap();
+        merges(&tokens, &vocab, ranks)
+    }
+
     #[test]
     fn runs_of_spaces_are_respelled_and_merges_follow_file_order() {
         assert_eq!(respell_spaces("   "), "▁▁▁");
         assert_eq!(respell_spaces(" \n"), "▁▁");
         assert_eq!(respell_spaces("\n\n"), "\n\n");
         assert_eq!(respell_spaces("a b"), "a b");
-        let tokens: Vec<String> = ["a", "b", "ab", "aab", "ba", "aa"]
-            .iter()
-            .map(|t| t.to_string())
-            .collect();
-        let vocab = tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.clone(), json!(i)))
-            .collect();
+        let tokens = ["a", "b", "ab", "aab", "ba", "aa"];
         let ranks: Vec<f64> = (0..tokens.len()).map(|i| -(i as f64)).collect();
-        let got: Vec<Json> = merges(&tokens, &vocab, &ranks);
+        let got = merges_of(&tokens, &ranks);
         // "ab": a+b; "aab": aa+b before a+ab (longer left first); "ba"; "aa".
         let want = [["a", "b"], ["aa", "b"], ["a", "ab"], ["b", "a"], ["a", "a"]];
         assert_eq!(got, want.iter().map(|p| json!(p)).collect::<Vec<_>>());
@@ -204,17 +195,9 @@ mod tests {
 
     #[test]
     fn llama_merges_follow_scores_then_longer_left_then_file_order() {
-        let tokens: Vec<String> = ["a", "b", "c", "ab", "abc", "bc", "ca"]
-            .iter()
-            .map(|t| t.to_string())
-            .collect();
-        let vocab = tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.clone(), json!(i)))
-            .collect();
+        let tokens = ["a", "b", "c", "ab", "abc", "bc", "ca"];
         let scores = [0.0, 0.0, 0.0, -3.0, -1.0, -3.0, -2.0];
-        let got = merges(&tokens, &vocab, &scores);
+        let got = merges_of(&tokens, &scores);
         // "abc" (-1): ab+c before a+bc; "ca" (-2); "ab" and "bc" tie at -3:
         // file order.
         let want = [["ab", "c"], ["a", "bc"], ["c", "a"], ["a", "b"], ["b", "c"]];
