@@ -25,7 +25,7 @@ pub(crate) fn nonfinite(model: &Path, what: &str) -> InferError {
                 "the model computes non-finite {what}: tensor `{name}` holds NaN or infinite values"
             ),
             None => format!(
-                "the model computes non-finite {what} (NaN or infinity): its weights or config overflow"
+                "the model computes non-finite {what} (NaN or infinity): its weights or config overflow, or a --steer pushes it past f32"
             ),
         },
     )
