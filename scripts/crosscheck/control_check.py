@@ -25,7 +25,29 @@ INCLINE (`retarget steer fit incline`, `--steer FILE:incline=ALPHA`):
   layer's MLP output;
 - parallel texts of different lengths, a map file of another model: exit 2.
 
-Usage: control_check.py --retarget BIN --smollm2 DIR --assets DIR --work DIR
+Capture (`retarget capture`): the states at every kind of site (residual
+stream, attention output, MLP output, MLP activation) against forward hooks
+in transformers, on the llama fixture, a random Gemma 3 (sandwich norms,
+scaled embeddings) and SmolLM2: within 1e-4 of transformers relative to the
+states' largest value, or (the float32 floor on 30 layers) at most twice
+transformers' own error against a float64 evaluation.
+
+ITLC (`retarget steer fit itlc`, `--steer FILE:shift=SRC>TGT,alpha=A,at=…`):
+
+- features (mean hidden state after the middle layer) against the hooks;
+- language vectors against scikit-learn's StandardScaler +
+  LinearDiscriminantAnalysis on the same features (the reference's
+  `use_lda_to_get_language_vector` minus its stochastic pruning), mean
+  vectors against numpy's means;
+- steered logits against transformers with the shift added in a hook on
+  the layer's output; greedy generation with the shift on every position,
+  the prompt only, generated tokens only and the last prompt token only
+  against `generate()` with the reference's hook logic;
+- bad input: a layer out of range, one language, too few lines, an unknown
+  language, vectors of another model, a bad site: exit 2.
+
+Usage: control_check.py --retarget BIN --smollm2 DIR --fixtures DIR --assets DIR --work DIR
+       [--addons DIR]
 """
 
 import argparse
@@ -230,6 +252,8 @@ def main():
     parser.add_argument("--smollm2", type=Path, required=True)
     parser.add_argument("--assets", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--fixtures", type=Path, required=True)
+    parser.add_argument("--addons", type=Path, required=True, help="folder holding scikit-learn")
     args = parser.parse_args()
     if args.work.exists():
         shutil.rmtree(args.work)
@@ -247,6 +271,8 @@ def main():
     check_bad_input(args.retarget, args.smollm2, texts, args.work)
     check_bad_steers(args.retarget, args.smollm2, args.work)
     check_incline(args.retarget, args.smollm2, args.assets, args.work)
+    check_capture(args.retarget, args.smollm2, args.fixtures, texts, args.work)
+    check_itlc(args.retarget, args.smollm2, texts, args.work, args.addons)
     finish()
 
 
@@ -378,6 +404,285 @@ def check_bad_steers(binary, smollm2, work):
                               capture_output=True, text=True)
         report(proc.returncode == 2 and message in proc.stderr, f"steer bad input: {name}",
                f"exit {proc.returncode}: {proc.stderr.strip()[:140]}")
+
+
+def site_module(model, site):
+    kind, index = site.split(":")
+    index = int(index)
+    layers = model.model.layers
+    if kind == "residual":
+        return model.model.embed_tokens if index == 0 else layers[index - 1]
+    return {"attention": lambda: layers[index].self_attn, "mlp": lambda: layers[index].mlp,
+            "mlp-activation": lambda: layers[index].mlp.act_fn}[kind]()
+
+
+def hooked(model, ids, sites, shift=None):
+    """{site: (seq, width) float64 states} of one line through forward hooks; `shift`
+    = (layer module, vector, span) adds the vector to that module's output as
+    ITLC's hook does."""
+    captured, handles = {}, []
+
+    def keep(site):
+        def hook(_module, _inputs, output):
+            states = output[0] if isinstance(output, tuple) else output
+            captured[site] = states[0].detach().double()
+        return hook
+    for site in sites:
+        handles.append(site_module(model, site).register_forward_hook(keep(site)))
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0].double()
+    for handle in handles:
+        handle.remove()
+    return captured, logits
+
+
+def random_gemma3(template, out):
+    """A small random Gemma 3 text model (sliding and full layers, sandwich norms,
+    scaled embeddings) saved by transformers, with the llama fixture's tokenizer."""
+    from tokenizers import Tokenizer
+    vocab = Tokenizer.from_file(str(template / "tokenizer.json")).get_vocab_size(True)
+    config = transformers.Gemma3TextConfig(
+        vocab_size=vocab, hidden_size=64, intermediate_size=112, num_hidden_layers=3, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=16, max_position_embeddings=256, sliding_window=4,
+        layer_types=["sliding_attention", "full_attention", "sliding_attention"], query_pre_attn_scalar=16)
+    model = transformers.Gemma3ForCausalLM(config)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.3)
+    model.save_pretrained(out, safe_serialization=True)
+    shutil.copy(template / "tokenizer.json", out / "tokenizer.json")
+    return out
+
+
+def check_capture(binary, smollm2, fixtures, texts, work):
+    lines = [Path(texts[LANGUAGES.index(code)]).read_text(encoding="utf-8").splitlines()[3][:300]
+             for code in ("eng", "swh", "tat")]
+    text = work / "capture-lines.txt"
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    models = [("llama fixture", fixtures / "llama-tied"),
+              ("random Gemma 3", random_gemma3(fixtures / "llama-tied", work / "gemma3-random")),
+              ("SmolLM2", smollm2)]
+    for name, folder in models:
+        config = json.loads((folder / "config.json").read_text())
+        last = config["num_hidden_layers"]
+        middle = last // 2
+        sites = [f"residual:{n}" for n in (0, 1, middle, last)] + [
+            "attention:0", f"attention:{last - 1}", f"mlp:{middle}", f"mlp:{last - 1}",
+            "mlp-activation:0", f"mlp-activation:{last - 1}"]
+        sites = list(dict.fromkeys(sites))
+        out = work / f"capture-{folder.name}.safetensors"
+        retarget(binary, "capture", "--model", folder, "-i", text, "--out", out,
+                 *[arg for site in sites for arg in ("--site", site)])
+        ours = load_file(str(out))
+        tokenizer = transformers.AutoTokenizer.from_pretrained(folder) if folder == smollm2 else None
+        from tokenizers import Tokenizer
+        fast = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        encode = (lambda line: tokenizer(line).input_ids) if tokenizer else (lambda line: fast.encode(line).ids)
+        f32, f64 = load(folder), load(folder, torch.float64)
+        ids = [encode(line) for line in lines]
+        report(ours["tokens"].tolist() == [len(i) for i in ids], f"capture on {name}: tokens per line",
+               str(ours["tokens"].tolist()))
+        theirs32 = [hooked(f32, i, sites)[0] for i in ids]
+        theirs64 = [hooked(f64, i, sites)[0] for i in ids]
+        failures, worst = [], 0.0
+        for site in sites:
+            mine = ours[site].double()
+            want32 = torch.cat([t[site] for t in theirs32])
+            want64 = torch.cat([t[site] for t in theirs64])
+            scale = float(want64.abs().max())
+            relative = float((mine - want32).abs().max()) / scale
+            error, reference = float((mine - want64).abs().max()), float((want32 - want64).abs().max())
+            worst = max(worst, relative)
+            if mine.shape != want32.shape or not (relative <= 1e-4 or error <= 2 * reference):
+                failures.append(f"{site} {relative:.1e} (vs float64 {error:.1e}, transformers {reference:.1e})")
+        report(not failures, f"capture on {name}: {len(sites)} sites against transformers hooks",
+               f"{sum(len(i) for i in ids)} tokens; max difference relative to the states {worst:.1e}"
+               + ("; failing: " + "; ".join(failures) if failures else ""))
+
+
+def load(folder, dtype=torch.float32):
+    model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
+    model.eval()
+    return model
+
+
+def check_itlc(binary, smollm2, texts, work, addons):
+    sys.path.insert(0, str(addons))
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.preprocessing import StandardScaler
+    languages = ["eng", "fra", "swh", "tat"]
+    lines_per_language = 12
+    fit_args = [arg for code in languages for arg in ("--text", f"{code}={texts[LANGUAGES.index(code)]}")]
+    vectors_file, means_file = work / "itlc.safetensors", work / "itlc-mean.safetensors"
+    retarget(binary, "steer", "fit", "itlc", "--model", smollm2, *fit_args, "--max-lines", lines_per_language,
+             "--out", vectors_file, "--keep-features")
+    retarget(binary, "steer", "fit", "itlc", "--model", smollm2, *fit_args, "--max-lines", lines_per_language,
+             "--out", means_file, "--method", "mean")
+    ours, means = load_file(str(vectors_file)), load_file(str(means_file))
+    from safetensors import safe_open
+    with safe_open(str(vectors_file), "pt") as f:
+        metadata = f.metadata()
+    layer = int(metadata["layer"])
+    tokenizer = transformers.AutoTokenizer.from_pretrained(smollm2)
+    f32, f64 = load(smollm2), load(smollm2, torch.float64)
+    site = f"residual:{layer}"
+    rows32, rows64 = [], []
+    for code in languages:
+        lines = [l for l in Path(texts[LANGUAGES.index(code)]).read_text(encoding="utf-8").splitlines()
+                 if l.strip()][:lines_per_language]
+        for line in lines:
+            ids = tokenizer(line).input_ids
+            rows32.append(hooked(f32, ids, [site])[0][site].mean(dim=0))
+            rows64.append(hooked(f64, ids, [site])[0][site].mean(dim=0))
+    want32, want64 = torch.stack(rows32), torch.stack(rows64)
+    mine = ours["features"].double()
+    relative = float((mine - want32).abs().max() / want64.abs().max())
+    error, reference = float((mine - want64).abs().max()), float((want32 - want64).abs().max())
+    report(relative <= 1e-4 or error <= 2 * reference,
+           f"ITLC features (mean hidden state after layer {layer}) against transformers hooks",
+           f"{len(rows32)} lines; max difference relative to the states {relative:.1e} "
+           f"(against float64 {error:.1e}, transformers' own {reference:.1e})")
+
+    x, y = ours["features"].double().numpy(), ours["labels"].numpy()
+    scaler = StandardScaler()
+    scaled = scaler.fit_transform(x)
+    lda = LinearDiscriminantAnalysis().fit(scaled, y)
+    projected = lda.transform(scaled)
+    components = projected.shape[1]
+    pinv = np.linalg.pinv(lda.scalings_[:, :components])
+    worst = 0.0
+    for k, code in enumerate(languages):
+        want = projected[y == k].mean(axis=0) @ pinv
+        worst = max(worst, float(np.abs(ours[f"vector.{code}"].double().numpy() - want).max() / np.abs(want).max()))
+    scalings, theirs = ours["lda.scalings"].double().numpy(), lda.scalings_[:, :components]
+    worst_direction = max(
+        float(np.abs(scalings[:, c] - np.sign(scalings[:, c] @ theirs[:, c]) * theirs[:, c]).max()
+              / np.abs(theirs[:, c]).max()) for c in range(components))
+    report(worst <= 1e-5 and worst_direction <= 1e-5 and scalings.shape == theirs.shape,
+           "ITLC language vectors against scikit-learn (StandardScaler + LinearDiscriminantAnalysis)",
+           f"{len(languages)} languages, {components} components; vectors max relative difference {worst:.1e}, "
+           f"discriminant directions (up to sign) {worst_direction:.1e}")
+    worst_mean = max(float(np.abs(means[f"vector.{code}"].double().numpy() - x[y == k].mean(axis=0)).max()
+                           / np.abs(x[y == k].mean(axis=0)).max()) for k, code in enumerate(languages))
+    report(worst_mean <= 1e-6, "mean language vectors against numpy's means of the same features",
+           f"max relative difference {worst_mean:.1e}")
+
+    # Steered logits: α·(v_swh − v_eng) added to the output of layer `layer`.
+    alpha = 4.0
+    shift = alpha * (ours["vector.swh"].double() - ours["vector.eng"].double())
+    lines = ["The capital of France is", "Habari ya asubuhi, watu wote."]
+    text = work / "itlc-lines.txt"
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def theirs_logits(model, vector):
+        block = model.model.layers[layer - 1]
+
+        def add(_module, _inputs, output):
+            states = output[0] if isinstance(output, tuple) else output
+            states = states + vector.to(states.dtype)
+            return (states, *output[1:]) if isinstance(output, tuple) else states
+        handle = block.register_forward_hook(add)
+        out = [hooked(model, tokenizer(line).input_ids, [])[1] for line in lines]
+        handle.remove()
+        return out
+
+    def ours_logits(steer):
+        saved = work / "itlc-logits.safetensors"
+        retarget(binary, "score", "--model", smollm2, "-i", text, "--save-logits", saved, "--force", *steer)
+        logits = load_file(str(saved))
+        return [logits[f"line.{i}"].double() for i in range(len(lines))]
+
+    def difference(a, b):
+        return max(float((p - q).abs().max()) for p, q in zip(a, b))
+
+    truth = theirs_logits(f64, shift)
+    error = difference(ours_logits(["--steer", f"{vectors_file}:shift=eng>swh,alpha={alpha}"]), truth)
+    reference = difference(theirs_logits(f32, shift), truth)
+    moved = difference(truth, theirs_logits(f64, torch.zeros_like(shift)))
+    report(error <= max(1e-4, 2 * reference) and moved > 1.0,
+           f"score --steer shift=eng>swh,alpha={alpha} against transformers with the shift in a hook",
+           f"error against float64 {error:.1e} (transformers float32 {reference:.1e}); "
+           f"the shift moves logits by up to {moved:.2f}")
+
+    # Positions: greedy generation with the reference's hook logic (prompt = the
+    # pass over the whole prompt, generated = one-token passes).
+    prompt = "The capital of France is"
+    prompt_ids = tokenizer(prompt).input_ids
+
+    def theirs_generate(span):
+        block = f32.model.layers[layer - 1]
+
+        def add(_module, _inputs, output):
+            states = output[0] if isinstance(output, tuple) else output
+            seq = states.shape[1]
+            vector = shift.to(states.dtype)
+            if span == "all" or (span == "prompt" and seq > 1) or (span == "generated" and seq == 1):
+                states = states + vector
+            elif span == "last-prompt" and seq > 1:
+                states = torch.cat([states[:, :-1], states[:, -1:] + vector], dim=1)
+            return (states, *output[1:]) if isinstance(output, tuple) else states
+        handle = block.register_forward_hook(add) if span else None
+        ids = torch.tensor([prompt_ids])
+        with torch.no_grad():
+            out = f32.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=16, do_sample=False,
+                               pad_token_id=0)
+        if handle:
+            handle.remove()
+        generated = out[0, len(prompt_ids):].tolist()
+        eos = f32.generation_config.eos_token_id
+        eos = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+        while generated and generated[-1] in eos:
+            generated.pop()
+        return generated
+
+    plain = theirs_generate(None)
+    alpha = 12.0
+    shift = alpha * (ours["vector.swh"].double() - ours["vector.eng"].double())
+    for span in ["all", "prompt", "generated", "last-prompt"]:
+        got = json.loads(retarget(binary, "generate", "--model", smollm2, "--prompt", prompt, "--max-new-tokens", 16,
+                                  "--json", "--steer", f"{vectors_file}:shift=eng>swh,alpha={alpha},at={span}"))
+        want = theirs_generate(span)
+        report(got["ids"] == want and want != plain,
+               f"generate --steer shift=eng>swh,at={span}: greedy tokens equal transformers' with the hook",
+               f"{len(want)} tokens" + ("" if got["ids"] == want else f": {got['ids']} vs {want}")
+               + (" (the shift changed nothing)" if want == plain else ""))
+
+    other = work / "other-vectors.safetensors"
+    from safetensors.torch import save_file
+    save_file({"vector.eng": torch.zeros(64), "vector.swh": torch.zeros(64)}, str(other),
+              metadata={"format": "retarget-language-vectors", "layer": "2", "languages": json.dumps(["eng", "swh"])})
+    one_line = work / "itlc-one-line.txt"
+    one_line.write_text("Habari.\n")
+    english = texts[LANGUAGES.index("eng")]
+    bad_fits = {
+        "a layer out of range": (["--text", f"eng={english}", "--text", f"fra={texts[LANGUAGES.index('fra')]}",
+                                  "--layer", "99"],
+                                 "out of range"),
+        "one language": (["--text", f"eng={english}"], "two or more"),
+        "too few lines": (["--text", f"eng={english}", "--text", f"swh={one_line}"], "at least 2"),
+    }
+    for name, (extra, message) in bad_fits.items():
+        out = work / "bad-itlc.safetensors"
+        proc = subprocess.run([str(binary), "steer", "fit", "itlc", "--model", str(smollm2), "--out", str(out),
+                               *extra], capture_output=True, text=True)
+        report(proc.returncode == 2 and message in proc.stderr and not out.exists(), f"itlc bad input: {name}",
+               f"exit {proc.returncode}: {proc.stderr.strip()[:140]}")
+    bad_runs = {
+        "an unknown language": (["score", "-i", text, "--steer", f"{vectors_file}:shift=eng>yor"],
+                                "no vector of language `yor`"),
+        "vectors of another model": (["score", "-i", text, "--steer", f"{other}:shift=eng>swh"],
+                                     "a file of another model"),
+        "a site out of range": (["capture", "-i", text, "--site", "residual:31", "--out", work / "bad-capture"],
+                                "out of range"),
+        "an unknown site": (["capture", "-i", text, "--site", "mlp_out:3", "--out", work / "bad-capture"],
+                            "expected residual:N"),
+    }
+    for name, (extra, message) in bad_runs.items():
+        proc = subprocess.run([str(binary), extra[0], "--model", str(smollm2), *map(str, extra[1:])],
+                              capture_output=True, text=True)
+        report(proc.returncode == 2 and message in proc.stderr and not (work / "bad-capture").exists(),
+               f"steer/capture bad input: {name}", f"exit {proc.returncode}: {proc.stderr.strip()[:140]}")
 
 
 if __name__ == "__main__":

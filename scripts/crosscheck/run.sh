@@ -41,6 +41,7 @@ done_with merge
   --work "$work/infer" || status=1
 done_with infer
 "$venv/bin/python" scripts/crosscheck/control_check.py --retarget "$bin" --smollm2 "$work/smollm2" \
+  --fixtures "$work/fixtures" --addons "$(bash scripts/crosscheck/addons.sh "$venv")" \
   --assets examples/assets --work "$work/control" || status=1
 done_with control
 "$venv/bin/python" scripts/crosscheck/gemma_check.py --retarget "$bin" \

@@ -20,14 +20,13 @@ use std::sync::Arc;
 
 use candle_core::{Device, Tensor};
 use nalgebra::DMatrix;
-use retarget_infer::decoder::KvCache;
 use retarget_infer::model::LanguageModel;
-use retarget_infer::probe::{Probe, Site, Steer};
+use retarget_infer::probe::{Site, Steer};
 use retarget_model::dtype::{from_f32, FloatType};
-use retarget_model::ModelError;
 use safetensors::Dtype;
 use serde::Serialize;
 
+use crate::capture::{capture, Pool};
 use crate::error::{ControlError, Result};
 use crate::steer_file::{serialize, Entry, SteerFile};
 
@@ -98,78 +97,16 @@ pub fn representations(
     path: &Path,
     lines: &[String],
     site: RepresentationSite,
-    mut on_line: impl FnMut(),
+    on_line: impl FnMut(),
 ) -> Result<Representations> {
     let config = model.decoder.config();
-    let (layers, hidden) = (config.num_layers, config.hidden_size);
-    let mut per_layer = vec![Vec::with_capacity(lines.len() * hidden); layers];
-    for (index, line) in lines.iter().enumerate() {
-        let ids = model.encode(line)?;
-        if ids.is_empty() {
-            return Err(ModelError::invalid(
-                path,
-                format!("line {}: no tokens to represent", index + 1),
-            )
-            .into());
-        }
-        if ids.len() > config.max_positions {
-            return Err(ModelError::invalid(
-                path,
-                format!(
-                    "line {}: {} tokens, longer than the model's context of {}",
-                    index + 1,
-                    ids.len(),
-                    config.max_positions
-                ),
-            )
-            .into());
-        }
-        let input = Tensor::new(ids.as_slice(), model.decoder.device())?.unsqueeze(0)?;
-        let mut probe = MeanPool {
-            site,
-            means: vec![Vec::new(); layers],
-        };
-        model
-            .decoder
-            .residual_stream(&input, &mut KvCache::new(layers), &mut probe)?;
-        for (layer, mean) in probe.means.into_iter().enumerate() {
-            per_layer[layer].extend(mean);
-        }
-        on_line();
-    }
+    let sites: Vec<Site> = (0..config.num_layers).map(|l| site.site(l)).collect();
+    let captured = capture(model, path, lines, &sites, Pool::Mean, on_line)?;
     Ok(Representations {
-        hidden,
+        hidden: config.hidden_size,
         lines: lines.len(),
-        per_layer,
+        per_layer: captured.sites.into_iter().map(|c| c.rows).collect(),
     })
-}
-
-/// The probe that keeps each layer's mean state over the positions.
-struct MeanPool {
-    site: RepresentationSite,
-    means: Vec<Vec<f32>>,
-}
-
-impl Probe for MeanPool {
-    fn wants(&self, site: Site) -> bool {
-        self.site.layer_of(site).is_some()
-    }
-
-    fn visit(&mut self, site: Site, states: Tensor, _: usize) -> candle_core::Result<Tensor> {
-        if let Some(layer) = self.site.layer_of(site) {
-            // (1, seq, hidden) → mean over seq, summed in f64.
-            let rows: Vec<Vec<f32>> = states.squeeze(0)?.to_vec2()?;
-            let mut sum = vec![0f64; rows.first().map_or(0, Vec::len)];
-            for row in &rows {
-                for (s, &v) in sum.iter_mut().zip(row) {
-                    *s += f64::from(v);
-                }
-            }
-            let n = rows.len().max(1) as f64;
-            self.means[layer] = sum.into_iter().map(|s| (s / n) as f32).collect();
-        }
-        Ok(states)
-    }
 }
 
 /// Per layer, the least-squares map `W` (`hidden × hidden`, row-major) with

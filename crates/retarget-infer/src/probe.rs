@@ -29,6 +29,44 @@ pub enum Site {
     MlpActivation(usize),
 }
 
+impl Site {
+    /// The site's name, as `capture` and steer files write it:
+    /// `residual:N`, `attention:I`, `mlp:I` or `mlp-activation:I`.
+    pub fn name(self) -> String {
+        match self {
+            Site::Residual(n) => format!("residual:{n}"),
+            Site::Attention(i) => format!("attention:{i}"),
+            Site::Mlp(i) => format!("mlp:{i}"),
+            Site::MlpActivation(i) => format!("mlp-activation:{i}"),
+        }
+    }
+
+    /// Parses [`Site::name`] for a decoder of `layers` layers; the error
+    /// says what is wrong (an unknown kind, a layer out of range).
+    pub fn parse(name: &str, layers: usize) -> Result<Site, String> {
+        let usage = || {
+            format!(
+                "site `{name}`: expected residual:N (0..={layers}), attention:I, mlp:I or mlp-activation:I (0..{layers})"
+            )
+        };
+        let (kind, index) = name.split_once(':').ok_or_else(usage)?;
+        let index: usize = index.parse().map_err(|_| usage())?;
+        let (site, last) = match kind {
+            "residual" => (Site::Residual(index), layers),
+            "attention" => (Site::Attention(index), layers.saturating_sub(1)),
+            "mlp" => (Site::Mlp(index), layers.saturating_sub(1)),
+            "mlp-activation" => (Site::MlpActivation(index), layers.saturating_sub(1)),
+            _ => return Err(usage()),
+        };
+        if index > last {
+            return Err(format!(
+                "site `{name}`: layer {index} is out of range; this model has {layers} layers ({kind} 0..={last})"
+            ));
+        }
+        Ok(site)
+    }
+}
+
 /// Reads, and may change, the states at the sites it wants.
 pub trait Probe {
     /// Whether [`Probe::visit`] is to see `site` (others are skipped).
@@ -86,6 +124,69 @@ pub trait Steer: Send + Sync {
     fn apply(&self, site: Site, states: Tensor, offset: usize) -> candle_core::Result<Tensor>;
 }
 
+/// Which positions of a sequence a steer changes. A forward pass that
+/// starts an empty key/value cache (`offset` 0) runs the prompt (`score` and
+/// `lens` run their whole text so); later passes run generated tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Span {
+    /// Every position.
+    #[default]
+    All,
+    /// The prompt's positions only.
+    Prompt,
+    /// Generated tokens only.
+    Generated,
+    /// The prompt's last position only (where generation starts).
+    LastPrompt,
+}
+
+impl Span {
+    /// Parses `all`, `prompt`, `generated` or `last-prompt`.
+    pub fn parse(name: &str) -> Option<Span> {
+        match name {
+            "all" => Some(Span::All),
+            "prompt" => Some(Span::Prompt),
+            "generated" => Some(Span::Generated),
+            "last-prompt" => Some(Span::LastPrompt),
+            _ => None,
+        }
+    }
+}
+
+/// A steer applied at the positions of a [`Span`] only.
+pub struct Spanned {
+    /// The change.
+    pub steer: Arc<dyn Steer>,
+    /// Where it applies.
+    pub span: Span,
+}
+
+impl Steer for Spanned {
+    fn wants(&self, site: Site) -> bool {
+        self.steer.wants(site)
+    }
+
+    fn apply(&self, site: Site, states: Tensor, offset: usize) -> candle_core::Result<Tensor> {
+        let prompt = offset == 0;
+        match self.span {
+            Span::All => self.steer.apply(site, states, offset),
+            Span::Prompt if prompt => self.steer.apply(site, states, offset),
+            Span::Generated if !prompt => self.steer.apply(site, states, offset),
+            Span::LastPrompt if prompt => {
+                // States are (batch, seq, width): only the last position changes.
+                let seq = states.dim(1)?;
+                let last = states.narrow(1, seq - 1, 1)?;
+                let changed = self.steer.apply(site, last, offset + seq - 1)?;
+                if seq == 1 {
+                    return Ok(changed);
+                }
+                Tensor::cat(&[&states.narrow(1, 0, seq - 1)?, &changed], 1)
+            }
+            _ => Ok(states),
+        }
+    }
+}
+
 /// The states at `site` after every steer that changes it, as `probe` sees
 /// (and may change) them; untouched when nothing wants the site.
 pub(crate) fn at(
@@ -104,5 +205,70 @@ pub(crate) fn at(
         probe.visit(site, states, offset)
     } else {
         Ok(states)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    /// Adds 1 everywhere it applies.
+    struct AddOne;
+
+    impl Steer for AddOne {
+        fn wants(&self, _: Site) -> bool {
+            true
+        }
+
+        fn apply(&self, _: Site, states: Tensor, _: usize) -> candle_core::Result<Tensor> {
+            states + 1.0
+        }
+    }
+
+    fn rows(span: Span, offset: usize, seq: usize) -> Vec<f32> {
+        let states = Tensor::zeros((1, seq, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let spanned = Spanned {
+            steer: Arc::new(AddOne),
+            span,
+        };
+        let out = spanned.apply(Site::Residual(1), states, offset).unwrap();
+        // One value per position.
+        out.squeeze(0)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap()
+            .iter()
+            .map(|r| r[0])
+            .collect()
+    }
+
+    #[test]
+    fn spans_change_only_their_positions() {
+        assert_eq!(rows(Span::All, 0, 3), [1.0, 1.0, 1.0]);
+        assert_eq!(rows(Span::All, 5, 1), [1.0]);
+        assert_eq!(rows(Span::Prompt, 0, 3), [1.0, 1.0, 1.0]);
+        assert_eq!(rows(Span::Prompt, 3, 1), [0.0]);
+        assert_eq!(rows(Span::Generated, 0, 3), [0.0, 0.0, 0.0]);
+        assert_eq!(rows(Span::Generated, 3, 1), [1.0]);
+        assert_eq!(rows(Span::LastPrompt, 0, 3), [0.0, 0.0, 1.0]);
+        assert_eq!(rows(Span::LastPrompt, 0, 1), [1.0]);
+        assert_eq!(rows(Span::LastPrompt, 3, 1), [0.0]);
+    }
+
+    #[test]
+    fn site_names_round_trip_and_bad_ones_are_refused() {
+        for site in [
+            Site::Residual(0),
+            Site::Residual(4),
+            Site::Attention(3),
+            Site::Mlp(0),
+            Site::MlpActivation(3),
+        ] {
+            assert_eq!(Site::parse(&site.name(), 4), Ok(site));
+        }
+        for bad in ["residual:5", "mlp:4", "attention", "mlp_out:1", "mlp:x"] {
+            assert!(Site::parse(bad, 4).is_err(), "{bad}");
+        }
     }
 }

@@ -11,10 +11,12 @@ use retarget_model::progress::bytes_bar;
 use retarget_model::writer::parse_size;
 
 use crate::adapt_cli::{self, AdaptArgs};
-use crate::control_cli::{self, NeuronsArgs, SteerCommand};
+use crate::capture_cli::{self, CaptureArgs};
+use crate::control_cli::{self, NeuronsArgs};
 use crate::eval_cli::{self, EvalCommand};
 use crate::infer_cli::{self, GenerateArgs, LensArgs, ScoreArgs};
 use crate::render;
+use crate::steer_cli::{self, SteerCommand};
 use crate::translate_cli::{self, TranslateArgs};
 use crate::vocab_cli::{self, VocabCommand};
 
@@ -88,7 +90,10 @@ enum Command {
     Lens(LensArgs),
     /// Find the language-specific neurons of a decoder (LAPE): per language, how often each MLP neuron fires; the neurons whose firing is concentrated in few languages.
     Neurons(NeuronsArgs),
-    /// Fit steers (INCLINE maps) for --steer.
+    /// Capture hidden states (residual stream, attention and MLP outputs, MLP neurons) of
+    /// every line of a text, per token or pooled per line, into a safetensors file.
+    Capture(CaptureArgs),
+    /// Fit steers (INCLINE maps, ITLC language vectors) for --steer.
     Steer {
         #[command(subcommand)]
         command: SteerCommand,
@@ -178,7 +183,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Generate(args) => print!("{}", infer_cli::run_generate(args)?),
         Command::Lens(args) => print!("{}", infer_cli::run_lens(args)?),
         Command::Neurons(args) => print!("{}", control_cli::run_neurons(args)?),
-        Command::Steer { command } => print!("{}", control_cli::run_steer(command)?),
+        Command::Capture(args) => print!("{}", capture_cli::run_capture(args)?),
+        Command::Steer { command } => print!("{}", steer_cli::run_steer(command)?),
         Command::Translate(args) => print!("{}", translate_cli::run_translate(args)?),
     }
     Ok(())

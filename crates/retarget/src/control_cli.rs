@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use retarget_control::incline::{self, RepresentationSite};
 use retarget_control::lape::{self, Settings, MIN_TOKENS};
 use retarget_control::neurons_file::{self, Provenance, Summary};
 use retarget_control::ControlError;
@@ -67,7 +66,7 @@ pub fn run_neurons(args: NeuronsArgs) -> Result<String> {
             return Err(ControlError::Usage(format!("{name} {rate} must lie in (0, 1]")).into());
         }
     }
-    let texts = parse_texts(&args.texts)?;
+    let texts = parse_texts(&args.texts, "language-specific neurons")?;
     let mut inputs: Vec<&std::path::Path> = texts.iter().map(|(_, path)| path.as_path()).collect();
     inputs.push(args.model.path());
     let out = OutputFile::create(&args.out, &inputs, args.force)?;
@@ -122,8 +121,8 @@ pub fn run_neurons(args: NeuronsArgs) -> Result<String> {
 }
 
 /// `LANG=FILE` arguments as (language, file); a language given twice, or
-/// fewer than two, is refused.
-fn parse_texts(texts: &[String]) -> Result<Vec<(String, PathBuf)>> {
+/// fewer than two, is refused (`what` names what compares languages).
+pub(crate) fn parse_texts(texts: &[String], what: &str) -> Result<Vec<(String, PathBuf)>> {
     let mut parsed: Vec<(String, PathBuf)> = Vec::new();
     for text in texts {
         let Some((language, path)) = text
@@ -140,10 +139,9 @@ fn parse_texts(texts: &[String]) -> Result<Vec<(String, PathBuf)>> {
         parsed.push((language.to_string(), PathBuf::from(path)));
     }
     if parsed.len() < 2 {
-        return Err(ControlError::Usage(
-            "language-specific neurons compare languages: give --text LANG=FILE for two or more"
-                .into(),
-        )
+        return Err(ControlError::Usage(format!(
+            "{what} compare languages: give --text LANG=FILE for two or more"
+        ))
         .into());
     }
     Ok(parsed)
@@ -170,101 +168,4 @@ fn render(summary: &Summary, layers: usize, neurons: usize) -> String {
         );
     }
     out
-}
-
-/// `retarget steer …`.
-#[derive(Debug, clap::Subcommand)]
-pub enum SteerCommand {
-    /// Fit a steer from text and write it to a file for --steer.
-    Fit {
-        #[command(subcommand)]
-        method: FitCommand,
-    },
-}
-
-/// The steers `retarget steer fit` makes.
-#[derive(Debug, clap::Subcommand)]
-pub enum FitCommand {
-    /// INCLINE: per layer, the least-squares map from source-language sentence
-    /// representations to their translations' (apply with --steer FILE:incline=ALPHA).
-    Incline(InclineArgs),
-}
-
-/// Arguments of `retarget steer fit incline`.
-#[derive(Debug, clap::Args)]
-pub struct InclineArgs {
-    #[command(flatten)]
-    model: ModelArgs,
-    /// Source-language text and its translation (e.g. into English), line by line.
-    #[arg(long, num_args = 2, value_names = ["SOURCE", "TARGET"], required = true)]
-    parallel: Vec<PathBuf>,
-    /// Where a sentence is represented: each layer's MLP output averaged over its
-    /// tokens (the released code), or the hidden state after each layer (the paper's
-    /// best variant).
-    #[arg(long, default_value = "mlp", value_parser = ["mlp", "residual"])]
-    site: String,
-    /// The file to write (safetensors: map.{layer}, hidden × hidden).
-    #[arg(long)]
-    out: PathBuf,
-    /// Also store every line's representations (source.{layer}, target.{layer}).
-    #[arg(long)]
-    keep_representations: bool,
-    /// Overwrite an existing output file.
-    #[arg(long)]
-    force: bool,
-}
-
-/// Runs `retarget steer …`; returns what to print.
-pub fn run_steer(command: SteerCommand) -> Result<String> {
-    let SteerCommand::Fit {
-        method: FitCommand::Incline(args),
-    } = command;
-    let site = RepresentationSite::parse(&args.site).expect("clap checked the site");
-    let (source_path, target_path) = (&args.parallel[0], &args.parallel[1]);
-    let inputs = [
-        source_path.as_path(),
-        target_path.as_path(),
-        args.model.path(),
-    ];
-    let out = OutputFile::create(&args.out, &inputs, args.force)?;
-    let source_lines = read_text(source_path)?;
-    let target_lines = read_text(target_path)?;
-    if source_lines.len() != target_lines.len() {
-        return Err(ControlError::Usage(format!(
-            "--parallel: {} has {} lines but {} has {}; parallel texts pair line by line",
-            source_path.display(),
-            source_lines.len(),
-            target_path.display(),
-            target_lines.len()
-        ))
-        .into());
-    }
-    let model = args.model.open_decoder()?;
-    let bar = count_bar(2 * source_lines.len() as u64, "representing sentences");
-    let source = incline::representations(&model, source_path, &source_lines, site, || bar.inc(1))?;
-    let target = incline::representations(&model, target_path, &target_lines, site, || bar.inc(1))?;
-    bar.finish_and_clear();
-    let maps = incline::fit(&source, &target)?;
-    let metadata = [
-        ("model", args.model.path().display().to_string()),
-        ("site", site.name().to_string()),
-        ("source", source_path.display().to_string()),
-        ("target", target_path.display().to_string()),
-        ("pairs", source.lines.to_string()),
-        ("layers", maps.len().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let kept = args.keep_representations.then_some((&source, &target));
-    out.write(&incline::to_bytes(&maps, source.hidden, kept, metadata)?)?;
-    Ok(format!(
-        "wrote {}: INCLINE maps of {} layers ({} × {}), site {}, fitted on {} pairs\n",
-        args.out.display(),
-        maps.len(),
-        source.hidden,
-        source.hidden,
-        site.name(),
-        source.lines
-    ))
 }

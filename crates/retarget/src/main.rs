@@ -2,6 +2,7 @@
 //! results. Exit code 2 means bad input, 1 an internal or system failure.
 
 mod adapt_cli;
+mod capture_cli;
 mod cli;
 mod control_cli;
 mod eval_cli;
@@ -9,6 +10,7 @@ mod infer_cli;
 mod langid_cli;
 mod render;
 mod steer_args;
+mod steer_cli;
 mod translate_cli;
 mod vocab_cli;
 

@@ -8,10 +8,13 @@ use retarget_infer::model::AnyModel;
 /// `--steer`, for every command that runs a decoder.
 #[derive(Debug, Default, clap::Args)]
 pub struct SteerArgs {
-    /// Change the model in every forward pass with a neurons file from `retarget
-    /// neurons`: FILE:deactivate=LANG (LANG's neurons set to 0) or FILE:activate=LANG
-    /// (set to LANG's mean activation). Repeatable; applied in order.
-    #[arg(long = "steer", value_name = "FILE:ACTION=LANG")]
+    /// Change the model in every forward pass, FILE:ACTION[,KNOB=VALUE…]. Neurons file
+    /// (`retarget neurons`): deactivate=LANG (LANG's neurons set to 0) or activate=LANG
+    /// (set to LANG's mean activation); INCLINE maps (`steer fit incline`): incline=ALPHA;
+    /// language vectors (`steer fit itlc`): shift=SRC>TGT (add alpha·(v_TGT − v_SRC) after
+    /// the file's layer) with alpha=A (default 1). Any of them with at=all|prompt|
+    /// generated|last-prompt (default all). Repeatable; applied in order.
+    #[arg(long = "steer", value_name = "FILE:ACTION")]
     steers: Vec<String>,
 }
 

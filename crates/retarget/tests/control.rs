@@ -1,5 +1,6 @@
-//! `retarget neurons` end to end: the neurons file, the reference layout,
-//! the summary, steering with it, and bad input.
+//! Language control end to end: `retarget neurons` (the neurons file, the
+//! reference layout, the summary, steering with it), `steer fit incline`,
+//! `steer fit itlc`, `capture`, and bad input.
 
 mod common;
 
@@ -203,6 +204,132 @@ fn steer_fit_incline_writes_maps_that_steer_scores() {
             vec!["--parallel", s(&source), s(&short)],
             "pair line by line",
         )],
+    );
+    assert!(!fresh.exists());
+}
+
+#[test]
+fn capture_and_itlc_vectors_agree_and_the_shift_steers_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("llama");
+    write_fixture(Fixture::LlamaTied, &model).unwrap();
+    let english = dir.path().join("en.txt");
+    std::fs::write(&english, "good morning\nall people\n\nhuman rights\n").unwrap();
+    let swahili = dir.path().join("sw.txt");
+    std::fs::write(&swahili, "habari ya asubuhi\nwatu wote\nhaki za binadamu\n").unwrap();
+    let vectors = dir.path().join("mean.safetensors");
+    retarget_ok(&[
+        "steer",
+        "fit",
+        "itlc",
+        "--model",
+        s(&model),
+        "--method",
+        "mean",
+        "--layer",
+        "1",
+        "--text",
+        &format!("eng={}", s(&english)),
+        "--text",
+        &format!("swh={}", s(&swahili)),
+        "--out",
+        s(&vectors),
+        "--keep-features",
+    ]);
+    let captured = dir.path().join("captured.safetensors");
+    retarget_ok(&[
+        "capture",
+        "--model",
+        s(&model),
+        "-i",
+        s(&swahili),
+        "--site",
+        "residual:1",
+        "--site",
+        "mlp-activation:0",
+        "--pool",
+        "mean",
+        "--out",
+        s(&captured),
+    ]);
+    let read = |path: &Path, name: &str| -> (Vec<usize>, Vec<f32>) {
+        let bytes = std::fs::read(path).unwrap();
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let tensor = file.tensor(name).unwrap();
+        let values = tensor
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        (tensor.shape().to_vec(), values)
+    };
+    // The blank English line is skipped: 3 + 3 lines of features.
+    let (shape, features) = read(&vectors, "features");
+    let hidden = shape[1];
+    assert_eq!(shape, [6, hidden]);
+    // Capture's mean residual after layer 1 is the same representation, and
+    // the Swahili mean vector is its mean over the lines.
+    let (shape, rows) = read(&captured, "residual:1");
+    assert_eq!(shape, [3, hidden]);
+    assert_eq!(&features[3 * hidden..], rows.as_slice());
+    let (_, swahili_vector) = read(&vectors, "vector.swh");
+    for (j, v) in swahili_vector.iter().enumerate() {
+        let mean = (0..3).map(|i| f64::from(rows[i * hidden + j])).sum::<f64>() / 3.0;
+        assert!((f64::from(*v) - mean).abs() < 1e-5, "{v} vs {mean}");
+    }
+    assert_eq!(read(&captured, "mlp-activation:0").0[0], 3);
+    let plain = total_nll(&model, &english, None);
+    let none = format!("{}:shift=eng>swh,alpha=0", s(&vectors));
+    let shift = format!("{}:shift=eng>swh,alpha=2", s(&vectors));
+    let generated_only = format!("{}:shift=eng>swh,alpha=2,at=generated", s(&vectors));
+    assert_eq!(total_nll(&model, &english, Some(&none)), plain);
+    assert_ne!(total_nll(&model, &english, Some(&shift)), plain);
+    // `score` runs its text as a prompt: a shift on generated tokens only
+    // changes nothing there.
+    assert_eq!(total_nll(&model, &english, Some(&generated_only)), plain);
+    let lda = dir.path().join("lda.safetensors");
+    retarget_ok(&[
+        "steer",
+        "fit",
+        "itlc",
+        "--model",
+        s(&model),
+        "--text",
+        &format!("eng={}", s(&english)),
+        "--text",
+        &format!("swh={}", s(&swahili)),
+        "--out",
+        s(&lda),
+    ]);
+    assert_eq!(read(&lda, "lda.scalings").0, [hidden, 1]);
+    let fresh = dir.path().join("fresh.safetensors");
+    assert_each_exits_2(
+        &[
+            "steer",
+            "fit",
+            "itlc",
+            "--model",
+            s(&model),
+            "--out",
+            s(&fresh),
+        ],
+        vec![
+            (
+                vec![
+                    "--text",
+                    &format!("eng={}", s(&english)),
+                    "--text",
+                    &format!("swh={}", s(&swahili)),
+                    "--layer",
+                    "9",
+                ],
+                "out of range",
+            ),
+            (
+                vec!["--text", &format!("eng={}", s(&english))],
+                "two or more",
+            ),
+        ],
     );
     assert!(!fresh.exists());
 }
