@@ -7,8 +7,11 @@ use clap::{Parser, Subcommand};
 use retarget_merge::{merge, MergeConfig, MergeOptions};
 use retarget_model::convert::{convert, ConvertOptions};
 use retarget_model::dtype::FloatType;
+use retarget_model::gguf_export::{export, ExportOptions};
+use retarget_model::gguf_write::GgufType;
 use retarget_model::progress::bytes_bar;
 use retarget_model::writer::parse_size;
+use retarget_model::ModelError;
 
 use crate::adapt_cli::{self, AdaptArgs};
 use crate::capture_cli::{self, CaptureArgs};
@@ -43,14 +46,30 @@ enum Command {
     Convert {
         /// An HF model folder or a llama-architecture .gguf file.
         input: PathBuf,
-        /// The output folder (must not exist, or be empty).
+        /// The output folder (must not exist, or be empty), or with --to gguf the .gguf file.
         output: PathBuf,
+        /// hf: an HF folder; gguf: one GGUF file for llama.cpp (from an HF folder of a
+        /// llama, mistral, qwen2 or qwen3 decoder with a byte-level BPE vocabulary).
+        #[arg(long, default_value = "hf", value_parser = ["hf", "gguf"])]
+        to: String,
         /// Convert floating-point tensors to this type (GGUF input defaults to f32).
         #[arg(long, value_parser = parse_float_type)]
         dtype: Option<FloatType>,
         /// Largest shard, e.g. 5GB, 500MB, 2GiB.
         #[arg(long, default_value = "5GB")]
         max_shard_size: String,
+        /// With --to gguf: the type of two-dimensional tensors (f32, f16, bf16, q8_0, q4_0,
+        /// q4_1, q5_0, q5_1, q4_k, q5_k, q6_k; block for block llama.cpp's reference
+        /// quantizers, as `llama-quantize --pure`); norms and biases stay f32.
+        #[arg(long)]
+        quant: Option<String>,
+        /// With --to gguf: GGUF tensor names kept in f32 (`*` matches any run of
+        /// characters), e.g. 'token_embd.weight' or 'blk.*.attn_v.weight'. Repeatable.
+        #[arg(long, value_name = "PATTERN")]
+        keep_f32: Vec<String>,
+        /// With --to gguf: replace an existing output file.
+        #[arg(long)]
+        force: bool,
     },
     /// Merge models as a mergekit YAML configuration says (linear, task_arithmetic,
     /// ties, dare_ties, dare_linear, breadcrumbs, breadcrumbs_ties, della,
@@ -132,9 +151,54 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Convert {
             input,
             output,
+            to,
+            dtype,
+            quant,
+            keep_f32,
+            force,
+            ..
+        } if to == "gguf" => {
+            if dtype.is_some() {
+                return Err(ModelError::Usage(
+                    "--dtype is for HF output; with --to gguf give --quant".into(),
+                )
+                .into());
+            }
+            let quant = match quant {
+                Some(name) => GgufType::parse(&name).ok_or_else(|| {
+                    ModelError::Usage(format!(
+                        "--quant {name}: expected one of {}",
+                        GgufType::ALL.map(GgufType::name).join(", ")
+                    ))
+                })?,
+                None => GgufType::F16,
+            };
+            let options = ExportOptions {
+                quant,
+                keep_f32,
+                force,
+            };
+            let summary = export(&input, &output, &options, &|total| {
+                bytes_bar(total, "exporting")
+            })?;
+            print!("{}", render::export_summary(&summary));
+        }
+        Command::Convert {
+            input,
+            output,
             dtype,
             max_shard_size,
+            quant,
+            keep_f32,
+            force,
+            ..
         } => {
+            if quant.is_some() || !keep_f32.is_empty() || force {
+                return Err(ModelError::Usage(
+                    "--quant, --keep-f32 and --force go with --to gguf".into(),
+                )
+                .into());
+            }
             let options = ConvertOptions {
                 dtype,
                 max_shard_bytes: parse_size(&max_shard_size)?,

@@ -71,3 +71,43 @@ pub fn inspect_table(r: &InspectReport) -> String {
     }
     s
 }
+
+/// What `convert --to gguf` wrote: types, fallbacks, size.
+pub fn export_summary(summary: &retarget_model::gguf_export::ExportSummary) -> String {
+    let types: Vec<String> = summary
+        .per_type
+        .iter()
+        .map(|(t, n)| format!("{} {n}", t.name()))
+        .collect();
+    let tensors: usize = summary.per_type.iter().map(|(_, n)| n).sum();
+    let mut out = format!(
+        "wrote {} (GGUF, architecture {}, {tensors} tensors: {}; {} bytes)\n",
+        summary.output.display(),
+        summary.arch,
+        types.join(", "),
+        summary.bytes
+    );
+    // One line per (row length, written type): many tensors share them.
+    let mut groups: Vec<(usize, &str, &str, Vec<&str>)> = Vec::new();
+    for f in &summary.fallbacks {
+        let (wanted, written) = (f.wanted.name(), f.written.name());
+        match groups
+            .iter_mut()
+            .find(|(row, _, w, _)| *row == f.row && *w == written)
+        {
+            Some((_, _, _, names)) => names.push(&f.tensor),
+            None => groups.push((f.row, wanted, written, vec![&f.tensor])),
+        }
+    }
+    for (row, wanted, written, names) in groups {
+        let shown: Vec<&str> = names.iter().take(3).copied().collect();
+        let more = names.len().saturating_sub(3);
+        out += &format!(
+            "  {} tensor(s) with rows of {row} values (not whole {wanted} blocks) written as {written}, as llama.cpp falls back: {}{}\n",
+            names.len(),
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
+    out
+}

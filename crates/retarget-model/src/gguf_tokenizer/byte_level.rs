@@ -40,7 +40,12 @@ pub fn byte_alphabet() -> [char; 256] {
     out
 }
 
-fn pre_tokenizer(path: &Path, pre: &str) -> Result<Json> {
+/// The `tokenizer.ggml.pre` names written for export, each standing for the
+/// pre-tokenizer [`pre_tokenizer`] builds from it.
+pub(crate) const EXPORTED_PRE: [&str; 4] = ["default", "smollm", "llama-bpe", "qwen2"];
+
+/// The pre-tokenizer llama.cpp's `tokenizer.ggml.pre` name `pre` stands for.
+pub(crate) fn pre_tokenizer(path: &Path, pre: &str) -> Result<Json> {
     let byte_level = |use_regex: bool| json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": use_regex});
     let split = |regex: &str| {
         json!({"type": "Sequence", "pretokenizers": [

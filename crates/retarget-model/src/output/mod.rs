@@ -12,6 +12,7 @@
 pub mod temporaries;
 
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -248,11 +249,30 @@ impl OutputFile {
     /// Writes `bytes` (mode 0644) through a temporary file and a rename;
     /// returns the written path.
     pub fn write(self, bytes: &[u8]) -> Result<PathBuf> {
+        self.write_with(|file, temp| file.write_all(bytes).map_err(|e| ModelError::io(temp, e)))
+    }
+
+    /// Writes the file by handing `fill` a buffered writer on a temporary
+    /// file (and its path, for errors), then renames it into place (mode
+    /// 0644); on any error the temporary is removed and nothing is placed.
+    /// Returns the written path.
+    pub fn write_with(
+        self,
+        fill: impl FnOnce(&mut std::io::BufWriter<fs::File>, &Path) -> Result<()>,
+    ) -> Result<PathBuf> {
         let parent = parent_of(&self.destination, &self.destination)?;
         remove_stale(&parent);
         let temp = reserve(&parent, &label(&self.destination));
-        let written = fs::write(&temp, bytes)
+        let written = fs::File::create(&temp)
             .map_err(|e| ModelError::io(&temp, e))
+            .and_then(|file| {
+                let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+                fill(&mut writer, &temp)?;
+                let file = writer
+                    .into_inner()
+                    .map_err(|e| ModelError::io(&temp, e.into_error()))?;
+                file.sync_all().map_err(|e| ModelError::io(&temp, e))
+            })
             .and_then(|()| set_mode(&temp, 0o644))
             .and_then(|()| {
                 commit(&temp, || {
