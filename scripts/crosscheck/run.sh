@@ -50,6 +50,10 @@ done_with gemma
 "$venv/bin/python" scripts/crosscheck/gguf_sentencepiece_check.py --retarget "$bin" --assets examples/assets \
   --work "$work/gguf-sentencepiece" || status=1
 done_with gguf-sentencepiece
+"$venv/bin/python" scripts/crosscheck/gguf_export_check.py --retarget "$bin" --smollm2 "$work/smollm2" \
+  --fixtures "$work/fixtures" --assets examples/assets --llama-cpp "$(bash scripts/crosscheck/llama_cpp.sh "$venv")" \
+  --work "$work/gguf-export" || status=1
+done_with gguf-export
 "$venv/bin/python" scripts/crosscheck/translate_check.py --retarget "$bin" --fixtures "$work/fixtures" \
   --work "$work/translate" || status=1
 done_with translate
