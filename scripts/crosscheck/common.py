@@ -1,6 +1,7 @@
 """Helpers shared by the cross-check scripts: PASS/FAIL reporting with a
-final tally, and running the retarget binary."""
+final tally, running the retarget binary, and saving random models."""
 
+import shutil
 import subprocess
 import sys
 
@@ -33,3 +34,18 @@ def run(binary, *args, check=True):
 def retarget(binary, *args):
     """Runs `retarget ARGS` and returns its standard output."""
     return run(binary, *args).stdout
+
+
+def save_random(model, out, tokenizer_files):
+    """Fills every parameter of the transformers `model` from N(0, 0.3²)
+    (torch seed 0), saves it into `out` (safetensors) and copies
+    `tokenizer_files` beside it; returns `out`."""
+    import torch
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.3)
+    model.save_pretrained(out, safe_serialization=True)
+    for path in tokenizer_files:
+        shutil.copy(path, out / path.name)
+    return out

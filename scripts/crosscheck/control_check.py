@@ -62,7 +62,7 @@ import transformers
 from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import finish, report, retarget  # noqa: E402
+from common import finish, report, retarget, save_random  # noqa: E402
 from texts import udhr_articles, udhr_paragraphs  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -445,14 +445,7 @@ def random_gemma3(template, out):
         vocab_size=vocab, hidden_size=64, intermediate_size=112, num_hidden_layers=3, num_attention_heads=4,
         num_key_value_heads=2, head_dim=16, max_position_embeddings=256, sliding_window=4,
         layer_types=["sliding_attention", "full_attention", "sliding_attention"], query_pre_attn_scalar=16)
-    model = transformers.Gemma3ForCausalLM(config)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0.0, 0.3)
-    model.save_pretrained(out, safe_serialization=True)
-    shutil.copy(template / "tokenizer.json", out / "tokenizer.json")
-    return out
+    return save_random(transformers.Gemma3ForCausalLM(config), out, [template / "tokenizer.json"])
 
 
 def check_capture(binary, smollm2, fixtures, texts, work):

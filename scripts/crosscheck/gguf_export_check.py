@@ -46,7 +46,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import finish, report, retarget  # noqa: E402
+from common import finish, report, retarget, save_random  # noqa: E402
 from texts import udhr_articles, udhr_paragraphs  # noqa: E402
 
 TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k"]
@@ -257,7 +257,6 @@ def converter_check(llama_cpp_dir, binary, folder, kind, work, label, expect_ref
 def random_decoder(kind, smollm2, out):
     """A small random qwen2, qwen3 or mistral model saved by transformers, with
     SmolLM2's tokenizer."""
-    import torch
     import transformers
     common = dict(vocab_size=49152, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
@@ -269,14 +268,8 @@ def random_decoder(kind, smollm2, out):
                                                                        tie_word_embeddings=True))
     else:
         model = transformers.MistralForCausalLM(transformers.MistralConfig(**common, sliding_window=None))
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0.0, 0.3)
-    model.save_pretrained(out, safe_serialization=True)
-    for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]:
-        shutil.copy(smollm2 / name, out / name)
-    return out
+    return save_random(model, out, [smollm2 / name for name in
+                                    ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]])
 
 
 def check_families(binary, llama_cpp_dir, smollm2, work):

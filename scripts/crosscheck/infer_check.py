@@ -45,7 +45,6 @@ import json
 import math
 import os
 import shutil
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +53,7 @@ import transformers
 from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
-from common import finish, report, retarget
+from common import finish, report, retarget, save_random
 
 torch.set_num_threads(os.cpu_count() or 1)
 transformers.logging.set_verbosity_error()
@@ -102,13 +101,7 @@ def random_decoder(kind, template, out):
     else:
         config = transformers.MistralConfig(**common, sliding_window=None)
         model = transformers.MistralForCausalLM(config)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0.0, 0.3)
-    model.save_pretrained(out, safe_serialization=True)
-    shutil.copy(template / "tokenizer.json", out / "tokenizer.json")
-    return out
+    return save_random(model, out, [template / "tokenizer.json"])
 
 
 def check_model(binary, name, model_path, ref, tokenizer, work, truth=None):

@@ -154,15 +154,30 @@ fn neurons_writes_counts_masks_and_the_reference_layout() {
     assert!(!fresh.exists());
 }
 
+/// The llama fixture in `dir` and three Swahili lines with their English
+/// translations (`english_extra` appended to the English file):
+/// (model, Swahili, English).
+fn fixture_and_parallel_text(
+    dir: &Path,
+    english_extra: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let model = dir.join("llama");
+    write_fixture(Fixture::LlamaTied, &model).unwrap();
+    let swahili = dir.join("sw.txt");
+    std::fs::write(&swahili, "habari ya asubuhi\nwatu wote\nhaki za binadamu\n").unwrap();
+    let english = dir.join("en.txt");
+    std::fs::write(
+        &english,
+        format!("good morning\nall people\nhuman rights\n{english_extra}"),
+    )
+    .unwrap();
+    (model, swahili, english)
+}
+
 #[test]
 fn steer_fit_incline_writes_maps_that_steer_scores() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("llama");
-    write_fixture(Fixture::LlamaTied, &model).unwrap();
-    let source = dir.path().join("sw.txt");
-    std::fs::write(&source, "habari ya asubuhi\nwatu wote\nhaki za binadamu\n").unwrap();
-    let target = dir.path().join("en.txt");
-    std::fs::write(&target, "good morning\nall people\nhuman rights\n").unwrap();
+    let (model, source, target) = fixture_and_parallel_text(dir.path(), "");
     let maps = dir.path().join("incline.safetensors");
     retarget_ok(&[
         "steer",
@@ -211,12 +226,8 @@ fn steer_fit_incline_writes_maps_that_steer_scores() {
 #[test]
 fn capture_and_itlc_vectors_agree_and_the_shift_steers_scores() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("llama");
-    write_fixture(Fixture::LlamaTied, &model).unwrap();
-    let english = dir.path().join("en.txt");
-    std::fs::write(&english, "good morning\nall people\n\nhuman rights\n").unwrap();
-    let swahili = dir.path().join("sw.txt");
-    std::fs::write(&swahili, "habari ya asubuhi\nwatu wote\nhaki za binadamu\n").unwrap();
+    // A blank English line, which language vectors skip.
+    let (model, swahili, english) = fixture_and_parallel_text(dir.path(), "\n");
     let vectors = dir.path().join("mean.safetensors");
     retarget_ok(&[
         "steer",
