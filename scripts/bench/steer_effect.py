@@ -116,9 +116,10 @@ def main():
             langid, texts_out = translate(target, steer)
             rate = langid.get("off_target_rate")
             top = ", ".join(f"{k} {v}" for k, v in langid.get("distribution", [])[:3])
-            if langid.get("blank"):
-                top += f", blank {langid['blank']}"
-            rate_text = "not measured" if rate is None else f"{100 * rate:.0f} %"
+            for kind in ["undetermined", "blank"]:
+                if langid.get(kind):
+                    top += f"{', ' if top else ''}{kind} {langid[kind]}"
+            rate_text = "no line identified" if rate is None else f"{100 * rate:.0f} %"
             print(f"| {target} | {label} | {rate_text} | {top} | {nll(held[target], steer):.3f} | "
                   f"{nll(held['eng'], steer):.3f} |", flush=True)
             (args.work / f"out.{target}.{label.split()[0]}.{len(label)}.txt").write_text(
