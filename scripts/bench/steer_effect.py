@@ -119,7 +119,10 @@ def main():
             for kind in ["undetermined", "blank"]:
                 if langid.get(kind):
                     top += f"{', ' if top else ''}{kind} {langid[kind]}"
-            rate_text = "no line identified" if rate is None else f"{100 * rate:.0f} %"
+            if "not_measured" in langid:
+                rate_text = "not measured (lingua lacks the language)"
+            else:
+                rate_text = "no line identified" if rate is None else f"{100 * rate:.0f} %"
             print(f"| {target} | {label} | {rate_text} | {top} | {nll(held[target], steer):.3f} | "
                   f"{nll(held['eng'], steer):.3f} |", flush=True)
             (args.work / f"out.{target}.{label.split()[0]}.{len(label)}.txt").write_text(
