@@ -31,7 +31,7 @@ package:
   equals retarget's on the f16 exports.
 
 Usage: gguf_export_check.py --retarget BIN --smollm2 DIR --fixtures DIR --assets DIR
-       --llama-cpp DIR --work DIR
+       --llama-cpp DIR --gemma-gguf FILE --work DIR
 """
 
 import argparse
@@ -303,6 +303,75 @@ def check_families(binary, llama_cpp_dir, smollm2, work):
         del llm
 
 
+def check_gemma(binary, llama_cpp_dir, gemma_gguf, assets, work):
+    import gguf
+    sys.path.insert(0, str(llama_cpp_dir))
+    import llama_cpp
+    from tokenizers import Tokenizer
+    folder, exported = work / "gemma", work / "gemma-f32.gguf"
+    retarget(binary, "convert", gemma_gguf, folder)
+    retarget(binary, "convert", folder, exported, "--to", "gguf", "--quant", "f32")
+    ours, original = gguf.GGUFReader(str(exported)), gguf.GGUFReader(str(gemma_gguf))
+
+    def value(reader, key):
+        field = reader.fields.get(key)
+        return None if field is None else field.contents()
+    keys = [k for k in original.fields if k.startswith("gemma3.") or k.startswith("tokenizer.")]
+    differing = [k for k in keys if k not in ("tokenizer.ggml.scores", "tokenizer.chat_template",
+                                              "tokenizer.ggml.add_sep_token")
+                 and value(ours, k) != value(original, k)]
+    types = np.array(value(original, "tokenizer.ggml.token_type"))
+    our_scores, their_scores = (np.array(value(r, "tokenizer.ggml.scores")) for r in (ours, original))
+    normal = types == 1
+    same_order = np.array_equal(np.argsort(-our_scores[normal], kind="stable"),
+                                np.argsort(-their_scores[normal], kind="stable")) \
+        and np.array_equal(our_scores[~normal], their_scores[~normal])
+    report(not differing and same_order, "Gemma 3 f32: vocabulary and hyper-parameters as in the original GGUF",
+           f"{len(types)} pieces and types identical, scores in the same order; {len(keys)} keys compared"
+           + (f"; differing: {differing}" if differing else ""))
+    llm = llama_cpp.Llama(model_path=str(exported), n_ctx=4096, logits_all=True, verbose=False, n_threads=2,
+                          type_k=0, type_v=0, flash_attn=False)
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    lines = held_out_lines(assets) + ["<start_of_turn>user\nHabari 123<end_of_turn>", "emoji 😀 👩‍👩‍👧"]
+    differing = [line for line in lines
+                 if tokenizer.encode(line).ids != llm.tokenize(line.encode(), add_bos=True, special=True)]
+    report(not differing, "Gemma 3 f32: llama.cpp tokenizes held-out lines as the HF tokenizer",
+           f"{len(lines)} lines, {sum(len(tokenizer.encode(l).ids) for l in lines)} tokens"
+           + (f"; differing: {differing[:2]}" if differing else ""))
+    text = work / "gemma-lines.txt"
+    short = ["Haki za binadamu ni za watu wote.", "The capital of France is Paris, and the capital of Germany is"]
+    text.write_text("\n".join(short) + "\n", encoding="utf-8")
+    saved = work / "gemma-logits.safetensors"
+    retarget(binary, "score", "--model", exported, "-i", text, "--save-logits", saved)
+    logits = load_file(str(saved))
+    worst, agree, total = 0.0, 0, 0
+    for i, line in enumerate(short):
+        ids = tokenizer.encode(line).ids
+        llm.reset()
+        llm.eval(ids)
+        theirs = np.array(llm.scores[:len(ids)])
+        worst = max(worst, float(np.abs(theirs - logits[f"line.{i}"]).max()))
+        agree += int((theirs.argmax(1) == logits[f"line.{i}"].argmax(1)).sum())
+        total += len(ids)
+    report(worst <= 0.05 and agree == total, "Gemma 3 f32: llama.cpp's logits against retarget score on the same file",
+           f"max |Δ| {worst:.1e} (bound 0.05), argmax equal at {agree}/{total} positions")
+    prompt = "The capital of France is"
+    ids = tokenizer.encode(prompt).ids
+    llm.reset()
+    theirs = []
+    for token in llm.generate(ids, top_k=1, temp=0.0, repeat_penalty=1.0):
+        if token == llm.token_eos() or len(theirs) == 32:
+            break
+        theirs.append(token)
+    mine = json.loads(retarget(binary, "generate", "--model", exported, "--prompt", prompt, "--max-new-tokens", 32,
+                               "--json"))["ids"]
+    report(mine == theirs, "Gemma 3 f32: greedy generation equals retarget's",
+           f"{len(theirs)} tokens" + ("" if mine == theirs else f": {mine} vs {theirs}"))
+    del llm
+    shutil.rmtree(folder)
+    exported.unlink()
+
+
 def held_out_lines(assets):
     lines = []
     for code in ["eng", "swh", "deu_1996", "fra", "rus", "tat", "eus", "arb", "cmn_hans", "hin"]:
@@ -411,6 +480,7 @@ def main():
     parser.add_argument("--fixtures", type=Path, required=True)
     parser.add_argument("--assets", type=Path, required=True)
     parser.add_argument("--llama-cpp", type=Path, required=True)
+    parser.add_argument("--gemma-gguf", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
     args = parser.parse_args()
     if args.work.exists():
@@ -423,6 +493,7 @@ def main():
         converter_check(args.llama_cpp, args.retarget, args.smollm2, kind, args.work, "SmolLM2")
     check_families(args.retarget, args.llama_cpp, args.smollm2, args.work)
     check_llama_cpp(args.retarget, args.llama_cpp, args.smollm2, args.assets, args.work)
+    check_gemma(args.retarget, args.llama_cpp, args.gemma_gguf, args.assets, args.work)
     finish()
 
 

@@ -52,7 +52,7 @@ done_with gemma
 done_with gguf-sentencepiece
 "$venv/bin/python" scripts/crosscheck/gguf_export_check.py --retarget "$bin" --smollm2 "$work/smollm2" \
   --fixtures "$work/fixtures" --assets examples/assets --llama-cpp "$(bash scripts/crosscheck/llama_cpp.sh "$venv")" \
-  --work "$work/gguf-export" || status=1
+  --gemma-gguf examples/assets/gemma3/gemma-3-270m-q4_k_m.gguf --work "$work/gguf-export" || status=1
 done_with gguf-export
 "$venv/bin/python" scripts/crosscheck/translate_check.py --retarget "$bin" --fixtures "$work/fixtures" \
   --work "$work/translate" || status=1

@@ -18,13 +18,13 @@ use crate::error::{ModelError, Result};
 use crate::gguf::GgufFile;
 
 /// Every sixth layer attends to the whole past (Gemma 3's pattern).
-const GLOBAL_EVERY: usize = 6;
+pub(crate) const GLOBAL_EVERY: usize = 6;
 /// The rotary base of the sliding-window layers.
-const LOCAL_ROPE_BASE: f64 = 10_000.0;
+pub(crate) const LOCAL_ROPE_BASE: f64 = 10_000.0;
 
 /// Per-layer name pairs: GGUF suffix after `blk.N.` → HF suffix after
 /// `model.layers.N.`, and whether it is a norm weight (`1 + w` in GGUF).
-const LAYER_NAMES: &[(&str, &str, bool)] = &[
+pub(crate) const LAYER_NAMES: &[(&str, &str, bool)] = &[
     ("attn_q.weight", "self_attn.q_proj.weight", false),
     ("attn_k.weight", "self_attn.k_proj.weight", false),
     ("attn_v.weight", "self_attn.v_proj.weight", false),

@@ -8,14 +8,16 @@ use std::path::Path;
 use serde_json::{Map, Value as Json};
 
 use crate::error::{ModelError, Result};
+use crate::gguf_convert::gemma3::{GLOBAL_EVERY, LAYER_NAMES as GEMMA3_NAMES, LOCAL_ROPE_BASE};
 use crate::gguf_write::MetaValue;
 
 /// `model_type`s that export, and llama.cpp's architecture for each.
-pub const EXPORTABLE: [(&str, &str); 4] = [
+pub const EXPORTABLE: [(&str, &str); 5] = [
     ("llama", "llama"),
     ("mistral", "llama"),
     ("qwen2", "qwen2"),
     ("qwen3", "qwen3"),
+    ("gemma3_text", "gemma3"),
 ];
 
 /// Per-layer HF suffix → GGUF suffix.
@@ -47,6 +49,9 @@ pub struct ExportTensor {
     /// Rows interleaved for llama.cpp's rotary embedding, with this many
     /// heads (llama's query and key projections).
     pub permute_heads: Option<usize>,
+    /// A Gemma norm weight: HF stores `w`, llama.cpp `1 + w` (added in f32,
+    /// as llama.cpp's converter does).
+    pub plus_one: bool,
 }
 
 /// The hyper-parameters an export needs, from `config.json`.
@@ -106,10 +111,15 @@ impl ExportConfig {
             .and_then(Json::as_u64)
             .map_or(hidden / heads.max(1), |v| v as usize);
         let rope = config.get("rope_parameters").filter(|r| !r.is_null());
+        let scaled = |r: &Json| r.get("rope_type").is_some_and(|t| t != "default");
         let scaling = config
             .get("rope_scaling")
             .filter(|r| !r.is_null())
-            .or_else(|| rope.filter(|r| r.get("rope_type").is_some_and(|t| t != "default")));
+            .or_else(|| rope.filter(|r| scaled(r)))
+            .or_else(|| {
+                rope.and_then(|r| r.as_object())
+                    .and_then(|by_type| by_type.values().find(|r| scaled(r)))
+            });
         if let Some(scaling) = scaling {
             return Err(ModelError::unsupported(
                 path,
@@ -119,8 +129,13 @@ impl ExportConfig {
         let theta = config
             .get("rope_theta")
             .or_else(|| rope.and_then(|r| r.get("rope_theta")))
+            .or_else(|| rope.and_then(|r| r.get("full_attention")?.get("rope_theta")))
             .and_then(Json::as_f64)
-            .unwrap_or(10_000.0);
+            .unwrap_or(if arch == "gemma3" {
+                1_000_000.0
+            } else {
+                10_000.0
+            });
         let context = int("max_position_embeddings")?;
         if let Some(window) = config.get("sliding_window").and_then(Json::as_u64) {
             let used = config.get("use_sliding_window").and_then(Json::as_bool) != Some(false);
@@ -130,6 +145,9 @@ impl ExportConfig {
                     format!("exporting a sliding window of {window} tokens as llama (llama.cpp's llama graph attends to the whole context)"),
                 ));
             }
+        }
+        if arch == "gemma3" {
+            gemma3_fits_llama_cpp(path, config, head_dim, layers)?;
         }
         let eps = number(path, config, "rms_norm_eps")?;
         let key = |k: &str| format!("{arch}.{k}");
@@ -162,6 +180,14 @@ impl ExportConfig {
                 MetaValue::U32(head_dim as u32),
             ));
         }
+        if arch == "gemma3" {
+            if let Some(window) = config.get("sliding_window").and_then(Json::as_u64) {
+                metadata.push((
+                    key("attention.sliding_window"),
+                    MetaValue::U32(window as u32),
+                ));
+            }
+        }
         Ok(ExportConfig {
             arch,
             permute: arch == "llama",
@@ -193,10 +219,12 @@ impl ExportConfig {
     pub fn tensors(&self, path: &Path, names: &[&str]) -> Result<Vec<ExportTensor>> {
         let mut out: Vec<(usize, usize, ExportTensor)> = Vec::new();
         for &name in names {
+            let gemma = self.arch == "gemma3";
             let simple = |gguf: &str| ExportTensor {
                 hf: name.to_string(),
                 gguf: gguf.to_string(),
                 permute_heads: None,
+                plus_one: gemma && gguf.ends_with("norm.weight"),
             };
             let entry = match name {
                 "model.embed_tokens.weight" => (0, 0, simple("token_embd.weight")),
@@ -204,20 +232,30 @@ impl ExportConfig {
                 "lm_head.weight" if self.tied => continue,
                 "lm_head.weight" => (usize::MAX, 0, simple("output.weight")),
                 _ if name.ends_with("rotary_emb.inv_freq") => continue,
-                _ => {
-                    let parsed = name
-                        .strip_prefix("model.layers.")
-                        .and_then(|r| r.split_once('.'))
-                        .and_then(|(n, s)| Some((n.parse::<usize>().ok()?, s)))
-                        .and_then(|(layer, suffix)| {
-                            let position = LAYER_NAMES.iter().position(|(hf, _)| *hf == suffix)?;
-                            Some((layer, position))
-                        });
+                _ if gemma => {
+                    let parsed = layer_suffix(name).and_then(|(layer, suffix)| {
+                        let position = GEMMA3_NAMES.iter().position(|(_, hf, _)| *hf == suffix)?;
+                        Some((layer, position))
+                    });
                     let Some((layer, position)) = parsed else {
-                        return Err(ModelError::unsupported(
-                            path,
-                            format!("tensor `{name}` has no GGUF {} counterpart", self.arch),
-                        ));
+                        return Err(unknown(path, name, self.arch));
+                    };
+                    let (gguf, _, norm) = GEMMA3_NAMES[position];
+                    let tensor = ExportTensor {
+                        hf: name.to_string(),
+                        gguf: format!("blk.{layer}.{gguf}"),
+                        permute_heads: None,
+                        plus_one: norm,
+                    };
+                    (layer + 1, position, tensor)
+                }
+                _ => {
+                    let parsed = layer_suffix(name).and_then(|(layer, suffix)| {
+                        let position = LAYER_NAMES.iter().position(|(hf, _)| *hf == suffix)?;
+                        Some((layer, position))
+                    });
+                    let Some((layer, position)) = parsed else {
+                        return Err(unknown(path, name, self.arch));
                     };
                     let suffix = LAYER_NAMES[position].0;
                     let permute_heads = match suffix {
@@ -233,6 +271,7 @@ impl ExportConfig {
                             hf: name.to_string(),
                             gguf: format!("blk.{layer}.{}", LAYER_NAMES[position].1),
                             permute_heads,
+                            plus_one: false,
                         },
                     )
                 }
@@ -242,6 +281,73 @@ impl ExportConfig {
         out.sort_by_key(|(rank, position, _)| (*rank, *position));
         Ok(out.into_iter().map(|(_, _, t)| t).collect())
     }
+}
+
+/// Refuses a Gemma 3 that llama.cpp's `gemma3` graph would run otherwise
+/// than `transformers`: llama.cpp takes from the architecture itself that
+/// every sixth layer is global, that the sliding layers' rotary base is
+/// 10,000, that queries are scaled by `head_dim^-1/2` (at this size) and
+/// that logits are not soft-capped.
+fn gemma3_fits_llama_cpp(
+    path: &Path,
+    config: &Map<String, Json>,
+    head_dim: usize,
+    layers: usize,
+) -> Result<()> {
+    let refuse = |what: String| {
+        Err(ModelError::unsupported(path, format!("exporting a Gemma 3 with {what} to GGUF (llama.cpp's gemma3 graph assumes otherwise)")))
+    };
+    if let Some(types) = config.get("layer_types").and_then(Json::as_array) {
+        let standard = (0..layers).all(|i| {
+            let global = (i + 1) % GLOBAL_EVERY == 0;
+            types.get(i).and_then(Json::as_str)
+                == Some(if global {
+                    "full_attention"
+                } else {
+                    "sliding_attention"
+                })
+        });
+        if !standard || types.len() != layers {
+            return refuse("layer types other than five sliding layers then one global".into());
+        }
+    }
+    let local = config
+        .get("rope_parameters")
+        .and_then(|r| r.get("sliding_attention")?.get("rope_theta"))
+        .or_else(|| config.get("rope_local_base_freq"))
+        .and_then(Json::as_f64)
+        .unwrap_or(LOCAL_ROPE_BASE);
+    if local != LOCAL_ROPE_BASE {
+        return refuse(format!("a sliding-layer rotary base of {local}"));
+    }
+    let scalar = config
+        .get("query_pre_attn_scalar")
+        .and_then(Json::as_f64)
+        .unwrap_or(head_dim as f64);
+    if scalar != head_dim as f64 {
+        return refuse(format!(
+            "queries scaled by {scalar}^-1/2 instead of head_dim^-1/2"
+        ));
+    }
+    for key in ["final_logit_softcapping", "attn_logit_softcapping"] {
+        if config.get(key).is_some_and(|v| !v.is_null()) {
+            return refuse(format!("`{key}`"));
+        }
+    }
+    Ok(())
+}
+
+/// `model.layers.N.SUFFIX` → (N, SUFFIX).
+fn layer_suffix(name: &str) -> Option<(usize, &str)> {
+    let (n, suffix) = name.strip_prefix("model.layers.")?.split_once('.')?;
+    Some((n.parse().ok()?, suffix))
+}
+
+fn unknown(path: &Path, name: &str, arch: &str) -> ModelError {
+    ModelError::unsupported(
+        path,
+        format!("tensor `{name}` has no GGUF {arch} counterpart"),
+    )
 }
 
 /// llama.cpp's interleaving of a `[rows, cols]` query or key projection

@@ -162,7 +162,10 @@ pub fn export(
                 let tensor = &tensors[i];
                 let source = weights.get(&tensor.hf).expect("listed");
                 let ty = FloatType::of(source.entry.dtype).expect("checked");
-                let values = to_f32(ty, source.data());
+                let mut values = to_f32(ty, source.data());
+                if tensor.plus_one {
+                    values.iter_mut().for_each(|v| *v += 1.0);
+                }
                 Ok(match tensor.permute_heads {
                     Some(heads) => arch::permute_rows(&values, source.entry.shape[0], heads),
                     None => values,

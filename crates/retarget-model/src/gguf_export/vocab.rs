@@ -1,11 +1,14 @@
-//! An HF folder's byte-level BPE tokenizer as llama.cpp's `tokenizer.ggml.*`
-//! metadata, as `convert_hf_to_gguf.py` writes it (`get_vocab_base`,
-//! `SpecialVocab`): every id up to the embedding's rows (ids the tokenizer
-//! lacks as `[PADn]`, unused), special added tokens as control tokens,
-//! other added tokens as user-defined, the rest normal (tokens `vocab
-//! expand` added included, with their merges); the merges; the
-//! pre-tokenizer's llama.cpp name; BOS/EOS/UNK/PAD ids, whether BOS and EOS
-//! are added, and the chat template.
+//! An HF folder's tokenizer as llama.cpp's `tokenizer.ggml.*` metadata.
+//! Byte-level BPE (`gpt2`) as `convert_hf_to_gguf.py` writes it
+//! (`get_vocab_base`, `SpecialVocab`): every id up to the embedding's rows
+//! (ids the tokenizer lacks as `[PADn]`, unused), special added tokens as
+//! control tokens, other added tokens as user-defined, the rest normal
+//! (tokens `vocab expand` added included, with their merges); the merges;
+//! the pre-tokenizer's llama.cpp name. Gemma's SentencePiece vocabulary
+//! (`llama`) as its original GGUF holds it: pieces (several-space pieces
+//! user-defined, spelled with spaces), byte pieces, scores ranking the
+//! normal pieces in merge order, no merges. Both: BOS/EOS/UNK/PAD ids,
+//! whether BOS and EOS are added, and the chat template.
 
 use std::path::Path;
 
@@ -19,6 +22,7 @@ const NORMAL: i32 = 1;
 const CONTROL: i32 = 3;
 const USER_DEFINED: i32 = 4;
 const UNUSED: i32 = 5;
+const BYTE: i32 = 6;
 
 fn read_json(path: &Path) -> Result<Option<Json>> {
     if !path.is_file() {
@@ -44,6 +48,44 @@ fn without_offsets(j: &Json) -> Json {
     }
 }
 
+/// Whether `tokenizer` is a Gemma-style SentencePiece vocabulary as
+/// `tokenizers` spells it: a byte-fallback BPE whose normalizer turns spaces
+/// into `▁` (exported as llama.cpp's `llama` vocabulary: pieces, scores,
+/// types, no merges).
+fn is_gemma_sentencepiece(tokenizer: &Json) -> bool {
+    let replaces_spaces =
+        |n: &Json| n["type"] == "Replace" && n["pattern"]["String"] == " " && n["content"] == "▁";
+    tokenizer["model"]["byte_fallback"] == true && replaces_spaces(&tokenizer["normalizer"])
+}
+
+/// `<0xAB>`: a byte-fallback piece.
+fn is_byte_piece(token: &str) -> bool {
+    token.len() == 6
+        && token.starts_with("<0x")
+        && token.ends_with('>')
+        && token[3..5].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// SentencePiece scores: control and user-defined pieces -1000, bytes 0,
+/// normal pieces `-(their rank among normal pieces)` — so earlier pieces
+/// merge first, the order transformers' Gemma tokenizer merges in (and the
+/// order of Gemma's own scores).
+fn scores(types: &[i32]) -> Vec<f32> {
+    let mut rank = 0f32;
+    types
+        .iter()
+        .map(|&t| match t {
+            NORMAL => {
+                let score = -rank;
+                rank += 1.0;
+                score
+            }
+            BYTE => 0.0,
+            _ => -1000.0,
+        })
+        .collect()
+}
+
 /// A special token's text in `tokenizer_config.json`: a string or
 /// `{"content": …}`.
 fn token_text(value: Option<&Json>) -> Option<&str> {
@@ -64,7 +106,7 @@ pub(super) fn metadata(dir: &Path, rows: usize) -> Result<Vec<(String, MetaValue
     let cannot = |what: String| {
         ModelError::unsupported(
             &path,
-            format!("{what}: GGUF export writes byte-level BPE vocabularies (tokenizer.ggml.model = gpt2)"),
+            format!("{what}: GGUF export writes byte-level BPE vocabularies (tokenizer.ggml.model = gpt2) and Gemma's SentencePiece ones (llama)"),
         )
     };
     let model = &tokenizer["model"];
@@ -74,19 +116,24 @@ pub(super) fn metadata(dir: &Path, rows: usize) -> Result<Vec<(String, MetaValue
             model["type"].as_str().unwrap_or("?")
         )));
     }
-    if !tokenizer["normalizer"].is_null() {
+    let sentencepiece = is_gemma_sentencepiece(&tokenizer);
+    if !sentencepiece && !tokenizer["normalizer"].is_null() {
         return Err(cannot("a tokenizer with a normalizer".into()));
     }
     let pre = without_offsets(&tokenizer["pre_tokenizer"]);
-    let pre_name = EXPORTED_PRE
-        .iter()
-        .find(|name| pre_tokenizer(&path, name).is_ok_and(|j| without_offsets(&j) == pre))
-        .ok_or_else(|| {
-            cannot(format!(
-                "a pre-tokenizer llama.cpp has no name for among those retarget writes ({})",
-                EXPORTED_PRE.join(", ")
-            ))
-        })?;
+    let pre_name = if sentencepiece {
+        "default"
+    } else {
+        EXPORTED_PRE
+            .iter()
+            .find(|name| pre_tokenizer(&path, name).is_ok_and(|j| without_offsets(&j) == pre))
+            .ok_or_else(|| {
+                cannot(format!(
+                    "a pre-tokenizer llama.cpp has no name for among those retarget writes ({})",
+                    EXPORTED_PRE.join(", ")
+                ))
+            })?
+    };
     let vocab = model["vocab"]
         .as_object()
         .ok_or_else(|| ModelError::invalid(&path, "model.vocab is not an object"))?;
@@ -112,7 +159,15 @@ pub(super) fn metadata(dir: &Path, rows: usize) -> Result<Vec<(String, MetaValue
         let id = id.as_u64().ok_or_else(|| {
             ModelError::invalid(&path, format!("token `{token}` has no integer id"))
         })?;
-        place(token, id, NORMAL)?;
+        if sentencepiece && is_byte_piece(token) {
+            place(token, id, BYTE)?;
+        } else if sentencepiece && token.chars().count() >= 2 && token.chars().all(|c| c == '▁') {
+            // Gemma's pieces of several spaces: user-defined, stored as
+            // spaces (the GGUF reader spells them `▁▁…` again).
+            place(&token.replace('▁', " "), id, USER_DEFINED)?;
+        } else {
+            place(token, id, NORMAL)?;
+        }
     }
     for added in tokenizer["added_tokens"].as_array().into_iter().flatten() {
         let (Some(content), Some(id)) = (added["content"].as_str(), added["id"].as_u64()) else {
@@ -138,34 +193,39 @@ pub(super) fn metadata(dir: &Path, rows: usize) -> Result<Vec<(String, MetaValue
             })
         })
         .collect();
-    let merges = model["merges"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .map(|m| match m {
-            Json::String(s) => Ok(s.clone()),
-            Json::Array(pair) => match (
-                pair.first().and_then(Json::as_str),
-                pair.get(1).and_then(Json::as_str),
-            ) {
-                (Some(a), Some(b)) if !a.contains(' ') && !b.contains(' ') => {
-                    Ok(format!("{a} {b}"))
-                }
-                _ => Err(cannot(format!(
-                    "merge {m} (GGUF writes merges as two space-free tokens)"
-                ))),
-            },
-            other => Err(ModelError::invalid(
-                &path,
-                format!("merge {other} is neither a string nor a pair"),
-            )),
-        })
-        .collect::<Result<Vec<_>>>()?;
+    // SentencePiece vocabularies carry no merges in GGUF.
+    let merges = if sentencepiece {
+        Vec::new()
+    } else {
+        model["merges"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|m| match m {
+                Json::String(s) => Ok(s.clone()),
+                Json::Array(pair) => match (
+                    pair.first().and_then(Json::as_str),
+                    pair.get(1).and_then(Json::as_str),
+                ) {
+                    (Some(a), Some(b)) if !a.contains(' ') && !b.contains(' ') => {
+                        Ok(format!("{a} {b}"))
+                    }
+                    _ => Err(cannot(format!(
+                        "merge {m} (GGUF writes merges as two space-free tokens)"
+                    ))),
+                },
+                other => Err(ModelError::invalid(
+                    &path,
+                    format!("merge {other} is neither a string nor a pair"),
+                )),
+            })
+            .collect::<Result<Vec<_>>>()?
+    };
     let mut out = vec![
         (
             "tokenizer.ggml.model".to_string(),
-            MetaValue::String("gpt2".into()),
+            MetaValue::String(if sentencepiece { "llama" } else { "gpt2" }.into()),
         ),
         (
             "tokenizer.ggml.pre".to_string(),
@@ -175,15 +235,21 @@ pub(super) fn metadata(dir: &Path, rows: usize) -> Result<Vec<(String, MetaValue
             "tokenizer.ggml.tokens".to_string(),
             MetaValue::Strings(tokens),
         ),
-        (
-            "tokenizer.ggml.token_type".to_string(),
-            MetaValue::I32s(types),
-        ),
-        (
-            "tokenizer.ggml.merges".to_string(),
-            MetaValue::Strings(merges),
-        ),
     ];
+    if sentencepiece {
+        out.push((
+            "tokenizer.ggml.scores".into(),
+            MetaValue::F32s(scores(&types)),
+        ));
+        out.push(("tokenizer.ggml.token_type".into(), MetaValue::I32s(types)));
+        out.push((
+            "tokenizer.ggml.add_space_prefix".into(),
+            MetaValue::Bool(false),
+        ));
+    } else {
+        out.push(("tokenizer.ggml.token_type".into(), MetaValue::I32s(types)));
+        out.push(("tokenizer.ggml.merges".into(), MetaValue::Strings(merges)));
+    }
     let config = read_json(&dir.join("tokenizer_config.json"))?.unwrap_or(Json::Null);
     let special_map = read_json(&dir.join("special_tokens_map.json"))?.unwrap_or(Json::Null);
     let id_of = |name: &str| {
