@@ -44,11 +44,11 @@ for model in smollm2 big; do
   sync
   measure "cp model.safetensors" -- cp "$dir/model.safetensors" "$work/copy"
   rm -f "$work/copy"
-  for quant in f16 q8_0 q4_0 q4_k q6_k; do
+  for quant in f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k; do
     measure "retarget --quant $quant" -- "$bin" convert "$dir" "$work/ours.gguf" --to gguf --quant "$quant" --force
     rm -f "$work/ours.gguf"
     case $quant in
-      f16|q8_0)
+      f16|bf16|q8_0)
         measure "convert_hf_to_gguf.py --outtype $quant" -- \
           "$venv/bin/python" "$convert" "$dir" --outfile "$work/theirs.gguf" --outtype "$quant"
         ;;
