@@ -368,6 +368,33 @@ def check_gemma(binary, llama_cpp_dir, gemma_gguf, assets, work):
     report(mine == theirs, "Gemma 3 f32: greedy generation equals retarget's",
            f"{len(theirs)} tokens" + ("" if mine == theirs else f": {mine} vs {theirs}"))
     del llm
+    # Gemma (1): a random model with Gemma 3's tokenizer.
+    import transformers
+    gemma1 = save_random(transformers.GemmaForCausalLM(transformers.GemmaConfig(
+        vocab_size=len(types), hidden_size=64, intermediate_size=112, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=16, max_position_embeddings=256, rms_norm_eps=1e-6,
+        hidden_activation="gelu_pytorch_tanh", bos_token_id=2, eos_token_id=1, pad_token_id=0)),
+        work / "gemma1", [folder / name for name in ["tokenizer.json", "tokenizer_config.json",
+                                                     "special_tokens_map.json"]])
+    exported1 = work / "gemma1-f32.gguf"
+    retarget(binary, "convert", gemma1, exported1, "--to", "gguf", "--quant", "f32")
+    retarget(binary, "score", "--model", gemma1, "-i", text, "--save-logits", saved, "--force")
+    logits = load_file(str(saved))
+    llm = llama_cpp.Llama(model_path=str(exported1), n_ctx=512, logits_all=True, verbose=False, n_threads=2,
+                          type_k=0, type_v=0, flash_attn=False)
+    worst, agree, total = 0.0, 0, 0
+    for i, line in enumerate(short):
+        ids = tokenizer.encode(line).ids
+        llm.reset()
+        llm.eval(ids)
+        theirs = np.array(llm.scores[:len(ids)])
+        worst = max(worst, float(np.abs(theirs - logits[f"line.{i}"]).max()))
+        agree += int((theirs.argmax(1) == logits[f"line.{i}"].argmax(1)).sum())
+        total += len(ids)
+    report(worst <= 0.05 and agree == total,
+           "random Gemma (1) f32: llama.cpp's logits against retarget score on the HF folder",
+           f"max |Δ| {worst:.1e} (bound 0.05), argmax equal at {agree}/{total} positions")
+    del llm
     shutil.rmtree(folder)
     exported.unlink()
 

@@ -49,7 +49,8 @@ enum Command {
         /// The output folder (must not exist, or be empty), or with --to gguf the .gguf file.
         output: PathBuf,
         /// hf: an HF folder; gguf: one GGUF file for llama.cpp (from an HF folder of a
-        /// llama, mistral, qwen2 or qwen3 decoder with a byte-level BPE vocabulary).
+        /// llama, mistral, qwen2 or qwen3 decoder with a byte-level BPE vocabulary, or a
+        /// gemma or gemma3_text one with its SentencePiece vocabulary).
         #[arg(long, default_value = "hf", value_parser = ["hf", "gguf"])]
         to: String,
         /// Convert floating-point tensors to this type (GGUF input defaults to f32).

@@ -12,11 +12,12 @@ use crate::gguf_convert::gemma3::{GLOBAL_EVERY, LAYER_NAMES as GEMMA3_NAMES, LOC
 use crate::gguf_write::MetaValue;
 
 /// `model_type`s that export, and llama.cpp's architecture for each.
-pub const EXPORTABLE: [(&str, &str); 5] = [
+pub const EXPORTABLE: [(&str, &str); 6] = [
     ("llama", "llama"),
     ("mistral", "llama"),
     ("qwen2", "qwen2"),
     ("qwen3", "qwen3"),
+    ("gemma", "gemma"),
     ("gemma3_text", "gemma3"),
 ];
 
@@ -173,7 +174,7 @@ impl ExportConfig {
         if arch == "llama" {
             metadata.push((key("rope.dimension_count"), MetaValue::U32(head_dim as u32)));
         }
-        if config.contains_key("head_dim") || head_dim * heads != hidden {
+        if config.contains_key("head_dim") || head_dim * heads != hidden || arch == "gemma" {
             metadata.push((key("attention.key_length"), MetaValue::U32(head_dim as u32)));
             metadata.push((
                 key("attention.value_length"),
@@ -196,7 +197,7 @@ impl ExportConfig {
             tied: config
                 .get("tie_word_embeddings")
                 .and_then(Json::as_bool)
-                .unwrap_or(false),
+                .unwrap_or(arch.starts_with("gemma")),
             metadata,
         })
     }
@@ -219,7 +220,7 @@ impl ExportConfig {
     pub fn tensors(&self, path: &Path, names: &[&str]) -> Result<Vec<ExportTensor>> {
         let mut out: Vec<(usize, usize, ExportTensor)> = Vec::new();
         for &name in names {
-            let gemma = self.arch == "gemma3";
+            let gemma = self.arch.starts_with("gemma");
             let simple = |gguf: &str| ExportTensor {
                 hf: name.to_string(),
                 gguf: gguf.to_string(),
@@ -229,10 +230,11 @@ impl ExportConfig {
             let entry = match name {
                 "model.embed_tokens.weight" => (0, 0, simple("token_embd.weight")),
                 "model.norm.weight" => (usize::MAX - 1, 0, simple("output_norm.weight")),
-                "lm_head.weight" if self.tied => continue,
+                // llama.cpp's gemma graph always reads the embedding as head.
+                "lm_head.weight" if self.tied || self.arch == "gemma" => continue,
                 "lm_head.weight" => (usize::MAX, 0, simple("output.weight")),
                 _ if name.ends_with("rotary_emb.inv_freq") => continue,
-                _ if gemma => {
+                _ if self.arch == "gemma3" => {
                     let parsed = layer_suffix(name).and_then(|(layer, suffix)| {
                         let position = GEMMA3_NAMES.iter().position(|(_, hf, _)| *hf == suffix)?;
                         Some((layer, position))
@@ -271,7 +273,7 @@ impl ExportConfig {
                             hf: name.to_string(),
                             gguf: format!("blk.{layer}.{}", LAYER_NAMES[position].1),
                             permute_heads,
-                            plus_one: false,
+                            plus_one: gemma && suffix.ends_with("norm.weight"),
                         },
                     )
                 }
