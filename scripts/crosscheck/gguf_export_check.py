@@ -273,13 +273,8 @@ def random_decoder(kind, smollm2, out):
 
 
 def check_families(binary, llama_cpp_dir, smollm2, work):
-    sys.path.insert(0, str(llama_cpp_dir))
-    import llama_cpp
     from tokenizers import Tokenizer
     tokenizer = Tokenizer.from_file(str(smollm2 / "tokenizer.json"))
-    lines = ["Haki za binadamu ni za watu wote.", "The capital of France is Paris, and the capital of Germany is"]
-    text = work / "family-lines.txt"
-    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for kind in ["qwen2", "qwen3", "mistral"]:
         folder = random_decoder(kind, smollm2, work / f"random-{kind}")
         if kind != "qwen2":
@@ -287,26 +282,13 @@ def check_families(binary, llama_cpp_dir, smollm2, work):
             converter_check(llama_cpp_dir, binary, folder, "f32", work, f"random {kind}")
         exported = work / f"random-{kind}.gguf"
         retarget(binary, "convert", folder, exported, "--to", "gguf", "--quant", "f32")
-        saved = work / "family-logits.safetensors"
-        retarget(binary, "score", "--model", folder, "-i", text, "--save-logits", saved, "--force")
-        ours = load_file(str(saved))
-        llm = llama_cpp.Llama(model_path=str(exported), n_ctx=512, logits_all=True, verbose=False, n_threads=2,
-                              type_k=0, type_v=0, flash_attn=False)
-        worst = 0.0
-        for i, line in enumerate(lines):
-            ids = tokenizer.encode(line).ids
-            llm.reset()
-            llm.eval(ids)
-            worst = max(worst, float(np.abs(np.array(llm.scores[:len(ids)]) - ours[f"line.{i}"]).max()))
-        report(worst <= 1e-4, f"random {kind} f32: llama.cpp's logits against retarget score on the HF folder",
-               f"max |Δ| {worst:.1e}")
+        llm = load_llama(llama_cpp_dir, exported)
+        logits(binary, work, llm, folder, tokenizer, f"random {kind} f32", 1e-4)
         del llm
 
 
 def check_gemma(binary, llama_cpp_dir, gemma_gguf, assets, work):
     import gguf
-    sys.path.insert(0, str(llama_cpp_dir))
-    import llama_cpp
     from tokenizers import Tokenizer
     folder, exported = work / "gemma", work / "gemma-f32.gguf"
     retarget(binary, "convert", gemma_gguf, folder)
@@ -329,44 +311,13 @@ def check_gemma(binary, llama_cpp_dir, gemma_gguf, assets, work):
     report(not differing and same_order, "Gemma 3 f32: vocabulary and hyper-parameters as in the original GGUF",
            f"{len(types)} pieces and types identical, scores in the same order; {len(keys)} keys compared"
            + (f"; differing: {differing}" if differing else ""))
-    llm = llama_cpp.Llama(model_path=str(exported), n_ctx=4096, logits_all=True, verbose=False, n_threads=2,
-                          type_k=0, type_v=0, flash_attn=False)
+    llm = load_llama(llama_cpp_dir, exported)
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     lines = held_out_lines(assets) + ["<start_of_turn>user\nHabari 123<end_of_turn>", "emoji 😀 👩‍👩‍👧"]
-    differing = [line for line in lines
-                 if tokenizer.encode(line).ids != llm.tokenize(line.encode(), add_bos=True, special=True)]
-    report(not differing, "Gemma 3 f32: llama.cpp tokenizes held-out lines as the HF tokenizer",
-           f"{len(lines)} lines, {sum(len(tokenizer.encode(l).ids) for l in lines)} tokens"
-           + (f"; differing: {differing[:2]}" if differing else ""))
-    text = work / "gemma-lines.txt"
-    short = ["Haki za binadamu ni za watu wote.", "The capital of France is Paris, and the capital of Germany is"]
-    text.write_text("\n".join(short) + "\n", encoding="utf-8")
-    saved = work / "gemma-logits.safetensors"
-    retarget(binary, "score", "--model", exported, "-i", text, "--save-logits", saved)
-    logits = load_file(str(saved))
-    worst, agree, total = 0.0, 0, 0
-    for i, line in enumerate(short):
-        ids = tokenizer.encode(line).ids
-        llm.reset()
-        llm.eval(ids)
-        theirs = np.array(llm.scores[:len(ids)])
-        worst = max(worst, float(np.abs(theirs - logits[f"line.{i}"]).max()))
-        agree += int((theirs.argmax(1) == logits[f"line.{i}"].argmax(1)).sum())
-        total += len(ids)
-    report(worst <= 0.05 and agree == total, "Gemma 3 f32: llama.cpp's logits against retarget score on the same file",
-           f"max |Δ| {worst:.1e} (bound 0.05), argmax equal at {agree}/{total} positions")
-    prompt = "The capital of France is"
-    ids = tokenizer.encode(prompt).ids
-    llm.reset()
-    theirs = []
-    for token in llm.generate(ids, top_k=1, temp=0.0, repeat_penalty=1.0):
-        if token == llm.token_eos() or len(theirs) == 32:
-            break
-        theirs.append(token)
-    mine = json.loads(retarget(binary, "generate", "--model", exported, "--prompt", prompt, "--max-new-tokens", 32,
-                               "--json"))["ids"]
-    report(mine == theirs, "Gemma 3 f32: greedy generation equals retarget's",
-           f"{len(theirs)} tokens" + ("" if mine == theirs else f": {mine} vs {theirs}"))
+    tokenization(llm, tokenizer, lines, "Gemma 3 f32")
+    # ggml computes GELU through an f16 table: 0.05, not the float32 floor.
+    logits(binary, work, llm, exported, tokenizer, "Gemma 3 f32", 0.05)
+    greedy(binary, llm, exported, tokenizer, "The capital of France is", "Gemma 3 f32")
     del llm
     # Gemma (1): a random model with Gemma 3's tokenizer.
     import transformers
@@ -378,22 +329,8 @@ def check_gemma(binary, llama_cpp_dir, gemma_gguf, assets, work):
                                                      "special_tokens_map.json"]])
     exported1 = work / "gemma1-f32.gguf"
     retarget(binary, "convert", gemma1, exported1, "--to", "gguf", "--quant", "f32")
-    retarget(binary, "score", "--model", gemma1, "-i", text, "--save-logits", saved, "--force")
-    logits = load_file(str(saved))
-    llm = llama_cpp.Llama(model_path=str(exported1), n_ctx=512, logits_all=True, verbose=False, n_threads=2,
-                          type_k=0, type_v=0, flash_attn=False)
-    worst, agree, total = 0.0, 0, 0
-    for i, line in enumerate(short):
-        ids = tokenizer.encode(line).ids
-        llm.reset()
-        llm.eval(ids)
-        theirs = np.array(llm.scores[:len(ids)])
-        worst = max(worst, float(np.abs(theirs - logits[f"line.{i}"]).max()))
-        agree += int((theirs.argmax(1) == logits[f"line.{i}"].argmax(1)).sum())
-        total += len(ids)
-    report(worst <= 0.05 and agree == total,
-           "random Gemma (1) f32: llama.cpp's logits against retarget score on the HF folder",
-           f"max |Δ| {worst:.1e} (bound 0.05), argmax equal at {agree}/{total} positions")
+    llm = load_llama(llama_cpp_dir, exported1)
+    logits(binary, work, llm, gemma1, tokenizer, "random Gemma (1) f32", 0.05)
     del llm
     shutil.rmtree(folder)
     exported.unlink()
@@ -408,69 +345,79 @@ def held_out_lines(assets):
     return lines + ["<|im_start|>user\nHabari 123 4567!<|im_end|>", "  spaces\tand\n\nnew lines  "]
 
 
-def check_llama_cpp(binary, llama_cpp_dir, smollm2, assets, work):
+SHORT = ["Haki za binadamu ni za watu wote.", "The capital of France is Paris, and the capital of Germany is"]
+
+
+def load_llama(llama_cpp_dir, path):
+    """llama.cpp on `path`, every position's logits kept, keys and values in f32."""
     sys.path.insert(0, str(llama_cpp_dir))
     import llama_cpp
-    from tokenizers import Tokenizer
+    return llama_cpp.Llama(model_path=str(path), n_ctx=4096, logits_all=True, verbose=False, n_threads=2,
+                           type_k=0, type_v=0, flash_attn=False)
 
-    def load(path):
-        return llama_cpp.Llama(model_path=str(path), n_ctx=2048, logits_all=True, verbose=False, n_threads=2,
-                               type_k=0, type_v=0, flash_attn=False)
 
-    def tokenization(llm, tokenizer, lines, label):
-        differing = [line for line in lines
-                     if tokenizer.encode(line).ids != llm.tokenize(line.encode(), add_bos=True, special=True)]
-        report(not differing, f"{label}: llama.cpp tokenizes held-out lines as the HF tokenizer",
-               f"{len(lines)} lines, {sum(len(tokenizer.encode(l).ids) for l in lines)} tokens"
-               + (f"; differing: {differing[:2]}" if differing else ""))
+def tokenization(llm, tokenizer, lines, label):
+    differing = [line for line in lines
+                 if tokenizer.encode(line).ids != llm.tokenize(line.encode(), add_bos=True, special=True)]
+    report(not differing, f"{label}: llama.cpp tokenizes held-out lines as the HF tokenizer",
+           f"{len(lines)} lines, {sum(len(tokenizer.encode(l).ids) for l in lines)} tokens"
+           + (f"; differing: {differing[:2]}" if differing else ""))
 
-    def logits(llm, path, tokenizer, lines, label, bound=None):
-        text = work / "logit-lines.txt"
-        text.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        saved = work / "logits.safetensors"
-        retarget(binary, "score", "--model", path, "-i", text, "--save-logits", saved, "--force")
-        ours = load_file(str(saved))
-        worst, agree, total = 0.0, 0, 0
-        for i, line in enumerate(lines):
-            ids = tokenizer.encode(line).ids
-            llm.reset()
-            llm.eval(ids)
-            theirs = np.array(llm.scores[:len(ids)])
-            mine = ours[f"line.{i}"]
-            worst = max(worst, float(np.abs(theirs - mine).max()))
-            agree += int((theirs.argmax(1) == mine.argmax(1)).sum())
-            total += len(ids)
-        name = f"{label}: llama.cpp's logits against retarget score on the same file"
-        detail = f"max |Δ| {worst:.1e}" + (f" (bound {bound:g})" if bound else "") + \
-            f", argmax equal at {agree}/{total} positions"
-        if bound is None:
-            print(f"info {name}: {detail}")
-        else:
-            report(worst <= bound and agree == total, name, detail)
 
-    def greedy(llm, path, tokenizer, prompt, label):
-        ids = tokenizer.encode(prompt).ids
+def logits(binary, work, llm, model, tokenizer, label, bound=None):
+    """llama.cpp's logits of SHORT against `retarget score --model model` (the
+    exported file or the folder it came from); `bound` None: printed only."""
+    text = work / "logit-lines.txt"
+    text.write_text("\n".join(SHORT) + "\n", encoding="utf-8")
+    saved = work / "logits.safetensors"
+    retarget(binary, "score", "--model", model, "-i", text, "--save-logits", saved, "--force")
+    ours = load_file(str(saved))
+    worst, agree, total = 0.0, 0, 0
+    for i, line in enumerate(SHORT):
+        ids = tokenizer.encode(line).ids
         llm.reset()
-        theirs = []
-        for token in llm.generate(ids, top_k=1, temp=0.0, repeat_penalty=1.0):
-            if token == llm.token_eos() or len(theirs) == 32:
-                break
-            theirs.append(token)
-        mine = json.loads(retarget(binary, "generate", "--model", path, "--prompt", prompt, "--max-new-tokens", 32,
-                                   "--json"))["ids"]
-        report(mine == theirs, f"{label}: greedy generation equals retarget's",
-               f"{len(theirs)} tokens" + ("" if mine == theirs else f": {mine} vs {theirs}"))
+        llm.eval(ids)
+        theirs = np.array(llm.scores[:len(ids)])
+        mine = ours[f"line.{i}"]
+        worst = max(worst, float(np.abs(theirs - mine).max()))
+        agree += int((theirs.argmax(1) == mine.argmax(1)).sum())
+        total += len(ids)
+    what = "the HF folder" if Path(model).is_dir() else "the same file"
+    name = f"{label}: llama.cpp's logits against retarget score on {what}"
+    detail = f"max |Δ| {worst:.1e}" + (f" (bound {bound:g})" if bound else "") + \
+        f", argmax equal at {agree}/{total} positions"
+    if bound is None:
+        print(f"info {name}: {detail}")
+    else:
+        report(worst <= bound and agree == total, name, detail)
+
+
+def greedy(binary, llm, model, tokenizer, prompt, label):
+    ids = tokenizer.encode(prompt).ids
+    llm.reset()
+    theirs = []
+    for token in llm.generate(ids, top_k=1, temp=0.0, repeat_penalty=1.0):
+        if token == llm.token_eos() or len(theirs) == 32:
+            break
+        theirs.append(token)
+    mine = json.loads(retarget(binary, "generate", "--model", model, "--prompt", prompt, "--max-new-tokens", 32,
+                               "--json"))["ids"]
+    report(mine == theirs, f"{label}: greedy generation equals retarget's",
+           f"{len(theirs)} tokens" + ("" if mine == theirs else f": {mine} vs {theirs}"))
+
+
+def check_llama_cpp(binary, llama_cpp_dir, smollm2, assets, work):
+    from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(smollm2 / "tokenizer.json"))
     lines = held_out_lines(assets)
-    short = ["Haki za binadamu ni za watu wote.", "The capital of France is Paris, and the capital of Germany is"]
     for kind, bound in [("f32", 1e-4), ("f16", 0.1), ("q8_0", None)]:
         path = work / f"smollm2-{kind}.gguf"
-        llm = load(path)
+        llm = load_llama(llama_cpp_dir, path)
         tokenization(llm, tokenizer, lines, f"SmolLM2 {kind}")
-        logits(llm, path, tokenizer, short, f"SmolLM2 {kind}", bound)
+        logits(binary, work, llm, path, tokenizer, f"SmolLM2 {kind}", bound)
         if kind == "f16":
-            greedy(llm, path, tokenizer, "The capital of France is", f"SmolLM2 {kind}")
+            greedy(binary, llm, path, tokenizer, "The capital of France is", f"SmolLM2 {kind}")
         del llm
 
     # The README example's adapted model: 200 Swahili tokens added, vocabulary trimmed.
@@ -489,13 +436,13 @@ def check_llama_cpp(binary, llama_cpp_dir, smollm2, assets, work):
     adapted_tokenizer = Tokenizer.from_file(str(adapted / "tokenizer.json"))
     original = tokenizer.get_vocab(True)
     new = {i for t, i in adapted_tokenizer.get_vocab(True).items() if t not in original}
-    llm = load(exported)
+    llm = load_llama(llama_cpp_dir, exported)
     swahili_lines = [swahili[n] for n in held]
     used = sum(1 for line in swahili_lines for i in adapted_tokenizer.encode(line).ids if i in new)
     tokenization(llm, adapted_tokenizer, swahili_lines + lines[:8],
                  f"SmolLM2 → Swahili ({adapted_tokenizer.get_vocab_size(True)} tokens, {len(new)} new; "
                  f"{used} new-token occurrences in the held-out Swahili) f16")
-    greedy(llm, exported, adapted_tokenizer, "Kila mtu ana haki", "SmolLM2 → Swahili f16")
+    greedy(binary, llm, exported, adapted_tokenizer, "Kila mtu ana haki", "SmolLM2 → Swahili f16")
     del llm
     converter_check(llama_cpp_dir, binary, adapted, "f16", work, "SmolLM2 → Swahili", expect_refusal=True)
 
