@@ -166,18 +166,7 @@ fn lda(mut x: DMatrix<f64>, counts: &[usize], units: Units) -> Result<LanguageVe
     // StandardScaler: population standard deviation; a constant feature
     // keeps scale 1.
     let mean = x.row_mean();
-    let scale: Vec<f64> = x
-        .column_iter()
-        .zip(mean.iter())
-        .map(|(c, &m)| {
-            let var = c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64;
-            if var == 0.0 {
-                1.0
-            } else {
-                var.sqrt()
-            }
-        })
-        .collect();
+    let scale = deviations(&x);
     for mut row in x.row_iter_mut() {
         for (j, v) in row.iter_mut().enumerate() {
             *v = (*v - mean[j]) / scale[j];
@@ -196,18 +185,7 @@ fn lda(mut x: DMatrix<f64>, counts: &[usize], units: Units) -> Result<LanguageVe
         }
         start += count;
     }
-    let std: Vec<f64> = within
-        .column_iter()
-        .map(|c| {
-            let m = c.mean();
-            let s = (c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64).sqrt();
-            if s == 0.0 {
-                1.0
-            } else {
-                s
-            }
-        })
-        .collect();
+    let std = deviations(&within);
     // 2) SVD of the scaled within-class data.
     let fac = (1.0 / n as f64).sqrt();
     for (j, mut column) in within.column_iter_mut().enumerate() {
@@ -296,6 +274,24 @@ fn right_singular(m: DMatrix<f64>) -> (DVector<f64>, DMatrix<f64>) {
         let svd = m.svd(false, true);
         (svd.singular_values, svd.v_t.expect("requested"))
     }
+}
+
+/// Each column's population standard deviation, 1 where a column is
+/// constant (how both `StandardScaler` and the LDA's within-class scaling
+/// treat it).
+fn deviations(m: &DMatrix<f64>) -> Vec<f64> {
+    let n = m.nrows() as f64;
+    m.column_iter()
+        .map(|c| {
+            let mean = c.mean();
+            let var = c.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+            if var == 0.0 {
+                1.0
+            } else {
+                var.sqrt()
+            }
+        })
+        .collect()
 }
 
 /// The largest singular value of `m`.

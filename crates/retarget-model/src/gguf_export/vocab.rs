@@ -16,6 +16,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::error::{ModelError, Result};
 use crate::gguf_tokenizer::byte_level::{pre_tokenizer, EXPORTED_PRE};
+use crate::gguf_tokenizer::is_byte_piece;
 use crate::gguf_write::MetaValue;
 
 const NORMAL: i32 = 1;
@@ -56,14 +57,6 @@ fn is_gemma_sentencepiece(tokenizer: &Json) -> bool {
     let replaces_spaces =
         |n: &Json| n["type"] == "Replace" && n["pattern"]["String"] == " " && n["content"] == "▁";
     tokenizer["model"]["byte_fallback"] == true && replaces_spaces(&tokenizer["normalizer"])
-}
-
-/// `<0xAB>`: a byte-fallback piece.
-fn is_byte_piece(token: &str) -> bool {
-    token.len() == 6
-        && token.starts_with("<0x")
-        && token.ends_with('>')
-        && token[3..5].chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// SentencePiece scores: control and user-defined pieces -1000, bytes 0,

@@ -60,6 +60,14 @@ pub fn rebuild(file: &GgufFile) -> Result<GgufTokenizer> {
     }
 }
 
+/// `<0xAB>`: a SentencePiece byte-fallback piece.
+pub fn is_byte_piece(token: &str) -> bool {
+    token.len() == 6
+        && token.starts_with("<0x")
+        && token.ends_with('>')
+        && token[3..5].chars().all(|c| c.is_ascii_hexdigit())
+}
+
 /// A metadata array of strings.
 fn strings(file: &GgufFile, key: &str) -> Result<Vec<String>> {
     let values = file

@@ -61,12 +61,7 @@ pub(crate) fn merge_parts(entry: &Value) -> Option<(&str, &str)> {
     }
 }
 
-pub(crate) fn is_byte_piece(token: &str) -> bool {
-    token.len() == 6
-        && token.starts_with("<0x")
-        && token.ends_with('>')
-        && token[3..5].chars().all(|c| c.is_ascii_hexdigit())
-}
+pub(crate) use retarget_model::gguf_tokenizer::is_byte_piece;
 
 fn is_single_char(text: &str) -> bool {
     let mut chars = text.chars();
