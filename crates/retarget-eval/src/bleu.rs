@@ -173,6 +173,14 @@ impl Bleu {
 
     /// The score of (summed) statistics.
     pub fn score(&self, stats: &BleuStats) -> BleuScore {
+        self.score_upto(stats, MAX_NGRAM_ORDER)
+    }
+
+    /// The score of (summed) statistics over n-gram orders `1..=order`
+    /// (sacrebleu's `max_ngram_order`, at most [`MAX_NGRAM_ORDER`]); the
+    /// precisions of higher orders are left at zero.
+    pub fn score_upto(&self, stats: &BleuStats, order: usize) -> BleuScore {
+        let order = order.clamp(1, MAX_NGRAM_ORDER);
         let sys_len = stats.hyp_len as f64;
         let ref_len = stats.ref_len as f64;
         let mut bp = 1.0;
@@ -187,10 +195,10 @@ impl Bleu {
         let mut total = stats.total.map(|t| t as f64);
         let mut precisions = [0.0f64; MAX_NGRAM_ORDER];
         let mut value = 0.0;
-        if stats.correct.iter().any(|&c| c > 0) {
+        if stats.correct[..order].iter().any(|&c| c > 0) {
             let mut smooth_mteval = 1.0f64;
-            let mut eff_order = MAX_NGRAM_ORDER;
-            for n in 1..=MAX_NGRAM_ORDER {
+            let mut eff_order = order;
+            for n in 1..=order {
                 if let Smoothing::AddK(k) = self.smoothing {
                     if n > 1 {
                         correct[n - 1] += k;

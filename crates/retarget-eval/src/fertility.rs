@@ -340,6 +340,21 @@ pub fn fairness(
         .iter()
         .map(|(lang, file)| Ok((lang.clone(), read_lines(file)?)))
         .collect::<Result<_>>()?;
+    fairness_of_lines(tokenizers, &texts, udhr, parallel_ref)
+}
+
+/// [`fairness`] of texts already in memory (`(language, lines)`).
+pub fn fairness_of_lines(
+    tokenizers: &[PathBuf],
+    texts: &[(String, Vec<String>)],
+    udhr: Option<&Path>,
+    parallel_ref: Option<&str>,
+) -> Result<Vec<Fairness>> {
+    if texts.is_empty() && udhr.is_none() {
+        return Err(EvalError::Usage(
+            "give --text LANG=FILE and/or --udhr".into(),
+        ));
+    }
     let declarations = udhr.map(crate::udhr::load).transpose()?;
     let mut rows = Vec::new();
     for path in tokenizers {
@@ -348,7 +363,7 @@ pub fn fairness(
         let name = path.display().to_string();
         if !texts.is_empty() {
             let reference = parallel_ref.filter(|r| texts.iter().any(|(l, _)| l == r));
-            rows.extend(text_fairness(&counter, &name, &texts, reference)?);
+            rows.extend(text_fairness(&counter, &name, texts, reference)?);
         }
         if let Some(declarations) = &declarations {
             let reference = parallel_ref.unwrap_or("eng");

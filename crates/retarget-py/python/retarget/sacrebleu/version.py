@@ -1,0 +1,3 @@
+"""The sacrebleu API version this package reproduces."""
+
+__version__ = "2.6.0"
