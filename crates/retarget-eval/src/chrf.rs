@@ -4,7 +4,7 @@
 //! F-score, and the averaged-precision/recall corpus formula.
 
 use crate::ngrams::{
-    char_boundaries, char_ngrams, clipped_matches, packed_char_ngrams, word_ngrams, Counts,
+    char_boundaries, char_match_stats, char_ngrams, clipped_matches, word_ngrams, Counts,
     MAX_PACKED_CHAR_ORDER,
 };
 use crate::score::{Score, Signature};
@@ -113,13 +113,6 @@ impl Chrf {
             .collect();
         let packed = self.char_order <= MAX_PACKED_CHAR_ORDER;
         let hyp_chars: Vec<char> = hyp.text.chars().collect();
-        let hyp_packed: Vec<_> = if packed {
-            (1..=self.char_order)
-                .map(|n| packed_char_ngrams(&hyp_chars, n))
-                .collect()
-        } else {
-            Vec::new()
-        };
         // Orders above MAX_PACKED_CHAR_ORDER (`-cc 7` or more) count substrings.
         let hyp_boundaries = if packed {
             Vec::new()
@@ -133,15 +126,19 @@ impl Chrf {
                 .map(|n| char_ngrams(&hyp.text, &hyp_boundaries, n))
                 .collect()
         };
+        let mut keys = Vec::new();
         let mut best: Option<(f64, ChrfStats)> = None;
         for reference in references {
             let r = self.prepare(reference);
             let mut stats = Vec::with_capacity(self.order());
-            if packed {
+            if packed && self.char_order > 0 {
                 let r_chars: Vec<char> = r.text.chars().collect();
-                for (n, h) in (1..=self.char_order).zip(&hyp_packed) {
-                    stats.push(match_stats(h, &packed_char_ngrams(&r_chars, n)));
-                }
+                stats.extend(char_match_stats(
+                    &hyp_chars,
+                    &r_chars,
+                    self.char_order,
+                    &mut keys,
+                ));
             } else {
                 let boundaries = char_boundaries(&r.text);
                 for (n, h) in (1..=self.char_order).zip(&hyp_counted) {

@@ -83,32 +83,81 @@ fn sorted_counts(mut keys: Vec<u128>) -> Vec<(u128, u32)> {
     counts
 }
 
-/// Bits per character in [`packed_char_ngrams`]: enough for U+10FFFF.
+/// Bits per character in [`char_match_stats`]' keys: enough for U+10FFFF + 1.
 const CHAR_BITS: u32 = 21;
 
 /// The longest character n-gram that packs into a `u128`.
 pub const MAX_PACKED_CHAR_ORDER: usize = (128 / CHAR_BITS) as usize;
 
-/// Character n-grams of order `n` (at most [`MAX_PACKED_CHAR_ORDER`]),
-/// packed 21 bits a character: a fixed-size key hashes several times faster
-/// than the substring.
-pub fn packed_char_ngrams(chars: &[char], n: usize) -> Counts<u128> {
-    debug_assert!((1..=MAX_PACKED_CHAR_ORDER).contains(&n));
-    let mask = if n as u32 * CHAR_BITS >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << (n as u32 * CHAR_BITS)) - 1
+/// Per order `1..=order` (at most [`MAX_PACKED_CHAR_ORDER`]): the
+/// hypothesis' character n-grams, the reference's, and the clipped matches,
+/// as sacrebleu's `_get_match_statistics` counts them (the hypothesis count
+/// is zero when the reference has no n-gram of that order).
+///
+/// Every position of both texts becomes one key: the `order` characters
+/// from there, each stored as code point + 1 in 21 bits (0 past the end),
+/// with the side in the lowest bit. One sort of these keys groups equal
+/// n-grams of every order at once (equal n-character prefixes are
+/// contiguous), so a sentence pair costs one small sort instead of a hash
+/// map per order and side. `keys` is scratch space.
+pub fn char_match_stats(
+    hyp: &[char],
+    reference: &[char],
+    order: usize,
+    keys: &mut Vec<u128>,
+) -> Vec<[u64; 3]> {
+    debug_assert!((1..=MAX_PACKED_CHAR_ORDER).contains(&order));
+    let top = CHAR_BITS * (order as u32 - 1);
+    keys.clear();
+    for (side, chars) in [(0u128, hyp), (1, reference)] {
+        // Right to left: a window is its first character and the next
+        // window's first `order - 1` characters.
+        let mut next = 0u128;
+        let start = keys.len();
+        for &c in chars.iter().rev() {
+            next = ((u128::from(u32::from(c)) + 1) << top) | (next >> CHAR_BITS);
+            keys.push(next << 1 | side);
+        }
+        keys[start..].reverse();
+    }
+    keys.sort_unstable();
+    // One pass over the sorted keys: a group of equal n-grams ends where
+    // two neighbours share fewer than n leading characters.
+    let unused = 128 - CHAR_BITS * order as u32;
+    let shared = |a: u128, b: u128| -> usize {
+        let diff = (a ^ b) >> 1;
+        if diff == 0 {
+            order
+        } else {
+            ((diff.leading_zeros() - unused) / CHAR_BITS) as usize
+        }
     };
-    let mut counts = counts_with_capacity(chars.len());
-    let mut key = 0u128;
-    // A rolling key: shift the next character in, drop the one n back.
-    for (i, &c) in chars.iter().enumerate() {
-        key = ((key << CHAR_BITS) | u128::from(u32::from(c))) & mask;
-        if i + 1 >= n {
-            *counts.entry(key).or_insert(0) += 1;
+    let length = |key: u128| -> usize {
+        // Characters in the window: the trailing zero characters are past the end.
+        let chars = key >> 1;
+        order - (chars.trailing_zeros() / CHAR_BITS) as usize
+    };
+    let mut group = [[0u64; 2]; MAX_PACKED_CHAR_ORDER];
+    let mut matched = [0u64; MAX_PACKED_CHAR_ORDER];
+    for (i, &key) in keys.iter().enumerate() {
+        let common = if i == 0 { 0 } else { shared(keys[i - 1], key) };
+        for n in common..order {
+            matched[n] += group[n][0].min(group[n][1]);
+            group[n] = [0, 0];
+        }
+        for g in &mut group[..length(key)] {
+            g[(key & 1) as usize] += 1;
         }
     }
-    counts
+    (0..order)
+        .map(|n| {
+            let matched = matched[n] + group[n][0].min(group[n][1]);
+            let count = |len: usize| (len + 1).saturating_sub(n + 1) as u64;
+            let ref_count = count(reference.len());
+            let hyp_count = if ref_count == 0 { 0 } else { count(hyp.len()) };
+            [hyp_count, ref_count, matched]
+        })
+        .collect()
 }
 
 /// The element-wise maximum of two sorted count lists (a key missing from

@@ -108,6 +108,15 @@ impl Metric {
     }
 }
 
+/// Each hypothesis' reference, or each hypothesis' list of references.
+#[derive(FromPyObject)]
+pub enum References {
+    /// One reference per hypothesis.
+    One(Vec<String>),
+    /// A list of references per hypothesis.
+    Many(Vec<Vec<String>>),
+}
+
 fn same_length(what: &str, a: usize, b: usize) -> PyResult<()> {
     if a == b {
         Ok(())
@@ -248,20 +257,30 @@ impl Metric {
         self.score_of(&sums).map_err(bad_input)
     }
 
-    /// The score of each hypothesis against its own references, on all cores.
+    /// The score of each hypothesis against its own reference (a list of
+    /// strings) or references (a list of lists), on all cores.
     fn sentence_scores(
         &self,
         py: Python<'_>,
         hypotheses: Vec<String>,
-        references: Vec<Vec<String>>,
+        references: References,
     ) -> PyResult<Vec<f64>> {
-        same_length("sentence_scores", hypotheses.len(), references.len())?;
-        Ok(py.detach(|| {
-            hypotheses
+        let n = match &references {
+            References::One(r) => r.len(),
+            References::Many(r) => r.len(),
+        };
+        same_length("sentence_scores", hypotheses.len(), n)?;
+        Ok(py.detach(|| match &references {
+            References::One(refs) => hypotheses
                 .par_iter()
-                .zip(&references)
+                .zip(refs)
+                .map(|(h, r)| self.sentence_score(h, std::slice::from_ref(r)))
+                .collect(),
+            References::Many(refs) => hypotheses
+                .par_iter()
+                .zip(refs)
                 .map(|(h, r)| self.sentence_score(h, r))
-                .collect()
+                .collect(),
         }))
     }
 

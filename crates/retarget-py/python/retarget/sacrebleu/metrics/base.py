@@ -274,14 +274,15 @@ class Metric(metaclass=ABCMeta):
         """retarget's addition: the sentence-level score of every hypothesis,
         on all cores. ``references`` is one reference string per hypothesis,
         or reference streams as :meth:`corpus_score` takes them."""
-        hyps = _strings(hypotheses, "hypotheses")
+        if not _is_sequence(hypotheses):
+            raise TypeError(f"hypotheses: expected a sequence of str, got {type(hypotheses).__name__}")
         if _is_sequence(references) and references and isinstance(references[0], str):
-            refs = [[r] for r in _strings(references, "references")]
+            refs = references  # one reference each: checked and converted in Rust
         else:
             refs = per_segment(references)
-        if len(hyps) != len(refs):
-            raise BadInput(f"hypotheses: {len(hyps)} lines, but references have {len(refs)}")
-        return self._native.sentence_scores(hyps, refs)
+        if len(hypotheses) != len(refs):
+            raise BadInput(f"hypotheses: {len(hypotheses)} lines, but references have {len(refs)}")
+        return self._native.sentence_scores(hypotheses, refs)
 
     def pairwise(self, hypotheses: Sequence[str]) -> List[List[float]]:
         """retarget's addition: ``m[i][j]`` = sentence score of hypothesis i
