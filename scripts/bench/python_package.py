@@ -2,8 +2,9 @@
 one run (scripts/bench/python_package.sh runs it in scripts/py/venv.sh's
 virtualenv with the release wheel installed):
 
-1. sentence-level chrF and BLEU over N pairs of real translations (gettext
-   catalogs in nine scripts, hypotheses edited from the references):
+1. sentence-level chrF and BLEU over N pairs of real text (gettext
+   catalogs in nine scripts, and UDHR paragraphs; hypotheses edited from the
+   references):
    sacrebleu's `sentence_score` per pair vs retarget's `sentence_scores` on
    the whole list (all cores) and retarget's `sentence_score` per pair;
 2. MBR: pairwise chrF over H hypotheses for each of S sources: retarget's
@@ -44,18 +45,26 @@ def emit(**row):
     print(json.dumps(row, ensure_ascii=False), flush=True)
 
 
-def corpus(n):
+def corpus(n, source="gettext"):
+    """n (hypothesis, reference) pairs: gettext messages in nine scripts
+    (short: user-interface strings), or UDHR paragraphs in 500+ languages
+    (sentence to paragraph length); hypotheses edited from the references."""
     rng = random.Random(2026)
     pairs = []
-    for locale in ["de", "eu", "ru", "tt", "ar", "hi", "zh_CN", "ja", "th"]:
-        pairs += [(perturb(t, rng), t) for _, t in catalog_pairs(locale, 20000)]
+    if source == "gettext":
+        for locale in ["de", "eu", "ru", "tt", "ar", "hi", "zh_CN", "ja", "th"]:
+            pairs += [(perturb(t, rng), t) for _, t in catalog_pairs(locale, 20000)]
+    else:
+        folder = ROOT / "examples/assets/udhr/declaration"
+        pairs += [(perturb(p, rng), p) for f in sorted(folder.glob("*.html")) for p in udhr_paragraphs(f) if p]
     rng.shuffle(pairs)
     pairs = (pairs * (n // len(pairs) + 1))[:n]
     return [h for h, _ in pairs], [r for _, r in pairs]
 
 
-def sentence_level(n):
-    hyps, refs = corpus(n)
+def sentence_level(n, source):
+    hyps, refs = corpus(n, source)
+    chars = sum(map(len, refs)) / len(refs)
     for name, ref_metric, rs_metric in [
         ("chrF", sacrebleu.CHRF(), rs.CHRF()),
         ("BLEU", sacrebleu.BLEU(effective_order=True), rs.BLEU(effective_order=True)),
@@ -65,7 +74,8 @@ def sentence_level(n):
         t_each, each = timed(lambda: [rs_metric.sentence_score(h, [r]).score for h, r in zip(hyps, refs)])
         worst = max(abs(a - b) for a, b in zip(ref_scores, rs_scores))
         assert worst <= 1e-9 and each == rs_scores, (name, worst)
-        emit(bench=f"sentence {name}", pairs=n, sacrebleu_s=round(t_ref, 3),
+        emit(bench=f"sentence {name}", text=source, mean_ref_chars=round(chars, 1), pairs=n,
+             sacrebleu_s=round(t_ref, 3),
              retarget_sentence_scores_s=round(t_list, 3), retarget_per_call_s=round(t_each, 3),
              speedup_list=round(t_ref / t_list, 1), speedup_per_call=round(t_ref / t_each, 1),
              max_abs_diff=worst)
@@ -104,7 +114,8 @@ def fasttext_lid(copies):
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     emit(machine=f"{os.cpu_count()} cores", rayon_threads=os.environ.get("RAYON_NUM_THREADS", "all"))
-    sentence_level(n)
+    sentence_level(n, "gettext")
+    sentence_level(n, "udhr")
     mbr(64, 1000, 20)
     fasttext_lid(4)
 

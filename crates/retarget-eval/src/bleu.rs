@@ -86,6 +86,32 @@ pub struct BleuStats {
     pub total: [u64; MAX_NGRAM_ORDER],
 }
 
+impl BleuStats {
+    /// sacrebleu's row for n-gram orders `1..=order`: `[hyp_len, ref_len,
+    /// correct…, total…]`.
+    pub fn row(&self, order: usize) -> Vec<f64> {
+        let mut row = vec![self.hyp_len as f64, self.ref_len as f64];
+        row.extend(self.correct[..order].iter().map(|&c| c as f64));
+        row.extend(self.total[..order].iter().map(|&t| t as f64));
+        row
+    }
+
+    /// The statistics of a (summed) [`BleuStats::row`] of `order` orders.
+    pub fn from_row(row: &[f64], order: usize) -> Self {
+        let int = |v: f64| v.round() as u64;
+        let mut stats = BleuStats {
+            hyp_len: int(row[0]),
+            ref_len: int(row[1]),
+            ..BleuStats::default()
+        };
+        for n in 0..order {
+            stats.correct[n] = int(row[2 + n]);
+            stats.total[n] = int(row[2 + order + n]);
+        }
+        stats
+    }
+}
+
 impl std::ops::AddAssign for BleuStats {
     fn add_assign(&mut self, o: Self) {
         self.hyp_len += o.hyp_len;

@@ -331,11 +331,6 @@ pub fn fairness(
     udhr: Option<&Path>,
     parallel_ref: Option<&str>,
 ) -> Result<Vec<Fairness>> {
-    if texts.is_empty() && udhr.is_none() {
-        return Err(EvalError::Usage(
-            "give --text LANG=FILE and/or --udhr".into(),
-        ));
-    }
     let texts: Vec<(String, Vec<String>)> = texts
         .iter()
         .map(|(lang, file)| Ok((lang.clone(), read_lines(file)?)))

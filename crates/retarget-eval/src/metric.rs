@@ -109,12 +109,7 @@ impl Metric<'_> {
     /// One segment's statistics as a row of numbers.
     pub fn row(&self, hypothesis: &str, references: &[&str]) -> Vec<f64> {
         match self.stats(hypothesis, references) {
-            Stats::Bleu(s) => {
-                let mut row = vec![s.hyp_len as f64, s.ref_len as f64];
-                row.extend(s.correct.iter().map(|&c| c as f64));
-                row.extend(s.total.iter().map(|&t| t as f64));
-                row
-            }
+            Stats::Bleu(s) => s.row(MAX_NGRAM_ORDER),
             Stats::Chrf(s) => s.iter().flatten().map(|&v| v as f64).collect(),
             Stats::Ter(s) => vec![s.edits, s.ref_len],
         }
@@ -125,18 +120,7 @@ impl Metric<'_> {
     pub fn score_of_sums(&self, sums: &[f64]) -> f64 {
         let int = |v: f64| v.round() as u64;
         match self {
-            Metric::Bleu(m) => {
-                let mut stats = BleuStats {
-                    hyp_len: int(sums[0]),
-                    ref_len: int(sums[1]),
-                    ..BleuStats::default()
-                };
-                for n in 0..MAX_NGRAM_ORDER {
-                    stats.correct[n] = int(sums[2 + n]);
-                    stats.total[n] = int(sums[2 + MAX_NGRAM_ORDER + n]);
-                }
-                m.score(&stats).score
-            }
+            Metric::Bleu(m) => m.score(&BleuStats::from_row(sums, MAX_NGRAM_ORDER)).score,
             Metric::Chrf(m) => {
                 let stats: ChrfStats = sums
                     .chunks_exact(3)

@@ -43,13 +43,7 @@ impl Metric {
     fn row(&self, hypothesis: &str, references: &[String]) -> Vec<f64> {
         let refs: Vec<&str> = references.iter().map(String::as_str).collect();
         match self.metric().stats(hypothesis, &refs) {
-            Stats::Bleu(s) => {
-                let n = self.order;
-                let mut row = vec![s.hyp_len as f64, s.ref_len as f64];
-                row.extend(s.correct[..n].iter().map(|&c| c as f64));
-                row.extend(s.total[..n].iter().map(|&t| t as f64));
-                row
-            }
+            Stats::Bleu(s) => s.row(self.order),
             Stats::Chrf(s) => s.iter().flatten().map(|&v| v as f64).collect(),
             Stats::Ter(s) => vec![s.edits, s.ref_len],
         }
@@ -57,7 +51,6 @@ impl Metric {
 
     /// The score of summed statistics and BLEU's details.
     fn score_of(&self, sums: &[f64]) -> Result<(f64, Vec<f64>, f64), String> {
-        let int = |v: f64| v.round() as u64;
         match self.metric() {
             retarget_eval::metric::Metric::Bleu(bleu) => {
                 let n = self.order;
@@ -68,16 +61,7 @@ impl Metric {
                         2 + 2 * n
                     ));
                 }
-                let mut stats = BleuStats {
-                    hyp_len: int(sums[0]),
-                    ref_len: int(sums[1]),
-                    ..BleuStats::default()
-                };
-                for i in 0..n {
-                    stats.correct[i] = int(sums[2 + i]);
-                    stats.total[i] = int(sums[2 + n + i]);
-                }
-                let score = bleu.score_upto(&stats, n);
+                let score = bleu.score_upto(&BleuStats::from_row(sums, n), n);
                 Ok((score.score, score.precisions[..n].to_vec(), score.bp))
             }
             retarget_eval::metric::Metric::Chrf(chrf) => {
