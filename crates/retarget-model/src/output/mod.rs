@@ -139,12 +139,31 @@ impl OutputDir {
         self.temp.path()
     }
 
+    /// Creates the folders between the temporary folder and `relative`, one
+    /// level at a time: never the temporary folder itself, which a signal
+    /// handler may have just removed (`create_dir_all` would bring it back
+    /// and leave it behind when the process exits).
+    fn create_parents(&self, relative: &Path) -> Result<()> {
+        let mut dir = self.path().to_path_buf();
+        let Some(parent) = relative.parent() else {
+            return Ok(());
+        };
+        for part in parent.components() {
+            dir.push(part);
+            match fs::create_dir(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                    return Err(ModelError::io(&dir, e));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Writes a small file (mode 0644) at `relative` inside the output.
     pub fn write_file(&self, relative: &Path, bytes: &[u8]) -> Result<()> {
         let path = self.path().join(relative);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
-        }
+        self.create_parents(relative)?;
         fs::write(&path, bytes).map_err(|e| ModelError::io(&path, e))?;
         set_mode(&path, 0o644)
     }
@@ -152,9 +171,7 @@ impl OutputDir {
     /// Copies `source` verbatim to `relative` inside the output (mode 0644).
     pub fn copy_file(&self, source: &Path, relative: &Path) -> Result<()> {
         let path = self.path().join(relative);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| ModelError::io(parent, e))?;
-        }
+        self.create_parents(relative)?;
         // A failure to read is the source's; any other (a full disk) the output's.
         fs::File::open(source).map_err(|e| ModelError::io(source, e))?;
         fs::copy(source, &path).map_err(|e| ModelError::io(&path, e))?;
