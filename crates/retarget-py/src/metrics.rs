@@ -272,10 +272,14 @@ impl Metric {
     /// reference (MBR's utility matrix), on all cores.
     fn pairwise(&self, py: Python<'_>, hypotheses: Vec<String>) -> Vec<Vec<f64>> {
         py.detach(|| {
-            let refs: Vec<[String; 1]> = hypotheses.iter().map(|h| [h.clone()]).collect();
             hypotheses
                 .par_iter()
-                .map(|h| refs.iter().map(|r| self.sentence_score(h, r)).collect())
+                .map(|h| {
+                    hypotheses
+                        .iter()
+                        .map(|r| self.sentence_score(h, std::slice::from_ref(r)))
+                        .collect()
+                })
                 .collect()
         })
     }

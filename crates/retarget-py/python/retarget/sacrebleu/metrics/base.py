@@ -12,6 +12,7 @@ from abc import ABCMeta, abstractmethod
 from typing import Any, Dict, List, Optional, Sequence
 
 from ... import _native
+from ..._api import _lines
 from ..._errors import BadInput
 
 sacrelogger = logging.getLogger("sacrebleu")
@@ -118,13 +119,6 @@ def _is_sequence(value: Any) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
-def _strings(values: Sequence, name: str) -> List[str]:
-    for i, value in enumerate(values):
-        if not isinstance(value, str):
-            raise TypeError(f"{name}[{i}]: expected str, got {type(value).__name__}")
-    return list(values)
-
-
 def per_segment(references: Sequence[Sequence[Optional[str]]]) -> List[List[str]]:
     """Reference streams (one sequence per reference set, ``None`` or
     missing for a segment without that reference) → each segment's list."""
@@ -220,7 +214,7 @@ class Metric(metaclass=ABCMeta):
                                    references: Optional[Sequence[Sequence[str]]]) -> List[List]:
         """Per-segment statistics (sacrebleu's layout)."""
         refs = self._references(references)
-        hyps = _strings(hypotheses, "hypotheses")
+        hyps = _lines(hypotheses, "hypotheses")
         if len(hyps) != len(refs):
             raise BadInput(f"hypotheses: {len(hyps)} lines, but the references have {len(refs)} segments")
         if not self._force and sum(h.endswith(" .") for h in hyps) >= 100:
@@ -265,7 +259,7 @@ class Metric(metaclass=ABCMeta):
             self.n_bootstrap = n_bootstrap
             self.seed, seed = bootstrap_seed()
             [(_, _, mean, ci)] = _native.paired_test(
-                self._native, [_strings(hypotheses, "hypotheses")], streams, "bs", n_bootstrap, seed)
+                self._native, [_lines(hypotheses, "hypotheses")], streams, "bs", n_bootstrap, seed)
             score._mean, score._ci = mean, ci
         return score
 
@@ -287,7 +281,7 @@ class Metric(metaclass=ABCMeta):
     def pairwise(self, hypotheses: Sequence[str]) -> List[List[float]]:
         """retarget's addition: ``m[i][j]`` = sentence score of hypothesis i
         with hypothesis j as its reference (MBR's utilities), on all cores."""
-        return self._native.pairwise(_strings(hypotheses, "hypotheses"))
+        return self._native.pairwise(_lines(hypotheses, "hypotheses"))
 
     def get_signature(self) -> Signature:
         """The signature (known once references have been seen)."""
