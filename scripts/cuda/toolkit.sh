@@ -9,17 +9,26 @@
 # is for compiling (cargo check / clippy), see scripts/cuda/check.sh.
 set -euo pipefail
 
-VERSION=13.2.86
+# Usage: toolkit.sh [SERIES]. SERIES 13.2 (default) compiles for checking;
+# 13.0 builds what runs on the lent GPU machines, whose driver (580) takes
+# the PTX of CUDA 13.0 at most (scripts/cuda/build-device.sh).
+SERIES=${1:-13.2}
+case "$SERIES" in
+    13.2) VERSION=13.2.86 CCCL=13.2.86 ;;
+    13.0) VERSION=13.0.88 CCCL=13.0.85 ;;
+    *) echo "toolkit.sh: unknown CUDA series '$SERIES' (13.0 or 13.2)" >&2; exit 2 ;;
+esac
 CACHE="${RETARGET_CACHE:-$HOME/.cache/retarget}"
 ROOT="$CACHE/cuda-$VERSION"
-PACKAGES=(nvidia-cuda-nvcc nvidia-cuda-crt nvidia-nvvm nvidia-cuda-runtime nvidia-cuda-cccl)
+PACKAGES=(nvidia-cuda-nvcc==$VERSION nvidia-cuda-crt==$VERSION nvidia-nvvm==$VERSION
+          nvidia-cuda-runtime==$VERSION nvidia-cuda-cccl==$CCCL)
 
 if [ ! -x "$ROOT/toolkit/bin/nvcc" ]; then
     staging="$(mktemp -d "$CACHE/cuda-staging.XXXXXX")"
     trap 'rm -rf "$staging"' EXIT
     for package in "${PACKAGES[@]}"; do
         python3 -m pip download --quiet --no-deps --only-binary=:all: \
-            --dest "$staging/wheels" "$package==$VERSION" >&2
+            --dest "$staging/wheels" "$package" >&2
     done
     for wheel in "$staging"/wheels/*.whl; do
         python3 -m zipfile -e "$wheel" "$staging/unpacked"
