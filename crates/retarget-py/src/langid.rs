@@ -31,7 +31,7 @@ impl LangId {
 
 #[pymethods]
 impl LangId {
-    /// `backend`: `lingua` or `fasttext:PATH`; `languages` restricts lingua.
+    /// `backend`: `lingua`, `lingua:low` or `fasttext:PATH`; `languages` restricts lingua.
     #[new]
     #[pyo3(signature = (backend="lingua", languages=None))]
     fn new(py: Python<'_>, backend: &str, languages: Option<Vec<String>>) -> PyResult<Self> {

@@ -50,7 +50,7 @@ pub struct TranslateArgs {
     /// decoder-only models).
     #[arg(long)]
     max_new_tokens: Option<usize>,
-    /// Language identification for the off-target rate: lingua or fasttext:MODEL_PATH.
+    /// Language identification for the off-target rate: lingua, lingua:low or fasttext:MODEL_PATH.
     #[arg(long, default_value = "lingua")]
     langid: String,
     /// Print JSON Lines (ids, text, score per line) and the language summary.

@@ -300,6 +300,53 @@ fn eval_langid_lingua_identifies_clear_sentences() {
 }
 
 #[test]
+fn eval_langid_lingua_low_accuracy_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("mixed.txt");
+    std::fs::write(
+        &input,
+        "All human beings are born free and equal in dignity and rights.\n\
+         Все люди рождаются свободными и равными в своем достоинстве и правах.\n\
+         Watu wote wamezaliwa huru, hadhi na haki zao ni sawa.\n\
+         la\n",
+    )
+    .unwrap();
+    let run = |backend: &str| {
+        let out = retarget(&[
+            "eval",
+            "langid",
+            "-i",
+            s(&input),
+            "--backend",
+            backend,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let langs: Vec<Option<String>> = json["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["language"].as_str().map(String::from))
+            .collect();
+        (json["backend"].as_str().unwrap().to_string(), langs)
+    };
+    let (high_name, high) = run("lingua");
+    let (low_name, low) = run("lingua:low");
+    assert_eq!(high_name, "lingua (75 languages)");
+    assert_eq!(low_name, "lingua (75 languages, low accuracy)");
+    assert_eq!(low[..3], high[..3]);
+    // Too short for trigrams: the low-accuracy mode does not guess, the
+    // high-accuracy one does (from unigrams and bigrams).
+    assert!(high[3].is_some());
+    assert_eq!(low[3], None);
+}
+
+#[test]
 fn eval_langid_bad_input_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.txt");

@@ -12,12 +12,8 @@ pub struct Lingua {
     detector: LanguageDetector,
     /// The languages it chooses among.
     languages: Vec<lingua::Language>,
-}
-
-impl Default for Lingua {
-    fn default() -> Self {
-        Lingua::new()
-    }
+    /// lingua's low-accuracy mode (trigrams only).
+    low_accuracy: bool,
 }
 
 /// Those of `among` that count as `wanted` (the same language or
@@ -33,40 +29,53 @@ fn matching(among: &[lingua::Language], wanted: &Language) -> Vec<lingua::Langua
 }
 
 impl Lingua {
-    /// Builds the detector (models load lazily, per language, when needed).
-    pub fn new() -> Lingua {
-        Lingua {
-            detector: LanguageDetectorBuilder::from_all_languages().build(),
-            languages: lingua::Language::all().into_iter().collect(),
-        }
-    }
-
-    /// A detector that chooses only among `languages` (faster, and no
-    /// confusion with languages that cannot occur). Fails naming the first
+    /// A detector over lingua's languages, or only over `languages` when
+    /// not empty (faster, and no confusion with languages that cannot
+    /// occur); in lingua's low-accuracy mode when `low_accuracy`. Models
+    /// load lazily, per language, when needed. Fails naming the first
     /// language lingua does not know.
-    pub fn with_languages(languages: &[Language]) -> Result<Lingua> {
+    pub fn new(languages: &[Language], low_accuracy: bool) -> Result<Lingua> {
         let all: Vec<lingua::Language> = lingua::Language::all().into_iter().collect();
-        let mut chosen = Vec::new();
-        for wanted in languages {
-            let known = matching(&all, wanted);
-            if known.is_empty() {
-                return Err(EvalError::Usage(format!(
-                    "lingua cannot identify {wanted} ({})",
-                    wanted.name()
-                )));
+        let chosen = if languages.is_empty() {
+            all
+        } else {
+            let mut chosen = Vec::new();
+            for wanted in languages {
+                let known = matching(&all, wanted);
+                if known.is_empty() {
+                    return Err(EvalError::Usage(format!(
+                        "lingua cannot identify {wanted} ({})",
+                        wanted.name()
+                    )));
+                }
+                chosen.extend(known);
             }
-            chosen.extend(known);
+            chosen.sort();
+            chosen.dedup();
+            chosen
+        };
+        let mut builder = if languages.is_empty() {
+            LanguageDetectorBuilder::from_all_languages()
+        } else {
+            LanguageDetectorBuilder::from_languages(&chosen)
+        };
+        if low_accuracy {
+            builder.with_low_accuracy_mode();
         }
-        chosen.sort();
-        chosen.dedup();
         Ok(Lingua {
-            detector: LanguageDetectorBuilder::from_languages(&chosen).build(),
+            detector: builder.build(),
             languages: chosen,
+            low_accuracy,
         })
     }
 
     pub(super) fn describe(&self) -> String {
-        format!("lingua ({} languages)", self.languages.len())
+        let mode = if self.low_accuracy {
+            ", low accuracy"
+        } else {
+            ""
+        };
+        format!("lingua ({} languages{mode})", self.languages.len())
     }
 
     /// True when this detector can output `language` (or its macrolanguage).

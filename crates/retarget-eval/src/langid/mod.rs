@@ -19,7 +19,7 @@ use crate::language::Language;
 pub enum Backend {
     /// The `lingua` crate with all its languages.
     #[cfg(feature = "lingua")]
-    Lingua(lingua_backend::Lingua),
+    Lingua(Box<lingua_backend::Lingua>),
     /// A fastText classifier (`lid.176.ftz`, GlotLID `model.bin`).
     FastText(Box<fasttext::FastTextModel>),
 }
@@ -36,8 +36,10 @@ pub struct Identification {
 }
 
 impl Backend {
-    /// `lingua` or `fasttext:PATH`; `languages`, when not empty, restricts
-    /// lingua to those languages (a fastText model's labels are fixed).
+    /// `lingua` (high accuracy), `lingua:low` (lingua's low-accuracy mode:
+    /// trigrams only, several times faster, less accurate on short text) or
+    /// `fasttext:PATH`; `languages`, when not empty, restricts lingua to
+    /// those languages (a fastText model's labels are fixed).
     pub fn from_spec(spec: &str, languages: &[Language]) -> Result<Backend> {
         if let Some(path) = spec.strip_prefix("fasttext:") {
             if !languages.is_empty() {
@@ -49,18 +51,28 @@ impl Backend {
             let model = fasttext::FastTextModel::open(Path::new(path))?;
             return Ok(Backend::FastText(Box::new(model)));
         }
-        match spec {
-            #[cfg(feature = "lingua")]
-            "lingua" if languages.is_empty() => Ok(Backend::Lingua(lingua_backend::Lingua::new())),
-            #[cfg(feature = "lingua")]
-            "lingua" => Ok(Backend::Lingua(lingua_backend::Lingua::with_languages(languages)?)),
-            #[cfg(not(feature = "lingua"))]
-            "lingua" => Err(EvalError::Usage(
+        let low_accuracy = match spec {
+            "lingua" => false,
+            "lingua:low" => true,
+            other => {
+                return Err(EvalError::Usage(format!(
+                    "unknown language-identification backend '{other}' (expected lingua, lingua:low or fasttext:MODEL_PATH)"
+                )))
+            }
+        };
+        #[cfg(feature = "lingua")]
+        {
+            Ok(Backend::Lingua(Box::new(lingua_backend::Lingua::new(
+                languages,
+                low_accuracy,
+            )?)))
+        }
+        #[cfg(not(feature = "lingua"))]
+        {
+            let _ = low_accuracy;
+            Err(EvalError::Usage(
                 "this retarget was built without the `lingua` feature; use --backend fasttext:MODEL_PATH".into(),
-            )),
-            other => Err(EvalError::Usage(format!(
-                "unknown language-identification backend '{other}' (expected lingua or fasttext:MODEL_PATH)"
-            ))),
+            ))
         }
     }
 

@@ -18,14 +18,16 @@ def _spec(backend: Union[str, "os.PathLike[str]"]) -> str:
     if isinstance(backend, os.PathLike):
         return "fasttext:" + os.fspath(backend)
     if not isinstance(backend, str):
-        raise TypeError(f"backend: expected 'lingua', 'fasttext:PATH' or a path, got {type(backend).__name__}")
-    if backend != "lingua" and not backend.startswith("fasttext:"):
+        raise TypeError(f"backend: expected 'lingua', 'lingua:low', 'fasttext:PATH' or a path, "
+                        f"got {type(backend).__name__}")
+    if backend not in ("lingua", "lingua:low") and not backend.startswith("fasttext:"):
         return "fasttext:" + backend
     return backend
 
 
 class LangId:
-    """A language identifier loaded once. ``backend`` is ``"lingua"``, or a
+    """A language identifier loaded once. ``backend`` is ``"lingua"``
+    (``"lingua:low"``: lingua's low-accuracy mode), or a
     fastText model path (``"fasttext:PATH"`` or just the path);
     ``languages`` restricts lingua to those languages."""
 
