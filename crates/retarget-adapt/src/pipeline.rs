@@ -28,8 +28,8 @@ use retarget_vocab::{
 
 use crate::error::{AdaptError, Result};
 use crate::report::{
-    total, warn_if_unclear, AdaptReport, Deltas, HeldOut, InitScore, ModelSide, TrimmingEffect,
-    Uncertainty,
+    total, warn_if_unclear, AdaptReport, Deltas, HeldOut, InitScore, ModelSide, Stopwatch,
+    TrimmingEffect, Uncertainty,
 };
 
 /// Options of `retarget adapt`.
@@ -185,6 +185,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         ..options.inputs.clone()
     };
     let chosen = Init::new(options.init, &inputs)?;
+    let mut clock = Stopwatch::start();
     let mut lines = read_corpus(&options.corpus)?;
     let held_out = match &options.held_out {
         Some(path) => read_corpus(std::slice::from_ref(path))?,
@@ -226,9 +227,15 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
+    clock.lap("read text");
     let destination = OutputDir::create(output, &[model])?;
     let scratch = ScratchDir::new(&parent, "adapt")?;
     let base_folder = open_or_convert(model, scratch.path(), "base")?;
+    clock.lap(if base_folder.converted() {
+        "convert GGUF"
+    } else {
+        "open model"
+    });
     let base = base_folder.path().to_path_buf();
     let code = language.code().to_string();
     let source = VocabModel::open(&base, "adaptation")?;
@@ -255,8 +262,10 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         reference_tokens,
     );
     let held_out_source = options.held_out.as_ref().unwrap_or(&options.corpus[0]);
+    clock.lap("count tokens before");
     let mut scores = HeldOutScorer::new(&held_out, held_out_source);
     let base_nll = scores.nll(&base, "base model")?;
+    clock.lap("score base");
     before.bits_per_byte = base_nll.as_deref().map(|n| bits_per_byte(&held_out, n));
     // Bits per byte of a model (per-line NLL `nll`), and its difference
     // from the model scored as `against`.
@@ -285,6 +294,16 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let tokens = match &options.replace {
         None => Some(learn(base_file, base_tokenizer, &lines, options.add)?),
         Some(_) => None,
+    };
+    clock.lap(if options.replace.is_some() {
+        "train tokenizer"
+    } else {
+        "learn tokens"
+    });
+    let action = if options.replace.is_some() {
+        "replace"
+    } else {
+        "expand"
     };
     let adapt_with = |init: Init, name: &str| -> Result<PathBuf> {
         let dir = scratch.path().join(format!("adapted-{name}"));
@@ -316,7 +335,9 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     };
     let name = chosen.name();
     let expanded = adapt_with(chosen, name)?;
+    clock.lap(format!("{action} ({name})"));
     let expanded_nll = scores.nll(&expanded, &format!("expanded ({name})"))?;
+    clock.lap(format!("score ({name})"));
     let (expanded_bits, bits_delta) = compared(&expanded_nll, &base_nll);
     let mut initialisations = vec![InitScore {
         init: name.to_string(),
@@ -342,6 +363,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             };
             let name = other.name();
             let dir = adapt_with(init, name)?;
+            clock.lap(format!("{action} ({name}, compared)"));
             let (bits_per_byte, delta) =
                 compared(&scores.nll(&dir, &format!("expanded ({name})"))?, &base_nll);
             initialisations.push(InitScore {
@@ -350,6 +372,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
                 delta,
             });
             std::fs::remove_dir_all(&dir).map_err(|e| ModelError::io(&dir, e))?;
+            clock.lap(format!("score ({name}, compared)"));
         }
     }
     let finished = if options.trim {
@@ -362,12 +385,14 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             max_shard_bytes: options.max_shard_bytes,
         };
         trim(&expanded, &trimmed, &trim_options)?;
+        clock.lap("trim");
         trimmed
     } else {
         expanded
     };
     let finished_tokenizer = load_tokenizer(&finished)?;
     let after_counts = count_each(&finished, &finished_tokenizer, &held_out, "held-out text")?;
+    clock.lap("count tokens after");
     let mut after = side(
         &finished,
         &output.join("tokenizer.json"),
@@ -381,6 +406,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let trimming = if options.trim {
         let (bits_per_byte, delta) =
             compared(&scores.nll(&finished, "trimmed model")?, &expanded_nll);
+        clock.lap("score trimmed");
         Some(TrimmingEffect {
             tokens: after.tokens,
             bits_per_byte,
@@ -422,7 +448,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
             unclear.join(", ")
         ));
     }
-    let report = AdaptReport {
+    let mut report = AdaptReport {
         output: output.to_path_buf(),
         lang: code,
         language: language.name().to_string(),
@@ -443,12 +469,15 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
         uncertainty: Uncertainty::of(n),
         scoring: scores.skipped,
         warnings,
+        timings: Vec::new(),
     };
     for entry in std::fs::read_dir(&finished).map_err(|e| ModelError::io(&finished, e))? {
         let entry = entry.map_err(|e| ModelError::io(&finished, e))?;
         let target = destination.path().join(entry.file_name());
         std::fs::rename(entry.path(), &target).map_err(|e| ModelError::io(&target, e))?;
     }
+    clock.lap("move output");
+    report.timings = clock.stages();
     let mut bytes = serde_json::to_vec_pretty(&report).expect("the report serialises");
     bytes.push(b'\n');
     destination.write_file(Path::new("report.json"), &bytes)?;

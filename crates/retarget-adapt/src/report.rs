@@ -123,6 +123,46 @@ pub struct AdaptReport {
     pub scoring: Option<String>,
     /// Differences the held-out text is too small to tell from none.
     pub warnings: Vec<String>,
+    /// Where the run's wall time went, stage by stage, in order.
+    pub timings: Vec<StageTime>,
+}
+
+/// The wall time of one stage of the pipeline.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageTime {
+    /// What the stage did (`convert`, `score base`, `expand (mean)`, …).
+    pub stage: String,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Times the stages of a run, one after another.
+pub(crate) struct Stopwatch {
+    last: std::time::Instant,
+    stages: Vec<StageTime>,
+}
+
+impl Stopwatch {
+    pub(crate) fn start() -> Self {
+        Stopwatch {
+            last: std::time::Instant::now(),
+            stages: Vec::new(),
+        }
+    }
+
+    /// Ends the stage `stage` now (it began where the last one ended).
+    pub(crate) fn lap(&mut self, stage: impl Into<String>) {
+        let now = std::time::Instant::now();
+        self.stages.push(StageTime {
+            stage: stage.into(),
+            seconds: (now - self.last).as_secs_f64(),
+        });
+        self.last = now;
+    }
+
+    pub(crate) fn stages(self) -> Vec<StageTime> {
+        self.stages
+    }
 }
 
 /// The held-out text, line by line, and what every measure divides by.

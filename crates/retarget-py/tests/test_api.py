@@ -85,6 +85,8 @@ def test_adapt_and_score_equal_cli(cli, fixtures, udhr_lines, tmp_path):
     expected = json.loads(cli("adapt", "--model", fixtures / "llama-untied", "--lang", "swh", "--corpus", corpus,
                               "--add", "30", "--out", tmp_path / "cli", "--json").stdout)
     report = retarget.adapt(fixtures / "llama-untied", tmp_path / "py", "swh", corpus, add=30)
+    # Wall times differ from run to run; the stages are the same.
+    assert [t["stage"] for t in report.pop("timings")] == [t["stage"] for t in expected.pop("timings")]
     assert json.dumps(report).replace(str(tmp_path / "py"), "OUT") == \
         json.dumps(expected).replace(str(tmp_path / "cli"), "OUT")
     for f in (tmp_path / "cli").iterdir():
