@@ -182,7 +182,6 @@ pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimRe
     kept.merge_closure = keep.iter().filter(|k| **k).count() - before_closure;
 
     let (trimmed, remap) = file.trimmed(&keep)?;
-    trimmed.load()?;
     let kept_rows: Vec<usize> = (0..file.len()).filter(|&i| keep[i]).collect();
     let tokens_after = kept_rows.len();
     let rows_after = match options.pad_to_multiple {
@@ -204,8 +203,13 @@ pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimRe
         Some(&old) => Row::Old(old),
         None => Row::New(pads[i].as_deref().unwrap_or_default()),
     };
-    let written =
-        source.write_weights(&out, rows_after, options.max_shard_bytes, "trimming", &row)?;
+    // The trimmed tokenizer must load; checked while the weights are written.
+    let (loads, written) = rayon::join(
+        || trimmed.load().map(drop),
+        || source.write_weights(&out, rows_after, options.max_shard_bytes, "trimming", &row),
+    );
+    loads?;
+    let written = written?;
 
     let dropped_files = write_tokenizer_files(&out, &source, &trimmed, &remap, rows_after)?;
     let output = out.commit()?;
@@ -218,7 +222,7 @@ pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimRe
                 .unwrap_or(0)
         })
         .sum();
-    Ok(TrimReport {
+    let report = TrimReport {
         output,
         tokenizer: format!("{:?}", file.kind()),
         corpus_lines: lines.len(),
@@ -231,5 +235,7 @@ pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimRe
         weight_bytes_before: source.folder.weights().file_bytes(),
         weight_bytes_after,
         dropped_files,
-    })
+    };
+    source.release();
+    Ok(report)
 }

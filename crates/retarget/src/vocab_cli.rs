@@ -361,6 +361,7 @@ pub fn run(command: VocabCommand) -> Result<String> {
                     };
                     let source = VocabModel::open(&io.model, "vocabulary replacement")?;
                     let report = replace(&source, &io.output.out, &options)?;
+                    source.release();
                     output(io.output.json, &report, render_replace)
                 }
                 None => {
@@ -374,6 +375,7 @@ pub fn run(command: VocabCommand) -> Result<String> {
                     };
                     let source = VocabModel::open(&io.model, "expansion")?;
                     let report = expand(&source, &io.output.out, &options)?;
+                    source.release();
                     output(io.output.json, &report, render_expand)
                 }
             }
