@@ -28,4 +28,6 @@ for line in open('$work/text.txt', encoding='utf-8'):
 measure "retarget fasttext:lid.176.ftz" -- "$bin" eval langid -i "$work/text.txt" --backend "fasttext:$model" --summary-only
 measure "retarget fasttext:lid.176.ftz, 1 thread" -- env RAYON_NUM_THREADS=1 "$bin" eval langid -i "$work/text.txt" --backend "fasttext:$model" --summary-only
 measure "retarget lingua" -- "$bin" eval langid -i "$work/text.txt" --backend lingua --summary-only
+measure "retarget lingua, 1 thread" -- env RAYON_NUM_THREADS=1 "$bin" eval langid -i "$work/text.txt" --backend lingua --summary-only
+measure "retarget lingua:low" -- "$bin" eval langid -i "$work/text.txt" --backend lingua:low --summary-only
 rm -rf "$work"
