@@ -2,6 +2,9 @@
 //! clipped n-gram counts against the per-n-gram maximum over references,
 //! smoothing methods `none`, `floor`, `add-k` and `exp`, effective order.
 
+use std::fmt::Write;
+
+use crate::fixed::push_fixed;
 use crate::ngrams::{max_counts, packed_ngrams, packed_order, TokenIds};
 use crate::sacre_tokenizers::BleuTokenizer;
 use crate::score::{Score, Signature};
@@ -164,10 +167,13 @@ impl Bleu {
             .map(|r| token_ids(&mut vocab, r, single))
             .collect();
         let hyp_ids = token_ids(&mut vocab, &hyp, single);
-        let mut max_ref: Vec<(u128, u32)> = Vec::new();
-        for ids in &ref_ids {
-            max_ref = max_counts(&max_ref, &packed_ngrams(ids, MAX_NGRAM_ORDER));
-        }
+        let max_ref = match ref_ids.as_slice() {
+            // One reference (the usual case): its counts are the maximum.
+            [only] => packed_ngrams(only, MAX_NGRAM_ORDER),
+            _ => ref_ids.iter().fold(Vec::new(), |max, ids| {
+                max_counts(&max, &packed_ngrams(ids, MAX_NGRAM_ORDER))
+            }),
+        };
         let hyp_len = hyp_ids.len() as u64;
         // Closest reference length; ties go to the shorter reference.
         let mut closest: Option<(u64, u64)> = None;
@@ -296,18 +302,27 @@ pub struct BleuScore {
 impl BleuScore {
     /// As a generic score, with sacrebleu's verbose string.
     pub fn into_score(self, signature: Signature) -> Score {
-        let prec: Vec<String> = self.precisions.iter().map(|p| format!("{p:.1}")).collect();
         let ratio = if self.ref_len > 0 {
             self.sys_len as f64 / self.ref_len as f64
         } else {
             0.0
         };
-        let verbose = format!(
-            "{} (BP = {:.3} ratio = {ratio:.3} hyp_len = {} ref_len = {})",
-            prec.join("/"),
-            self.bp,
-            self.sys_len,
-            self.ref_len
+        // "P1/P2/P3/P4 (BP = … ratio = … hyp_len = … ref_len = …)".
+        let mut verbose = String::with_capacity(80);
+        for (i, p) in self.precisions.iter().enumerate() {
+            if i > 0 {
+                verbose.push('/');
+            }
+            push_fixed(&mut verbose, *p, 1);
+        }
+        verbose.push_str(" (BP = ");
+        push_fixed(&mut verbose, self.bp, 3);
+        verbose.push_str(" ratio = ");
+        push_fixed(&mut verbose, ratio, 3);
+        let _ = write!(
+            verbose,
+            " hyp_len = {} ref_len = {})",
+            self.sys_len, self.ref_len
         );
         Score {
             name: "BLEU".into(),

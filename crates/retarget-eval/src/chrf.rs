@@ -3,8 +3,10 @@
 //! sacrebleu's punctuation splitting, the best reference per segment by
 //! F-score, and the averaged-precision/recall corpus formula.
 
+use std::borrow::Cow;
+
 use crate::ngrams::{
-    char_boundaries, char_match_stats, char_ngrams, clipped_matches, word_ngrams, Counts,
+    char_boundaries, char_match_stats, char_ngrams, clipped_matches, word_match_stats, Counts,
     MAX_PACKED_CHAR_ORDER,
 };
 use crate::score::{Score, Signature};
@@ -74,10 +76,17 @@ fn words(sent: &str) -> Vec<&str> {
     out
 }
 
-/// Every n-gram table of one side, owned text kept alongside.
-struct Side {
-    text: String,
-    words: String,
+/// Scratch buffers reused by every segment a thread scores (sentence-level
+/// scoring of short segments spent a fifth of its time in the allocator).
+#[derive(Default)]
+struct Scratch {
+    hyp_chars: Vec<char>,
+    ref_chars: Vec<char>,
+    keys: Vec<u128>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 impl Chrf {
@@ -85,73 +94,108 @@ impl Chrf {
         self.char_order + self.word_order
     }
 
-    fn prepare(&self, sent: &str) -> Side {
-        let sent = if self.lowercase {
-            sent.to_lowercase()
+    /// The segment as chrF sees it: lowercased when asked (the only case
+    /// that needs a copy).
+    fn cased<'s>(&self, sent: &'s str) -> Cow<'s, str> {
+        if self.lowercase {
+            Cow::Owned(sent.to_lowercase())
         } else {
+            Cow::Borrowed(sent)
+        }
+    }
+
+    /// The characters of the segment's character n-grams (whitespace removed
+    /// unless kept), into `chars`.
+    fn chars_into(&self, sent: &str, chars: &mut Vec<char>) {
+        chars.clear();
+        if self.whitespace {
+            chars.extend(sent.chars());
+        } else {
+            chars.extend(python::split(sent).flat_map(str::chars));
+        }
+    }
+
+    /// The text of the segment's character n-grams, for orders above
+    /// [`MAX_PACKED_CHAR_ORDER`], which count substrings.
+    fn char_text(&self, sent: &str) -> String {
+        if self.whitespace {
             sent.to_string()
-        };
-        let text = if self.whitespace {
-            sent.clone()
         } else {
-            python::split(&sent).collect()
-        };
-        Side { text, words: sent }
+            python::split(sent).collect()
+        }
     }
 
     /// Statistics of one hypothesis against its references (the reference
     /// with the best sentence F-score wins; the first on ties).
     pub fn segment_stats(&self, hypothesis: &str, references: &[&str]) -> ChrfStats {
-        let hyp = self.prepare(hypothesis);
-        let hyp_words = if self.word_order > 0 {
-            words(&hyp.words)
-        } else {
-            Vec::new()
-        };
-        let hyp_wngrams: Vec<_> = (1..=self.word_order)
-            .map(|n| word_ngrams(&hyp_words, n, n))
-            .collect();
         let packed = self.char_order <= MAX_PACKED_CHAR_ORDER;
-        let hyp_chars: Vec<char> = hyp.text.chars().collect();
-        // Orders above MAX_PACKED_CHAR_ORDER (`-cc 7` or more) count substrings.
-        let hyp_boundaries = if packed {
-            Vec::new()
-        } else {
-            char_boundaries(&hyp.text)
-        };
-        let hyp_counted: Vec<_> = if packed {
-            Vec::new()
-        } else {
-            (1..=self.char_order)
-                .map(|n| char_ngrams(&hyp.text, &hyp_boundaries, n))
-                .collect()
-        };
-        let mut keys = Vec::new();
-        let mut best: Option<(f64, ChrfStats)> = None;
-        for reference in references {
-            let r = self.prepare(reference);
-            let mut stats = Vec::with_capacity(self.order());
-            if packed && self.char_order > 0 {
-                let r_chars: Vec<char> = r.text.chars().collect();
-                stats.extend(char_match_stats(
-                    &hyp_chars,
-                    &r_chars,
-                    self.char_order,
-                    &mut keys,
-                ));
-            } else {
-                let boundaries = char_boundaries(&r.text);
-                for (n, h) in (1..=self.char_order).zip(&hyp_counted) {
-                    stats.push(match_stats(h, &char_ngrams(&r.text, &boundaries, n)));
-                }
-            }
-            let r_words = if self.word_order > 0 {
-                words(&r.words)
+        if !packed {
+            return self.segment_stats_counted(hypothesis, references);
+        }
+        SCRATCH.with_borrow_mut(|scratch| {
+            let Scratch {
+                hyp_chars,
+                ref_chars,
+                keys,
+            } = scratch;
+            let hyp = self.cased(hypothesis);
+            let hyp_words = if self.word_order > 0 {
+                words(&hyp)
             } else {
                 Vec::new()
             };
-            for (n, h) in (1..=self.word_order).zip(&hyp_wngrams) {
-                stats.push(match_stats(h, &word_ngrams(&r_words, n, n)));
+            self.chars_into(&hyp, hyp_chars);
+            let mut best: Option<(f64, ChrfStats)> = None;
+            for reference in references {
+                let r = self.cased(reference);
+                let mut stats = Vec::with_capacity(self.order());
+                if self.char_order > 0 {
+                    self.chars_into(&r, ref_chars);
+                    stats.extend(char_match_stats(
+                        hyp_chars,
+                        ref_chars,
+                        self.char_order,
+                        keys,
+                    ));
+                }
+                if self.word_order > 0 {
+                    stats.extend(word_match_stats(&hyp_words, &words(&r), self.word_order));
+                }
+                let f = self.f_score(&stats);
+                if best.as_ref().is_none_or(|(b, _)| f > *b) {
+                    best = Some((f, stats));
+                }
+            }
+            best.map(|(_, s)| s).unwrap_or_default()
+        })
+    }
+
+    /// [`Chrf::segment_stats`] for character orders above
+    /// [`MAX_PACKED_CHAR_ORDER`] (`-cc 7` or more): substrings counted in
+    /// hash tables.
+    fn segment_stats_counted(&self, hypothesis: &str, references: &[&str]) -> ChrfStats {
+        let hyp = self.cased(hypothesis);
+        let hyp_words = if self.word_order > 0 {
+            words(&hyp)
+        } else {
+            Vec::new()
+        };
+        let hyp_text = self.char_text(&hyp);
+        let hyp_boundaries = char_boundaries(&hyp_text);
+        let hyp_counted: Vec<_> = (1..=self.char_order)
+            .map(|n| char_ngrams(&hyp_text, &hyp_boundaries, n))
+            .collect();
+        let mut best: Option<(f64, ChrfStats)> = None;
+        for reference in references {
+            let r = self.cased(reference);
+            let text = self.char_text(&r);
+            let boundaries = char_boundaries(&text);
+            let mut stats: ChrfStats = (1..=self.char_order)
+                .zip(&hyp_counted)
+                .map(|(n, h)| match_stats(h, &char_ngrams(&text, &boundaries, n)))
+                .collect();
+            if self.word_order > 0 {
+                stats.extend(word_match_stats(&hyp_words, &words(&r), self.word_order));
             }
             let f = self.f_score(&stats);
             if best.as_ref().is_none_or(|(b, _)| f > *b) {

@@ -11,6 +11,7 @@ pub mod chrf;
 pub mod corpus;
 pub mod error;
 pub mod fertility;
+pub mod fixed;
 pub mod langid;
 pub mod language;
 pub mod metric;

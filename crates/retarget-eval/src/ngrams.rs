@@ -16,17 +16,6 @@ pub fn counts_with_capacity<K>(n: usize) -> Counts<K> {
     Counts::with_capacity_and_hasher(n, Default::default())
 }
 
-/// Word n-grams of every order from `min` to `max`, keyed by token slices.
-pub fn word_ngrams<'t, 's>(tokens: &'t [&'s str], min: usize, max: usize) -> Counts<&'t [&'s str]> {
-    let mut counts = counts_with_capacity(tokens.len() * (max + 1 - min));
-    for n in min..=max {
-        for window in tokens.windows(n) {
-            *counts.entry(window).or_insert(0) += 1;
-        }
-    }
-    counts
-}
-
 /// Numbers tokens (equal strings, equal ids) so that n-grams of up to four
 /// tokens pack into one `u128` key, hashed far faster than string slices.
 #[derive(Debug, Default)]
@@ -160,6 +149,40 @@ pub fn char_match_stats(
         .collect()
 }
 
+/// Per word order `1..=order`: the hypothesis' word n-grams, the
+/// reference's, and the clipped matches, as sacrebleu's
+/// `_get_match_statistics` counts them (the hypothesis count is zero when the
+/// reference has no n-gram of that order). One sort of every window of both
+/// sides, tagged with its side, groups equal n-grams of all orders (a window
+/// equals only windows of its own length), instead of a hash table per order
+/// and side.
+pub fn word_match_stats(hyp: &[&str], reference: &[&str], order: usize) -> Vec<[u64; 3]> {
+    let mut keys: Vec<(&[&str], bool)> = Vec::with_capacity((hyp.len() + reference.len()) * order);
+    for n in 1..=order {
+        keys.extend(hyp.windows(n).map(|w| (w, false)));
+        keys.extend(reference.windows(n).map(|w| (w, true)));
+    }
+    keys.sort_unstable();
+    let mut matched = vec![0u64; order];
+    for group in keys.chunk_by(|a, b| a.0 == b.0) {
+        let in_reference = group.iter().filter(|(_, side)| *side).count() as u64;
+        let in_hyp = group.len() as u64 - in_reference;
+        matched[group[0].0.len() - 1] += in_hyp.min(in_reference);
+    }
+    (1..=order)
+        .map(|n| {
+            let windows = |len: usize| (len + 1).saturating_sub(n) as u64;
+            let ref_count = windows(reference.len());
+            let hyp_count = if ref_count == 0 {
+                0
+            } else {
+                windows(hyp.len())
+            };
+            [hyp_count, ref_count, matched[n - 1]]
+        })
+        .collect()
+}
+
 /// The element-wise maximum of two sorted count lists (a key missing from
 /// one list counts 0 there).
 pub fn max_counts(a: &[(u128, u32)], b: &[(u128, u32)]) -> Vec<(u128, u32)> {
@@ -226,4 +249,61 @@ pub fn clipped_matches<K: Hash + Eq>(hyp: &Counts<K>, reference: &Counts<K>) -> 
         }
     }
     (matched, total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// sacrebleu's word n-gram statistics the plain way: a table per order
+    /// and side.
+    fn table<'s>(words: &[&'s str], n: usize) -> std::collections::HashMap<Vec<&'s str>, u64> {
+        let mut t = std::collections::HashMap::new();
+        for w in words.windows(n) {
+            *t.entry(w.to_vec()).or_default() += 1;
+        }
+        t
+    }
+
+    fn counted(hyp: &[&str], reference: &[&str], order: usize) -> Vec<[u64; 3]> {
+        (1..=order)
+            .map(|n| {
+                let (h, r) = (table(hyp, n), table(reference, n));
+                let matched = h
+                    .iter()
+                    .map(|(k, c)| (*c).min(*r.get(k).unwrap_or(&0)))
+                    .sum();
+                let hyp_count = if r.is_empty() { 0 } else { h.values().sum() };
+                [hyp_count, r.values().sum(), matched]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn word_match_stats_equal_counting_per_order() {
+        const VOCABULARY: [&str; 6] = ["a", "b", "c", "ab", "", "a b"];
+        let mut state = 7u64;
+        let mut words = |len: u64| -> Vec<&'static str> {
+            (0..len)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    VOCABULARY[(state >> 33) as usize % VOCABULARY.len()]
+                })
+                .collect()
+        };
+        for len_h in 0..9 {
+            for len_r in 0..9 {
+                let (hyp, reference) = (words(len_h), words(len_r));
+                for order in 1..=4 {
+                    assert_eq!(
+                        word_match_stats(&hyp, &reference, order),
+                        counted(&hyp, &reference, order),
+                        "{hyp:?} / {reference:?}, order {order}"
+                    );
+                }
+            }
+        }
+    }
 }

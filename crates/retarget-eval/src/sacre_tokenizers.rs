@@ -157,11 +157,14 @@ fn apply(rules: &[(Regex, &str)], line: &str) -> String {
 /// multi-byte character takes part only as "not a digit", which each of its
 /// bytes also is. Several times faster than four regex passes (sentence-level
 /// BLEU spends most of its time here).
-fn mteval_regexp(line: &str) -> String {
+fn mteval_regexp(line: &str, pad: bool) -> String {
     let is_rule1 = |c: u8| matches!(c, b'{'..=b'~' | b'['..=b'`' | b' '..=b'&' | b'('..=b'+' | b':'..=b'@' | b'/');
     let is_dot_comma = |c: u8| c == b'.' || c == b',';
-    let mut spaced = Vec::with_capacity(line.len() * 2);
-    for &c in line.as_bytes() {
+    let mut spaced = Vec::with_capacity(line.len() * 2 + 6);
+    // 13a pads the line with a space on each side first (which rule 2 sees
+    // before a leading '.'), without copying it here.
+    let padding: &[u8] = if pad { b" " } else { b"" };
+    for &c in padding.iter().chain(line.as_bytes()).chain(padding) {
         if is_rule1(c) {
             spaced.extend_from_slice(&[b' ', c, b' ']);
         } else {
@@ -235,7 +238,7 @@ fn tokenize_13a(line: &str) -> String {
             .replace("&gt;", ">")
             .into();
     }
-    mteval_regexp(&format!(" {s} "))
+    mteval_regexp(&s, true)
 }
 
 static INTL_RULES: LazyLock<[(Regex, &str); 3]> = LazyLock::new(|| {
@@ -295,7 +298,7 @@ fn tokenize_zh(line: &str) -> String {
             spaced.push(c);
         }
     }
-    mteval_regexp(&spaced)
+    mteval_regexp(&spaced, false)
 }
 
 /// TER's tokenizer (`tercom`), with its four options.

@@ -102,7 +102,7 @@ fn json_string(s: &str) -> String {
 impl Score {
     /// The score rounded for display, as `f"{score:.{width}f}"`.
     pub fn rounded(&self, width: usize) -> String {
-        format!("{:.width$}", self.score)
+        crate::fixed::fixed(self.score, width)
     }
 
     /// sacrebleu's text form: `NAME|SIGNATURE = SCORE VERBOSE`, or just the
