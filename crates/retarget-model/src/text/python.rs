@@ -37,20 +37,24 @@ struct PySplit<'s> {
 }
 
 impl PySplit<'_> {
-    /// The byte length of the whitespace character at `i`, or 0.
+    /// The byte length of the whitespace character at `i`, or 0. The
+    /// non-ASCII spaces are recognised by their bytes (U+0085 and U+00A0
+    /// are C2 85 and C2 A0, U+1680 is E1 9A 80, U+2000–U+200A, U+2028,
+    /// U+2029 and U+202F are E2 80 80–8A, A8, A9 and AF, U+205F is E2 81 9F,
+    /// U+3000 is E3 80 80), so that text whose characters share those lead
+    /// bytes (Japanese kana and punctuation start with E3) is not decoded
+    /// character by character.
     #[inline]
     fn space_at(&self, i: usize) -> usize {
-        let b = self.text.as_bytes()[i];
-        match b {
+        let bytes = self.text.as_bytes();
+        let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+        match bytes[i] {
             b'\t'..=b'\r' | 0x1c..=0x1f | b' ' => 1,
-            0xC2 | 0xE1 | 0xE2 | 0xE3 => {
-                let c = self.text[i..].chars().next().expect("i is a char boundary");
-                if is_py_space(c) {
-                    c.len_utf8()
-                } else {
-                    0
-                }
-            }
+            0xC2 if matches!(next(1), 0x85 | 0xA0) => 2,
+            0xE1 if next(1) == 0x9A && next(2) == 0x80 => 3,
+            0xE2 if next(1) == 0x80 && matches!(next(2), 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF) => 3,
+            0xE2 if next(1) == 0x81 && next(2) == 0x9F => 3,
+            0xE3 if next(1) == 0x80 && next(2) == 0x80 => 3,
             _ => 0,
         }
     }
@@ -112,5 +116,20 @@ mod tests {
         assert_eq!(split(s).collect::<Vec<_>>(), ["a", "b", "c\u{200b}d", "e"]);
         assert_eq!(rstrip("x \x1f\u{85}"), "x");
         assert_eq!(strip("\u{2028} x "), "x");
+    }
+
+    #[test]
+    fn every_character_splits_as_is_py_space_says() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let text = format!("a{c}b{c}");
+            let tokens: Vec<&str> = split(&text).collect();
+            let expected: Vec<String> = if is_py_space(c) {
+                vec!["a".into(), "b".into()]
+            } else {
+                vec![text.clone()]
+            };
+            assert_eq!(tokens, expected, "U+{:04X}", c as u32);
+            assert_eq!(normalize_spaces(&text), expected.join(" "));
+        }
     }
 }
