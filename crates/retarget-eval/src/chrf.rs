@@ -6,8 +6,8 @@
 use std::borrow::Cow;
 
 use crate::ngrams::{
-    char_boundaries, char_match_stats, char_ngrams, clipped_matches, word_match_stats, Counts,
-    MAX_PACKED_CHAR_ORDER,
+    char_boundaries, char_match_stats, char_ngrams, clipped_matches, word_match_stats, CharScratch,
+    Counts, MAX_PACKED_CHAR_ORDER,
 };
 use crate::score::{Score, Signature};
 use retarget_model::text::python;
@@ -82,7 +82,7 @@ fn words(sent: &str) -> Vec<&str> {
 struct Scratch {
     hyp_chars: Vec<char>,
     ref_chars: Vec<char>,
-    keys: Vec<u128>,
+    chars: CharScratch,
 }
 
 thread_local! {
@@ -136,7 +136,7 @@ impl Chrf {
             let Scratch {
                 hyp_chars,
                 ref_chars,
-                keys,
+                chars,
             } = scratch;
             let hyp = self.cased(hypothesis);
             let hyp_words = if self.word_order > 0 {
@@ -155,7 +155,7 @@ impl Chrf {
                         hyp_chars,
                         ref_chars,
                         self.char_order,
-                        keys,
+                        chars,
                     ));
                 }
                 if self.word_order > 0 {

@@ -72,11 +72,63 @@ fn sorted_counts(mut keys: Vec<u128>) -> Vec<(u128, u32)> {
     counts
 }
 
-/// Bits per character in [`char_match_stats`]' keys: enough for U+10FFFF + 1.
+/// Bits per character when characters are keyed by code point: enough for
+/// U+10FFFF + 1.
 const CHAR_BITS: u32 = 21;
 
 /// The longest character n-gram that packs into a `u128`.
 pub const MAX_PACKED_CHAR_ORDER: usize = (128 / CHAR_BITS) as usize;
+
+/// Scratch space of [`char_match_stats`], reused from one sentence pair to
+/// the next: each distinct character of a pair gets a small id (1, 2, …),
+/// so that the keys of a pair of a few dozen distinct characters fit 64
+/// bits instead of 128 (sorting them is the main cost).
+#[derive(Default)]
+pub struct CharScratch {
+    /// Id per code point (0: not seen in this pair); `0x110000` entries,
+    /// allocated on first use, reset after each pair.
+    ids: Vec<u32>,
+    /// The code points seen in this pair.
+    seen: Vec<u32>,
+    keys64: Vec<u64>,
+    keys128: Vec<u128>,
+}
+
+/// The integer operations [`grouped_matches`] needs from its key type.
+trait Key:
+    Copy
+    + Ord
+    + std::ops::Shl<u32, Output = Self>
+    + std::ops::Shr<u32, Output = Self>
+    + std::ops::BitOr<Output = Self>
+    + std::ops::BitXor<Output = Self>
+    + std::ops::BitAnd<Output = Self>
+    + From<u32>
+{
+    const BITS: u32;
+    fn leading_zeros(self) -> u32;
+    fn trailing_zeros(self) -> u32;
+}
+
+impl Key for u64 {
+    const BITS: u32 = 64;
+    fn leading_zeros(self) -> u32 {
+        u64::leading_zeros(self)
+    }
+    fn trailing_zeros(self) -> u32 {
+        u64::trailing_zeros(self)
+    }
+}
+
+impl Key for u128 {
+    const BITS: u32 = 128;
+    fn leading_zeros(self) -> u32 {
+        u128::leading_zeros(self)
+    }
+    fn trailing_zeros(self) -> u32 {
+        u128::trailing_zeros(self)
+    }
+}
 
 /// Per order `1..=order` (at most [`MAX_PACKED_CHAR_ORDER`]): the
 /// hypothesis' character n-grams, the reference's, and the clipped matches,
@@ -84,27 +136,76 @@ pub const MAX_PACKED_CHAR_ORDER: usize = (128 / CHAR_BITS) as usize;
 /// is zero when the reference has no n-gram of that order).
 ///
 /// Every position of both texts becomes one key: the `order` characters
-/// from there, each stored as code point + 1 in 21 bits (0 past the end),
-/// with the side in the lowest bit. One sort of these keys groups equal
-/// n-grams of every order at once (equal n-character prefixes are
-/// contiguous), so a sentence pair costs one small sort instead of a hash
-/// map per order and side. `keys` is scratch space.
+/// from there, each stored as its id in the pair (see [`CharScratch`]; 0
+/// past the end), with the side in the lowest bit. One sort of these keys
+/// groups equal n-grams of every order at once (equal n-character prefixes
+/// are contiguous, whatever ids the characters have), so a sentence pair
+/// costs one small sort instead of a hash map per order and side.
 pub fn char_match_stats(
     hyp: &[char],
     reference: &[char],
     order: usize,
-    keys: &mut Vec<u128>,
+    scratch: &mut CharScratch,
 ) -> Vec<[u64; 3]> {
     debug_assert!((1..=MAX_PACKED_CHAR_ORDER).contains(&order));
-    let top = CHAR_BITS * (order as u32 - 1);
+    let CharScratch {
+        ids,
+        seen,
+        keys64,
+        keys128,
+    } = scratch;
+    if ids.is_empty() {
+        ids.resize(0x110000, 0);
+    }
+    for &c in hyp.iter().chain(reference) {
+        let id = &mut ids[c as usize];
+        if *id == 0 {
+            seen.push(c as u32);
+            *id = seen.len() as u32;
+        }
+    }
+    // Ids 1..=seen.len() and 0 for "past the end".
+    let bits = u32::BITS - (seen.len() as u32).leading_zeros();
+    let id = |c: char| ids[c as usize];
+    let matched = if bits * (order as u32) < u64::BITS {
+        grouped_matches(hyp, reference, order, bits, id, keys64)
+    } else {
+        grouped_matches(hyp, reference, order, bits.min(CHAR_BITS), id, keys128)
+    };
+    for &c in seen.iter() {
+        ids[c as usize] = 0;
+    }
+    seen.clear();
+    (0..order)
+        .map(|n| {
+            let count = |len: usize| (len + 1).saturating_sub(n + 1) as u64;
+            let ref_count = count(reference.len());
+            let hyp_count = if ref_count == 0 { 0 } else { count(hyp.len()) };
+            [hyp_count, ref_count, matched[n]]
+        })
+        .collect()
+}
+
+/// The clipped matches per order of [`char_match_stats`], with keys of type
+/// `K` and `bits` bits per character (`id` maps each character to 1…2^bits − 1).
+fn grouped_matches<K: Key>(
+    hyp: &[char],
+    reference: &[char],
+    order: usize,
+    bits: u32,
+    id: impl Fn(char) -> u32,
+    keys: &mut Vec<K>,
+) -> [u64; MAX_PACKED_CHAR_ORDER] {
+    let top = bits * (order as u32 - 1);
+    let zero = K::from(0);
     keys.clear();
-    for (side, chars) in [(0u128, hyp), (1, reference)] {
+    for (side, chars) in [(zero, hyp), (K::from(1), reference)] {
         // Right to left: a window is its first character and the next
         // window's first `order - 1` characters.
-        let mut next = 0u128;
+        let mut next = zero;
         let start = keys.len();
         for &c in chars.iter().rev() {
-            next = ((u128::from(u32::from(c)) + 1) << top) | (next >> CHAR_BITS);
+            next = (K::from(id(c)) << top) | (next >> bits);
             keys.push(next << 1 | side);
         }
         keys[start..].reverse();
@@ -112,20 +213,21 @@ pub fn char_match_stats(
     keys.sort_unstable();
     // One pass over the sorted keys: a group of equal n-grams ends where
     // two neighbours share fewer than n leading characters.
-    let unused = 128 - CHAR_BITS * order as u32;
-    let shared = |a: u128, b: u128| -> usize {
+    let unused = K::BITS - bits * order as u32;
+    let shared = |a: K, b: K| -> usize {
         let diff = (a ^ b) >> 1;
-        if diff == 0 {
+        if diff == zero {
             order
         } else {
-            ((diff.leading_zeros() - unused) / CHAR_BITS) as usize
+            ((diff.leading_zeros() - unused) / bits) as usize
         }
     };
-    let length = |key: u128| -> usize {
+    let length = |key: K| -> usize {
         // Characters in the window: the trailing zero characters are past the end.
         let chars = key >> 1;
-        order - (chars.trailing_zeros() / CHAR_BITS) as usize
+        order - (chars.trailing_zeros() / bits) as usize
     };
+    let one = K::from(1);
     let mut group = [[0u64; 2]; MAX_PACKED_CHAR_ORDER];
     let mut matched = [0u64; MAX_PACKED_CHAR_ORDER];
     for (i, &key) in keys.iter().enumerate() {
@@ -134,19 +236,15 @@ pub fn char_match_stats(
             matched[n] += group[n][0].min(group[n][1]);
             group[n] = [0, 0];
         }
+        let side = usize::from(key & one != zero);
         for g in &mut group[..length(key)] {
-            g[(key & 1) as usize] += 1;
+            g[side] += 1;
         }
     }
-    (0..order)
-        .map(|n| {
-            let matched = matched[n] + group[n][0].min(group[n][1]);
-            let count = |len: usize| (len + 1).saturating_sub(n + 1) as u64;
-            let ref_count = count(reference.len());
-            let hyp_count = if ref_count == 0 { 0 } else { count(hyp.len()) };
-            [hyp_count, ref_count, matched]
-        })
-        .collect()
+    for n in 0..order {
+        matched[n] += group[n][0].min(group[n][1]);
+    }
+    matched
 }
 
 /// Per word order `1..=order`: the hypothesis' word n-grams, the
@@ -277,6 +375,67 @@ mod tests {
                 [hyp_count, r.values().sum(), matched]
             })
             .collect()
+    }
+
+    /// sacrebleu's character n-gram statistics the plain way.
+    fn char_counted(hyp: &[char], reference: &[char], order: usize) -> Vec<[u64; 3]> {
+        (1..=order)
+            .map(|n| {
+                let table = |chars: &[char]| {
+                    let mut t: std::collections::HashMap<Vec<char>, u64> = Default::default();
+                    for w in chars.windows(n) {
+                        *t.entry(w.to_vec()).or_default() += 1;
+                    }
+                    t
+                };
+                let (h, r) = (table(hyp), table(reference));
+                let matched = h
+                    .iter()
+                    .map(|(k, c)| (*c).min(*r.get(k).unwrap_or(&0)))
+                    .sum();
+                let hyp_count = if r.is_empty() { 0 } else { h.values().sum() };
+                [hyp_count, r.values().sum(), matched]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn char_match_stats_equal_counting_with_small_and_large_alphabets() {
+        let mut state = 11u64;
+        let mut draw = |below: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % below
+        };
+        let mut scratch = CharScratch::default();
+        // 3 characters (ids of 2 bits), 40 (6 bits), and up to 5,000
+        // distinct ones across the planes (past 64-bit keys: 128-bit ones).
+        for (alphabet, length) in [(3u64, 12u64), (40, 60), (5000, 3000)] {
+            for _ in 0..40 {
+                let mut text = |len: u64| -> Vec<char> {
+                    (0..draw(len + 1))
+                        .map(|_| {
+                            let k = draw(alphabet) as u32;
+                            char::from_u32(if k.is_multiple_of(2) {
+                                0x61 + k
+                            } else {
+                                0x1F300 + k
+                            })
+                            .unwrap()
+                        })
+                        .collect()
+                };
+                let (hyp, reference) = (text(length), text(length));
+                for order in 1..=MAX_PACKED_CHAR_ORDER {
+                    assert_eq!(
+                        char_match_stats(&hyp, &reference, order, &mut scratch),
+                        char_counted(&hyp, &reference, order),
+                        "alphabet {alphabet}, order {order}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
