@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks `retarget eval score` against sacrebleu 2.6.0 (from the
-# cross-check virtualenv) on the same 100k-segment corpus: corpus BLEU+chrF++
-# and sentence-level BLEU / chrF. Usage: scripts/bench/eval.sh [SEGMENTS]
+# cross-check virtualenv) on the same generated 100k-segment corpus: corpus
+# BLEU+chrF++ and sentence-level BLEU / chrF (scripts/bench/eval_compare.sh).
+# Usage: scripts/bench/eval.sh [SEGMENTS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -25,15 +26,5 @@ with open(f"{work}/ref.txt", "w") as r, open(f"{work}/hyp.txt", "w") as h:
         h.write(" ".join(w for w in s if rng.random() > 0.15) + " " + rng.choice(words) + "\n")
 PY
 echo "corpus: $n segments, $(nproc) cores"
-measure() { python3 scripts/bench/measure.py "$@"; }
-sb="$venv/bin/sacrebleu"
-measure "sacrebleu corpus BLEU+chrF++" -- "$sb" "$work/ref.txt" -i "$work/hyp.txt" -m bleu chrf -cw 2 -q
-measure "retarget  corpus BLEU+chrF++" -- "$bin" eval score "$work/ref.txt" -i "$work/hyp.txt" -m bleu chrf -cw 2
-measure "sacrebleu sentence BLEU" -- "$sb" "$work/ref.txt" -i "$work/hyp.txt" -m bleu -sl -q
-measure "retarget  sentence BLEU" -- "$bin" eval score "$work/ref.txt" -i "$work/hyp.txt" -m bleu -sl
-measure "sacrebleu sentence chrF" -- "$sb" "$work/ref.txt" -i "$work/hyp.txt" -m chrf -sl -q
-measure "retarget  sentence chrF" -- "$bin" eval score "$work/ref.txt" -i "$work/hyp.txt" -m chrf -sl
-# Same numbers from both tools.
-diff <("$sb" "$work/ref.txt" -i "$work/hyp.txt" -m bleu chrf -cw 2 -q -b -f text) \
-     <("$bin" eval score "$work/ref.txt" -i "$work/hyp.txt" -m bleu chrf -cw 2 -b -f text) && echo "scores identical"
+bash scripts/bench/eval_compare.sh "$work/ref.txt" "$work/hyp.txt"
 rm -rf "$work"

@@ -6,8 +6,9 @@
 # (Devanagari), Chinese, Japanese (CJK) and Thai; hypotheses are the
 # references noised with a fixed seed (words dropped and one appended; in
 # text without spaces, characters dropped). Corpus BLEU + chrF++, sentence-
-# level BLEU and chrF, each tool once, side by side; then a check that both
-# print the same scores. Usage: scripts/bench/eval_real.sh
+# level BLEU and chrF, each tool once, side by side, then a check that both
+# print the same scores (scripts/bench/eval_compare.sh).
+# Usage: scripts/bench/eval_real.sh
 source "$(dirname "$0")/common.sh" retarget-bench-eval-real
 "$venv/bin/python" - "$work" <<'PY'
 import random, sys
@@ -37,15 +38,5 @@ for locale, udhr in languages.items():
 print(", ".join(f"{k} {v:,}" for k, v in counts.items()))
 PY
 echo "corpus: $(wc -l < "$work/ref.txt") segments, $(wc -c < "$work/ref.txt") bytes of references; $(nproc) cores"
-sb="$venv/bin/sacrebleu"
-measure "sacrebleu corpus BLEU+chrF++" -- "$sb" "$work/ref.txt" -i "$work/hyp.txt" -m bleu chrf -cw 2 -q
-measure "retarget  corpus BLEU+chrF++" -- "$bin" eval score "$work/ref.txt" -i "$work/hyp.txt" -m bleu chrf -cw 2
-measure "sacrebleu sentence BLEU" -- "$sb" "$work/ref.txt" -i "$work/hyp.txt" -m bleu -sl -q
-measure "retarget  sentence BLEU" -- "$bin" eval score "$work/ref.txt" -i "$work/hyp.txt" -m bleu -sl
-measure "sacrebleu sentence chrF" -- "$sb" "$work/ref.txt" -i "$work/hyp.txt" -m chrf -sl -q
-measure "retarget  sentence chrF" -- "$bin" eval score "$work/ref.txt" -i "$work/hyp.txt" -m chrf -sl
-diff <("$sb" "$work/ref.txt" -i "$work/hyp.txt" -m bleu chrf -cw 2 -q -b -f text) \
-     <("$bin" eval score "$work/ref.txt" -i "$work/hyp.txt" -m bleu chrf -cw 2 -b -f text) && echo "corpus scores identical"
-diff <("$sb" "$work/ref.txt" -i "$work/hyp.txt" -m chrf -sl -q -b) \
-     <("$bin" eval score "$work/ref.txt" -i "$work/hyp.txt" -m chrf -sl -b) >/dev/null && echo "sentence chrF identical"
+bash scripts/bench/eval_compare.sh "$work/ref.txt" "$work/hyp.txt"
 rm -rf "$work"

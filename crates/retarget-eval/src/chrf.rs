@@ -128,74 +128,61 @@ impl Chrf {
     /// Statistics of one hypothesis against its references (the reference
     /// with the best sentence F-score wins; the first on ties).
     pub fn segment_stats(&self, hypothesis: &str, references: &[&str]) -> ChrfStats {
-        let packed = self.char_order <= MAX_PACKED_CHAR_ORDER;
-        if !packed {
-            return self.segment_stats_counted(hypothesis, references);
-        }
-        SCRATCH.with_borrow_mut(|scratch| {
-            let Scratch {
-                hyp_chars,
-                ref_chars,
-                chars,
-            } = scratch;
-            let hyp = self.cased(hypothesis);
-            let hyp_words = if self.word_order > 0 {
-                words(&hyp)
-            } else {
-                Vec::new()
-            };
-            self.chars_into(&hyp, hyp_chars);
-            let mut best: Option<(f64, ChrfStats)> = None;
-            for reference in references {
-                let r = self.cased(reference);
-                let mut stats = Vec::with_capacity(self.order());
-                if self.char_order > 0 {
-                    self.chars_into(&r, ref_chars);
-                    stats.extend(char_match_stats(
-                        hyp_chars,
-                        ref_chars,
-                        self.char_order,
-                        chars,
-                    ));
-                }
-                if self.word_order > 0 {
-                    stats.extend(word_match_stats(&hyp_words, &words(&r), self.word_order));
-                }
-                let f = self.f_score(&stats);
-                if best.as_ref().is_none_or(|(b, _)| f > *b) {
-                    best = Some((f, stats));
-                }
-            }
-            best.map(|(_, s)| s).unwrap_or_default()
-        })
-    }
-
-    /// [`Chrf::segment_stats`] for character orders above
-    /// [`MAX_PACKED_CHAR_ORDER`] (`-cc 7` or more): substrings counted in
-    /// hash tables.
-    fn segment_stats_counted(&self, hypothesis: &str, references: &[&str]) -> ChrfStats {
         let hyp = self.cased(hypothesis);
         let hyp_words = if self.word_order > 0 {
             words(&hyp)
         } else {
             Vec::new()
         };
+        if self.char_order <= MAX_PACKED_CHAR_ORDER {
+            return SCRATCH.with_borrow_mut(|scratch| {
+                let Scratch {
+                    hyp_chars,
+                    ref_chars,
+                    chars,
+                } = scratch;
+                self.chars_into(&hyp, hyp_chars);
+                self.best_reference(&hyp_words, references, |r| {
+                    if self.char_order == 0 {
+                        return Vec::new();
+                    }
+                    self.chars_into(r, ref_chars);
+                    char_match_stats(hyp_chars, ref_chars, self.char_order, chars)
+                })
+            });
+        }
+        // Orders above MAX_PACKED_CHAR_ORDER (`-cc 7` or more): substrings
+        // counted in hash tables.
         let hyp_text = self.char_text(&hyp);
         let hyp_boundaries = char_boundaries(&hyp_text);
         let hyp_counted: Vec<_> = (1..=self.char_order)
             .map(|n| char_ngrams(&hyp_text, &hyp_boundaries, n))
             .collect();
+        self.best_reference(&hyp_words, references, |r| {
+            let text = self.char_text(r);
+            let boundaries = char_boundaries(&text);
+            (1..=self.char_order)
+                .zip(&hyp_counted)
+                .map(|(n, h)| match_stats(h, &char_ngrams(&text, &boundaries, n)))
+                .collect()
+        })
+    }
+
+    /// The statistics against the reference with the best sentence F-score
+    /// (the first on ties): per reference (cased), `char_stats` of it, then
+    /// the word n-gram statistics against `hyp_words`.
+    fn best_reference(
+        &self,
+        hyp_words: &[&str],
+        references: &[&str],
+        mut char_stats: impl FnMut(&str) -> ChrfStats,
+    ) -> ChrfStats {
         let mut best: Option<(f64, ChrfStats)> = None;
         for reference in references {
             let r = self.cased(reference);
-            let text = self.char_text(&r);
-            let boundaries = char_boundaries(&text);
-            let mut stats: ChrfStats = (1..=self.char_order)
-                .zip(&hyp_counted)
-                .map(|(n, h)| match_stats(h, &char_ngrams(&text, &boundaries, n)))
-                .collect();
+            let mut stats = char_stats(&r);
             if self.word_order > 0 {
-                stats.extend(word_match_stats(&hyp_words, &words(&r), self.word_order));
+                stats.extend(word_match_stats(hyp_words, &words(&r), self.word_order));
             }
             let f = self.f_score(&stats);
             if best.as_ref().is_none_or(|(b, _)| f > *b) {

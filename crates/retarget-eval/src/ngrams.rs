@@ -353,42 +353,23 @@ pub fn clipped_matches<K: Hash + Eq>(hyp: &Counts<K>, reference: &Counts<K>) -> 
 mod tests {
     use super::*;
 
-    /// sacrebleu's word n-gram statistics the plain way: a table per order
-    /// and side.
-    fn table<'s>(words: &[&'s str], n: usize) -> std::collections::HashMap<Vec<&'s str>, u64> {
-        let mut t = std::collections::HashMap::new();
-        for w in words.windows(n) {
-            *t.entry(w.to_vec()).or_default() += 1;
-        }
-        t
-    }
-
-    fn counted(hyp: &[&str], reference: &[&str], order: usize) -> Vec<[u64; 3]> {
+    /// sacrebleu's n-gram statistics (of words or characters) the plain
+    /// way: a table per order and side.
+    fn counted<T: Clone + Eq + std::hash::Hash>(
+        hyp: &[T],
+        reference: &[T],
+        order: usize,
+    ) -> Vec<[u64; 3]> {
+        let table = |items: &[T], n: usize| {
+            let mut t: std::collections::HashMap<Vec<T>, u64> = Default::default();
+            for w in items.windows(n) {
+                *t.entry(w.to_vec()).or_default() += 1;
+            }
+            t
+        };
         (1..=order)
             .map(|n| {
                 let (h, r) = (table(hyp, n), table(reference, n));
-                let matched = h
-                    .iter()
-                    .map(|(k, c)| (*c).min(*r.get(k).unwrap_or(&0)))
-                    .sum();
-                let hyp_count = if r.is_empty() { 0 } else { h.values().sum() };
-                [hyp_count, r.values().sum(), matched]
-            })
-            .collect()
-    }
-
-    /// sacrebleu's character n-gram statistics the plain way.
-    fn char_counted(hyp: &[char], reference: &[char], order: usize) -> Vec<[u64; 3]> {
-        (1..=order)
-            .map(|n| {
-                let table = |chars: &[char]| {
-                    let mut t: std::collections::HashMap<Vec<char>, u64> = Default::default();
-                    for w in chars.windows(n) {
-                        *t.entry(w.to_vec()).or_default() += 1;
-                    }
-                    t
-                };
-                let (h, r) = (table(hyp), table(reference));
                 let matched = h
                     .iter()
                     .map(|(k, c)| (*c).min(*r.get(k).unwrap_or(&0)))
@@ -430,7 +411,7 @@ mod tests {
                 for order in 1..=MAX_PACKED_CHAR_ORDER {
                     assert_eq!(
                         char_match_stats(&hyp, &reference, order, &mut scratch),
-                        char_counted(&hyp, &reference, order),
+                        counted(&hyp, &reference, order),
                         "alphabet {alphabet}, order {order}"
                     );
                 }
