@@ -41,6 +41,11 @@ site=$("$python" -c 'import os, torch; print(os.path.dirname(os.path.dirname(tor
 for lib in "$site"/nvidia/*/lib "$site"/nvidia/*/lib64; do
   [ -d "$lib" ] && LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 done
+# The driver's own folder, should the loader's cache not name it (appended:
+# never in front of what the system resolves).
+for lib in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+  [ -d "$lib" ] && LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$lib"
+done
 export LD_LIBRARY_PATH
 missing=$(ldd "$bin" | awk '/not found/ {print $1}' | tr '\n' ' ')
 
