@@ -72,8 +72,8 @@ fn sorted_counts(mut keys: Vec<u128>) -> Vec<(u128, u32)> {
     counts
 }
 
-/// Bits per character when characters are keyed by code point: enough for
-/// U+10FFFF + 1.
+/// The most bits a character's id in [`char_match_stats`] can need: ids
+/// count the distinct characters of a pair, fewer than U+10FFFF + 1.
 const CHAR_BITS: u32 = 21;
 
 /// The longest character n-gram that packs into a `u128`.
@@ -170,18 +170,27 @@ pub fn char_match_stats(
     let matched = if bits * (order as u32) < u64::BITS {
         grouped_matches(hyp, reference, order, bits, id, keys64)
     } else {
-        grouped_matches(hyp, reference, order, bits.min(CHAR_BITS), id, keys128)
+        grouped_matches(hyp, reference, order, bits, id, keys128)
     };
     for &c in seen.iter() {
         ids[c as usize] = 0;
     }
     seen.clear();
-    (0..order)
+    order_stats(hyp.len(), reference.len(), &matched[..order])
+}
+
+/// Per order `n` = 1, 2, … (one per entry of `matched`, the clipped
+/// matches): the hypothesis' n-grams, the reference's, and the matches, for
+/// sequences of `hyp_len` and `ref_len` items, as sacrebleu's
+/// `_get_match_statistics` counts them (the hypothesis count is zero when
+/// the reference has no n-gram of that order).
+fn order_stats(hyp_len: usize, ref_len: usize, matched: &[u64]) -> Vec<[u64; 3]> {
+    (1..=matched.len())
         .map(|n| {
-            let count = |len: usize| (len + 1).saturating_sub(n + 1) as u64;
-            let ref_count = count(reference.len());
-            let hyp_count = if ref_count == 0 { 0 } else { count(hyp.len()) };
-            [hyp_count, ref_count, matched[n]]
+            let windows = |len: usize| (len + 1).saturating_sub(n) as u64;
+            let ref_count = windows(ref_len);
+            let hyp_count = if ref_count == 0 { 0 } else { windows(hyp_len) };
+            [hyp_count, ref_count, matched[n - 1]]
         })
         .collect()
 }
@@ -267,18 +276,7 @@ pub fn word_match_stats(hyp: &[&str], reference: &[&str], order: usize) -> Vec<[
         let in_hyp = group.len() as u64 - in_reference;
         matched[group[0].0.len() - 1] += in_hyp.min(in_reference);
     }
-    (1..=order)
-        .map(|n| {
-            let windows = |len: usize| (len + 1).saturating_sub(n) as u64;
-            let ref_count = windows(reference.len());
-            let hyp_count = if ref_count == 0 {
-                0
-            } else {
-                windows(hyp.len())
-            };
-            [hyp_count, ref_count, matched[n - 1]]
-        })
-        .collect()
+    order_stats(hyp.len(), reference.len(), &matched)
 }
 
 /// The element-wise maximum of two sorted count lists (a key missing from
