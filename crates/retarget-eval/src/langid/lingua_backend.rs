@@ -36,8 +36,8 @@ impl Lingua {
     /// language lingua does not know.
     pub fn new(languages: &[Language], low_accuracy: bool) -> Result<Lingua> {
         let all: Vec<lingua::Language> = lingua::Language::all().into_iter().collect();
-        let chosen = if languages.is_empty() {
-            all
+        let (chosen, mut builder) = if languages.is_empty() {
+            (all, LanguageDetectorBuilder::from_all_languages())
         } else {
             let mut chosen = Vec::new();
             for wanted in languages {
@@ -52,12 +52,8 @@ impl Lingua {
             }
             chosen.sort();
             chosen.dedup();
-            chosen
-        };
-        let mut builder = if languages.is_empty() {
-            LanguageDetectorBuilder::from_all_languages()
-        } else {
-            LanguageDetectorBuilder::from_languages(&chosen)
+            let builder = LanguageDetectorBuilder::from_languages(&chosen);
+            (chosen, builder)
         };
         if low_accuracy {
             builder.with_low_accuracy_mode();
