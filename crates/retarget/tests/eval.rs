@@ -179,6 +179,30 @@ fn eval_score_reads_the_hypothesis_from_stdin() {
     assert!(String::from_utf8_lossy(&tabs.stderr).contains("tab-separated"));
 }
 
+/// `eval langid -i INPUT ARGS… --json`, which must succeed, as JSON.
+fn langid_json(input: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut command = vec!["eval", "langid", "-i", s(input)];
+    command.extend_from_slice(args);
+    command.push("--json");
+    let out = retarget(&command);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Each line's language in `eval langid --json` output (`None`: not identified).
+fn line_languages(json: &serde_json::Value) -> Vec<Option<&str>> {
+    json["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["language"].as_str())
+        .collect()
+}
+
 #[test]
 fn eval_langid_reports_languages_and_the_off_target_rate() {
     use retarget_fixtures::fasttext::{two_language_model, FastTextLoss};
@@ -188,23 +212,7 @@ fn eval_langid_reports_languages_and_the_off_target_rate() {
     let input = dir.path().join("out.txt");
     std::fs::write(&input, "habari\nhello\n\nhabari habari\nhello hello\n").unwrap();
     let backend = format!("fasttext:{}", s(&model));
-    let out = retarget(&[
-        "eval",
-        "langid",
-        "-i",
-        s(&input),
-        "--backend",
-        &backend,
-        "--expect",
-        "swh_Latn",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = langid_json(&input, &["--backend", &backend, "--expect", "swh_Latn"]);
     let summary = &json["summary"];
     assert_eq!(summary["lines"], 5);
     assert_eq!(summary["blank"], 1);
@@ -247,54 +255,18 @@ fn eval_langid_lingua_identifies_clear_sentences() {
          Gizon-emakume guztiak aske jaiotzen dira, duintasun eta eskubide berberak dituztela.\n",
     )
     .unwrap();
-    let out = retarget(&[
-        "eval",
-        "langid",
-        "-i",
-        s(&input),
-        "--expect",
-        "en",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let json = langid_json(&input, &["--expect", "en"]);
+    assert_eq!(
+        line_languages(&json),
+        [Some("eng"), Some("rus"), Some("swa"), Some("eus")]
     );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let langs: Vec<&str> = json["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["language"].as_str().unwrap())
-        .collect();
-    assert_eq!(langs, ["eng", "rus", "swa", "eus"]);
     assert_eq!(json["summary"]["off_target"], 3);
 
     // Restricted to two languages, a line is one of them or undetermined
     // (lingua has no candidate for Cyrillic text then).
-    let out = retarget(&[
-        "eval",
-        "langid",
-        "-i",
-        s(&input),
-        "--langs",
-        "swh,en",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = langid_json(&input, &["--langs", "swh,en"]);
     assert_eq!(json["backend"], "lingua (2 languages)");
-    let langs: Vec<Option<&str>> = json["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["language"].as_str())
-        .collect();
+    let langs = line_languages(&json);
     assert_eq!(langs[..3], [Some("eng"), None, Some("swa")]);
     assert!(matches!(langs[3], None | Some("eng") | Some("swa")));
 }
@@ -311,34 +283,11 @@ fn eval_langid_lingua_low_accuracy_mode() {
          la\n",
     )
     .unwrap();
-    let run = |backend: &str| {
-        let out = retarget(&[
-            "eval",
-            "langid",
-            "-i",
-            s(&input),
-            "--backend",
-            backend,
-            "--json",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let langs: Vec<Option<String>> = json["lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["language"].as_str().map(String::from))
-            .collect();
-        (json["backend"].as_str().unwrap().to_string(), langs)
-    };
-    let (high_name, high) = run("lingua");
-    let (low_name, low) = run("lingua:low");
-    assert_eq!(high_name, "lingua (75 languages)");
-    assert_eq!(low_name, "lingua (75 languages, low accuracy)");
+    let high_json = langid_json(&input, &["--backend", "lingua"]);
+    let low_json = langid_json(&input, &["--backend", "lingua:low"]);
+    assert_eq!(high_json["backend"], "lingua (75 languages)");
+    assert_eq!(low_json["backend"], "lingua (75 languages, low accuracy)");
+    let (high, low) = (line_languages(&high_json), line_languages(&low_json));
     assert_eq!(low[..3], high[..3]);
     // Too short for trigrams: the low-accuracy mode does not guess, the
     // high-accuracy one does (from unigrams and bigrams).
