@@ -21,12 +21,7 @@ cd "$(dirname "$0")/../.."
 toolkit="$(bash scripts/cuda/toolkit.sh 13.0)"
 libs="$(bash scripts/cuda/link-libs.sh "$toolkit")"
 export CUDA_COMPUTE_CAP="${CUDA_COMPUTE_CAP:-90}"
-cache=${RETARGET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/retarget}
-key=$( (cat Cargo.lock; echo "13.0 $CUDA_COMPUTE_CAP") | sha256sum | cut -c1-16)
-build="$cache/cuda-release-$key"
-for old in "$cache"/cuda-release-*; do
-  [ -e "$old" ] && [ "$old" != "$build" ] && rm -rf "$old"
-done
+build=$(bash scripts/cuda/cached-target.sh cuda-release "13.0 $CUDA_COMPUTE_CAP")
 
 (
   export PATH="$toolkit/bin:$PATH" CUDA_HOME="$toolkit" CUDA_ROOT="$libs" CARGO_TARGET_DIR="$build"

@@ -12,16 +12,8 @@ toolkit="$(bash scripts/cuda/toolkit.sh)"
 export PATH="$toolkit/bin:$PATH"
 export CUDA_HOME="$toolkit" CUDA_ROOT="$toolkit"
 export CUDA_COMPUTE_CAP="${CUDA_COMPUTE_CAP:-90}"
-# The cuda build (nvcc/ptxas over candle's kernels: ~10 min on 2 cores) is
-# kept between runs in the cache, keyed by Cargo.lock and the CUDA
-# capability: only a dependency change rebuilds the kernels.
-cache=${RETARGET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/retarget}
-key=$( (cat Cargo.lock; echo "$CUDA_COMPUTE_CAP") | sha256sum | cut -c1-16)
-default_target="$cache/cuda-target-$key"
-for old in "$cache"/cuda-target-*; do
-    [ -e "$old" ] && [ "$old" != "$default_target" ] && rm -rf "$old"
-done
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR_CUDA:-$default_target}"
+# The cuda build is kept between runs in the cache (scripts/cuda/cached-target.sh).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR_CUDA:-$(bash scripts/cuda/cached-target.sh cuda-target "$CUDA_COMPUTE_CAP")}"
 nvcc --version | tail -2
 
 cargo clippy -p retarget -p retarget-infer --all-targets --features retarget/cuda,retarget-infer/cuda -- -D warnings
