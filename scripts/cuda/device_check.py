@@ -204,6 +204,14 @@ def check_generation(args, model, folder, tokenizer, work, bound):
     return result
 
 
+def write_whole(path, text):
+    """Writes `text` to `path` through a temporary file renamed into place,
+    so that an interrupted run leaves no half report."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
 def report_markdown(info, results):
     cuda = info["device"].startswith("cuda")
 
@@ -269,11 +277,11 @@ def main():
             del model
             if args.device.startswith("cuda"):
                 torch.cuda.empty_cache()
-    (args.out / "REPORT.json").write_text(json.dumps({"info": info, "results": results, "failures": failures},
-                                                     indent=1) + "\n")
+    write_whole(args.out / "REPORT.json",
+                json.dumps({"info": info, "results": results, "failures": failures}, indent=1) + "\n")
     text = report_markdown(info, results)
     text += "\n" + ("All checks passed.\n" if not failures else "FAILED: " + ", ".join(failures) + "\n")
-    (args.out / "REPORT.md").write_text(text)
+    write_whole(args.out / "REPORT.md", text)
     print(text)
     sys.exit(1 if failures else 0)
 
