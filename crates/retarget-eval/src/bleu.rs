@@ -2,10 +2,8 @@
 //! clipped n-gram counts against the per-n-gram maximum over references,
 //! smoothing methods `none`, `floor`, `add-k` and `exp`, effective order.
 
-use std::fmt::Write;
-
 use crate::fixed::push_fixed;
-use crate::ngrams::{max_counts, packed_ngrams, packed_order, TokenIds};
+use crate::ngrams::{max_counts, ngram_keys, sorted_counts, PackedKey, TokenTable};
 use crate::sacre_tokenizers::BleuTokenizer;
 use crate::score::{Score, Signature};
 use retarget_model::text::python;
@@ -135,72 +133,132 @@ fn my_log(x: f64) -> f64 {
     }
 }
 
-/// The ids of `text`'s tokens (`str.split()`; a plain split on `' '` when
-/// the tokenizer's output is already joined by single spaces).
-fn token_ids<'s>(vocab: &mut TokenIds<'s>, text: &'s str, single_spaces: bool) -> Vec<u32> {
-    if single_spaces {
-        vocab.ids(text.split(' ').filter(|t| !t.is_empty()))
-    } else {
-        vocab.ids(python::split(text))
+/// Per-thread scratch space of [`Bleu::segment_stats`], reused from one
+/// segment to the next (sentence-level BLEU of short segments spent a
+/// fifth of its time in the allocator).
+#[derive(Default)]
+struct Scratch {
+    /// One side's tokenized text, and the tokenizer's scratch space.
+    text: Vec<u8>,
+    tmp: Vec<u8>,
+    vocab: TokenTable,
+    /// Token ids of every side (references first, the hypothesis last),
+    /// and where each side ends in `ids`.
+    ids: Vec<u32>,
+    ends: Vec<usize>,
+    /// n-gram keys of 16-bit ids (a pair with fewer than 2^16 distinct
+    /// tokens: nearly all).
+    keys: KeyScratch<u64>,
+}
+
+/// Buffers of [`clipped_matches`] for one key type.
+#[derive(Default)]
+struct KeyScratch<K> {
+    keys: Vec<K>,
+    counts: Vec<(K, u32)>,
+    max: Vec<(K, u32)>,
+    merged: Vec<(K, u32)>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// Clipped matches per order of the last side of `ids` (split at `ends`,
+/// every id below 2^`K::ID_BITS`) against the others: each hypothesis
+/// n-gram counts at most as often as in the reference where it is most
+/// frequent.
+fn clipped_matches<K: PackedKey>(
+    ids: &[u32],
+    ends: &[usize],
+    s: &mut KeyScratch<K>,
+) -> [u64; MAX_NGRAM_ORDER] {
+    let ref_ends = &ends[..ends.len() - 1];
+    let hyp_start = ref_ends.last().copied().unwrap_or(0);
+    s.max.clear();
+    let mut start = 0;
+    for (i, &end) in ref_ends.iter().enumerate() {
+        s.keys.clear();
+        ngram_keys(&ids[start..end], MAX_NGRAM_ORDER, &mut s.keys);
+        start = end;
+        if i == 0 {
+            sorted_counts(&mut s.keys, &mut s.max);
+        } else {
+            sorted_counts(&mut s.keys, &mut s.counts);
+            max_counts(&s.max, &s.counts, &mut s.merged);
+            std::mem::swap(&mut s.max, &mut s.merged);
+        }
     }
+    s.keys.clear();
+    ngram_keys(&ids[hyp_start..], MAX_NGRAM_ORDER, &mut s.keys);
+    sorted_counts(&mut s.keys, &mut s.counts);
+    // Merge-join of two sorted lists.
+    let mut correct = [0u64; MAX_NGRAM_ORDER];
+    let mut r = s.max.iter().peekable();
+    for &(ngram, count) in &s.counts {
+        while r.next_if(|&&(key, _)| key < ngram).is_some() {}
+        if let Some(&&(_, reference)) = r.peek().filter(|&&&(key, _)| key == ngram) {
+            correct[ngram.order() - 1] += u64::from(count.min(reference));
+        }
+    }
+    correct
 }
 
 impl Bleu {
-    fn preprocess(&self, sent: &str) -> String {
-        if self.lowercase {
-            self.tokenizer
-                .tokenize(python::rstrip(&sent.to_lowercase()))
+    /// Appends the token ids of one side (lowercased when asked, stripped
+    /// on the right, tokenized) to `ids`, numbered in `vocab`.
+    fn number(&self, sent: &str, s: &mut Scratch) {
+        let lowered;
+        let sent = if self.lowercase {
+            lowered = sent.to_lowercase();
+            &lowered
         } else {
-            self.tokenizer.tokenize(python::rstrip(sent))
+            sent
+        };
+        self.tokenizer
+            .tokens_into(python::rstrip(sent), &mut s.text, &mut s.tmp);
+        for token in python::split_bytes(&s.text) {
+            s.ids.push(s.vocab.id(token));
         }
+        s.ends.push(s.ids.len());
     }
 
     /// Statistics of one hypothesis against its references.
     pub fn segment_stats(&self, hypothesis: &str, references: &[&str]) -> BleuStats {
-        let refs: Vec<String> = references.iter().map(|r| self.preprocess(r)).collect();
-        let hyp = self.preprocess(hypothesis);
-        let words = refs.iter().chain([&hyp]).map(|t| t.len() / 4 + 1).sum();
-        let mut vocab = TokenIds::with_capacity(words);
-        let single = self.tokenizer.joins_with_single_spaces();
-        let ref_ids: Vec<Vec<u32>> = refs
-            .iter()
-            .map(|r| token_ids(&mut vocab, r, single))
-            .collect();
-        let hyp_ids = token_ids(&mut vocab, &hyp, single);
-        let max_ref = match ref_ids.as_slice() {
-            // One reference (the usual case): its counts are the maximum.
-            [only] => packed_ngrams(only, MAX_NGRAM_ORDER),
-            _ => ref_ids.iter().fold(Vec::new(), |max, ids| {
-                max_counts(&max, &packed_ngrams(ids, MAX_NGRAM_ORDER))
-            }),
-        };
-        let hyp_len = hyp_ids.len() as u64;
-        // Closest reference length; ties go to the shorter reference.
-        let mut closest: Option<(u64, u64)> = None;
-        for ids in &ref_ids {
-            let len = ids.len() as u64;
-            let diff = hyp_len.abs_diff(len);
-            closest = match closest {
-                Some((d, l)) if d < diff || (d == diff && l <= len) => Some((d, l)),
-                _ => Some((diff, len)),
-            };
-        }
-        let mut stats = BleuStats {
-            hyp_len,
-            ref_len: closest.map_or(0, |(_, l)| l),
-            ..BleuStats::default()
-        };
-        // Merge-join of two sorted lists: clipped matches per order.
-        let mut r = max_ref.iter().peekable();
-        for (ngram, count) in packed_ngrams(&hyp_ids, MAX_NGRAM_ORDER) {
-            let n = packed_order(ngram) - 1;
-            stats.total[n] += u64::from(count);
-            while r.next_if(|&&(key, _)| key < ngram).is_some() {}
-            if let Some(&&(_, reference)) = r.peek().filter(|&&&(key, _)| key == ngram) {
-                stats.correct[n] += u64::from(count.min(reference));
+        SCRATCH.with_borrow_mut(|s| {
+            s.vocab.clear();
+            s.ids.clear();
+            s.ends.clear();
+            for side in references.iter().chain([&hypothesis]) {
+                self.number(side, s);
             }
-        }
-        stats
+            let correct = if s.vocab.len() < 1 << u64::ID_BITS {
+                clipped_matches(&s.ids, &s.ends, &mut s.keys)
+            } else {
+                clipped_matches::<u128>(&s.ids, &s.ends, &mut KeyScratch::default())
+            };
+            let ref_ends = &s.ends[..s.ends.len() - 1];
+            let hyp_len = (s.ids.len() - ref_ends.last().copied().unwrap_or(0)) as u64;
+            // Closest reference length; ties go to the shorter reference.
+            let mut closest: Option<(u64, u64)> = None;
+            let mut start = 0;
+            for &end in ref_ends {
+                let len = (end - start) as u64;
+                start = end;
+                let diff = hyp_len.abs_diff(len);
+                closest = match closest {
+                    Some((d, l)) if d < diff || (d == diff && l <= len) => Some((d, l)),
+                    _ => Some((diff, len)),
+                };
+            }
+            BleuStats {
+                hyp_len,
+                ref_len: closest.map_or(0, |(_, l)| l),
+                correct,
+                // Every window of n tokens is an n-gram.
+                total: std::array::from_fn(|n| (hyp_len + 1).saturating_sub(n as u64 + 1)),
+            }
+        })
     }
 
     /// The score of (summed) statistics.
@@ -319,16 +377,42 @@ impl BleuScore {
         push_fixed(&mut verbose, self.bp, 3);
         verbose.push_str(" ratio = ");
         push_fixed(&mut verbose, ratio, 3);
-        let _ = write!(
-            verbose,
-            " hyp_len = {} ref_len = {})",
-            self.sys_len, self.ref_len
-        );
+        let mut digits = itoa::Buffer::new();
+        verbose.push_str(" hyp_len = ");
+        verbose.push_str(digits.format(self.sys_len));
+        verbose.push_str(" ref_len = ");
+        verbose.push_str(digits.format(self.ref_len));
+        verbose.push(')');
         Score {
             name: "BLEU".into(),
             score: self.score,
             verbose,
             signature,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_of_more_than_65535_distinct_tokens_use_wide_keys() {
+        // 70,000 distinct tokens do not fit 16-bit ids; the counts must be
+        // those of the narrow keys' rule: every window of the hypothesis
+        // that the reference has, here all but those around one changed token.
+        let reference: Vec<String> = (0..70_000).map(|i| format!("w{i}")).collect();
+        let mut hypothesis = reference.clone();
+        hypothesis[100] = "changed".into();
+        let bleu = Bleu::default();
+        let stats = bleu.segment_stats(&hypothesis.join(" "), &[&reference.join(" ")]);
+        assert_eq!(stats.hyp_len, 70_000);
+        assert_eq!(stats.total, [70_000, 69_999, 69_998, 69_997]);
+        // Order n loses the n windows that contain token 100.
+        assert_eq!(stats.correct, [69_999, 69_997, 69_995, 69_993]);
+        // The thread's scratch space serves a short pair next, unchanged.
+        let short = bleu.segment_stats("a b a b", &["a b a", "b a b a b"]);
+        assert_eq!(short.correct, [4, 3, 2, 1]);
+        assert_eq!((short.hyp_len, short.ref_len), (4, 3));
     }
 }

@@ -16,60 +16,149 @@ pub fn counts_with_capacity<K>(n: usize) -> Counts<K> {
     Counts::with_capacity_and_hasher(n, Default::default())
 }
 
-/// Numbers tokens (equal strings, equal ids) so that n-grams of up to four
-/// tokens pack into one `u128` key, hashed far faster than string slices.
+/// Numbers the distinct tokens of a sentence pair (equal bytes, equal ids,
+/// from 1) so that n-grams of up to four tokens pack into one integer key.
+/// Reused from one pair to the next, it allocates nothing once warm: an
+/// open-addressing table of ids whose tokens are copied once into one
+/// buffer (a `HashMap<&str, u32>` borrows each pair's text, so it is built
+/// anew for every pair, and sentence-level BLEU scores millions of pairs).
 #[derive(Debug, Default)]
-pub struct TokenIds<'s> {
-    ids: Counts<&'s str>,
+pub struct TokenTable {
+    /// Per slot: an id, or 0 when empty; a power of two long.
+    slots: Vec<u32>,
+    /// Per id (less one): the token's byte range in `store`.
+    spans: Vec<(u32, u32)>,
+    store: Vec<u8>,
+    /// The slots filled since the last [`TokenTable::clear`].
+    used: Vec<usize>,
 }
 
-impl<'s> TokenIds<'s> {
-    /// A table sized for about `tokens` distinct tokens (no regrowth while
-    /// a segment is numbered).
-    pub fn with_capacity(tokens: usize) -> Self {
-        TokenIds {
-            ids: counts_with_capacity(tokens),
+impl TokenTable {
+    /// The number of distinct tokens (the highest id).
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The id of `token`, assigning the next one when it is new.
+    pub fn id(&mut self, token: &[u8]) -> u32 {
+        if 2 * (self.spans.len() + 1) > self.slots.len() {
+            self.grow();
+        }
+        let slot = self.slot_of(token);
+        if self.slots[slot] == 0 {
+            let start = self.store.len() as u32;
+            self.store.extend_from_slice(token);
+            self.spans.push((start, self.store.len() as u32));
+            self.slots[slot] = self.spans.len() as u32;
+            self.used.push(slot);
+        }
+        self.slots[slot]
+    }
+
+    /// Forgets every token (keeping the memory).
+    pub fn clear(&mut self) {
+        for &slot in &self.used {
+            self.slots[slot] = 0;
+        }
+        self.used.clear();
+        self.spans.clear();
+        self.store.clear();
+    }
+
+    /// The slot holding `token`, or the empty slot where it goes.
+    fn slot_of(&self, token: &[u8]) -> usize {
+        use std::hash::BuildHasher;
+        let mask = self.slots.len() - 1;
+        let mut slot = foldhash::fast::FixedState::default().hash_one(token) as usize & mask;
+        loop {
+            match self.slots[slot] {
+                0 => return slot,
+                id => {
+                    let (start, end) = self.spans[id as usize - 1];
+                    if &self.store[start as usize..end as usize] == token {
+                        return slot;
+                    }
+                }
+            }
+            slot = (slot + 1) & mask;
         }
     }
 
-    /// The ids of `tokens`, assigning new ones as needed (ids start at 1).
-    pub fn ids(&mut self, tokens: impl Iterator<Item = &'s str>) -> Vec<u32> {
-        tokens
-            .map(|t| {
-                let next = self.ids.len() as u32 + 1;
-                *self.ids.entry(t).or_insert(next)
-            })
-            .collect()
+    /// Doubles the table (at least 64 slots) and re-inserts every token.
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(64);
+        self.slots.clear();
+        self.slots.resize(size, 0);
+        self.used.clear();
+        for id in 1..=self.spans.len() {
+            let (start, end) = self.spans[id - 1];
+            let slot = self.slot_of(&self.store[start as usize..end as usize]);
+            self.slots[slot] = id as u32;
+            self.used.push(slot);
+        }
     }
 }
 
-/// n-grams of orders 1 to `max` (at most 4) of token ids, packed 32 bits a
-/// token ([`packed_order`] recovers the order), with their counts, sorted by
-/// key. For one segment's few dozen n-grams, sorting a vector is several
-/// times faster than filling a hash table.
-pub fn packed_ngrams(ids: &[u32], max: usize) -> Vec<(u128, u32)> {
+/// An n-gram of up to four token ids packed into one integer, `ID_BITS`
+/// bits an id, the first token highest; ids are never 0, so the number of
+/// leading zero ids gives the order.
+pub trait PackedKey: Copy + Ord {
+    /// Bits per token id.
+    const ID_BITS: u32;
+    /// The key of no tokens.
+    const EMPTY: Self;
+    /// The key with `id` appended.
+    fn push(self, id: u32) -> Self;
+    /// The number of tokens in the key.
+    fn order(self) -> usize;
+}
+
+impl PackedKey for u64 {
+    const ID_BITS: u32 = 16;
+    const EMPTY: Self = 0;
+    fn push(self, id: u32) -> Self {
+        (self << 16) | u64::from(id)
+    }
+    fn order(self) -> usize {
+        (64 - self.leading_zeros() as usize).div_ceil(16)
+    }
+}
+
+impl PackedKey for u128 {
+    const ID_BITS: u32 = 32;
+    const EMPTY: Self = 0;
+    fn push(self, id: u32) -> Self {
+        (self << 32) | u128::from(id)
+    }
+    fn order(self) -> usize {
+        (128 - self.leading_zeros() as usize).div_ceil(32)
+    }
+}
+
+/// Appends the n-grams of orders 1 to `max` (at most 4) of `ids` (each below
+/// 2^`K::ID_BITS`) to `keys`.
+pub fn ngram_keys<K: PackedKey>(ids: &[u32], max: usize, keys: &mut Vec<K>) {
     debug_assert!(max <= 4);
-    let mut keys = Vec::with_capacity(ids.len() * max);
     for n in 1..=max {
         keys.extend(
             ids.windows(n)
-                .map(|w| w.iter().fold(0u128, |k, &id| (k << 32) | u128::from(id))),
+                .map(|w| w.iter().fold(K::EMPTY, |k, &id| k.push(id))),
         );
     }
-    sorted_counts(keys)
 }
 
-/// Distinct keys with their counts, sorted by key.
-fn sorted_counts(mut keys: Vec<u128>) -> Vec<(u128, u32)> {
+/// Sorts `keys` and writes each distinct key with its count, in key order,
+/// into `counts` (cleared first). For one segment's few dozen n-grams,
+/// sorting is several times faster than filling a hash table.
+pub fn sorted_counts<K: Ord + Copy>(keys: &mut [K], counts: &mut Vec<(K, u32)>) {
     keys.sort_unstable();
-    let mut counts: Vec<(u128, u32)> = Vec::with_capacity(keys.len());
-    for key in keys {
+    counts.clear();
+    for &key in keys.iter() {
         match counts.last_mut() {
             Some((last, count)) if *last == key => *count += 1,
             _ => counts.push((key, 1)),
         }
     }
-    counts
 }
 
 /// The most bits a character's id in [`char_match_stats`] can need: ids
@@ -280,9 +369,9 @@ pub fn word_match_stats(hyp: &[&str], reference: &[&str], order: usize) -> Vec<[
 }
 
 /// The element-wise maximum of two sorted count lists (a key missing from
-/// one list counts 0 there).
-pub fn max_counts(a: &[(u128, u32)], b: &[(u128, u32)]) -> Vec<(u128, u32)> {
-    let mut out = Vec::with_capacity(a.len().max(b.len()));
+/// one list counts 0 there), into `out` (cleared first).
+pub fn max_counts<K: Ord + Copy>(a: &[(K, u32)], b: &[(K, u32)], out: &mut Vec<(K, u32)>) {
+    out.clear();
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         match a[i].0.cmp(&b[j].0) {
@@ -303,12 +392,6 @@ pub fn max_counts(a: &[(u128, u32)], b: &[(u128, u32)]) -> Vec<(u128, u32)> {
     }
     out.extend_from_slice(&a[i..]);
     out.extend_from_slice(&b[j..]);
-    out
-}
-
-/// The order of a key made by [`packed_ngrams`] (ids are never 0).
-pub fn packed_order(key: u128) -> usize {
-    (128 - key.leading_zeros() as usize).div_ceil(32)
 }
 
 /// Character n-grams of order `n` of `chars` (a string and its char
@@ -376,6 +459,25 @@ mod tests {
                 [hyp_count, r.values().sum(), matched]
             })
             .collect()
+    }
+
+    #[test]
+    fn token_table_numbers_equal_bytes_equally_across_growth_and_clears() {
+        let mut table = TokenTable::default();
+        for round in 0..3 {
+            // 1,000 distinct tokens (the table grows from 64 slots), each
+            // seen twice; ids count from 1 in order of first sight.
+            for i in 0..1000u32 {
+                assert_eq!(table.id(format!("t{i}").as_bytes()), i + 1, "round {round}");
+            }
+            for i in (0..1000u32).rev() {
+                assert_eq!(table.id(format!("t{i}").as_bytes()), i + 1);
+            }
+            assert_eq!(table.id(b""), 1001);
+            assert_eq!(table.len(), 1001);
+            table.clear();
+            assert_eq!(table.len(), 0);
+        }
     }
 
     #[test]

@@ -94,25 +94,19 @@ impl BleuTokenizer {
         }
     }
 
-    /// True when the output is tokens joined by single spaces, with no
-    /// Python whitespace inside a token (`13a`, `zh`, `intl` end with
-    /// `' '.join(line.split())`), so that splitting on `' '` equals
-    /// `str.split()`.
-    pub fn joins_with_single_spaces(&self) -> bool {
-        matches!(
-            self,
-            BleuTokenizer::V13a | BleuTokenizer::Zh | BleuTokenizer::Intl
-        )
-    }
-
     /// Tokenizes one line.
     pub fn tokenize(&self, line: &str) -> String {
         match self {
+            BleuTokenizer::V13a | BleuTokenizer::Zh => {
+                let (mut spaced, mut tmp) = (Vec::new(), Vec::new());
+                self.tokens_into(line, &mut spaced, &mut tmp);
+                python::normalize_spaces(
+                    std::str::from_utf8(&spaced).expect("spaces inserted next to ASCII characters"),
+                )
+            }
             BleuTokenizer::SentencePiece { model, .. } => model.tokenize(line),
             BleuTokenizer::None => line.to_string(),
-            BleuTokenizer::V13a => tokenize_13a(line),
             BleuTokenizer::Intl => tokenize_intl(line),
-            BleuTokenizer::Zh => tokenize_zh(line),
             BleuTokenizer::Char => {
                 let mut out = String::with_capacity(line.len() * 2);
                 for (i, c) in line.chars().enumerate() {
@@ -122,6 +116,22 @@ impl BleuTokenizer {
                     out.push(c);
                 }
                 out
+            }
+        }
+    }
+
+    /// Writes into `out` (cleared first) a text whose Python `split()`
+    /// gives the tokens of [`BleuTokenizer::tokenize`]; `tmp` is scratch
+    /// space. 13a and zh write their spaced text before the final
+    /// `' '.join(line.split())`, without a copy per rule: BLEU splits the
+    /// text again anyway, and sentence-level BLEU calls this twice a segment.
+    pub fn tokens_into(&self, line: &str, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
+        match self {
+            BleuTokenizer::V13a => tokenize_13a(line, out, tmp),
+            BleuTokenizer::Zh => tokenize_zh(line, out, tmp),
+            _ => {
+                out.clear();
+                out.extend_from_slice(self.tokenize(line).as_bytes());
             }
         }
     }
@@ -156,72 +166,118 @@ fn apply(rules: &[(Regex, &str)], line: &str) -> String {
 /// scan runs over bytes: every character the patterns name is ASCII, and a
 /// multi-byte character takes part only as "not a digit", which each of its
 /// bytes also is. Several times faster than four regex passes (sentence-level
-/// BLEU spends most of its time here).
-fn mteval_regexp(line: &str, pad: bool) -> String {
-    let is_rule1 = |c: u8| matches!(c, b'{'..=b'~' | b'['..=b'`' | b' '..=b'&' | b'('..=b'+' | b':'..=b'@' | b'/');
+/// BLEU spends most of its time here). The result, in `out`, is the text
+/// before sacrebleu's final `' '.join(line.split())`; it is valid UTF-8, as
+/// the spaces go next to ASCII characters only.
+fn mteval_regexp(line: &str, pad: bool, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
     let is_dot_comma = |c: u8| c == b'.' || c == b',';
-    let mut spaced = Vec::with_capacity(line.len() * 2 + 6);
-    // 13a pads the line with a space on each side first (which rule 2 sees
-    // before a leading '.'), without copying it here.
-    let padding: &[u8] = if pad { b" " } else { b"" };
-    for &c in padding.iter().chain(line.as_bytes()).chain(padding) {
-        if is_rule1(c) {
-            spaced.extend_from_slice(&[b' ', c, b' ']);
+    // Rule 1, with the line padded when asked (a space on each side, which
+    // rule 2 sees before a leading '.'). A space becomes one space, not
+    // three: the rules after it see a space next to a character either way,
+    // never match a pair of spaces, and the final split joins runs of them.
+    out.clear();
+    out.resize(3 * line.len() + 2, 0);
+    let mut w = 0;
+    if pad {
+        out[0] = b' ';
+        w = 1;
+    }
+    for &c in line.as_bytes() {
+        if c != b' ' && RULE_1[c as usize] {
+            out[w..w + 3].copy_from_slice(&[b' ', c, b' ']);
+            w += 3;
         } else {
-            spaced.push(c);
+            out[w] = c;
+            w += 1;
         }
     }
-    // Rules 2–3 need a '.' or ',', rule 4 a '-': most lines skip some passes.
-    if spaced.iter().any(|&c| is_dot_comma(c)) {
-        spaced = pair_rule(
-            &spaced,
+    if pad {
+        out[w] = b' ';
+        w += 1;
+    }
+    out.truncate(w);
+    // Rules 2–3 need a '.' or ',', rule 4 a '-': each pass starts next to
+    // the first such character (no match can come before it) or is skipped.
+    if let Some(first) = out.iter().position(|&c| is_dot_comma(c)) {
+        pair_rule(
+            out,
+            tmp,
+            first.saturating_sub(1),
             |a, b| !a.is_ascii_digit() && is_dot_comma(b),
             |a, b| [a, b' ', b, b' '],
         );
-        spaced = pair_rule(
-            &spaced,
+        let first = out
+            .iter()
+            .position(|&c| is_dot_comma(c))
+            .expect("rule 2 keeps every '.' and ','");
+        pair_rule(
+            out,
+            tmp,
+            first,
             |a, b| is_dot_comma(a) && !b.is_ascii_digit(),
             |a, b| [b' ', a, b' ', b],
         );
     }
-    if spaced.contains(&b'-') {
-        spaced = pair_rule(
-            &spaced,
+    if let Some(first) = out.iter().position(|&c| c == b'-') {
+        pair_rule(
+            out,
+            tmp,
+            first.saturating_sub(1),
             |a, b| a.is_ascii_digit() && b == b'-',
             |a, b| [a, b' ', b, b' '],
         );
     }
-    let text =
-        String::from_utf8(spaced).expect("only ASCII spaces were inserted, between characters");
-    python::normalize_spaces(&text)
 }
 
-/// `re.sub` of a two-character pattern: where `matches(a, b)` holds for the
-/// bytes at `i` and `i + 1`, they are replaced by `replace(a, b)` and the
-/// scan goes on at `i + 2`.
+/// 13a's rule 1 characters: `[\{-\~\[-\` -\&\(-\+\:-\@\/]` (ASCII
+/// punctuation, symbols and the space), by byte.
+const RULE_1: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = matches!(c as u8, b'{'..=b'~' | b'['..=b'`' | b' '..=b'&' | b'('..=b'+' | b':'..=b'@' | b'/');
+        c += 1;
+    }
+    table
+};
+
+/// `re.sub` of a two-character pattern over `text`, in place (`tmp` is
+/// scratch space), with no match starting before `from`: where
+/// `matches(a, b)` holds for the bytes at `i` and `i + 1`, they are replaced
+/// by `replace(a, b)` and the scan goes on at `i + 2`.
 fn pair_rule(
-    text: &[u8],
+    text: &mut Vec<u8>,
+    tmp: &mut Vec<u8>,
+    from: usize,
     matches: impl Fn(u8, u8) -> bool,
     replace: impl Fn(u8, u8) -> [u8; 4],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() + text.len() / 4);
-    let mut i = 0;
-    while i < text.len() {
-        match text.get(i + 1) {
-            Some(&b) if matches(text[i], b) => {
-                out.extend_from_slice(&replace(text[i], b));
-                i += 2;
-            }
-            _ => {
-                out.push(text[i]);
-                i += 1;
-            }
+) {
+    tmp.clear();
+    // Each match of two bytes writes four: at most twice the length.
+    tmp.resize(2 * text.len(), 0);
+    tmp[..from].copy_from_slice(&text[..from]);
+    let (mut i, mut w) = (from, from);
+    while i + 1 < text.len() {
+        let (a, b) = (text[i], text[i + 1]);
+        if matches(a, b) {
+            tmp[w..w + 4].copy_from_slice(&replace(a, b));
+            w += 4;
+            i += 2;
+        } else {
+            tmp[w] = a;
+            w += 1;
+            i += 1;
         }
     }
-    out
+    if i < text.len() {
+        tmp[w] = text[i];
+        w += 1;
+    }
+    tmp.truncate(w);
+    std::mem::swap(text, tmp);
 }
 
-fn tokenize_13a(line: &str) -> String {
+fn tokenize_13a(line: &str, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
     // Copies only when there is something to replace (rarely).
     let mut s = std::borrow::Cow::Borrowed(line);
     if s.contains("<skipped>") {
@@ -238,7 +294,7 @@ fn tokenize_13a(line: &str) -> String {
             .replace("&gt;", ">")
             .into();
     }
-    mteval_regexp(&s, true)
+    mteval_regexp(&s, true, out, tmp)
 }
 
 static INTL_RULES: LazyLock<[(Regex, &str); 3]> = LazyLock::new(|| {
@@ -287,7 +343,7 @@ fn is_zh_char(c: char) -> bool {
     ZH_RANGES.iter().any(|&(lo, hi)| lo <= c && c <= hi)
 }
 
-fn tokenize_zh(line: &str) -> String {
+fn tokenize_zh(line: &str, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
     let mut spaced = String::with_capacity(line.len() * 2);
     for c in python::strip(line).chars() {
         if is_zh_char(c) {
@@ -298,7 +354,7 @@ fn tokenize_zh(line: &str) -> String {
             spaced.push(c);
         }
     }
-    mteval_regexp(&spaced, false)
+    mteval_regexp(&spaced, false, out, tmp)
 }
 
 /// TER's tokenizer (`tercom`), with its four options.
@@ -423,6 +479,33 @@ mod tests {
         );
         assert_eq!(t.tokenize("a &amp; b &lt;c&gt;"), "a & b < c >");
         assert_eq!(t.tokenize("1,000.50 dollars"), "1,000.50 dollars");
+    }
+
+    #[test]
+    fn thirteen_a_scan_equals_sacrebleus_regular_expressions() {
+        // sacrebleu's `_re` rules, applied in order with `re.sub`'s
+        // leftmost, non-overlapping replacement, to the padded line.
+        let rules = [
+            (re(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])"), " $1 "),
+            (re(r"([^0-9])([\.,])"), "$1 $2 "),
+            (re(r"([\.,])([^0-9])"), " $1 $2"),
+            (re(r"([0-9])(-)"), "$1 $2 "),
+        ];
+        let alphabet = [
+            'a', '1', '9', '.', ',', '-', ' ', ' ', 'é', '(', '"', '\t', '\u{a0}', '/',
+        ];
+        let mut state = 5u64;
+        for _ in 0..20_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (state >> 59) as usize;
+            let line: String = (0..len)
+                .map(|k| alphabet[(state >> (k * 3 % 56)) as usize % alphabet.len()])
+                .collect();
+            let expected = python::normalize_spaces(&apply(&rules, &format!(" {line} ")));
+            assert_eq!(BleuTokenizer::V13a.tokenize(&line), expected, "{line:?}");
+        }
     }
 
     #[test]
