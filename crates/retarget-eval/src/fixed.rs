@@ -30,10 +30,27 @@ pub fn push_fixed(out: &mut String, x: f64, digits: usize) {
             if x.is_sign_negative() {
                 out.push('-');
             }
-            let scale = 10u128.pow(digits as u32);
-            let _ = write!(out, "{}", q / scale);
+            // u64 arithmetic when it fits (nearly always): u128 division
+            // is a library call.
+            let scale = 10u64.pow(digits as u32);
+            let mut buffer = itoa::Buffer::new();
+            let (whole, mut rest) = match u64::try_from(q) {
+                Ok(q) => (buffer.format(q / scale), q % scale),
+                Err(_) => {
+                    let scale = u128::from(scale);
+                    (buffer.format(q / scale), (q % scale) as u64)
+                }
+            };
+            out.push_str(whole);
             if digits > 0 {
-                let _ = write!(out, ".{:0digits$}", q % scale);
+                // The fraction's digits, zero-padded to `digits`.
+                let mut fraction = [b'0'; MAX_DIGITS + 1];
+                fraction[0] = b'.';
+                for d in fraction[1..=digits].iter_mut().rev() {
+                    *d = b'0' + (rest % 10) as u8;
+                    rest /= 10;
+                }
+                out.push_str(std::str::from_utf8(&fraction[..=digits]).expect("ASCII digits"));
             }
         }
         None => {

@@ -68,20 +68,45 @@ pub fn corpus_scores(text: &ParallelText, metrics: &Metrics) -> Vec<Score> {
         .collect()
 }
 
-/// Sentence-level scores of the one requested metric, one per segment.
-pub fn sentence_scores(text: &ParallelText, metrics: &Metrics) -> Result<Vec<Score>> {
+/// Segments per parallel task of [`sentence_lines`].
+const LINES_PER_TASK: usize = 1024;
+
+/// Sentence-level scores of the one requested metric, as the text sacrebleu
+/// prints: one line per segment (`score_only`: the bare score), each score
+/// with `width` decimals. Scored and formatted on all cores, each task
+/// writing its segments' lines into one buffer, with a signature of its own
+/// (clones of one shared signature would contend for its reference count).
+pub fn sentence_lines(
+    text: &ParallelText,
+    metrics: &Metrics,
+    width: usize,
+    score_only: bool,
+) -> Result<String> {
     let [metric] = metrics.all()[..] else {
         return Err(EvalError::Usage(
             "sentence-level mode takes exactly one metric".into(),
         ));
     };
-    // One signature for every segment: the settings do not change.
-    let signature = Signature::new(text.references.len(), metric.signature_fields());
-    Ok((0..text.hypotheses.len())
-        .into_par_iter()
-        .map(|i| {
-            let stats = metric.stats(&text.hypotheses[i], &text.refs_of(i));
-            metric.score(&stats, signature.clone())
+    let nrefs = text.references.len();
+    let starts: Vec<usize> = (0..text.hypotheses.len()).step_by(LINES_PER_TASK).collect();
+    let parts: Vec<String> = starts
+        .par_iter()
+        .map(|&start| {
+            let signature = Signature::new(nrefs, metric.signature_fields());
+            let end = (start + LINES_PER_TASK).min(text.hypotheses.len());
+            let mut out = String::new();
+            let mut refs = Vec::with_capacity(nrefs);
+            for i in start..end {
+                refs.clear();
+                refs.extend(text.references.iter().map(|r| r[i].as_str()));
+                let stats = metric.stats(&text.hypotheses[i], &refs);
+                metric
+                    .score(&stats, signature.clone())
+                    .write_text(width, score_only, &mut out);
+                out.push('\n');
+            }
+            out
         })
-        .collect())
+        .collect();
+    Ok(parts.concat())
 }

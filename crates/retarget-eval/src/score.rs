@@ -60,20 +60,6 @@ pub struct Score {
     pub signature: Signature,
 }
 
-/// One [`Score::format_text`] line per score (formatted on all cores).
-pub fn text_lines(scores: &[Score], width: usize, score_only: bool) -> String {
-    use rayon::prelude::*;
-    let lines: Vec<String> = scores
-        .par_iter()
-        .map(|s| {
-            let mut line = s.format_text(width, score_only);
-            line.push('\n');
-            line
-        })
-        .collect();
-    lines.concat()
-}
-
 /// Python's `repr(float)`: shortest round-trip digits, `.0` on integral
 /// values, exponent form below 1e-4 and from 1e16.
 pub fn py_float_repr(x: f64) -> String {
@@ -108,22 +94,25 @@ impl Score {
     /// sacrebleu's text form: `NAME|SIGNATURE = SCORE VERBOSE`, or just the
     /// score with `score_only`.
     pub fn format_text(&self, width: usize, score_only: bool) -> String {
-        let sc = self.rounded(width);
-        if score_only {
-            return sc;
-        }
         let mut out =
             String::with_capacity(self.signature.as_str().len() + self.verbose.len() + 32);
-        out.push_str(&self.name);
-        out.push('|');
-        out.push_str(self.signature.as_str());
-        out.push_str(" = ");
-        out.push_str(&sc);
-        if !self.verbose.is_empty() {
+        self.write_text(width, score_only, &mut out);
+        out
+    }
+
+    /// Appends [`Score::format_text`] to `out`.
+    pub fn write_text(&self, width: usize, score_only: bool, out: &mut String) {
+        if !score_only {
+            out.push_str(&self.name);
+            out.push('|');
+            out.push_str(self.signature.as_str());
+            out.push_str(" = ");
+        }
+        crate::fixed::push_fixed(out, self.score, width);
+        if !score_only && !self.verbose.is_empty() {
             out.push(' ');
             out.push_str(&self.verbose);
         }
-        out
     }
 
     /// sacrebleu's `-f json` form (`json.dumps(indent=1, ensure_ascii=False)`).

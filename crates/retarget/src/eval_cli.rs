@@ -10,11 +10,11 @@ use retarget_eval::chrf::Chrf;
 use retarget_eval::corpus::ParallelText;
 use retarget_eval::fertility::{fairness, Fairness, Unit};
 use retarget_eval::sacre_tokenizers::{BleuTokenizer, TercomTokenizer};
-use retarget_eval::score::{align_text, join_json, text_lines};
+use retarget_eval::score::{align_text, join_json};
 use retarget_eval::significance::PairedTest;
 use retarget_eval::systems::{self, SystemsOptions};
 use retarget_eval::ter::Ter;
-use retarget_eval::{corpus_scores, sentence_scores, EvalError, Metrics};
+use retarget_eval::{corpus_scores, sentence_lines, EvalError, Metrics};
 use retarget_model::text::{read_lines, read_stdin_lines};
 
 /// Evaluation subcommands.
@@ -372,8 +372,12 @@ pub fn run(command: EvalCommand) -> Result<String> {
             let text = ParallelText::read(args.input.first().map(PathBuf::as_path), &refs)?;
             if args.sentence_level {
                 // As sacrebleu: one text line per segment, whatever -f says.
-                let scores = sentence_scores(&text, &metrics)?;
-                return Ok(text_lines(&scores, args.width, args.score_only));
+                return Ok(sentence_lines(
+                    &text,
+                    &metrics,
+                    args.width,
+                    args.score_only,
+                )?);
             }
             let scores = corpus_scores(&text, &metrics);
             Ok(match args.format {
