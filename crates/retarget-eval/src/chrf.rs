@@ -111,7 +111,8 @@ impl Chrf {
         if self.whitespace {
             chars.extend(sent.chars());
         } else {
-            chars.extend(python::split(sent).flat_map(str::chars));
+            // The characters of Python's `split()` tokens: all but whitespace.
+            chars.extend(sent.chars().filter(|&c| !python::is_py_space(c)));
         }
     }
 

@@ -345,15 +345,85 @@ fn grouped_matches<K: Key>(
     matched
 }
 
+/// Scratch space of [`word_match_stats`], reused by every pair a thread
+/// scores.
+#[derive(Default)]
+struct WordScratch {
+    vocab: TokenTable,
+    ids: Vec<u32>,
+    keys: Vec<u64>,
+}
+
+thread_local! {
+    static WORDS: std::cell::RefCell<WordScratch> = std::cell::RefCell::default();
+}
+
+/// Bits per word id in [`word_match_stats`]' packed keys.
+const WORD_BITS: u32 = 20;
+
+/// The highest word order whose n-grams pack into a `u64` with a side bit.
+const MAX_PACKED_WORD_ORDER: usize = (63 / WORD_BITS) as usize;
+
 /// Per word order `1..=order`: the hypothesis' word n-grams, the
 /// reference's, and the clipped matches, as sacrebleu's
 /// `_get_match_statistics` counts them (the hypothesis count is zero when the
-/// reference has no n-gram of that order). One sort of every window of both
-/// sides, tagged with its side, groups equal n-grams of all orders (a window
-/// equals only windows of its own length), instead of a hash table per order
-/// and side.
+/// reference has no n-gram of that order). The words of the pair are
+/// numbered; one sort of every window of both sides, tagged with its side,
+/// groups equal n-grams of all orders, instead of a hash table per order and
+/// side. Up to [`MAX_PACKED_WORD_ORDER`] (chrF++ uses 2) a window is one
+/// integer key; above it, a slice of ids.
 pub fn word_match_stats(hyp: &[&str], reference: &[&str], order: usize) -> Vec<[u64; 3]> {
-    let mut keys: Vec<(&[&str], bool)> = Vec::with_capacity((hyp.len() + reference.len()) * order);
+    WORDS.with_borrow_mut(|scratch| {
+        let WordScratch { vocab, ids, keys } = scratch;
+        vocab.clear();
+        ids.clear();
+        for word in hyp.iter().chain(reference) {
+            ids.push(vocab.id(word.as_bytes()));
+        }
+        let (h, r) = ids.split_at(hyp.len());
+        let matched = if order <= MAX_PACKED_WORD_ORDER && vocab.len() < 1 << WORD_BITS {
+            packed_word_matches(h, r, order, keys)
+        } else {
+            sliced_word_matches(h, r, order)
+        };
+        order_stats(hyp.len(), reference.len(), &matched)
+    })
+}
+
+/// The clipped matches per order of [`word_match_stats`] with each window
+/// packed into one key: its ids, [`WORD_BITS`] each (ids are never 0, so
+/// windows of different orders never share a key), then the side bit.
+fn packed_word_matches(
+    hyp: &[u32],
+    reference: &[u32],
+    order: usize,
+    keys: &mut Vec<u64>,
+) -> Vec<u64> {
+    keys.clear();
+    for (side, ids) in [(0, hyp), (1, reference)] {
+        for n in 1..=order {
+            keys.extend(ids.windows(n).map(|w| {
+                let packed = w
+                    .iter()
+                    .fold(0u64, |k, &id| (k << WORD_BITS) | u64::from(id));
+                (packed << 1) | side
+            }));
+        }
+    }
+    keys.sort_unstable();
+    let mut matched = vec![0u64; order];
+    for group in keys.chunk_by(|a, b| a >> 1 == b >> 1) {
+        let in_reference = group.iter().filter(|&&k| k & 1 == 1).count() as u64;
+        let in_hyp = group.len() as u64 - in_reference;
+        let bits = 64 - (group[0] >> 1).leading_zeros();
+        matched[bits.div_ceil(WORD_BITS) as usize - 1] += in_hyp.min(in_reference);
+    }
+    matched
+}
+
+/// [`packed_word_matches`] for any order: windows as slices of ids.
+fn sliced_word_matches(hyp: &[u32], reference: &[u32], order: usize) -> Vec<u64> {
+    let mut keys: Vec<(&[u32], bool)> = Vec::with_capacity((hyp.len() + reference.len()) * order);
     for n in 1..=order {
         keys.extend(hyp.windows(n).map(|w| (w, false)));
         keys.extend(reference.windows(n).map(|w| (w, true)));
@@ -365,7 +435,7 @@ pub fn word_match_stats(hyp: &[&str], reference: &[&str], order: usize) -> Vec<[
         let in_hyp = group.len() as u64 - in_reference;
         matched[group[0].0.len() - 1] += in_hyp.min(in_reference);
     }
-    order_stats(hyp.len(), reference.len(), &matched)
+    matched
 }
 
 /// The element-wise maximum of two sorted count lists (a key missing from
@@ -536,7 +606,8 @@ mod tests {
         for len_h in 0..9 {
             for len_r in 0..9 {
                 let (hyp, reference) = (words(len_h), words(len_r));
-                for order in 1..=4 {
+                // Orders up to 3 pack into integer keys, above as slices.
+                for order in 1..=5 {
                     assert_eq!(
                         word_match_stats(&hyp, &reference, order),
                         counted(&hyp, &reference, order),
