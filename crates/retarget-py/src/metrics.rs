@@ -29,7 +29,15 @@ pub struct Metric {
 
 impl Metric {
     fn metric(&self) -> retarget_eval::metric::Metric<'_> {
-        self.metrics.all()[0]
+        use retarget_eval::metric::Metric as M;
+        let m = &self.metrics;
+        // Without `Metrics::all`'s vector: sentence scores ask once a segment.
+        m.bleu
+            .as_ref()
+            .map(M::Bleu)
+            .or_else(|| m.chrf.as_ref().map(M::Chrf))
+            .or_else(|| m.ter.as_ref().map(M::Ter))
+            .expect("a Metric holds one metric")
     }
 
     fn of(metrics: Metrics) -> Self {
@@ -86,9 +94,24 @@ impl Metric {
         }
     }
 
+    /// The score of one segment, from its statistics directly (what
+    /// [`Metric::score_of`] gives for its [`Metric::row`], without the row).
     fn sentence_score(&self, hypothesis: &str, references: &[String]) -> f64 {
-        let sums = self.row(hypothesis, references);
-        self.score_of(&sums).map_or(f64::NAN, |(s, _, _)| s)
+        use retarget_eval::metric::Metric as M;
+        let metric = self.metric();
+        let stats = match references {
+            [one] => metric.stats(hypothesis, &[one.as_str()]),
+            _ => {
+                let refs: Vec<&str> = references.iter().map(String::as_str).collect();
+                metric.stats(hypothesis, &refs)
+            }
+        };
+        match (metric, stats) {
+            (M::Bleu(bleu), Stats::Bleu(s)) => bleu.score_upto(&s, self.order).score,
+            (M::Chrf(chrf), Stats::Chrf(s)) => chrf.f_score(&s),
+            (M::Ter(_), Stats::Ter(s)) => metric.score_of_sums(&[s.edits, s.ref_len]),
+            _ => unreachable!("statistics of this metric"),
+        }
     }
 }
 
