@@ -1,7 +1,7 @@
 //! Plain text, read one way everywhere: UTF-8 lines split on `\n` only, each
 //! with trailing whitespace removed as Python's `str.rstrip()` removes it (the
-//! way sacrebleu reads files), one line at a time with a bound on a line's
-//! length, with errors naming the file and line. [`python`] holds the Python
+//! way sacrebleu reads files), a block at a time and split on all cores,
+//! with a bound on a line's length, with errors naming the file and line. [`python`] holds the Python
 //! `str` whitespace semantics that reference implementations depend on.
 
 pub mod python;
