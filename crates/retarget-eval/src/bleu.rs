@@ -3,7 +3,7 @@
 //! smoothing methods `none`, `floor`, `add-k` and `exp`, effective order.
 
 use crate::fixed::push_fixed;
-use crate::ngrams::{max_counts, ngram_keys, sorted_counts, PackedKey, TokenTable};
+use crate::ngrams::{ngram_keys, KeyCounts, PackedKey, TokenTable};
 use crate::sacre_tokenizers::BleuTokenizer;
 use crate::score::{Score, Signature};
 use retarget_model::text::python;
@@ -151,13 +151,13 @@ struct Scratch {
     keys: KeyScratch<u64>,
 }
 
-/// Buffers of [`clipped_matches`] for one key type.
+/// Tables of [`clipped_matches`] for one key type.
 #[derive(Default)]
 struct KeyScratch<K> {
-    keys: Vec<K>,
-    counts: Vec<(K, u32)>,
-    max: Vec<(K, u32)>,
-    merged: Vec<(K, u32)>,
+    /// Per reference n-gram: its highest count in one reference.
+    max: KeyCounts<K>,
+    /// One reference's counts (with several references).
+    counts: KeyCounts<K>,
 }
 
 thread_local! {
@@ -176,29 +176,34 @@ fn clipped_matches<K: PackedKey>(
     let ref_ends = &ends[..ends.len() - 1];
     let hyp_start = ref_ends.last().copied().unwrap_or(0);
     s.max.clear();
+    s.max.reserve(0);
     let mut start = 0;
     for (i, &end) in ref_ends.iter().enumerate() {
-        s.keys.clear();
-        ngram_keys(&ids[start..end], MAX_NGRAM_ORDER, &mut s.keys);
+        let reference = &ids[start..end];
         start = end;
-        if i == 0 {
-            sorted_counts(&mut s.keys, &mut s.max);
+        let table = if i == 0 {
+            &mut s.max
         } else {
-            sorted_counts(&mut s.keys, &mut s.counts);
-            max_counts(&s.max, &s.counts, &mut s.merged);
-            std::mem::swap(&mut s.max, &mut s.merged);
+            s.counts.clear();
+            &mut s.counts
+        };
+        table.reserve(reference.len() * MAX_NGRAM_ORDER);
+        for key in ngram_keys(reference, MAX_NGRAM_ORDER) {
+            table.add(key);
+        }
+        if i > 0 {
+            s.max.reserve(reference.len() * MAX_NGRAM_ORDER);
+            for (key, count) in s.counts.entries() {
+                s.max.raise(key, count);
+            }
         }
     }
-    s.keys.clear();
-    ngram_keys(&ids[hyp_start..], MAX_NGRAM_ORDER, &mut s.keys);
-    sorted_counts(&mut s.keys, &mut s.counts);
-    // Merge-join of two sorted lists.
+    // Each hypothesis n-gram matches while the reference count lasts: the
+    // matches of an n-gram seen h times are min(h, its reference count).
     let mut correct = [0u64; MAX_NGRAM_ORDER];
-    let mut r = s.max.iter().peekable();
-    for &(ngram, count) in &s.counts {
-        while r.next_if(|&&(key, _)| key < ngram).is_some() {}
-        if let Some(&&(_, reference)) = r.peek().filter(|&&&(key, _)| key == ngram) {
-            correct[ngram.order() - 1] += u64::from(count.min(reference));
+    for key in ngram_keys::<K>(&ids[hyp_start..], MAX_NGRAM_ORDER) {
+        if s.max.take(key) {
+            correct[key.order() - 1] += 1;
         }
     }
     correct
@@ -395,6 +400,57 @@ impl BleuScore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clipped_matches_equal_plain_counting_with_one_to_three_references() {
+        use std::collections::HashMap;
+        let counts = |words: &[&'static str], n: usize| {
+            let mut table: HashMap<Vec<&str>, u64> = HashMap::new();
+            for w in words.windows(n) {
+                *table.entry(w.to_vec()).or_default() += 1;
+            }
+            table
+        };
+        let mut state = 3u64;
+        let mut draw = |below: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % below
+        };
+        let bleu = Bleu::default();
+        for _ in 0..3000 {
+            let sentence = |draw: &mut dyn FnMut(u64) -> u64| -> Vec<&'static str> {
+                (0..draw(13))
+                    .map(|_| ["a", "b", "c", "d"][draw(4) as usize])
+                    .collect()
+            };
+            let hyp = sentence(&mut draw);
+            let refs: Vec<Vec<&str>> = (0..1 + draw(3)).map(|_| sentence(&mut draw)).collect();
+            let joined: Vec<String> = refs.iter().map(|r| r.join(" ")).collect();
+            let ref_strs: Vec<&str> = joined.iter().map(String::as_str).collect();
+            let stats = bleu.segment_stats(&hyp.join(" "), &ref_strs);
+            for n in 1..=MAX_NGRAM_ORDER {
+                let mut max: HashMap<Vec<&str>, u64> = HashMap::new();
+                for r in &refs {
+                    for (k, c) in counts(r, n) {
+                        let m = max.entry(k).or_default();
+                        *m = (*m).max(c);
+                    }
+                }
+                let expected: u64 = counts(&hyp, n)
+                    .iter()
+                    .map(|(k, c)| (*c).min(*max.get(k).unwrap_or(&0)))
+                    .sum();
+                assert_eq!(
+                    stats.correct[n - 1],
+                    expected,
+                    "{hyp:?} / {refs:?}, order {n}"
+                );
+                assert_eq!(stats.total[n - 1], (hyp.len() + 1).saturating_sub(n) as u64);
+            }
+        }
+    }
 
     #[test]
     fn pairs_of_more_than_65535_distinct_tokens_use_wide_keys() {

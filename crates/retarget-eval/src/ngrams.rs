@@ -111,6 +111,8 @@ pub trait PackedKey: Copy + Ord {
     fn push(self, id: u32) -> Self;
     /// The number of tokens in the key.
     fn order(self) -> usize;
+    /// A hash of the key for [`KeyCounts`] (its high bits mixed).
+    fn hash(self) -> u64;
 }
 
 impl PackedKey for u64 {
@@ -121,6 +123,9 @@ impl PackedKey for u64 {
     }
     fn order(self) -> usize {
         (64 - self.leading_zeros() as usize).div_ceil(16)
+    }
+    fn hash(self) -> u64 {
+        self.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32
     }
 }
 
@@ -133,31 +138,103 @@ impl PackedKey for u128 {
     fn order(self) -> usize {
         (128 - self.leading_zeros() as usize).div_ceil(32)
     }
-}
-
-/// Appends the n-grams of orders 1 to `max` (at most 4) of `ids` (each below
-/// 2^`K::ID_BITS`) to `keys`.
-pub fn ngram_keys<K: PackedKey>(ids: &[u32], max: usize, keys: &mut Vec<K>) {
-    debug_assert!(max <= 4);
-    for n in 1..=max {
-        keys.extend(
-            ids.windows(n)
-                .map(|w| w.iter().fold(K::EMPTY, |k, &id| k.push(id))),
-        );
+    fn hash(self) -> u64 {
+        (self as u64 ^ (self >> 64) as u64).hash()
     }
 }
 
-/// Sorts `keys` and writes each distinct key with its count, in key order,
-/// into `counts` (cleared first). For one segment's few dozen n-grams,
-/// sorting is several times faster than filling a hash table.
-pub fn sorted_counts<K: Ord + Copy>(keys: &mut [K], counts: &mut Vec<(K, u32)>) {
-    keys.sort_unstable();
-    counts.clear();
-    for &key in keys.iter() {
-        match counts.last_mut() {
-            Some((last, count)) if *last == key => *count += 1,
-            _ => counts.push((key, 1)),
+/// The n-grams of orders 1 to `max` (at most 4) of `ids` (each below
+/// 2^`K::ID_BITS`), as packed keys.
+pub fn ngram_keys<K: PackedKey>(ids: &[u32], max: usize) -> impl Iterator<Item = K> + '_ {
+    debug_assert!(max <= 4);
+    (1..=max).flat_map(move |n| {
+        ids.windows(n)
+            .map(|w| w.iter().fold(K::EMPTY, |k, &id| k.push(id)))
+    })
+}
+
+/// Counts of packed n-gram keys (never [`PackedKey::EMPTY`]): an
+/// open-addressing table reused from one segment to the next, emptied
+/// through the list of the slots it filled. For a segment's hundred or so
+/// n-grams, one pass over a table per side costs less than sorting both.
+#[derive(Debug, Default)]
+pub struct KeyCounts<K> {
+    /// Key and count per slot; a power of two long.
+    slots: Vec<(K, u32)>,
+    /// The slots filled since the last [`KeyCounts::clear`].
+    used: Vec<usize>,
+}
+
+impl<K: PackedKey> KeyCounts<K> {
+    /// Room for `n` more keys (the table at most half full).
+    pub fn reserve(&mut self, n: usize) {
+        let needed = 2 * (self.used.len() + n);
+        if needed <= self.slots.len() && !self.slots.is_empty() {
+            return;
         }
+        let entries: Vec<(K, u32)> = self.entries().collect();
+        self.slots.clear();
+        self.slots
+            .resize(needed.next_power_of_two().max(64), (K::EMPTY, 0));
+        self.used.clear();
+        for (key, count) in entries {
+            let slot = self.slot(key);
+            self.slots[slot] = (key, count);
+            self.used.push(slot);
+        }
+    }
+
+    /// The slot holding `key`, or the empty slot where it goes.
+    fn slot(&self, key: K) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut slot = key.hash() as usize & mask;
+        while self.slots[slot].0 != key && self.slots[slot].0 != K::EMPTY {
+            slot = (slot + 1) & mask;
+        }
+        slot
+    }
+
+    /// The slot of `key`, filled with it (count 0) if it was empty.
+    fn entry(&mut self, key: K) -> &mut u32 {
+        let slot = self.slot(key);
+        if self.slots[slot].0 == K::EMPTY {
+            self.slots[slot].0 = key;
+            self.used.push(slot);
+        }
+        &mut self.slots[slot].1
+    }
+
+    /// Counts `key` once more (room reserved).
+    pub fn add(&mut self, key: K) {
+        *self.entry(key) += 1;
+    }
+
+    /// Raises `key`'s count to `count` if it is lower (room reserved).
+    pub fn raise(&mut self, key: K, count: u32) {
+        let held = self.entry(key);
+        *held = (*held).max(count);
+    }
+
+    /// Takes one from `key`'s count; false when it was 0 or absent.
+    pub fn take(&mut self, key: K) -> bool {
+        let slot = self.slot(key);
+        let count = &mut self.slots[slot].1;
+        let taken = *count > 0;
+        *count -= u32::from(taken);
+        taken
+    }
+
+    /// Every key with its count, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = (K, u32)> + '_ {
+        self.used.iter().map(|&slot| self.slots[slot])
+    }
+
+    /// Forgets every key (keeping the memory).
+    pub fn clear(&mut self) {
+        for &slot in &self.used {
+            self.slots[slot] = (K::EMPTY, 0);
+        }
+        self.used.clear();
     }
 }
 
@@ -436,32 +513,6 @@ fn sliced_word_matches(hyp: &[u32], reference: &[u32], order: usize) -> Vec<u64>
         matched[group[0].0.len() - 1] += in_hyp.min(in_reference);
     }
     matched
-}
-
-/// The element-wise maximum of two sorted count lists (a key missing from
-/// one list counts 0 there), into `out` (cleared first).
-pub fn max_counts<K: Ord + Copy>(a: &[(K, u32)], b: &[(K, u32)], out: &mut Vec<(K, u32)>) {
-    out.clear();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => {
-                out.push(a[i]);
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.push(b[j]);
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                out.push((a[i].0, a[i].1.max(b[j].1)));
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
 }
 
 /// Character n-grams of order `n` of `chars` (a string and its char
