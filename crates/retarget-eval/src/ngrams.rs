@@ -389,18 +389,24 @@ fn grouped_matches<K: Key>(
     // One pass over the sorted keys: a group of equal n-grams ends where
     // two neighbours share fewer than n leading characters.
     let unused = K::BITS - bits * order as u32;
+    // `x / bits` for the bit counts below (x < 128) as a multiplication:
+    // with `inverse` = ⌈2^16 / bits⌉, x · inverse / 2^16 exceeds x / bits by
+    // less than 128 / 2^16 < 1 / bits, so the floor is exact. A division by
+    // a run-time divisor, twice a key, was a tenth of the grouping.
+    let inverse = 0x10000u32.div_ceil(bits);
+    let chars_in = |x: u32| ((x * inverse) >> 16) as usize;
     let shared = |a: K, b: K| -> usize {
         let diff = (a ^ b) >> 1;
         if diff == zero {
             order
         } else {
-            ((diff.leading_zeros() - unused) / bits) as usize
+            chars_in(diff.leading_zeros() - unused)
         }
     };
     let length = |key: K| -> usize {
         // Characters in the window: the trailing zero characters are past the end.
         let chars = key >> 1;
-        order - (chars.trailing_zeros() / bits) as usize
+        order - chars_in(chars.trailing_zeros())
     };
     let one = K::from(1);
     let mut group = [[0u64; 2]; MAX_PACKED_CHAR_ORDER];
