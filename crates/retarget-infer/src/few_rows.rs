@@ -79,10 +79,18 @@ pub(crate) fn few_rows(weight: &Tensor, x: &Tensor) -> candle_core::Result<Optio
 /// multiply-add units busy).
 const LANES: usize = 32;
 
-/// `out[v * rows + r]` = weight row `v` · input row `r`, with AVX2 and FMA
-/// where the processor has them (chosen at run time: the build targets any
-/// x86-64), portable code otherwise.
+/// `out[v * rows + r]` = weight row `v` · input row `r`, with AVX-512, or
+/// AVX2 and FMA, where the processor has them (chosen at run time: the
+/// build targets any x86-64), portable code otherwise. Each of the
+/// [`LANES`] lanes adds the same products in the same order whatever the
+/// vector width, so the three give the same bits wherever FMA is used.
 fn block(weight_rows: &[f32], inputs: &[f32], hidden: usize, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the processor has the feature `block_avx512` is compiled for.
+        unsafe { block_avx512(weight_rows, inputs, hidden, out) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the processor has the features `block_fma` is compiled for.
@@ -90,6 +98,12 @@ fn block(weight_rows: &[f32], inputs: &[f32], hidden: usize, out: &mut [f32]) {
         return;
     }
     block_with::<false>(weight_rows, inputs, hidden, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn block_avx512(weight_rows: &[f32], inputs: &[f32], hidden: usize, out: &mut [f32]) {
+    block_with::<true>(weight_rows, inputs, hidden, out)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -143,6 +157,38 @@ fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
 mod tests {
     use super::*;
     use candle_core::{Device, Module};
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_and_avx2_give_the_same_bits() {
+        let has = |f: &str| match f {
+            "avx512f" => std::arch::is_x86_feature_detected!("avx512f"),
+            _ => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+        };
+        if !has("avx512f") || !has("avx2") {
+            eprintln!("skipped: this processor lacks AVX-512 or AVX2+FMA");
+            return;
+        }
+        let device = Device::Cpu;
+        // 203: whole blocks of LANES and a remainder.
+        let weight = Tensor::randn(0f32, 1.0, (64, 203), &device).unwrap();
+        let inputs = Tensor::randn(0f32, 1.0, (8, 203), &device).unwrap();
+        let (w, x) = (
+            weight.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            inputs.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        );
+        let (mut wide, mut narrow) = (vec![0f32; 64 * 8], vec![0f32; 64 * 8]);
+        // SAFETY: both features were detected above.
+        unsafe {
+            block_avx512(&w, &x, 203, &mut wide);
+            block_fma(&w, &x, 203, &mut narrow);
+        }
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&wide), bits(&narrow));
+    }
 
     #[test]
     fn few_rows_equal_the_matrix_product_and_many_rows_are_left_to_it() {
