@@ -393,7 +393,8 @@ fn grouped_matches<K: Key>(
     // with `inverse` = ⌈2^16 / bits⌉, x · inverse / 2^16 exceeds x / bits by
     // less than 128 / 2^16 < 1 / bits, so the floor is exact. A division by
     // a run-time divisor, twice a key, was a tenth of the grouping.
-    let inverse = 0x10000u32.div_ceil(bits);
+    // (No characters at all: `bits` is 0 and there are no keys.)
+    let inverse = 0x10000u32.div_ceil(bits.max(1));
     let chars_in = |x: u32| ((x * inverse) >> 16) as usize;
     let shared = |a: K, b: K| -> usize {
         let diff = (a ^ b) >> 1;
@@ -617,6 +618,13 @@ mod tests {
             (state >> 33) % below
         };
         let mut scratch = CharScratch::default();
+        // Two empty texts: no characters, no ids.
+        for order in 1..=MAX_PACKED_CHAR_ORDER {
+            assert_eq!(
+                char_match_stats(&[], &[], order, &mut scratch),
+                counted::<char>(&[], &[], order)
+            );
+        }
         // 3 characters (ids of 2 bits), 40 (6 bits), and up to 5,000
         // distinct ones across the planes (past 64-bit keys: 128-bit ones).
         for (alphabet, length) in [(3u64, 12u64), (40, 60), (5000, 3000)] {
