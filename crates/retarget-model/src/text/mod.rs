@@ -1,8 +1,9 @@
 //! Plain text, read one way everywhere: UTF-8 lines split on `\n` only, each
 //! with trailing whitespace removed as Python's `str.rstrip()` removes it (the
 //! way sacrebleu reads files), a block at a time and split on all cores,
-//! with a bound on a line's length, with errors naming the file and line. [`python`] holds the Python
-//! `str` whitespace semantics that reference implementations depend on.
+//! with a bound on a line's length, with errors naming the file and line.
+//! [`python`] holds the Python `str` whitespace semantics that reference
+//! implementations depend on.
 
 pub mod python;
 
@@ -129,17 +130,19 @@ fn split_block(path: &Path, block: &[u8], lines: &mut Vec<String>) -> Result<()>
         start = end;
     }
     // Per task: its lines, or the first bad one (index in the task, problem).
-    let done: Vec<std::result::Result<Vec<String>, (usize, String)>> =
+    let done: Vec<std::result::Result<Vec<String>, (usize, BadLine)>> =
         tasks.par_iter().map(|task| task_lines(task)).collect();
     for task in done {
         match task {
             Ok(mut more) => lines.append(&mut more),
             Err((index, problem)) => {
                 let line = lines.len() + index + 1;
-                return Err(if problem.is_empty() {
-                    line_too_long(path, line)
-                } else {
-                    ModelError::invalid(path, format!("line {line}: {problem}"))
+                return Err(match problem {
+                    BadLine::TooLong => line_too_long(path, line),
+                    BadLine::InvalidUtf8 { at } => ModelError::invalid(
+                        path,
+                        format!("line {line}: invalid UTF-8 at byte {at}"),
+                    ),
                 });
             }
         }
@@ -147,10 +150,17 @@ fn split_block(path: &Path, block: &[u8], lines: &mut Vec<String>) -> Result<()>
     Ok(())
 }
 
+/// Why [`task_lines`] refused a line.
+enum BadLine {
+    /// Longer than [`MAX_LINE_BYTES`].
+    TooLong,
+    /// Not UTF-8 from byte `at` of the line.
+    InvalidUtf8 { at: usize },
+}
+
 /// The lines of `text` (whole lines; the last `\n`, if any, ends the last
-/// line), or the index of the first bad one with the problem (empty: too
-/// long).
-fn task_lines(text: &[u8]) -> std::result::Result<Vec<String>, (usize, String)> {
+/// line), or the index of the first bad one with the problem.
+fn task_lines(text: &[u8]) -> std::result::Result<Vec<String>, (usize, BadLine)> {
     let text = text.strip_suffix(b"\n").unwrap_or(text);
     let mut out = Vec::new();
     let mut start = 0;
@@ -159,10 +169,16 @@ fn task_lines(text: &[u8]) -> std::result::Result<Vec<String>, (usize, String)> 
         let line = &text[start..end];
         start = end + 1;
         if line.len() > MAX_LINE_BYTES {
-            return Err((index, String::new()));
+            return Err((index, BadLine::TooLong));
         }
-        let line = std::str::from_utf8(line)
-            .map_err(|e| (index, format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let line = std::str::from_utf8(line).map_err(|e| {
+            (
+                index,
+                BadLine::InvalidUtf8 {
+                    at: e.valid_up_to(),
+                },
+            )
+        })?;
         out.push(python::rstrip(line).to_string());
     }
     Ok(out)
