@@ -146,9 +146,9 @@ struct Scratch {
     /// and where each side ends in `ids`.
     ids: Vec<u32>,
     ends: Vec<usize>,
-    /// n-gram keys of 16-bit ids (a pair with fewer than 2^16 distinct
-    /// tokens: nearly all).
-    keys: KeyScratch<u64>,
+    /// The count tables for keys of 16-bit ids (a pair with fewer than
+    /// 2^16 distinct tokens: nearly all).
+    tables: KeyScratch<u64>,
 }
 
 /// Tables of [`clipped_matches`] for one key type.
@@ -238,7 +238,7 @@ impl Bleu {
                 self.number(side, s);
             }
             let correct = if s.vocab.len() < 1 << u64::ID_BITS {
-                clipped_matches(&s.ids, &s.ends, &mut s.keys)
+                clipped_matches(&s.ids, &s.ends, &mut s.tables)
             } else {
                 clipped_matches::<u128>(&s.ids, &s.ends, &mut KeyScratch::default())
             };

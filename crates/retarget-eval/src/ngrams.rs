@@ -102,7 +102,7 @@ impl TokenTable {
 /// An n-gram of up to four token ids packed into one integer, `ID_BITS`
 /// bits an id, the first token highest; ids are never 0, so the number of
 /// leading zero ids gives the order.
-pub trait PackedKey: Copy + Ord {
+pub trait PackedKey: Copy + Eq {
     /// Bits per token id.
     const ID_BITS: u32;
     /// The key of no tokens.

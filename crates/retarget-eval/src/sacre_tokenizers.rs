@@ -206,10 +206,12 @@ fn mteval_regexp(line: &str, pad: bool, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
             |a, b| !a.is_ascii_digit() && is_dot_comma(b),
             |a, b| [a, b' ', b, b' '],
         );
-        let first = out
-            .iter()
-            .position(|&c| is_dot_comma(c))
-            .expect("rule 2 keeps every '.' and ','");
+        // Rule 2 only inserts spaces: the first '.' or ',' moved right.
+        let first = first
+            + out[first..]
+                .iter()
+                .position(|&c| is_dot_comma(c))
+                .expect("rule 2 keeps every '.' and ','");
         pair_rule(
             out,
             tmp,
