@@ -162,26 +162,42 @@ enum BadLine {
 /// line), or the index of the first bad one with the problem.
 fn task_lines(text: &[u8]) -> std::result::Result<Vec<String>, (usize, BadLine)> {
     let text = text.strip_suffix(b"\n").unwrap_or(text);
+    // The whole task is checked at once: '\n' is a character of its own in
+    // UTF-8, so the text is valid exactly when every line is. `simdutf8`
+    // checks non-ASCII text several times faster than `std::str::from_utf8`
+    // (which took a tenth of sentence-level scoring on Cyrillic, Arabic and
+    // CJK text); only invalid text is looked at line by line, for the error.
+    let text = match simdutf8::basic::from_utf8(text) {
+        Ok(text) => text,
+        Err(_) => return Err(first_invalid_line(text)),
+    };
     let mut out = Vec::new();
     let mut start = 0;
-    let ends = memchr::memchr_iter(b'\n', text).chain([text.len()]);
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]);
     for (index, end) in ends.enumerate() {
         let line = &text[start..end];
         start = end + 1;
         if line.len() > MAX_LINE_BYTES {
             return Err((index, BadLine::TooLong));
         }
-        let line = std::str::from_utf8(line).map_err(|e| {
-            (
-                index,
-                BadLine::InvalidUtf8 {
-                    at: e.valid_up_to(),
-                },
-            )
-        })?;
         out.push(python::rstrip(line).to_string());
     }
     Ok(out)
+}
+
+/// The first line of `text` (lines split at '\n') that is too long or not
+/// UTF-8, with its index; `text` is known to hold one.
+fn first_invalid_line(text: &[u8]) -> (usize, BadLine) {
+    for (index, line) in text.split(|&b| b == b'\n').enumerate() {
+        if line.len() > MAX_LINE_BYTES {
+            return (index, BadLine::TooLong);
+        }
+        if let Err(e) = std::str::from_utf8(line) {
+            let at = e.valid_up_to();
+            return (index, BadLine::InvalidUtf8 { at });
+        }
+    }
+    unreachable!("the text was refused as UTF-8, so one of its lines is")
 }
 
 #[cfg(test)]

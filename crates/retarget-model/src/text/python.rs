@@ -19,12 +19,6 @@ pub fn split(s: &str) -> impl Iterator<Item = &str> {
     .map(|range| &s[range])
 }
 
-/// [`split`] over the bytes of a UTF-8 text, yielding each token's bytes
-/// (for callers that number tokens and need no `str`).
-pub fn split_bytes(s: &[u8]) -> impl Iterator<Item = &[u8]> {
-    PySplit { bytes: s, pos: 0 }.map(|range| &s[range])
-}
-
 /// Python's `' '.join(s.split())`.
 pub fn normalize_spaces(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -46,27 +40,32 @@ struct PySplit<'s> {
     pos: usize,
 }
 
+/// The byte length of the whitespace character (as [`is_py_space`] says)
+/// starting at byte `i` of UTF-8 text, or 0. The non-ASCII spaces are
+/// recognised by their bytes (U+0085 and U+00A0 are C2 85 and C2 A0,
+/// U+1680 is E1 9A 80, U+2000–U+200A, U+2028, U+2029 and U+202F are E2 80
+/// 80–8A, A8, A9 and AF, U+205F is E2 81 9F, U+3000 is E3 80 80), so that
+/// text whose characters share those lead bytes (Japanese kana and
+/// punctuation start with E3) is not decoded character by character.
+#[inline]
+pub fn space_len(bytes: &[u8], i: usize) -> usize {
+    let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+    match bytes[i] {
+        b'\t'..=b'\r' | 0x1c..=0x1f | b' ' => 1,
+        0xC2 if matches!(next(1), 0x85 | 0xA0) => 2,
+        0xE1 if next(1) == 0x9A && next(2) == 0x80 => 3,
+        0xE2 if next(1) == 0x80 && matches!(next(2), 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF) => 3,
+        0xE2 if next(1) == 0x81 && next(2) == 0x9F => 3,
+        0xE3 if next(1) == 0x80 && next(2) == 0x80 => 3,
+        _ => 0,
+    }
+}
+
 impl PySplit<'_> {
-    /// The byte length of the whitespace character at `i`, or 0. The
-    /// non-ASCII spaces are recognised by their bytes (U+0085 and U+00A0
-    /// are C2 85 and C2 A0, U+1680 is E1 9A 80, U+2000–U+200A, U+2028,
-    /// U+2029 and U+202F are E2 80 80–8A, A8, A9 and AF, U+205F is E2 81 9F,
-    /// U+3000 is E3 80 80), so that text whose characters share those lead
-    /// bytes (Japanese kana and punctuation start with E3) is not decoded
-    /// character by character.
+    /// [`space_len`] at `i`.
     #[inline]
     fn space_at(&self, i: usize) -> usize {
-        let bytes = self.bytes;
-        let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
-        match bytes[i] {
-            b'\t'..=b'\r' | 0x1c..=0x1f | b' ' => 1,
-            0xC2 if matches!(next(1), 0x85 | 0xA0) => 2,
-            0xE1 if next(1) == 0x9A && next(2) == 0x80 => 3,
-            0xE2 if next(1) == 0x80 && matches!(next(2), 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF) => 3,
-            0xE2 if next(1) == 0x81 && next(2) == 0x9F => 3,
-            0xE3 if next(1) == 0x80 && next(2) == 0x80 => 3,
-            _ => 0,
-        }
+        space_len(self.bytes, i)
     }
 }
 
