@@ -3,7 +3,7 @@
 //! smoothing methods `none`, `floor`, `add-k` and `exp`, effective order.
 
 use crate::fixed::push_fixed;
-use crate::ngrams::{ngram_keys, KeyCounts, PackedKey, TokenTable};
+use crate::ngrams::{for_each_ngram, KeyCounts, PackedKey, TokenTable};
 use crate::sacre_tokenizers::BleuTokenizer;
 use crate::score::{Score, Signature};
 use retarget_model::text::python;
@@ -188,9 +188,7 @@ fn clipped_matches<K: PackedKey>(
             &mut s.counts
         };
         table.reserve(reference.len() * MAX_NGRAM_ORDER);
-        for key in ngram_keys(reference, MAX_NGRAM_ORDER) {
-            table.add(key);
-        }
+        for_each_ngram(reference, MAX_NGRAM_ORDER, |_, key| table.add(key));
         if i > 0 {
             s.max.reserve(reference.len() * MAX_NGRAM_ORDER);
             for (key, count) in s.counts.entries() {
@@ -201,11 +199,9 @@ fn clipped_matches<K: PackedKey>(
     // Each hypothesis n-gram matches while the reference count lasts: the
     // matches of an n-gram seen h times are min(h, its reference count).
     let mut correct = [0u64; MAX_NGRAM_ORDER];
-    for key in ngram_keys::<K>(&ids[hyp_start..], MAX_NGRAM_ORDER) {
-        if s.max.take(key) {
-            correct[key.order() - 1] += 1;
-        }
-    }
+    for_each_ngram::<K>(&ids[hyp_start..], MAX_NGRAM_ORDER, |n, key| {
+        correct[n - 1] += u64::from(s.max.take(key));
+    });
     correct
 }
 
@@ -222,7 +218,8 @@ impl Bleu {
         };
         self.tokenizer
             .tokens_into(python::rstrip(sent), &mut s.text, &mut s.tmp);
-        for token in python::split_bytes(&s.text) {
+        // The tokens are separated by ASCII spaces only (`tokens_into`).
+        for token in s.text.split(|&b| b == b' ').filter(|t| !t.is_empty()) {
             s.ids.push(s.vocab.id(token));
         }
         s.ends.push(s.ids.len());
@@ -365,35 +362,40 @@ pub struct BleuScore {
 impl BleuScore {
     /// As a generic score, with sacrebleu's verbose string.
     pub fn into_score(self, signature: Signature) -> Score {
-        let ratio = if self.ref_len > 0 {
-            self.sys_len as f64 / self.ref_len as f64
-        } else {
-            0.0
-        };
-        // "P1/P2/P3/P4 (BP = … ratio = … hyp_len = … ref_len = …)".
         let mut verbose = String::with_capacity(80);
-        for (i, p) in self.precisions.iter().enumerate() {
-            if i > 0 {
-                verbose.push('/');
-            }
-            push_fixed(&mut verbose, *p, 1);
-        }
-        verbose.push_str(" (BP = ");
-        push_fixed(&mut verbose, self.bp, 3);
-        verbose.push_str(" ratio = ");
-        push_fixed(&mut verbose, ratio, 3);
-        let mut digits = itoa::Buffer::new();
-        verbose.push_str(" hyp_len = ");
-        verbose.push_str(digits.format(self.sys_len));
-        verbose.push_str(" ref_len = ");
-        verbose.push_str(digits.format(self.ref_len));
-        verbose.push(')');
+        self.write_verbose(&mut verbose);
         Score {
             name: "BLEU".into(),
             score: self.score,
             verbose,
             signature,
         }
+    }
+
+    /// Appends sacrebleu's verbose string: "P1/P2/P3/P4 (BP = … ratio = …
+    /// hyp_len = … ref_len = …)".
+    pub fn write_verbose(&self, out: &mut String) {
+        let ratio = if self.ref_len > 0 {
+            self.sys_len as f64 / self.ref_len as f64
+        } else {
+            0.0
+        };
+        for (i, p) in self.precisions.iter().enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            push_fixed(out, *p, 1);
+        }
+        out.push_str(" (BP = ");
+        push_fixed(out, self.bp, 3);
+        out.push_str(" ratio = ");
+        push_fixed(out, ratio, 3);
+        let mut digits = itoa::Buffer::new();
+        out.push_str(" hyp_len = ");
+        out.push_str(digits.format(self.sys_len));
+        out.push_str(" ref_len = ");
+        out.push_str(digits.format(self.ref_len));
+        out.push(')');
     }
 }
 

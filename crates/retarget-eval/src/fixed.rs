@@ -25,38 +25,43 @@ pub fn fixed(x: f64, digits: usize) -> String {
 /// Appends `x` with `digits` decimals to `out`, exactly as
 /// `write!(out, "{x:.digits$}")`.
 pub fn push_fixed(out: &mut String, x: f64, digits: usize) {
-    match scaled(x, digits) {
-        Some(q) => {
-            if x.is_sign_negative() {
-                out.push('-');
-            }
-            // u64 arithmetic when it fits (nearly always): u128 division
-            // is a library call.
-            let scale = 10u64.pow(digits as u32);
-            let mut buffer = itoa::Buffer::new();
-            let (whole, mut rest) = match u64::try_from(q) {
-                Ok(q) => (buffer.format(q / scale), q % scale),
-                Err(_) => {
-                    let scale = u128::from(scale);
-                    (buffer.format(q / scale), (q % scale) as u64)
+    let Some(q) = scaled(x, digits) else {
+        let _ = write!(out, "{x:.digits$}");
+        return;
+    };
+    // The digits from the right into a buffer: 2^128 has 39 digits, plus
+    // the point and the sign. u64 arithmetic when it fits (nearly always):
+    // u128 division is a library call.
+    let mut buffer = [0u8; 42];
+    let mut at = buffer.len();
+    let mut put = |b: u8| {
+        at -= 1;
+        buffer[at] = b;
+    };
+    // `digits` digits, the point, then the whole part (at least a 0).
+    macro_rules! put_digits {
+        ($q:expr) => {{
+            let mut q = $q;
+            for i in 0.. {
+                if i == digits && digits > 0 {
+                    put(b'.');
                 }
-            };
-            out.push_str(whole);
-            if digits > 0 {
-                // The fraction's digits, zero-padded to `digits`.
-                let mut fraction = [b'0'; MAX_DIGITS + 1];
-                fraction[0] = b'.';
-                for d in fraction[1..=digits].iter_mut().rev() {
-                    *d = b'0' + (rest % 10) as u8;
-                    rest /= 10;
+                put(b'0' + (q % 10) as u8);
+                q /= 10;
+                if q == 0 && i >= digits {
+                    break;
                 }
-                out.push_str(std::str::from_utf8(&fraction[..=digits]).expect("ASCII digits"));
             }
-        }
-        None => {
-            let _ = write!(out, "{x:.digits$}");
-        }
+        }};
     }
+    match u64::try_from(q) {
+        Ok(q) => put_digits!(q),
+        Err(_) => put_digits!(q),
+    }
+    if x.is_sign_negative() {
+        put(b'-');
+    }
+    out.push_str(std::str::from_utf8(&buffer[at..]).expect("ASCII digits"));
 }
 
 /// `|x| × 10^digits` rounded half to even, when it is computed exactly here.
@@ -73,7 +78,9 @@ fn scaled(x: f64, digits: usize) -> Option<u128> {
     } else {
         (fraction | (1 << 52), exponent - 1075)
     };
-    let n = mantissa * 10u128.pow(digits as u32);
+    // A table: `pow` with a run-time exponent is a loop of u128 products.
+    const POW10: [u64; MAX_DIGITS + 1] = [1, 10, 100, 1_000, 10_000];
+    let n = mantissa * u128::from(POW10[digits]);
     if power >= 0 {
         // An integer: exact while it fits.
         return (power < 60).then(|| n << power);

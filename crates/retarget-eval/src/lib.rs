@@ -100,9 +100,7 @@ pub fn sentence_lines(
                 refs.clear();
                 refs.extend(text.references.iter().map(|r| r[i].as_str()));
                 let stats = metric.stats(&text.hypotheses[i], &refs);
-                metric
-                    .score(&stats, signature.clone())
-                    .write_text(width, score_only, &mut out);
+                metric.write_score(&stats, &signature, width, score_only, &mut out);
                 out.push('\n');
             }
             out

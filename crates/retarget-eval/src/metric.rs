@@ -107,6 +107,39 @@ impl Metric<'_> {
     }
 
     /// One segment's statistics as a row of numbers.
+    /// Appends the score of `stats` as [`Score::write_text`] writes it,
+    /// without building the [`Score`] (sentence-level scoring writes one
+    /// line per segment; BLEU's name and verbose string were two
+    /// allocations a line).
+    pub fn write_score(
+        &self,
+        stats: &Stats,
+        signature: &Signature,
+        width: usize,
+        score_only: bool,
+        out: &mut String,
+    ) {
+        let Metric::Bleu(m) = self else {
+            return self
+                .score(stats, signature.clone())
+                .write_text(width, score_only, out);
+        };
+        let Stats::Bleu(s) = stats else {
+            unreachable!("statistics of this metric are scored")
+        };
+        let score = m.score(s);
+        if !score_only {
+            out.push_str("BLEU|");
+            out.push_str(signature.as_str());
+            out.push_str(" = ");
+        }
+        crate::fixed::push_fixed(out, score.score, width);
+        if !score_only {
+            out.push(' ');
+            score.write_verbose(out);
+        }
+    }
+
     pub fn row(&self, hypothesis: &str, references: &[&str]) -> Vec<f64> {
         match self.stats(hypothesis, references) {
             Stats::Bleu(s) => s.row(MAX_NGRAM_ORDER),

@@ -100,17 +100,17 @@ impl TokenTable {
 }
 
 /// An n-gram of up to four token ids packed into one integer, `ID_BITS`
-/// bits an id, the first token highest; ids are never 0, so the number of
-/// leading zero ids gives the order.
+/// bits an id, the first token highest; ids are never 0, so that keys of
+/// different orders differ and no key is [`PackedKey::EMPTY`].
 pub trait PackedKey: Copy + Eq {
     /// Bits per token id.
     const ID_BITS: u32;
     /// The key of no tokens.
     const EMPTY: Self;
-    /// The key with `id` appended.
+    /// The key with `id` appended (the first of four ids dropped).
     fn push(self, id: u32) -> Self;
-    /// The number of tokens in the key.
-    fn order(self) -> usize;
+    /// The key of the last `n` ids (1 to 4).
+    fn last(self, n: usize) -> Self;
     /// A hash of the key for [`KeyCounts`] (its high bits mixed).
     fn hash(self) -> u64;
 }
@@ -121,8 +121,8 @@ impl PackedKey for u64 {
     fn push(self, id: u32) -> Self {
         (self << 16) | u64::from(id)
     }
-    fn order(self) -> usize {
-        (64 - self.leading_zeros() as usize).div_ceil(16)
+    fn last(self, n: usize) -> Self {
+        self & (u64::MAX >> (64 - 16 * n))
     }
     fn hash(self) -> u64 {
         self.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32
@@ -135,22 +135,27 @@ impl PackedKey for u128 {
     fn push(self, id: u32) -> Self {
         (self << 32) | u128::from(id)
     }
-    fn order(self) -> usize {
-        (128 - self.leading_zeros() as usize).div_ceil(32)
+    fn last(self, n: usize) -> Self {
+        self & (u128::MAX >> (128 - 32 * n))
     }
     fn hash(self) -> u64 {
         (self as u64 ^ (self >> 64) as u64).hash()
     }
 }
 
-/// The n-grams of orders 1 to `max` (at most 4) of `ids` (each below
-/// 2^`K::ID_BITS`), as packed keys.
-pub fn ngram_keys<K: PackedKey>(ids: &[u32], max: usize) -> impl Iterator<Item = K> + '_ {
+/// Calls `f` with the order and the packed key of each n-gram of orders 1
+/// to `max` (at most 4) of `ids` (each below 2^`K::ID_BITS`), by the position where it
+/// ends: one key rolls over the ids, and the n-grams ending at a token are
+/// its last 1, 2, … ids (not a fold of each window anew).
+pub fn for_each_ngram<K: PackedKey>(ids: &[u32], max: usize, mut f: impl FnMut(usize, K)) {
     debug_assert!(max <= 4);
-    (1..=max).flat_map(move |n| {
-        ids.windows(n)
-            .map(|w| w.iter().fold(K::EMPTY, |k, &id| k.push(id)))
-    })
+    let mut key = K::EMPTY;
+    for (i, &id) in ids.iter().enumerate() {
+        key = key.push(id);
+        for n in 1..=max.min(i + 1) {
+            f(n, key.last(n));
+        }
+    }
 }
 
 /// Counts of packed n-gram keys (never [`PackedKey::EMPTY`]): an
@@ -409,24 +414,37 @@ fn grouped_matches<K: Key>(
         let chars = key >> 1;
         order - chars_in(chars.trailing_zeros())
     };
+    // Per order (lane n for order n + 1; the lanes past `order` never
+    // count anything): the current group's hypothesis and reference counts
+    // and the matches of the groups closed before it. Every key updates
+    // every lane without a branch, which the compiler turns into a few
+    // vector instructions (the loops over `common..order` and
+    // `..length` branched on every key).
+    const LANES: usize = 8;
+    const { assert!(MAX_PACKED_CHAR_ORDER <= LANES) };
     let one = K::from(1);
-    let mut group = [[0u64; 2]; MAX_PACKED_CHAR_ORDER];
-    let mut matched = [0u64; MAX_PACKED_CHAR_ORDER];
-    for (i, &key) in keys.iter().enumerate() {
-        let common = if i == 0 { 0 } else { shared(keys[i - 1], key) };
-        for n in common..order {
-            matched[n] += group[n][0].min(group[n][1]);
-            group[n] = [0, 0];
-        }
-        let side = usize::from(key & one != zero);
-        for g in &mut group[..length(key)] {
-            g[side] += 1;
+    let mut hyp_group = [0u32; LANES];
+    let mut ref_group = [0u32; LANES];
+    let mut matched = [0u32; LANES];
+    let mut previous = None;
+    for &key in keys.iter() {
+        let common = previous.map_or(0, |p| shared(p, key)) as u32;
+        previous = Some(key);
+        let len = length(key) as u32;
+        let is_ref = u32::from(key & one != zero);
+        for n in 0..LANES {
+            let lane = n as u32;
+            // All ones where the group of this order goes on, else zero.
+            let goes_on = u32::from(lane < common).wrapping_neg();
+            matched[n] += hyp_group[n].min(ref_group[n]) & !goes_on;
+            hyp_group[n] &= goes_on;
+            ref_group[n] &= goes_on;
+            let counted = u32::from(lane < len);
+            hyp_group[n] += counted & (is_ref ^ 1);
+            ref_group[n] += counted & is_ref;
         }
     }
-    for n in 0..order {
-        matched[n] += group[n][0].min(group[n][1]);
-    }
-    matched
+    std::array::from_fn(|n| u64::from(matched[n] + hyp_group[n].min(ref_group[n])))
 }
 
 /// Scratch space of [`word_match_stats`], reused by every pair a thread

@@ -120,18 +120,24 @@ impl BleuTokenizer {
         }
     }
 
-    /// Writes into `out` (cleared first) a text whose Python `split()`
-    /// gives the tokens of [`BleuTokenizer::tokenize`]; `tmp` is scratch
-    /// space. 13a and zh write their spaced text before the final
-    /// `' '.join(line.split())`, without a copy per rule: BLEU splits the
-    /// text again anyway, and sentence-level BLEU calls this twice a segment.
+    /// Writes into `out` (cleared first) the tokens of
+    /// [`BleuTokenizer::tokenize`] separated by ASCII spaces, one or more,
+    /// and no other whitespace: splitting `out` at b' ' (dropping empty
+    /// pieces) gives the tokens. `tmp` is scratch space. 13a and zh write
+    /// their spaced text before the final `' '.join(line.split())`, without
+    /// a copy per rule: BLEU splits the text again anyway, and
+    /// sentence-level BLEU calls this twice a segment.
     pub fn tokens_into(&self, line: &str, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
         match self {
             BleuTokenizer::V13a => tokenize_13a(line, out, tmp),
             BleuTokenizer::Zh => tokenize_zh(line, out, tmp),
             _ => {
+                // `none` and `char` may leave other whitespace in.
                 out.clear();
-                out.extend_from_slice(self.tokenize(line).as_bytes());
+                for token in python::split(&self.tokenize(line)) {
+                    out.extend_from_slice(token.as_bytes());
+                    out.push(b' ');
+                }
             }
         }
     }
@@ -167,120 +173,151 @@ fn apply(rules: &[(Regex, &str)], line: &str) -> String {
 /// multi-byte character takes part only as "not a digit", which each of its
 /// bytes also is. Several times faster than four regex passes (sentence-level
 /// BLEU spends most of its time here). The result, in `out`, is the text
-/// before sacrebleu's final `' '.join(line.split())`; it is valid UTF-8, as
-/// the spaces go next to ASCII characters only.
+/// before sacrebleu's final `' '.join(line.split())`, with each whitespace
+/// character replaced by an ASCII space; it is valid UTF-8, as the spaces
+/// go next to ASCII characters only.
 fn mteval_regexp(line: &str, pad: bool, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
     let is_dot_comma = |c: u8| c == b'.' || c == b',';
     // Rule 1, with the line padded when asked (a space on each side, which
     // rule 2 sees before a leading '.'). A space becomes one space, not
     // three: the rules after it see a space next to a character either way,
     // never match a pair of spaces, and the final split joins runs of them.
+    // Whitespace of every kind becomes an ASCII space on the way: the
+    // rules after this one see either as "not a digit, '.', ',' or '-'",
+    // and the tokens (the final `split()`) are the same, so that they can
+    // be split at one byte (see `BleuTokenizer::tokens_into`). Runs of
+    // bytes kept as they are are copied whole.
     out.clear();
-    out.resize(3 * line.len() + 2, 0);
-    let mut w = 0;
+    out.reserve(3 * line.len() + 2);
     if pad {
-        out[0] = b' ';
-        w = 1;
+        out.push(b' ');
     }
-    for &c in line.as_bytes() {
-        if c != b' ' && RULE_1[c as usize] {
-            out[w..w + 3].copy_from_slice(&[b' ', c, b' ']);
-            w += 3;
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = i;
+        while i < bytes.len() && RULE_1[bytes[i] as usize] == KEEP {
+            i += 1;
+        }
+        out.extend_from_slice(&bytes[run..i]);
+        let Some(&c) = bytes.get(i) else { break };
+        if RULE_1[c as usize] == PAD {
+            out.extend_from_slice(&[b' ', c, b' ']);
+            i += 1;
         } else {
-            out[w] = c;
-            w += 1;
+            // SPACE, or MAYBE_SPACE: a lead byte of a non-ASCII space.
+            let n = python::space_len(bytes, i);
+            out.push(if n > 0 { b' ' } else { c });
+            i += n.max(1);
         }
     }
     if pad {
-        out[w] = b' ';
-        w += 1;
+        out.push(b' ');
     }
-    out.truncate(w);
-    // Rules 2–3 need a '.' or ',', rule 4 a '-': each pass starts next to
-    // the first such character (no match can come before it) or is skipped.
-    if let Some(first) = out.iter().position(|&c| is_dot_comma(c)) {
-        pair_rule(
-            out,
-            tmp,
-            first.saturating_sub(1),
-            |a, b| !a.is_ascii_digit() && is_dot_comma(b),
-            |a, b| [a, b' ', b, b' '],
-        );
-        // Rule 2 only inserts spaces: the first '.' or ',' moved right.
-        let first = first
-            + out[first..]
-                .iter()
-                .position(|&c| is_dot_comma(c))
-                .expect("rule 2 keeps every '.' and ','");
-        pair_rule(
-            out,
-            tmp,
-            first,
-            |a, b| is_dot_comma(a) && !b.is_ascii_digit(),
-            |a, b| [b' ', a, b' ', b],
-        );
-    }
-    if let Some(first) = out.iter().position(|&c| c == b'-') {
-        pair_rule(
-            out,
-            tmp,
-            first.saturating_sub(1),
-            |a, b| a.is_ascii_digit() && b == b'-',
-            |a, b| [a, b' ', b, b' '],
-        );
-    }
+    // Rules 2 and 3 match at a '.' or ',' (the second and first byte of the
+    // pair), rule 4 at a '-' (the second).
+    pair_rule(
+        out,
+        tmp,
+        (b'.', b','),
+        1,
+        |a, b| !a.is_ascii_digit() && is_dot_comma(b),
+        |a, b| [a, b' ', b, b' '],
+    );
+    pair_rule(
+        out,
+        tmp,
+        (b'.', b','),
+        0,
+        |a, b| is_dot_comma(a) && !b.is_ascii_digit(),
+        |a, b| [b' ', a, b' ', b],
+    );
+    pair_rule(
+        out,
+        tmp,
+        (b'-', b'-'),
+        1,
+        |a, b| a.is_ascii_digit() && b == b'-',
+        |a, b| [a, b' ', b, b' '],
+    );
 }
 
-/// 13a's rule 1 characters: `[\{-\~\[-\` -\&\(-\+\:-\@\/]` (ASCII
-/// punctuation, symbols and the space), by byte.
-const RULE_1: [bool; 256] = {
-    let mut table = [false; 256];
+/// A byte [`mteval_regexp`]'s rule 1 copies.
+const KEEP: u8 = 0;
+/// A byte of 13a's rule 1 `[\{-\~\[-\` -\&\(-\+\:-\@\/]` (ASCII
+/// punctuation and symbols; the space, also in the class, is [`SPACE`]).
+const PAD: u8 = 1;
+/// ASCII whitespace.
+const SPACE: u8 = 2;
+/// A lead byte of some of the non-ASCII spaces (see `python::space_len`).
+const MAYBE_SPACE: u8 = 3;
+
+/// What rule 1 does with each byte.
+const RULE_1: [u8; 256] = {
+    let mut table = [KEEP; 256];
     let mut c = 0;
     while c < 256 {
-        table[c] = matches!(c as u8, b'{'..=b'~' | b'['..=b'`' | b' '..=b'&' | b'('..=b'+' | b':'..=b'@' | b'/');
+        table[c] = match c as u8 {
+            b'\t'..=b'\r' | 0x1c..=0x1f | b' ' => SPACE,
+            b'{'..=b'~' | b'['..=b'`' | b'!'..=b'&' | b'('..=b'+' | b':'..=b'@' | b'/' => PAD,
+            0xC2 | 0xE1 | 0xE2 | 0xE3 => MAYBE_SPACE,
+            _ => KEEP,
+        };
         c += 1;
     }
     table
 };
 
 /// `re.sub` of a two-character pattern over `text`, in place (`tmp` is
-/// scratch space), with no match starting before `from`: where
-/// `matches(a, b)` holds for the bytes at `i` and `i + 1`, they are replaced
-/// by `replace(a, b)` and the scan goes on at `i + 2`.
+/// scratch space): where `matches(a, b)` holds for the bytes at `i` and
+/// `i + 1`, they are replaced by `replace(a, b)` and the scan goes on at
+/// `i + 2`. Every match has one of the `needles` at byte `at` of the pair
+/// (0 or 1), so the scan jumps from one needle to the next (`memchr2`)
+/// and copies the bytes between whole: no other position can match. A
+/// text without needles is left alone.
 fn pair_rule(
     text: &mut Vec<u8>,
     tmp: &mut Vec<u8>,
-    from: usize,
+    needles: (u8, u8),
+    at: usize,
     matches: impl Fn(u8, u8) -> bool,
     replace: impl Fn(u8, u8) -> [u8; 4],
 ) {
+    let next = |from: usize| -> Option<usize> {
+        let from = (from + at).min(text.len());
+        memchr::memchr2(needles.0, needles.1, &text[from..]).map(|k| from + k - at)
+    };
+    let Some(mut candidate) = next(0) else { return };
     tmp.clear();
-    // Each match of two bytes writes four: at most twice the length.
-    tmp.resize(2 * text.len(), 0);
-    tmp[..from].copy_from_slice(&text[..from]);
-    let (mut i, mut w) = (from, from);
-    while i + 1 < text.len() {
-        let (a, b) = (text[i], text[i + 1]);
+    tmp.reserve(2 * text.len());
+    let mut i = 0;
+    // `candidate` >= `i`: the first position from `i` where a match can
+    // start; a pair needs a byte after it.
+    while candidate + 1 < text.len() {
+        tmp.extend_from_slice(&text[i..candidate]);
+        let (a, b) = (text[candidate], text[candidate + 1]);
         if matches(a, b) {
-            tmp[w..w + 4].copy_from_slice(&replace(a, b));
-            w += 4;
-            i += 2;
+            tmp.extend_from_slice(&replace(a, b));
+            i = candidate + 2;
         } else {
-            tmp[w] = a;
-            w += 1;
-            i += 1;
+            tmp.push(a);
+            i = candidate + 1;
+        }
+        match next(i) {
+            Some(c) => candidate = c,
+            None => break,
         }
     }
-    if i < text.len() {
-        tmp[w] = text[i];
-        w += 1;
-    }
-    tmp.truncate(w);
+    tmp.extend_from_slice(&text[i..]);
     std::mem::swap(text, tmp);
 }
 
 fn tokenize_13a(line: &str, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
-    // Copies only when there is something to replace (rarely).
+    // Copies only when there is something to replace (rarely); one scan
+    // for the three bytes the replacements start with tells.
+    if memchr::memchr3(b'<', b'\n', b'&', line.as_bytes()).is_none() {
+        return mteval_regexp(line, true, out, tmp);
+    }
     let mut s = std::borrow::Cow::Borrowed(line);
     if s.contains("<skipped>") {
         s = s.replace("<skipped>", "").into();
@@ -494,7 +531,8 @@ mod tests {
             (re(r"([0-9])(-)"), "$1 $2 "),
         ];
         let alphabet = [
-            'a', '1', '9', '.', ',', '-', ' ', ' ', 'é', '(', '"', '\t', '\u{a0}', '/',
+            'a', '1', '9', '.', ',', '-', ' ', ' ', 'é', '(', '"', '\t', '\u{a0}', '/', '\u{3000}',
+            'ア', '\u{1f}', '\u{85}', '\u{2009}',
         ];
         let mut state = 5u64;
         for _ in 0..20_000 {
@@ -507,6 +545,45 @@ mod tests {
                 .collect();
             let expected = python::normalize_spaces(&apply(&rules, &format!(" {line} ")));
             assert_eq!(BleuTokenizer::V13a.tokenize(&line), expected, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn tokens_into_separates_the_tokens_by_ascii_spaces_only() {
+        // Every whitespace kind (ASCII, information separators, the
+        // non-ASCII spaces by their lead bytes, and characters sharing
+        // those lead bytes), punctuation, digits and CJK, in every tokenizer.
+        let alphabet = [
+            'a', '1', '.', ',', '-', ' ', '\t', '\u{b}', '\u{1c}', '\u{85}', '\u{a0}', '\u{1680}',
+            '\u{2000}', '\u{200b}', '\u{2028}', '\u{202f}', '\u{205f}', '\u{3000}', 'ア', '、',
+            '中', 'é', '(', '&',
+        ];
+        let tokenizers = [
+            BleuTokenizer::V13a,
+            BleuTokenizer::Zh,
+            BleuTokenizer::Intl,
+            BleuTokenizer::Char,
+            BleuTokenizer::None,
+        ];
+        let (mut out, mut tmp) = (Vec::new(), Vec::new());
+        let mut state = 9u64;
+        for _ in 0..5_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let line: String = (0..(state >> 59) as usize)
+                .map(|k| alphabet[(state >> (k * 5 % 56)) as usize % alphabet.len()])
+                .collect();
+            for t in &tokenizers {
+                t.tokens_into(&line, &mut out, &mut tmp);
+                let split: Vec<&[u8]> = out
+                    .split(|&b| b == b' ')
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                let tokenized = t.tokenize(&line);
+                let expected: Vec<&[u8]> = python::split(&tokenized).map(str::as_bytes).collect();
+                assert_eq!(split, expected, "{t:?} {line:?}");
+            }
         }
     }
 
