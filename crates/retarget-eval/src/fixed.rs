@@ -29,40 +29,35 @@ pub fn push_fixed(out: &mut String, x: f64, digits: usize) {
         let _ = write!(out, "{x:.digits$}");
         return;
     };
-    // The digits from the right into a buffer: 2^128 has 39 digits, plus
-    // the point and the sign. u64 arithmetic when it fits (nearly always):
-    // u128 division is a library call.
-    let mut buffer = [0u8; 42];
-    let mut at = buffer.len();
-    let mut put = |b: u8| {
-        at -= 1;
-        buffer[at] = b;
-    };
-    // `digits` digits, the point, then the whole part (at least a 0).
-    macro_rules! put_digits {
-        ($q:expr) => {{
-            let mut q = $q;
-            for i in 0.. {
-                if i == digits && digits > 0 {
-                    put(b'.');
-                }
-                put(b'0' + (q % 10) as u8);
-                q /= 10;
-                if q == 0 && i >= digits {
-                    break;
-                }
-            }
-        }};
-    }
-    match u64::try_from(q) {
-        Ok(q) => put_digits!(q),
-        Err(_) => put_digits!(q),
-    }
     if x.is_sign_negative() {
-        put(b'-');
+        out.push('-');
     }
-    out.push_str(std::str::from_utf8(&buffer[at..]).expect("ASCII digits"));
+    // u64 arithmetic when it fits (nearly always): u128 division is a
+    // library call. The fraction's digits, zero-padded, are those of
+    // 10^digits + fraction after its leading 1 (`itoa` gives a `&str`
+    // without the UTF-8 check a byte buffer would need).
+    let scale = POW10[digits];
+    let mut buffer = itoa::Buffer::new();
+    let fraction = match u64::try_from(q) {
+        Ok(q) => {
+            out.push_str(buffer.format(q / scale));
+            q % scale
+        }
+        Err(_) => {
+            let scale = u128::from(scale);
+            out.push_str(buffer.format(q / scale));
+            (q % scale) as u64
+        }
+    };
+    if digits > 0 {
+        out.push('.');
+        out.push_str(&buffer.format(scale + fraction)[1..]);
+    }
 }
+
+/// 10^d for the digits formatted here (`pow` with a run-time exponent is a
+/// loop).
+const POW10: [u64; MAX_DIGITS + 1] = [1, 10, 100, 1_000, 10_000];
 
 /// `|x| × 10^digits` rounded half to even, when it is computed exactly here.
 fn scaled(x: f64, digits: usize) -> Option<u128> {
@@ -78,8 +73,6 @@ fn scaled(x: f64, digits: usize) -> Option<u128> {
     } else {
         (fraction | (1 << 52), exponent - 1075)
     };
-    // A table: `pow` with a run-time exponent is a loop of u128 products.
-    const POW10: [u64; MAX_DIGITS + 1] = [1, 10, 100, 1_000, 10_000];
     let n = mantissa * u128::from(POW10[digits]);
     if power >= 0 {
         // An integer: exact while it fits.
