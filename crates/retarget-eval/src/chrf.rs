@@ -207,7 +207,12 @@ impl Chrf {
             if self.word_order > 0 {
                 stats.extend(word_match_stats(hyp_words, &words(&r), self.word_order));
             }
-            let f = self.f_score(&stats);
+            // With one reference there is nothing to choose between.
+            let f = if references.len() == 1 {
+                0.0
+            } else {
+                self.f_score(&stats)
+            };
             if best.as_ref().is_none_or(|(b, _)| f > *b) {
                 best = Some((f, stats));
             }
@@ -267,7 +272,18 @@ impl Chrf {
 
     /// The metric's display name, e.g. `chrF2` or `chrF2++`.
     pub fn name(&self) -> String {
-        format!("chrF{}{}", self.beta, "+".repeat(self.word_order))
+        let mut name = String::new();
+        self.write_name(&mut name);
+        name
+    }
+
+    /// Appends [`Chrf::name`].
+    pub fn write_name(&self, out: &mut String) {
+        out.push_str("chrF");
+        out.push_str(itoa::Buffer::new().format(self.beta));
+        for _ in 0..self.word_order {
+            out.push('+');
+        }
     }
 
     /// sacrebleu's signature fields (without `nrefs` and `version`).

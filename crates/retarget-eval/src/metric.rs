@@ -108,9 +108,9 @@ impl Metric<'_> {
 
     /// One segment's statistics as a row of numbers.
     /// Appends the score of `stats` as [`Score::write_text`] writes it,
-    /// without building the [`Score`] (sentence-level scoring writes one
-    /// line per segment; BLEU's name and verbose string were two
-    /// allocations a line).
+    /// without building the [`Score`] for BLEU and chrF (sentence-level
+    /// scoring writes one line per segment; a name and a verbose string
+    /// were allocations a line).
     pub fn write_score(
         &self,
         stats: &Stats,
@@ -119,24 +119,34 @@ impl Metric<'_> {
         score_only: bool,
         out: &mut String,
     ) {
-        let Metric::Bleu(m) = self else {
-            return self
-                .score(stats, signature.clone())
-                .write_text(width, score_only, out);
-        };
-        let Stats::Bleu(s) = stats else {
-            unreachable!("statistics of this metric are scored")
-        };
-        let score = m.score(s);
-        if !score_only {
-            out.push_str("BLEU|");
+        let head = |out: &mut String| {
+            out.push('|');
             out.push_str(signature.as_str());
             out.push_str(" = ");
-        }
-        crate::fixed::push_fixed(out, score.score, width);
-        if !score_only {
-            out.push(' ');
-            score.write_verbose(out);
+        };
+        match (self, stats) {
+            (Metric::Bleu(m), Stats::Bleu(s)) => {
+                let score = m.score(s);
+                if !score_only {
+                    out.push_str("BLEU");
+                    head(out);
+                }
+                crate::fixed::push_fixed(out, score.score, width);
+                if !score_only {
+                    out.push(' ');
+                    score.write_verbose(out);
+                }
+            }
+            (Metric::Chrf(m), Stats::Chrf(s)) => {
+                if !score_only {
+                    m.write_name(out);
+                    head(out);
+                }
+                crate::fixed::push_fixed(out, m.f_score(s), width);
+            }
+            _ => self
+                .score(stats, signature.clone())
+                .write_text(width, score_only, out),
         }
     }
 
