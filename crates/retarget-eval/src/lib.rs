@@ -32,7 +32,7 @@ pub use error::{EvalError, Result};
 use bleu::Bleu;
 use chrf::Chrf;
 use corpus::ParallelText;
-use metric::Stats;
+use metric::{Metric, Stats};
 use score::{Score, Signature};
 use ter::Ter;
 
@@ -48,21 +48,56 @@ pub struct Metrics {
 }
 
 /// Corpus-level scores, in sacrebleu's order (BLEU, chrF, TER): each
-/// metric's segment statistics computed on all cores, added in order.
-pub fn corpus_scores(text: &ParallelText, metrics: &Metrics) -> Vec<Score> {
+/// metric's segment statistics computed on all cores and added up.
+pub fn corpus_scores<'t>(text: &'t ParallelText, metrics: &Metrics) -> Vec<Score> {
     let nrefs = text.references.len();
+    let segments = 0..text.hypotheses.len();
     metrics
         .all()
         .iter()
         .map(|metric| {
-            let stats: Vec<Stats> = (0..text.hypotheses.len())
-                .into_par_iter()
-                .map(|i| metric.stats(&text.hypotheses[i], &text.refs_of(i)))
-                .collect();
-            let mut total = metric.zero();
-            for s in &stats {
-                total.add(s);
-            }
+            // Each task reuses one list of its segment's references.
+            let stats_of = |refs: &mut Vec<&'t str>, i: usize| {
+                refs.clear();
+                refs.extend(text.references.iter().map(|r| r[i].as_str()));
+                metric.stats(&text.hypotheses[i], refs)
+            };
+            let total = if let Metric::Ter(_) = metric {
+                // TER's sums are of floats (average reference lengths):
+                // added in segment order, as sacrebleu adds them.
+                let stats: Vec<Stats> = segments
+                    .clone()
+                    .into_par_iter()
+                    .map_init(Vec::new, stats_of)
+                    .collect();
+                let mut total = metric.zero();
+                for s in &stats {
+                    total.add(s);
+                }
+                total
+            } else {
+                // BLEU's and chrF's are integer counts, the same in any
+                // order of addition: each thread adds up its own share
+                // (no statistics kept per segment).
+                segments
+                    .clone()
+                    .into_par_iter()
+                    .fold(
+                        || (Vec::new(), metric.zero()),
+                        |(mut refs, mut total), i| {
+                            total.add(&stats_of(&mut refs, i));
+                            (refs, total)
+                        },
+                    )
+                    .map(|(_, total)| total)
+                    .reduce(
+                        || metric.zero(),
+                        |mut a, b| {
+                            a.add(&b);
+                            a
+                        },
+                    )
+            };
             metric.score(&total, Signature::new(nrefs, metric.signature_fields()))
         })
         .collect()
