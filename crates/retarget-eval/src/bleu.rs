@@ -219,8 +219,20 @@ impl Bleu {
         self.tokenizer
             .tokens_into(python::rstrip(sent), &mut s.text, &mut s.tmp);
         // The tokens are separated by ASCII spaces only (`tokens_into`).
-        for token in s.text.split(|&b| b == b' ').filter(|t| !t.is_empty()) {
-            s.ids.push(s.vocab.id(token));
+        let text = &s.text[..];
+        let mut i = 0;
+        loop {
+            while i < text.len() && text[i] == b' ' {
+                i += 1;
+            }
+            if i == text.len() {
+                break;
+            }
+            let start = i;
+            while i < text.len() && text[i] != b' ' {
+                i += 1;
+            }
+            s.ids.push(s.vocab.id(&text[start..i]));
         }
         s.ends.push(s.ids.len());
     }

@@ -40,6 +40,7 @@ impl TokenTable {
     }
 
     /// The id of `token`, assigning the next one when it is new.
+    #[inline]
     pub fn id(&mut self, token: &[u8]) -> u32 {
         if 2 * (self.spans.len() + 1) > self.slots.len() {
             self.grow();
@@ -66,10 +67,14 @@ impl TokenTable {
     }
 
     /// The slot holding `token`, or the empty slot where it goes.
+    #[inline]
     fn slot_of(&self, token: &[u8]) -> usize {
-        use std::hash::BuildHasher;
+        use std::hash::{BuildHasher, Hasher};
         let mask = self.slots.len() - 1;
-        let mut slot = foldhash::fast::FixedState::default().hash_one(token) as usize & mask;
+        // The bytes alone (`hash_one` would hash a length prefix first).
+        let mut hasher = foldhash::fast::FixedState::default().build_hasher();
+        hasher.write(token);
+        let mut slot = hasher.finish() as usize & mask;
         loop {
             match self.slots[slot] {
                 0 => return slot,
