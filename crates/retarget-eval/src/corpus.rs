@@ -100,8 +100,10 @@ impl ParallelText {
         })
     }
 
-    /// The references of segment `i`.
-    pub fn refs_of(&self, i: usize) -> Vec<&str> {
-        self.references.iter().map(|r| r[i].as_str()).collect()
+    /// Puts the references of segment `i` into `refs` (cleared first; a
+    /// list reused from one segment to the next).
+    pub fn refs_into<'t>(&'t self, i: usize, refs: &mut Vec<&'t str>) {
+        refs.clear();
+        refs.extend(self.references.iter().map(|r| r[i].as_str()));
     }
 }

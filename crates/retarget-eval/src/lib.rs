@@ -58,8 +58,7 @@ pub fn corpus_scores<'t>(text: &'t ParallelText, metrics: &Metrics) -> Vec<Score
         .map(|metric| {
             // Each task reuses one list of its segment's references.
             let stats_of = |refs: &mut Vec<&'t str>, i: usize| {
-                refs.clear();
-                refs.extend(text.references.iter().map(|r| r[i].as_str()));
+                text.refs_into(i, refs);
                 metric.stats(&text.hypotheses[i], refs)
             };
             let total = if let Metric::Ter(_) = metric {
@@ -132,8 +131,7 @@ pub fn sentence_lines(
             let mut out = String::new();
             let mut refs = Vec::with_capacity(nrefs);
             for i in start..end {
-                refs.clear();
-                refs.extend(text.references.iter().map(|r| r[i].as_str()));
+                text.refs_into(i, &mut refs);
                 let stats = metric.stats(&text.hypotheses[i], &refs);
                 metric.write_score(&stats, &signature, width, score_only, &mut out);
                 out.push('\n');

@@ -205,7 +205,7 @@ fn mteval_regexp(line: &str, pad: bool, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
             out.extend_from_slice(&[b' ', c, b' ']);
             i += 1;
         } else {
-            // SPACE, or MAYBE_SPACE: a lead byte of a non-ASCII space.
+            // SPACE: whitespace, or a byte sharing a lead byte with it.
             let n = python::space_len(bytes, i);
             out.push(if n > 0 { b' ' } else { c });
             i += n.max(1);
@@ -247,10 +247,8 @@ const KEEP: u8 = 0;
 /// A byte of 13a's rule 1 `[\{-\~\[-\` -\&\(-\+\:-\@\/]` (ASCII
 /// punctuation and symbols; the space, also in the class, is [`SPACE`]).
 const PAD: u8 = 1;
-/// ASCII whitespace.
+/// A byte whitespace can start with (`python::may_start_space`).
 const SPACE: u8 = 2;
-/// A lead byte of some of the non-ASCII spaces (see `python::space_len`).
-const MAYBE_SPACE: u8 = 3;
 
 /// What rule 1 does with each byte.
 const RULE_1: [u8; 256] = {
@@ -258,9 +256,8 @@ const RULE_1: [u8; 256] = {
     let mut c = 0;
     while c < 256 {
         table[c] = match c as u8 {
-            b'\t'..=b'\r' | 0x1c..=0x1f | b' ' => SPACE,
+            b if python::may_start_space(b) => SPACE,
             b'{'..=b'~' | b'['..=b'`' | b'!'..=b'&' | b'('..=b'+' | b':'..=b'@' | b'/' => PAD,
-            0xC2 | 0xE1 | 0xE2 | 0xE3 => MAYBE_SPACE,
             _ => KEEP,
         };
         c += 1;

@@ -40,6 +40,14 @@ struct PySplit<'s> {
     pos: usize,
 }
 
+/// Whether a whitespace character (as [`is_py_space`] says) can start at
+/// byte `b` of UTF-8 text: ASCII whitespace and the lead bytes of the
+/// non-ASCII spaces (see [`space_len`]). Other bytes need no closer look.
+#[inline]
+pub const fn may_start_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3)
+}
+
 /// The byte length of the whitespace character (as [`is_py_space`] says)
 /// starting at byte `i` of UTF-8 text, or 0. The non-ASCII spaces are
 /// recognised by their bytes (U+0085 and U+00A0 are C2 85 and C2 A0,
@@ -86,9 +94,8 @@ impl Iterator for PySplit<'_> {
         }
         let start = self.pos;
         while self.pos < bytes.len() {
-            let b = bytes[self.pos];
-            // Fast path: printable ASCII and bytes that cannot start a space.
-            if (b > b' ' && b < 0x80) || (b >= 0x80 && !matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3)) {
+            // Fast path: bytes that cannot start a space.
+            if !may_start_space(bytes[self.pos]) {
                 self.pos += 1;
                 continue;
             }
