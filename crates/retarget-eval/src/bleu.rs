@@ -149,6 +149,91 @@ struct Scratch {
     /// The count tables for keys of 16-bit ids (a pair with fewer than
     /// 2^16 distinct tokens: nearly all).
     tables: KeyScratch<u64>,
+    /// Unigram and bigram counts of [`dense_matches`].
+    dense: Dense,
+}
+
+/// The most distinct tokens of a pair that [`dense_matches`] handles: its
+/// bigram array then has at most 128 × 128 counts (32 KiB).
+const DENSE_TOKENS: usize = 127;
+
+/// Counts indexed by token ids: per unigram, and per bigram at
+/// `first * width + second`; all zero between pairs.
+#[derive(Default)]
+struct Dense {
+    unigrams: Vec<u16>,
+    bigrams: Vec<u16>,
+}
+
+/// [`clipped_matches`] of one reference (`ids[..ref_end]`, fewer than 2^16
+/// tokens) and a hypothesis (the rest) with at most [`DENSE_TOKENS`]
+/// distinct tokens, `width` = their number + 1: unigrams and bigrams are
+/// counted in arrays indexed by their ids instead of a hash table (half of
+/// the table's work in sentence-level BLEU), trigrams and 4-grams in `table`.
+fn dense_matches(
+    ids: &[u32],
+    ref_end: usize,
+    width: usize,
+    dense: &mut Dense,
+    table: &mut KeyCounts<u64>,
+) -> [u64; MAX_NGRAM_ORDER] {
+    let (reference, hypothesis) = ids.split_at(ref_end);
+    dense.unigrams.resize(dense.unigrams.len().max(width), 0);
+    dense
+        .bigrams
+        .resize(dense.bigrams.len().max(width * width), 0);
+    let (unigrams, bigrams) = (&mut dense.unigrams[..], &mut dense.bigrams[..]);
+    table.clear();
+    table.reserve(2 * reference.len());
+    let mut key = 0u64;
+    let mut previous = 0;
+    for (i, &id) in reference.iter().enumerate() {
+        let id = id as usize;
+        key = key.push(id as u32);
+        unigrams[id] += 1;
+        if i >= 1 {
+            bigrams[previous * width + id] += 1;
+        }
+        if i >= 2 {
+            table.add(key.last(3));
+        }
+        if i >= 3 {
+            table.add(key.last(4));
+        }
+        previous = id;
+    }
+    let mut correct = [0u64; MAX_NGRAM_ORDER];
+    let take = |count: &mut u16| {
+        let taken = *count > 0;
+        *count -= u16::from(taken);
+        u64::from(taken)
+    };
+    key = 0;
+    for (i, &id) in hypothesis.iter().enumerate() {
+        let id = id as usize;
+        key = key.push(id as u32);
+        correct[0] += take(&mut unigrams[id]);
+        if i >= 1 {
+            correct[1] += take(&mut bigrams[previous * width + id]);
+        }
+        if i >= 2 {
+            correct[2] += u64::from(table.take(key.last(3)));
+        }
+        if i >= 3 {
+            correct[3] += u64::from(table.take(key.last(4)));
+        }
+        previous = id;
+    }
+    // Back to zero: only the reference's unigrams and bigrams were raised.
+    for (i, &id) in reference.iter().enumerate() {
+        let id = id as usize;
+        unigrams[id] = 0;
+        if i >= 1 {
+            bigrams[previous * width + id] = 0;
+        }
+        previous = id;
+    }
+    correct
 }
 
 /// Tables of [`clipped_matches`] for one key type.
@@ -246,7 +331,18 @@ impl Bleu {
             for side in references.iter().chain([&hypothesis]) {
                 self.number(side, s);
             }
-            let correct = if s.vocab.len() < 1 << u64::ID_BITS {
+            let correct = if s.vocab.len() <= DENSE_TOKENS
+                && s.ends.len() == 2
+                && s.ends[0] < usize::from(u16::MAX)
+            {
+                dense_matches(
+                    &s.ids,
+                    s.ends[0],
+                    s.vocab.len() + 1,
+                    &mut s.dense,
+                    &mut s.tables.max,
+                )
+            } else if s.vocab.len() < 1 << u64::ID_BITS {
                 clipped_matches(&s.ids, &s.ends, &mut s.tables)
             } else {
                 clipped_matches::<u128>(&s.ids, &s.ends, &mut KeyScratch::default())
@@ -433,10 +529,17 @@ mod tests {
             (state >> 33) % below
         };
         let bleu = Bleu::default();
-        for _ in 0..3000 {
+        // Four words in short sentences (one reference: the arrays of
+        // `dense_matches`), and 300 in long ones (more than DENSE_TOKENS
+        // distinct tokens: the hash tables).
+        let words: Vec<&'static str> = (0..300)
+            .map(|i| &*Box::leak(format!("w{i}").into_boxed_str()))
+            .collect();
+        for round in 0..3300 {
+            let (vocab, length) = if round < 3000 { (4, 13) } else { (300, 400) };
             let sentence = |draw: &mut dyn FnMut(u64) -> u64| -> Vec<&'static str> {
-                (0..draw(13))
-                    .map(|_| ["a", "b", "c", "d"][draw(4) as usize])
+                (0..draw(length))
+                    .map(|_| words[draw(vocab) as usize])
                     .collect()
             };
             let hyp = sentence(&mut draw);
