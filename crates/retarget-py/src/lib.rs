@@ -13,6 +13,7 @@ mod errors;
 mod langid;
 mod metrics;
 mod models;
+mod texts;
 
 use pyo3::prelude::*;
 

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 use pyo3::IntoPyObjectExt;
 use rayon::prelude::*;
 use retarget_eval::bleu::{Bleu, BleuStats, Smoothing, MAX_NGRAM_ORDER};
@@ -17,6 +18,7 @@ use retarget_eval::ter::Ter;
 use retarget_eval::Metrics;
 
 use crate::errors::{bad_input, to_py};
+use crate::texts::{score_pairs, Strings, Texts};
 
 /// One configured metric (BLEU, chrF/chrF++ or TER).
 #[pyclass(frozen, module = "retarget._native")]
@@ -48,9 +50,8 @@ impl Metric {
     }
 
     /// Statistics of one segment as sacrebleu lays them out.
-    fn row(&self, hypothesis: &str, references: &[String]) -> Vec<f64> {
-        let refs: Vec<&str> = references.iter().map(String::as_str).collect();
-        match self.metric().stats(hypothesis, &refs) {
+    fn row(&self, hypothesis: &str, references: &[&str]) -> Vec<f64> {
+        match self.metric().stats(hypothesis, references) {
             Stats::Bleu(s) => s.row(self.order),
             Stats::Chrf(s) => s.iter().flatten().map(|&v| v as f64).collect(),
             Stats::Ter(s) => vec![s.edits, s.ref_len],
@@ -96,32 +97,16 @@ impl Metric {
 
     /// The score of one segment, from its statistics directly (what
     /// [`Metric::score_of`] gives for its [`Metric::row`], without the row).
-    fn sentence_score(&self, hypothesis: &str, references: &[String]) -> f64 {
+    fn sentence_score(&self, hypothesis: &str, references: &[&str]) -> f64 {
         use retarget_eval::metric::Metric as M;
         let metric = self.metric();
-        let stats = match references {
-            [one] => metric.stats(hypothesis, &[one.as_str()]),
-            _ => {
-                let refs: Vec<&str> = references.iter().map(String::as_str).collect();
-                metric.stats(hypothesis, &refs)
-            }
-        };
-        match (metric, stats) {
+        match (metric, metric.stats(hypothesis, references)) {
             (M::Bleu(bleu), Stats::Bleu(s)) => bleu.score_upto(&s, self.order).score,
             (M::Chrf(chrf), Stats::Chrf(s)) => chrf.f_score(&s),
             (M::Ter(_), Stats::Ter(s)) => metric.score_of_sums(&[s.edits, s.ref_len]),
             _ => unreachable!("statistics of this metric"),
         }
     }
-}
-
-/// Each hypothesis' reference, or each hypothesis' list of references.
-#[derive(FromPyObject)]
-pub enum References {
-    /// One reference per hypothesis.
-    One(Vec<String>),
-    /// A list of references per hypothesis.
-    Many(Vec<Vec<String>>),
 }
 
 fn same_length(what: &str, a: usize, b: usize) -> PyResult<()> {
@@ -237,10 +222,12 @@ impl Metric {
     fn stats(
         &self,
         py: Python<'_>,
-        hypotheses: Vec<String>,
-        references: Vec<Vec<String>>,
+        hypotheses: Texts<'_>,
+        references: Vec<Texts<'_>>,
     ) -> PyResult<Py<PyAny>> {
         same_length("stats", hypotheses.len(), references.len())?;
+        let references: Vec<&[&str]> = references.iter().map(Texts::as_slice).collect();
+        let hypotheses = hypotheses.as_slice();
         let rows: Vec<Vec<f64>> = py.detach(|| {
             hypotheses
                 .par_iter()
@@ -269,31 +256,48 @@ impl Metric {
     fn sentence_scores(
         &self,
         py: Python<'_>,
-        hypotheses: Vec<String>,
-        references: References,
+        hypotheses: &Bound<'_, PyAny>,
+        references: &Bound<'_, PyAny>,
     ) -> PyResult<Vec<f64>> {
-        let n = match &references {
-            References::One(r) => r.len(),
-            References::Many(r) => r.len(),
+        let argument = |what: &str, e: PyErr| {
+            PyErr::from_type(e.get_type(py), format!("{what}: {}", e.value(py)))
         };
-        same_length("sentence_scores", hypotheses.len(), n)?;
-        Ok(py.detach(|| match &references {
-            References::One(refs) => hypotheses
+        let hyps = Strings::new(hypotheses.as_borrowed(), "hypotheses")?;
+        let one = match references.len() {
+            Ok(0) => true,
+            _ => references
+                .get_item(0)
+                .is_ok_and(|r| r.is_instance_of::<PyString>()),
+        };
+        if one {
+            let refs = Strings::new(references.as_borrowed(), "references")?;
+            same_length("sentence_scores", hyps.len(), refs.len())?;
+            return score_pairs(py, &hyps, &refs, |h, r| {
+                self.sentence_score(h, std::slice::from_ref(&r))
+            });
+        }
+        let hypotheses: Texts<'_> = hypotheses
+            .extract()
+            .map_err(|e| argument("hypotheses", e))?;
+        let refs: Vec<Texts<'_>> = references
+            .extract()
+            .map_err(|e| argument("references", e))?;
+        same_length("sentence_scores", hypotheses.len(), refs.len())?;
+        let hypotheses = hypotheses.as_slice();
+        let refs: Vec<&[&str]> = refs.iter().map(Texts::as_slice).collect();
+        Ok(py.detach(|| {
+            hypotheses
                 .par_iter()
-                .zip(refs)
-                .map(|(h, r)| self.sentence_score(h, std::slice::from_ref(r)))
-                .collect(),
-            References::Many(refs) => hypotheses
-                .par_iter()
-                .zip(refs)
+                .zip(&refs)
                 .map(|(h, r)| self.sentence_score(h, r))
-                .collect(),
+                .collect()
         }))
     }
 
     /// `matrix[i][j]`: hypothesis i scored against hypothesis j as its one
     /// reference (MBR's utility matrix), on all cores.
-    fn pairwise(&self, py: Python<'_>, hypotheses: Vec<String>) -> Vec<Vec<f64>> {
+    fn pairwise(&self, py: Python<'_>, hypotheses: Texts<'_>) -> Vec<Vec<f64>> {
+        let hypotheses = hypotheses.as_slice();
         py.detach(|| {
             hypotheses
                 .par_iter()

@@ -111,6 +111,29 @@ def test_sentence_scores(corpora, kind, flags, kwargs):
     assert close(single, [m_ref.sentence_score(h, [refs[0][i]]).score for i, h in enumerate(hyps)])
 
 
+def test_sentence_scores_of_many_pairs(corpora):
+    # Past one task's 4,096 pairs: the strings are read while earlier
+    # chunks are scored; a list and a tuple (read by index), ASCII and not.
+    hyps, refs = corpora["generated"]
+    pairs = [(h + extra, r) for extra in ["", " é", " Ünïcödé ✓"] for h, r in zip(hyps, refs[0])]
+    pairs = (pairs * (10_000 // len(pairs) + 1))[:10_000]
+    hyps, refs = [h for h, _ in pairs], [r for _, r in pairs]
+    for m_ref, m_rs in [(ref.BLEU(effective_order=True), rs.BLEU(effective_order=True)), (ref.CHRF(), rs.CHRF())]:
+        expected = [m_ref.sentence_score(h, [r]).score for h, r in pairs]
+        assert close(m_rs.sentence_scores(hyps, refs), expected)
+        assert close(m_rs.sentence_scores(tuple(hyps), tuple(refs)), expected)
+    bleu = rs.BLEU()
+    for bad in [b"bytes", None, 3]:
+        with pytest.raises(TypeError, match="item 9000"):
+            bleu.sentence_scores(hyps[:9000] + [bad] + hyps[9001:], refs)
+        with pytest.raises(TypeError, match="references: item 5000"):
+            bleu.sentence_scores(hyps, refs[:5000] + [bad] + refs[5001:])
+    with pytest.raises(UnicodeEncodeError):
+        bleu.sentence_scores(hyps, refs[:7000] + ["\udcff"] + refs[7001:])
+    with pytest.raises(TypeError):
+        bleu.sentence_scores(hyps, "one string")
+
+
 def test_pairwise(corpora):
     hyps = corpora["generated"][0][:40]
     for kind, kwargs in [("chrf", {}), ("chrf", {"word_order": 2}), ("bleu", {}), ("ter", {})]:
