@@ -267,7 +267,10 @@ class Metric(metaclass=ABCMeta):
                         references: Sequence) -> List[float]:
         """retarget's addition: the sentence-level score of every hypothesis,
         on all cores. ``references`` is one reference string per hypothesis,
-        or reference streams as :meth:`corpus_score` takes them."""
+        or reference streams as :meth:`corpus_score` takes them. The strings
+        are read as UTF-8 in place: on Python 3.10 and later, a non-ASCII
+        string keeps its UTF-8 encoding (made once, as ``str.encode`` would)
+        for as long as it lives."""
         if not _is_sequence(hypotheses):
             raise TypeError(f"hypotheses: expected a sequence of str, got {type(hypotheses).__name__}")
         if _is_sequence(references) and references and isinstance(references[0], str):
