@@ -301,24 +301,17 @@ impl Bleu {
         } else {
             sent
         };
+        let Scratch {
+            text,
+            tmp,
+            vocab,
+            ids,
+            ..
+        } = s;
         self.tokenizer
-            .tokens_into(python::rstrip(sent), &mut s.text, &mut s.tmp);
-        // The tokens are separated by ASCII spaces only (`tokens_into`).
-        let text = &s.text[..];
-        let mut i = 0;
-        loop {
-            while i < text.len() && text[i] == b' ' {
-                i += 1;
-            }
-            if i == text.len() {
-                break;
-            }
-            let start = i;
-            while i < text.len() && text[i] != b' ' {
-                i += 1;
-            }
-            s.ids.push(s.vocab.id(&text[start..i]));
-        }
+            .for_each_token(python::rstrip(sent), text, tmp, |token| {
+                ids.push(vocab.id(token))
+            });
         s.ends.push(s.ids.len());
     }
 

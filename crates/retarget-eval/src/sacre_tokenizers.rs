@@ -127,6 +127,29 @@ impl BleuTokenizer {
     /// their spaced text before the final `' '.join(line.split())`, without
     /// a copy per rule: BLEU splits the text again anyway, and
     /// sentence-level BLEU calls this twice a segment.
+    /// Calls `f` with each token of [`BleuTokenizer::tokens_into`], in
+    /// order (`out` and `tmp` are scratch space). 13a lines with nothing
+    /// for its first rules to replace (no `<`, `&` or newline: nearly all)
+    /// are scanned once by [`scan_13a`], which hands out the tokens as
+    /// slices of the line itself: no spaced copy to write and split again.
+    pub fn for_each_token(
+        &self,
+        line: &str,
+        out: &mut Vec<u8>,
+        tmp: &mut Vec<u8>,
+        mut f: impl FnMut(&[u8]),
+    ) {
+        if matches!(self, BleuTokenizer::V13a)
+            && memchr::memchr3(b'<', b'\n', b'&', line.as_bytes()).is_none()
+        {
+            return scan_13a(line.as_bytes(), f);
+        }
+        self.tokens_into(line, out, tmp);
+        for token in out.split(|&b| b == b' ').filter(|t| !t.is_empty()) {
+            f(token);
+        }
+    }
+
     pub fn tokens_into(&self, line: &str, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
         match self {
             BleuTokenizer::V13a => tokenize_13a(line, out, tmp),
@@ -141,6 +164,150 @@ impl BleuTokenizer {
             }
         }
     }
+}
+
+/// What [`scan_13a`] does at each byte: [`KEEP`], [`PAD`] and [`SPACE`] as
+/// in rule 1, [`DOT`] for `.` and `,` (rules 2 and 3), [`DASH`] for `-`
+/// (rule 4).
+const SCAN: [u8; 256] = {
+    let mut table = RULE_1;
+    table[b'.' as usize] = DOT;
+    table[b',' as usize] = DOT;
+    table[b'-' as usize] = DASH;
+    table
+};
+/// `.` or `,` in [`SCAN`].
+const DOT: u8 = 3;
+/// `-` in [`SCAN`].
+const DASH: u8 = 4;
+
+/// The tokens of 13a (rules 1–4 and the final split) of a line that holds
+/// no `<`, `&` or newline, as slices of the line. Every rule only inserts
+/// spaces (rule 1 also turns whitespace into spaces), so the tokens are the
+/// line's characters cut at some gaps, and each rule's cuts are local:
+/// rule 1 cuts around its punctuation and at whitespace; rule 4 (`([0-9])(-)`)
+/// after a digit followed by `-` and after that `-` (no rule puts a space
+/// between a digit and a `-`, so the pair is the same in the line); rules 2
+/// and 3 act on a run of `.`/`,` and the characters on either side, and
+/// only whether those are digits matters (`.` and `,` are one class in
+/// both, and a space, a letter or rule 1's padding are all "not a digit"),
+/// so the cuts of a run come from [`run_cuts`].
+fn scan_13a(b: &[u8], mut f: impl FnMut(&[u8])) {
+    let mut emit = |start: usize, end: usize| {
+        if start < end {
+            f(&b[start..end]);
+        }
+    };
+    let mut start = 0;
+    let mut i = 0;
+    loop {
+        // Most bytes are kept: skip them in one tight loop.
+        i += b[i..]
+            .iter()
+            .position(|&c| SCAN[c as usize] != KEEP)
+            .unwrap_or(b.len() - i);
+        let Some(&c) = b.get(i) else { break };
+        match SCAN[c as usize] {
+            KEEP => unreachable!("kept bytes are skipped above"),
+            PAD => {
+                emit(start, i);
+                emit(i, i + 1);
+                i += 1;
+                start = i;
+            }
+            SPACE => match python::space_len(b, i) {
+                0 => i += 1,
+                n => {
+                    emit(start, i);
+                    i += n;
+                    start = i;
+                }
+            },
+            DASH => {
+                if i > 0 && b[i - 1].is_ascii_digit() {
+                    emit(start, i);
+                    emit(i, i + 1);
+                    start = i + 1;
+                }
+                i += 1;
+            }
+            _ => {
+                let end = i + b[i..]
+                    .iter()
+                    .take_while(|&&c| SCAN[c as usize] == DOT)
+                    .count();
+                let before = i > 0 && b[i - 1].is_ascii_digit();
+                let after = b.get(end).is_some_and(u8::is_ascii_digit);
+                run_cuts(end - i, before, after, |k| {
+                    emit(start, i + k);
+                    start = i + k;
+                });
+                i = end;
+            }
+        }
+    }
+    emit(start, b.len());
+}
+
+/// Runs of `.`/`,` up to this long have their cuts computed once.
+const SHORT_RUN: usize = 16;
+
+/// Calls `cut(k)` for each gap of a run of `len` dots or commas where 13a
+/// puts a space: gap `k` lies before the run's character `k` (gap 0 between
+/// the character before the run and the run, gap `len` after the run).
+/// `before` and `after` say whether the characters on either side are
+/// digits. The cuts are those of rules 2 and 3 applied to the run and its
+/// two neighbours ([`simulate_run`]), kept in a table for short runs.
+fn run_cuts(len: usize, before: bool, after: bool, mut cut: impl FnMut(usize)) {
+    static SHORT: LazyLock<Vec<u32>> = LazyLock::new(|| {
+        let mut masks = Vec::with_capacity(4 * (SHORT_RUN + 1));
+        for len in 0..=SHORT_RUN {
+            for (before, after) in [(false, false), (false, true), (true, false), (true, true)] {
+                let cuts = simulate_run(len, before, after);
+                masks.push(cuts.iter().rev().fold(0u32, |m, &c| m << 1 | u32::from(c)));
+            }
+        }
+        masks
+    });
+    if len <= SHORT_RUN {
+        let mut mask = SHORT[4 * len + 2 * usize::from(before) + usize::from(after)];
+        while mask != 0 {
+            cut(mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+    } else {
+        for (k, _) in simulate_run(len, before, after)
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c)
+        {
+            cut(k);
+        }
+    }
+}
+
+/// Rules 2 and 3 of [`mteval_regexp`] applied to `len` dots between a
+/// digit or a letter (`before`) and a digit or a letter (`after`): for
+/// each of the `len + 1` gaps between those characters, whether a space
+/// was put there.
+fn simulate_run(len: usize, before: bool, after: bool) -> Vec<bool> {
+    let side = |digit: bool| if digit { b'0' } else { b'a' };
+    let mut text = vec![side(before)];
+    text.extend(std::iter::repeat_n(b'.', len));
+    text.push(side(after));
+    let mut tmp = Vec::new();
+    rules_2_and_3(&mut text, &mut tmp);
+    let mut cuts = Vec::with_capacity(len + 1);
+    let mut spaced = false;
+    for &c in &text[1..] {
+        if c == b' ' {
+            spaced = true;
+        } else {
+            cuts.push(spaced);
+            spaced = false;
+        }
+    }
+    cuts
 }
 
 fn re(pattern: &str) -> Regex {
@@ -177,7 +344,6 @@ fn apply(rules: &[(Regex, &str)], line: &str) -> String {
 /// character replaced by an ASCII space; it is valid UTF-8, as the spaces
 /// go next to ASCII characters only.
 fn mteval_regexp(line: &str, pad: bool, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
-    let is_dot_comma = |c: u8| c == b'.' || c == b',';
     // Rule 1, with the line padded when asked (a space on each side, which
     // rule 2 sees before a leading '.'). A space becomes one space, not
     // three: the rules after it see a space next to a character either way,
@@ -216,22 +382,7 @@ fn mteval_regexp(line: &str, pad: bool, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
     }
     // Rules 2 and 3 match at a '.' or ',' (the second and first byte of the
     // pair), rule 4 at a '-' (the second).
-    pair_rule(
-        out,
-        tmp,
-        (b'.', b','),
-        1,
-        |a, b| !a.is_ascii_digit() && is_dot_comma(b),
-        |a, b| [a, b' ', b, b' '],
-    );
-    pair_rule(
-        out,
-        tmp,
-        (b'.', b','),
-        0,
-        |a, b| is_dot_comma(a) && !b.is_ascii_digit(),
-        |a, b| [b' ', a, b' ', b],
-    );
+    rules_2_and_3(out, tmp);
     pair_rule(
         out,
         tmp,
@@ -239,6 +390,28 @@ fn mteval_regexp(line: &str, pad: bool, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
         1,
         |a, b| a.is_ascii_digit() && b == b'-',
         |a, b| [a, b' ', b, b' '],
+    );
+}
+
+/// Rules 2 (`([^0-9])([\.,])` → `\1 \2 `) and 3 (`([\.,])([^0-9])` →
+/// ` \1 \2`) of [`mteval_regexp`], in place.
+fn rules_2_and_3(text: &mut Vec<u8>, tmp: &mut Vec<u8>) {
+    let is_dot_comma = |c: u8| c == b'.' || c == b',';
+    pair_rule(
+        text,
+        tmp,
+        (b'.', b','),
+        1,
+        |a, b| !a.is_ascii_digit() && is_dot_comma(b),
+        |a, b| [a, b' ', b, b' '],
+    );
+    pair_rule(
+        text,
+        tmp,
+        (b'.', b','),
+        0,
+        |a, b| is_dot_comma(a) && !b.is_ascii_digit(),
+        |a, b| [b' ', a, b' ', b],
     );
 }
 
@@ -542,6 +715,54 @@ mod tests {
                 .collect();
             let expected = python::normalize_spaces(&apply(&rules, &format!(" {line} ")));
             assert_eq!(BleuTokenizer::V13a.tokenize(&line), expected, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn for_each_token_gives_the_tokens_of_tokenize() {
+        // Runs of dots and commas of every length around digits and
+        // letters (the table's runs and longer ones), dashes after digits,
+        // rule 1's punctuation, whitespace of every kind, non-ASCII text,
+        // and the bytes that send a line to the full path (`<`, `&`, newline).
+        let alphabet = [
+            '.', ',', '.', '-', '1', '9', 'a', ' ', '(', '"', 'é', '\u{a0}', '\u{3000}', 'ア',
+            '\t', '\u{85}', '\u{2009}', '\u{1f}', '/', '\'',
+        ];
+        let rare = ['<', '&', '\n'];
+        let (mut out, mut tmp) = (Vec::new(), Vec::new());
+        let mut state = 11u64;
+        let mut lines: Vec<String> = Vec::new();
+        for round in 0..40_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (state >> 58) as usize;
+            let mut chars: Vec<char> = (0..len)
+                .map(|k| alphabet[(state >> (k * 5 % 53)) as usize % alphabet.len()])
+                .collect();
+            if round % 50 == 0 {
+                chars.insert(len / 2, rare[round / 50 % 3]);
+            }
+            lines.push(chars.into_iter().collect());
+        }
+        for dots in [17, 20, 40] {
+            for (a, b) in [("1", "2"), ("a", "b"), ("1", "b"), ("a", "2"), ("", "")] {
+                lines.push(format!("x {a}{}{b} y", ".".repeat(dots)));
+                lines.push(format!("{a}{}{b}", ",.".repeat(dots / 2)));
+            }
+        }
+        for line in &lines {
+            let expected: Vec<String> = BleuTokenizer::V13a
+                .tokenize(line)
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect();
+            let mut tokens = Vec::new();
+            BleuTokenizer::V13a.for_each_token(line, &mut out, &mut tmp, |t| {
+                tokens.push(String::from_utf8(t.to_vec()).expect("UTF-8 token"))
+            });
+            assert_eq!(tokens, expected, "{line:?}");
         }
     }
 
