@@ -167,19 +167,29 @@ impl BleuTokenizer {
 }
 
 /// What [`scan_13a`] does at each byte: [`KEEP`], [`PAD`] and [`SPACE`] as
-/// in rule 1, [`DOT`] for `.` and `,` (rules 2 and 3), [`DASH`] for `-`
-/// (rule 4).
+/// in rule 1 (but [`BLANK`] for ASCII whitespace), [`DOT`] for `.` and `,`
+/// (rules 2 and 3), [`DASH`] for `-` (rule 4).
 const SCAN: [u8; 256] = {
     let mut table = RULE_1;
     table[b'.' as usize] = DOT;
     table[b',' as usize] = DOT;
     table[b'-' as usize] = DASH;
+    // The ASCII bytes whitespace starts with are whitespace themselves.
+    let mut c = 0;
+    while c < 128 {
+        if python::may_start_space(c as u8) {
+            table[c] = BLANK;
+        }
+        c += 1;
+    }
     table
 };
 /// `.` or `,` in [`SCAN`].
 const DOT: u8 = 3;
 /// `-` in [`SCAN`].
 const DASH: u8 = 4;
+/// An ASCII whitespace byte in [`SCAN`] (one byte, always a space).
+const BLANK: u8 = 5;
 
 /// The tokens of 13a (rules 1–4 and the final split) of a line that holds
 /// no `<`, `&` or newline, as slices of the line. Every rule only inserts
@@ -212,6 +222,11 @@ fn scan_13a(b: &[u8], mut f: impl FnMut(&[u8])) {
             PAD => {
                 emit(start, i);
                 emit(i, i + 1);
+                i += 1;
+                start = i;
+            }
+            BLANK => {
+                emit(start, i);
                 i += 1;
                 start = i;
             }
