@@ -120,17 +120,10 @@ impl BleuTokenizer {
         }
     }
 
-    /// Writes into `out` (cleared first) the tokens of
-    /// [`BleuTokenizer::tokenize`] separated by ASCII spaces, one or more,
-    /// and no other whitespace: splitting `out` at b' ' (dropping empty
-    /// pieces) gives the tokens. `tmp` is scratch space. 13a and zh write
-    /// their spaced text before the final `' '.join(line.split())`, without
-    /// a copy per rule: BLEU splits the text again anyway, and
-    /// sentence-level BLEU calls this twice a segment.
     /// Calls `f` with each token of [`BleuTokenizer::tokens_into`], in
     /// order (`out` and `tmp` are scratch space). 13a lines with nothing
     /// for its first rules to replace (no `<`, `&` or newline: nearly all)
-    /// are scanned once by [`scan_13a`], which hands out the tokens as
+    /// are scanned once (`scan_13a`), which hands out the tokens as
     /// slices of the line itself: no spaced copy to write and split again.
     pub fn for_each_token(
         &self,
@@ -150,6 +143,13 @@ impl BleuTokenizer {
         }
     }
 
+    /// Writes into `out` (cleared first) the tokens of
+    /// [`BleuTokenizer::tokenize`] separated by ASCII spaces, one or more,
+    /// and no other whitespace: splitting `out` at b' ' (dropping empty
+    /// pieces) gives the tokens. `tmp` is scratch space. 13a and zh write
+    /// their spaced text before the final `' '.join(line.split())`, without
+    /// a copy per rule (BLEU splits the text again anyway, through
+    /// [`BleuTokenizer::for_each_token`] where 13a's single scan cannot serve).
     pub fn tokens_into(&self, line: &str, out: &mut Vec<u8>, tmp: &mut Vec<u8>) {
         match self {
             BleuTokenizer::V13a => tokenize_13a(line, out, tmp),
