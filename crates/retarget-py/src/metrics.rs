@@ -259,9 +259,6 @@ impl Metric {
         hypotheses: &Bound<'_, PyAny>,
         references: &Bound<'_, PyAny>,
     ) -> PyResult<Vec<f64>> {
-        let argument = |what: &str, e: PyErr| {
-            PyErr::from_type(e.get_type(py), format!("{what}: {}", e.value(py)))
-        };
         let hyps = Strings::new(hypotheses.as_borrowed(), "hypotheses")?;
         let one = match references.len() {
             Ok(0) => true,
@@ -276,12 +273,15 @@ impl Metric {
                 self.sentence_score(h, std::slice::from_ref(&r))
             });
         }
-        let hypotheses: Texts<'_> = hypotheses
-            .extract()
-            .map_err(|e| argument("hypotheses", e))?;
-        let refs: Vec<Texts<'_>> = references
-            .extract()
-            .map_err(|e| argument("references", e))?;
+        let hypotheses = Texts::read(hypotheses.as_borrowed(), "hypotheses")?;
+        let refs = (0..references.len()?)
+            .map(|i| {
+                Texts::read(
+                    references.get_item(i)?.as_borrowed(),
+                    &format!("references[{i}]"),
+                )
+            })
+            .collect::<PyResult<Vec<_>>>()?;
         same_length("sentence_scores", hypotheses.len(), refs.len())?;
         let hypotheses = hypotheses.as_slice();
         let refs: Vec<&[&str]> = refs.iter().map(Texts::as_slice).collect();

@@ -103,14 +103,16 @@ pub struct Strings<'a, 'py> {
     /// `seq` when it is a list (read by index, with prefetching).
     list: Option<Borrowed<'a, 'py, PyList>>,
     len: usize,
-    /// The argument's name for errors (`hypotheses: item 3: …`), or "".
-    what: &'static str,
+    /// Put before errors: the argument's name (`hypotheses: item 3: …`),
+    /// or nothing.
+    prefix: String,
 }
 
 impl<'a, 'py> Strings<'a, 'py> {
-    /// `seq` (the argument `what`) as a sequence of strings (a single `str`
-    /// or `bytes` is refused: it would read as a sequence of characters).
-    pub fn new(seq: Borrowed<'a, 'py, PyAny>, what: &'static str) -> PyResult<Self> {
+    /// `seq` (the argument `what`, or "" for none) as a sequence of strings
+    /// (a single `str` or `bytes` is refused: it would read as a sequence
+    /// of characters).
+    pub fn new(seq: Borrowed<'a, 'py, PyAny>, what: &str) -> PyResult<Self> {
         let prefix = if what.is_empty() {
             String::new()
         } else {
@@ -133,7 +135,7 @@ impl<'a, 'py> Strings<'a, 'py> {
             seq,
             list,
             len,
-            what,
+            prefix,
         })
     }
 
@@ -166,13 +168,9 @@ impl<'a, 'py> Strings<'a, 'py> {
         let text = item.cast_into::<PyString>().map_err(|e| {
             let item = e.into_inner();
             let kind = item.get_type().name().map(|n| n.to_string());
-            let prefix = if self.what.is_empty() {
-                String::new()
-            } else {
-                format!("{}: ", self.what)
-            };
             PyTypeError::new_err(format!(
-                "{prefix}item {i}: expected str, got {}",
+                "{}item {i}: expected str, got {}",
+                self.prefix,
                 kind.as_deref().unwrap_or("?")
             ))
         })?;
@@ -182,11 +180,12 @@ impl<'a, 'py> Strings<'a, 'py> {
     }
 }
 
-impl<'a, 'py> FromPyObject<'a, 'py> for Texts<'py> {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let strings = Strings::new(obj, "")?;
+impl<'py> Texts<'py> {
+    /// Every string of `seq` (the argument `what`, named in type errors;
+    /// other errors, such as a lone surrogate's `UnicodeEncodeError`, are
+    /// raised as they are).
+    pub fn read(seq: Borrowed<'_, 'py, PyAny>, what: &str) -> PyResult<Self> {
+        let strings = Strings::new(seq, what)?;
         let mut owners = Vec::with_capacity(strings.len());
         let utf8 = (0..strings.len())
             .map(|i| strings.read(i, &mut owners))
@@ -195,6 +194,15 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Texts<'py> {
             _owners: owners,
             utf8,
         })
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Texts<'py> {
+    type Error = PyErr;
+
+    /// [`Texts::read`] without a name (PyO3 names the argument).
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Texts::read(obj, "")
     }
 }
 

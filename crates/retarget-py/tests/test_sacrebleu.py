@@ -130,6 +130,11 @@ def test_sentence_scores_of_many_pairs(corpora):
             bleu.sentence_scores(hyps, refs[:5000] + [bad] + refs[5001:])
     with pytest.raises(UnicodeEncodeError):
         bleu.sentence_scores(hyps, refs[:7000] + ["\udcff"] + refs[7001:])
+    # References as lists per hypothesis: the same exception types.
+    with pytest.raises(UnicodeEncodeError):
+        bleu.sentence_scores(["a"], [["\udcff"]])
+    with pytest.raises(UnicodeEncodeError):
+        bleu.sentence_scores(["\udcff"], [["x"]])
     with pytest.raises(TypeError):
         bleu.sentence_scores(hyps, "one string")
 
