@@ -211,11 +211,9 @@ fn scan_13a(b: &[u8], mut f: impl FnMut(&[u8])) {
     let mut start = 0;
     let mut i = 0;
     loop {
-        // Most bytes are kept: skip them in one tight loop.
-        i += b[i..]
-            .iter()
-            .position(|&c| SCAN[c as usize] != KEEP)
-            .unwrap_or(b.len() - i);
+        // Most bytes are kept or ASCII whitespace: skip them, cutting at
+        // the whitespace, 16 bytes at a time.
+        i = next_stop(b, i, &mut start, &mut emit);
         let Some(&c) = b.get(i) else { break };
         match SCAN[c as usize] {
             KEEP => unreachable!("kept bytes are skipped above"),
@@ -262,6 +260,78 @@ fn scan_13a(b: &[u8], mut f: impl FnMut(&[u8])) {
         }
     }
     emit(start, b.len());
+}
+
+/// The index of the first byte of `b` at or after `i` that [`SCAN`] does
+/// not keep, or `b.len()`. Whole blocks of 16 bytes are looked at with
+/// [`stop_candidates`], so that a word costs no branch per byte; the few
+/// bytes it flags are checked in [`SCAN`] (it flags a few kept ones too),
+/// and ASCII whitespace among them is dealt with here, the commonest stop:
+/// the token before it is emitted (`emit(*start, at)`) and the next starts
+/// after it. Near the end of `b`, whitespace is left to the caller.
+#[inline]
+fn next_stop(
+    b: &[u8],
+    mut i: usize,
+    start: &mut usize,
+    emit: &mut impl FnMut(usize, usize),
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    while let Some(block) = b.get(i..i + 16) {
+        let mut mask = stop_candidates(block.try_into().expect("16 bytes"));
+        while mask != 0 {
+            let k = mask.trailing_zeros() as usize;
+            match SCAN[block[k] as usize] {
+                KEEP => {}
+                BLANK => {
+                    emit(*start, i + k);
+                    *start = i + k + 1;
+                }
+                _ => return i + k,
+            }
+            mask &= mask - 1;
+        }
+        i += 16;
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (start, emit);
+    i + b[i..]
+        .iter()
+        .position(|&c| SCAN[c as usize] != KEEP)
+        .unwrap_or(b.len() - i)
+}
+
+/// One bit per byte of `block` (SSE2, part of every x86-64): set for every
+/// ASCII byte but letters and digits, and for the lead bytes of non-ASCII
+/// whitespace (C2, E1, E2, E3): a superset of the bytes [`SCAN`] does not
+/// keep (it keeps `'` and control characters, which are flagged as well).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn stop_candidates(block: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is always there on x86-64, and the load reads the 16
+    // bytes of `block`.
+    unsafe {
+        let splat = |b: u8| _mm_set1_epi8(b as i8);
+        let within = |x: __m128i, lo: u8, hi: u8| {
+            // Signed compares: bytes from 0x80 on are negative, outside
+            // every ASCII range.
+            _mm_and_si128(
+                _mm_cmpgt_epi8(x, splat(lo - 1)),
+                _mm_cmplt_epi8(x, splat(hi + 1)),
+            )
+        };
+        let x = _mm_loadu_si128(block.as_ptr().cast());
+        let ascii = _mm_cmpgt_epi8(x, _mm_set1_epi8(-1));
+        let letter = within(_mm_or_si128(x, splat(0x20)), b'a', b'z');
+        let digit = within(x, b'0', b'9');
+        let other_ascii = _mm_andnot_si128(_mm_or_si128(letter, digit), ascii);
+        let c2 = _mm_cmpeq_epi8(x, splat(0xC2));
+        // E1–E3 are the bytes whose xor with E0 is 1–3.
+        let e1_e3 = within(_mm_xor_si128(x, splat(0xE0)), 1, 3);
+        let stops = _mm_or_si128(other_ascii, _mm_or_si128(c2, e1_e3));
+        _mm_movemask_epi8(stops) as u32
+    }
 }
 
 /// Runs of `.`/`,` up to this long have their cuts computed once.
@@ -741,7 +811,7 @@ mod tests {
         // and the bytes that send a line to the full path (`<`, `&`, newline).
         let alphabet = [
             '.', ',', '.', '-', '1', '9', 'a', ' ', '(', '"', 'é', '\u{a0}', '\u{3000}', 'ア',
-            '\t', '\u{85}', '\u{2009}', '\u{1f}', '/', '\'',
+            '\t', '\u{85}', '\u{2009}', '\u{1f}', '/', '\'', 'Z', 'Ж', '\u{7f}', '—',
         ];
         let rare = ['<', '&', '\n'];
         let (mut out, mut tmp) = (Vec::new(), Vec::new());
@@ -778,6 +848,54 @@ mod tests {
                 tokens.push(String::from_utf8(t.to_vec()).expect("UTF-8 token"))
             });
             assert_eq!(tokens, expected, "{line:?}");
+        }
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn stop_candidates_flag_every_byte_the_scan_stops_at() {
+        // Each lane is computed on its own, so every byte value at every
+        // position among kept bytes covers every block.
+        for value in 0..=255u8 {
+            for k in 0..16 {
+                let mut block = [b'k'; 16];
+                block[k] = value;
+                let flagged = stop_candidates(&block) & 1 << k != 0;
+                assert!(flagged || SCAN[value as usize] == KEEP, "{value:#x} at {k}");
+                assert_eq!(stop_candidates(&block) & !(1 << k), 0, "{value:#x} at {k}");
+            }
+        }
+        // And the blocks' search finds what a byte-by-byte one finds.
+        let text = "Ab1'\u{7f}\u{1}Жé漢 x\u{a0}y—z\u{3000}アq-1.2,(\tend".repeat(3);
+        let b = text.as_bytes();
+        for i in 0..=b.len() {
+            let expected =
+                (i..b.len()).find(|&j| SCAN[b[j] as usize] != BLANK && SCAN[b[j] as usize] != KEEP);
+            let (mut start, mut cuts) = (i, Vec::new());
+            let stop = next_stop(b, i, &mut start, &mut |from, to| cuts.push((from, to)));
+            // Whitespace before the stop is cut at (all of it, but near the
+            // end, where the caller sees it).
+            let blanks: Vec<usize> = (i..stop)
+                .filter(|&j| SCAN[b[j] as usize] == BLANK)
+                .collect();
+            assert!(
+                stop == expected.unwrap_or(b.len()) || SCAN[b[stop] as usize] == BLANK,
+                "from {i}"
+            );
+            assert!(b[i..stop]
+                .iter()
+                .all(|&c| SCAN[c as usize] == KEEP || SCAN[c as usize] == BLANK));
+            let mut from = i;
+            let expected_cuts: Vec<(usize, usize)> = blanks
+                .iter()
+                .map(|&j| {
+                    let cut = (from, j);
+                    from = j + 1;
+                    cut
+                })
+                .collect();
+            assert_eq!(cuts, expected_cuts, "from {i}");
+            assert_eq!(start, from, "from {i}");
         }
     }
 
