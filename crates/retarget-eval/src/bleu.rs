@@ -3,7 +3,9 @@
 //! smoothing methods `none`, `floor`, `add-k` and `exp`, effective order.
 
 use crate::fixed::push_fixed;
-use crate::ngrams::{for_each_ngram, KeyCounts, PackedKey, TokenTable};
+use crate::ngrams::{
+    for_each_ngram, padded_key, token_key, KeyCounts, PackedKey, TokenTable, KEY_PADDING,
+};
 use crate::sacre_tokenizers::BleuTokenizer;
 use crate::score::{Score, Signature};
 use retarget_model::text::python;
@@ -151,6 +153,8 @@ struct Scratch {
     tables: KeyScratch<u64>,
     /// Unigram and bigram counts of [`dense_matches`].
     dense: Dense,
+    /// One side's line, followed by [`KEY_PADDING`] bytes.
+    padded: Vec<u8>,
 }
 
 /// The most distinct tokens of a pair that [`dense_matches`] handles: its
@@ -306,12 +310,27 @@ impl Bleu {
             tmp,
             vocab,
             ids,
+            padded,
             ..
         } = s;
-        self.tokenizer
-            .for_each_token(python::rstrip(sent), text, tmp, |token| {
-                ids.push(vocab.id(token))
-            });
+        // The line with room after it, for the tokens' keys (see
+        // `TokenTable`); the tokens of 13a's scan are slices of the line,
+        // and their place in it is where their key is read. Tokens from
+        // elsewhere (the tokenizer's own buffer) have theirs copied.
+        let line = python::rstrip(sent);
+        padded.clear();
+        padded.extend_from_slice(line.as_bytes());
+        padded.extend_from_slice(&[0; KEY_PADDING]);
+        let base = line.as_ptr() as usize;
+        self.tokenizer.for_each_token(line, text, tmp, |token| {
+            let start = (token.as_ptr() as usize).wrapping_sub(base);
+            let key = if start <= line.len() && token.len() <= line.len() - start {
+                padded_key(padded, start, token.len())
+            } else {
+                token_key(token)
+            };
+            ids.push(vocab.id_of(key, token))
+        });
         s.ends.push(s.ids.len());
     }
 

@@ -19,18 +19,83 @@ pub fn counts_with_capacity<K>(n: usize) -> Counts<K> {
 /// Numbers the distinct tokens of a sentence pair (equal bytes, equal ids,
 /// from 1) so that n-grams of up to four tokens pack into one integer key.
 /// Reused from one pair to the next, it allocates nothing once warm: an
-/// open-addressing table of ids whose tokens are copied once into one
-/// buffer (a `HashMap<&str, u32>` borrows each pair's text, so it is built
-/// anew for every pair, and sentence-level BLEU scores millions of pairs).
+/// open-addressing table (a `HashMap<&str, u32>` borrows each pair's text,
+/// so it is built anew for every pair, and sentence-level BLEU scores
+/// millions of pairs).
+///
+/// A token is found by its [`TokenKey`]: its first 16 bytes as one integer,
+/// and its length. Callers that hold the text with 16 bytes to spare after
+/// every token ([`padded_key`]) build it with one load and a mask, without a
+/// branch on the length (a token's length is as random as its hash, and
+/// each branch on it was mispredicted about once a token: in the hashing of
+/// the bytes, in `memcmp` and in `memcpy`). Only tokens longer than 16
+/// bytes are copied and compared byte by byte.
 #[derive(Debug, Default)]
 pub struct TokenTable {
-    /// Per slot: an id, or 0 when empty; a power of two long.
-    slots: Vec<u32>,
-    /// Per id (less one): the token's byte range in `store`.
+    /// A power of two long; an id of 0 marks an empty slot.
+    slots: Vec<Slot>,
+    /// Per id (less one): a long token's byte range in `store` (empty for
+    /// tokens of up to 16 bytes).
     spans: Vec<(u32, u32)>,
     store: Vec<u8>,
     /// The slots filled since the last [`TokenTable::clear`].
     used: Vec<usize>,
+}
+
+/// How a [`TokenTable`] finds a token: its first 16 bytes, zero-padded, as
+/// a little-endian integer, and its length.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TokenKey {
+    prefix: u128,
+    len: u32,
+}
+
+/// Bytes that must follow the text of a token for [`padded_key`].
+pub const KEY_PADDING: usize = 16;
+
+/// The key of the token at `text[start..start + len]`, where `text` has at
+/// least [`KEY_PADDING`] bytes after the token (in bounds: checked).
+#[inline]
+pub fn padded_key(text: &[u8], start: usize, len: usize) -> TokenKey {
+    let word = u128::from_le_bytes(
+        text[start..start + 16]
+            .try_into()
+            .expect("16 bytes from the start"),
+    );
+    TokenKey {
+        prefix: word & PREFIX_MASKS[len.min(16)],
+        len: len as u32,
+    }
+}
+
+/// `PREFIX_MASKS[n]`: the low `n` bytes of a `u128` set.
+const PREFIX_MASKS: [u128; 17] = {
+    let mut masks = [0u128; 17];
+    let mut n = 1;
+    while n < 17 {
+        masks[n] = u128::MAX >> (8 * (16 - n));
+        n += 1;
+    }
+    masks
+};
+
+/// The key of `token`, read from the token alone (a copy of its first 16
+/// bytes; for callers without padded text).
+pub fn token_key(token: &[u8]) -> TokenKey {
+    let mut bytes = [0u8; 16];
+    let n = token.len().min(16);
+    bytes[..n].copy_from_slice(&token[..n]);
+    TokenKey {
+        prefix: u128::from_le_bytes(bytes),
+        len: token.len() as u32,
+    }
+}
+
+/// A [`TokenTable`] slot: a token's key and id.
+#[derive(Debug, Default, Clone, Copy)]
+struct Slot {
+    key: TokenKey,
+    id: u32,
 }
 
 impl TokenTable {
@@ -40,68 +105,88 @@ impl TokenTable {
     }
 
     /// The id of `token`, assigning the next one when it is new.
-    #[inline]
     pub fn id(&mut self, token: &[u8]) -> u32 {
+        self.id_of(token_key(token), token)
+    }
+
+    /// The id of `token`, whose key is `key`, assigning the next one when
+    /// it is new.
+    #[inline]
+    pub fn id_of(&mut self, key: TokenKey, token: &[u8]) -> u32 {
+        debug_assert_eq!(key, token_key(token));
         if 2 * (self.spans.len() + 1) > self.slots.len() {
             self.grow();
         }
-        let slot = self.slot_of(token);
-        if self.slots[slot] == 0 {
+        let mask = self.slots.len() - 1;
+        let mut slot = home(key) & mask;
+        loop {
+            let held = self.slots[slot];
+            if held.id == 0 {
+                break;
+            }
+            if held.key == key && (key.len <= 16 || self.long_token(held.id) == token) {
+                return held.id;
+            }
+            slot = (slot + 1) & mask;
+        }
+        let span = if key.len > 16 {
             let start = self.store.len() as u32;
             self.store.extend_from_slice(token);
-            self.spans.push((start, self.store.len() as u32));
-            self.slots[slot] = self.spans.len() as u32;
-            self.used.push(slot);
-        }
-        self.slots[slot]
+            (start, self.store.len() as u32)
+        } else {
+            (0, 0)
+        };
+        self.spans.push(span);
+        let id = self.spans.len() as u32;
+        self.slots[slot] = Slot { key, id };
+        self.used.push(slot);
+        id
+    }
+
+    /// The bytes of the token with `id`, longer than 16 bytes.
+    fn long_token(&self, id: u32) -> &[u8] {
+        let (start, end) = self.spans[id as usize - 1];
+        &self.store[start as usize..end as usize]
     }
 
     /// Forgets every token (keeping the memory).
     pub fn clear(&mut self) {
         for &slot in &self.used {
-            self.slots[slot] = 0;
+            self.slots[slot].id = 0;
         }
         self.used.clear();
         self.spans.clear();
         self.store.clear();
     }
 
-    /// The slot holding `token`, or the empty slot where it goes.
-    #[inline]
-    fn slot_of(&self, token: &[u8]) -> usize {
-        use std::hash::{BuildHasher, Hasher};
-        let mask = self.slots.len() - 1;
-        // The bytes alone (`hash_one` would hash a length prefix first).
-        let mut hasher = foldhash::fast::FixedState::default().build_hasher();
-        hasher.write(token);
-        let mut slot = hasher.finish() as usize & mask;
-        loop {
-            match self.slots[slot] {
-                0 => return slot,
-                id => {
-                    let (start, end) = self.spans[id as usize - 1];
-                    if &self.store[start as usize..end as usize] == token {
-                        return slot;
-                    }
-                }
-            }
-            slot = (slot + 1) & mask;
-        }
-    }
-
-    /// Doubles the table (at least 64 slots) and re-inserts every token.
+    /// Doubles the table (at least 64 slots) and re-inserts every token
+    /// (by its key: the bytes are not needed).
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(64);
+        let held: Vec<Slot> = self.used.iter().map(|&slot| self.slots[slot]).collect();
         self.slots.clear();
-        self.slots.resize(size, 0);
+        self.slots.resize(size, Slot::default());
         self.used.clear();
-        for id in 1..=self.spans.len() {
-            let (start, end) = self.spans[id - 1];
-            let slot = self.slot_of(&self.store[start as usize..end as usize]);
-            self.slots[slot] = id as u32;
+        for entry in held {
+            let mut slot = home(entry.key) & (size - 1);
+            while self.slots[slot].id != 0 {
+                slot = (slot + 1) & (size - 1);
+            }
+            self.slots[slot] = entry;
             self.used.push(slot);
         }
     }
+}
+
+/// The home slot (before masking) of a key: its bits multiplied together,
+/// the high half of the product.
+#[inline]
+fn home(key: TokenKey) -> usize {
+    let lo = key.prefix as u64;
+    let hi = (key.prefix >> 64) as u64;
+    let mixed = (lo ^ hi.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) ^ u64::from(key.len) << 59)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 32) as usize
 }
 
 /// An n-gram of up to four token ids packed into one integer, `ID_BITS`
@@ -628,6 +713,47 @@ mod tests {
             assert_eq!(table.len(), 1001);
             table.clear();
             assert_eq!(table.len(), 0);
+        }
+    }
+
+    #[test]
+    fn token_table_tells_apart_tokens_that_differ_in_any_one_byte() {
+        // Every length from 0 to 40 (tokens of up to 16 bytes are their key;
+        // longer ones share their first 16 bytes), every one-byte change of
+        // each, numbered through padded keys and through `id`: equal bytes
+        // get equal ids, different bytes different ones.
+        let mut table = TokenTable::default();
+        let mut ids = std::collections::HashMap::new();
+        for len in 0..=40usize {
+            let base: Vec<u8> = (0..len).map(|k| b'a' + (k % 26) as u8).collect();
+            let mut tokens = vec![base.clone()];
+            for at in 0..len {
+                for byte in [0u8, b'A', 0xFF] {
+                    let mut token = base.clone();
+                    token[at] = byte;
+                    tokens.push(token);
+                }
+            }
+            for (k, token) in tokens.iter().enumerate() {
+                // Odd tokens through a padded text whose padding is not zero.
+                let id = if k % 2 == 1 {
+                    let mut text = b"xy".to_vec();
+                    text.extend_from_slice(token);
+                    text.extend_from_slice(&[0xAB; KEY_PADDING]);
+                    let key = padded_key(&text, 2, token.len());
+                    assert_eq!(key, token_key(token));
+                    table.id_of(key, token)
+                } else {
+                    table.id(token)
+                };
+                assert_eq!(*ids.entry(token.clone()).or_insert(id), id, "{token:?}");
+            }
+        }
+        let distinct: std::collections::HashSet<u32> = ids.values().copied().collect();
+        assert_eq!(distinct.len(), ids.len());
+        assert_eq!(table.len(), ids.len());
+        for (token, id) in &ids {
+            assert_eq!(table.id(token), *id, "{token:?} again");
         }
     }
 
