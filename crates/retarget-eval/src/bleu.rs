@@ -158,84 +158,125 @@ struct Scratch {
 }
 
 /// The most distinct tokens of a pair that [`dense_matches`] handles: its
-/// bigram array then has at most 128 × 128 counts (32 KiB).
+/// bigram array then has at most 128 × 128 entries (32 KiB).
 const DENSE_TOKENS: usize = 127;
 
-/// Counts indexed by token ids: per unigram, and per bigram at
-/// `first * width + second`; all zero between pairs.
+/// The longest reference [`dense_matches`] handles: its trigram and 4-gram
+/// arrays then have at most 512 × 128 entries (128 KiB) each.
+const DENSE_REFERENCE: usize = 512;
+
+/// The arrays of [`dense_matches`], indexed by ids; all zero between pairs
+/// (but `bigram_counts` and `trigram_counts`, set when an id is given).
 #[derive(Default)]
 struct Dense {
+    /// Per token id: its count in the reference.
     unigrams: Vec<u16>,
-    bigrams: Vec<u16>,
+    /// At `first * width + second`: the id of that reference bigram (from
+    /// 1; 0 for none).
+    bigram_ids: Vec<u16>,
+    /// At `bigram id * width + third`: the id of that reference trigram.
+    trigram_ids: Vec<u16>,
+    /// At `trigram id * width + fourth`: that reference 4-gram's count.
+    fourgrams: Vec<u16>,
+    /// Per bigram id, per trigram id: the count in the reference (index 0,
+    /// no n-gram, stays 0).
+    bigram_counts: Vec<u16>,
+    trigram_counts: Vec<u16>,
+    /// Per reference position: the ids of the bigram and the trigram that
+    /// end there (0 where none), to put the arrays back to zero.
+    ends: Vec<(u16, u16)>,
 }
 
-/// [`clipped_matches`] of one reference (`ids[..ref_end]`, fewer than 2^16
-/// tokens) and a hypothesis (the rest) with at most [`DENSE_TOKENS`]
-/// distinct tokens, `width` = their number + 1: unigrams and bigrams are
-/// counted in arrays indexed by their ids instead of a hash table (half of
-/// the table's work in sentence-level BLEU), trigrams and 4-grams in `table`.
+/// [`clipped_matches`] of one reference (`ids[..ref_end]`, at most
+/// [`DENSE_REFERENCE`] tokens) and a hypothesis (the rest) with at most
+/// [`DENSE_TOKENS`] distinct tokens, `width` = their number + 1, without a
+/// hash table: each reference bigram gets an id, each trigram an id from
+/// its first bigram's id and its last token, and each 4-gram a count from
+/// its first trigram's id and its last token, all in arrays. A hypothesis
+/// n-gram that is not in the reference reads id 0, whose rows are zero, so
+/// the hypothesis is matched without a branch per n-gram.
 fn dense_matches(
     ids: &[u32],
     ref_end: usize,
     width: usize,
-    dense: &mut Dense,
-    table: &mut KeyCounts<u64>,
+    d: &mut Dense,
 ) -> [u64; MAX_NGRAM_ORDER] {
     let (reference, hypothesis) = ids.split_at(ref_end);
-    dense.unigrams.resize(dense.unigrams.len().max(width), 0);
-    dense
-        .bigrams
-        .resize(dense.bigrams.len().max(width * width), 0);
-    let (unigrams, bigrams) = (&mut dense.unigrams[..], &mut dense.bigrams[..]);
-    table.clear();
-    table.reserve(2 * reference.len());
-    let mut key = 0u64;
-    let mut previous = 0;
+    let rows = reference.len() + 1;
+    for (array, len) in [
+        (&mut d.unigrams, width),
+        (&mut d.bigram_ids, width * width),
+        (&mut d.trigram_ids, rows * width),
+        (&mut d.fourgrams, rows * width),
+    ] {
+        if array.len() < len {
+            array.resize(len, 0);
+        }
+    }
+    d.bigram_counts.resize(rows, 0);
+    d.trigram_counts.resize(rows, 0);
+    d.ends.clear();
+    let (mut bigrams, mut trigrams) = (0u16, 0u16);
+    // The previous token, and the ids of the bigram and trigram ending there.
+    let (mut previous, mut bigram, mut trigram) = (0usize, 0usize, 0usize);
     for (i, &id) in reference.iter().enumerate() {
         let id = id as usize;
-        key = key.push(id as u32);
-        unigrams[id] += 1;
-        if i >= 1 {
-            bigrams[previous * width + id] += 1;
+        d.unigrams[id] += 1;
+        let (mut b, mut t) = (0, 0);
+        if i >= 3 {
+            d.fourgrams[trigram * width + id] += 1;
         }
         if i >= 2 {
-            table.add(key.last(3));
+            let slot = &mut d.trigram_ids[bigram * width + id];
+            if *slot == 0 {
+                trigrams += 1;
+                *slot = trigrams;
+                d.trigram_counts[usize::from(trigrams)] = 0;
+            }
+            t = *slot;
+            d.trigram_counts[usize::from(t)] += 1;
         }
-        if i >= 3 {
-            table.add(key.last(4));
+        if i >= 1 {
+            let slot = &mut d.bigram_ids[previous * width + id];
+            if *slot == 0 {
+                bigrams += 1;
+                *slot = bigrams;
+                d.bigram_counts[usize::from(bigrams)] = 0;
+            }
+            b = *slot;
+            d.bigram_counts[usize::from(b)] += 1;
         }
-        previous = id;
+        d.ends.push((b, t));
+        (previous, bigram, trigram) = (id, usize::from(b), usize::from(t));
     }
-    let mut correct = [0u64; MAX_NGRAM_ORDER];
     let take = |count: &mut u16| {
         let taken = *count > 0;
         *count -= u16::from(taken);
         u64::from(taken)
     };
-    key = 0;
-    for (i, &id) in hypothesis.iter().enumerate() {
+    let mut correct = [0u64; MAX_NGRAM_ORDER];
+    // Before the first token: token 0, bigram 0, trigram 0 (rows of zeros:
+    // no reference n-gram starts with token id 0).
+    let (mut previous, mut bigram, mut trigram) = (0usize, 0usize, 0usize);
+    for &id in hypothesis {
         let id = id as usize;
-        key = key.push(id as u32);
-        correct[0] += take(&mut unigrams[id]);
-        if i >= 1 {
-            correct[1] += take(&mut bigrams[previous * width + id]);
-        }
-        if i >= 2 {
-            correct[2] += u64::from(table.take(key.last(3)));
-        }
-        if i >= 3 {
-            correct[3] += u64::from(table.take(key.last(4)));
-        }
-        previous = id;
+        correct[0] += take(&mut d.unigrams[id]);
+        correct[3] += take(&mut d.fourgrams[trigram * width + id]);
+        let t = usize::from(d.trigram_ids[bigram * width + id]);
+        correct[2] += take(&mut d.trigram_counts[t]);
+        let b = usize::from(d.bigram_ids[previous * width + id]);
+        correct[1] += take(&mut d.bigram_counts[b]);
+        (previous, bigram, trigram) = (id, b, t);
     }
-    // Back to zero: only the reference's unigrams and bigrams were raised.
-    for (i, &id) in reference.iter().enumerate() {
+    // Back to zero: only the reference's entries were set.
+    let (mut previous, mut bigram, mut trigram) = (0usize, 0usize, 0usize);
+    for (&id, &(b, t)) in reference.iter().zip(&d.ends) {
         let id = id as usize;
-        unigrams[id] = 0;
-        if i >= 1 {
-            bigrams[previous * width + id] = 0;
-        }
-        previous = id;
+        d.unigrams[id] = 0;
+        d.fourgrams[trigram * width + id] = 0;
+        d.trigram_ids[bigram * width + id] = 0;
+        d.bigram_ids[previous * width + id] = 0;
+        (previous, bigram, trigram) = (id, usize::from(b), usize::from(t));
     }
     correct
 }
@@ -345,15 +386,9 @@ impl Bleu {
             }
             let correct = if s.vocab.len() <= DENSE_TOKENS
                 && s.ends.len() == 2
-                && s.ends[0] < usize::from(u16::MAX)
+                && s.ends[0] <= DENSE_REFERENCE
             {
-                dense_matches(
-                    &s.ids,
-                    s.ends[0],
-                    s.vocab.len() + 1,
-                    &mut s.dense,
-                    &mut s.tables.max,
-                )
+                dense_matches(&s.ids, s.ends[0], s.vocab.len() + 1, &mut s.dense)
             } else if s.vocab.len() < 1 << u64::ID_BITS {
                 clipped_matches(&s.ids, &s.ends, &mut s.tables)
             } else {
@@ -542,13 +577,19 @@ mod tests {
         };
         let bleu = Bleu::default();
         // Four words in short sentences (one reference: the arrays of
-        // `dense_matches`), and 300 in long ones (more than DENSE_TOKENS
-        // distinct tokens: the hash tables).
+        // `dense_matches`), 100 in sentences of up to 600 (the arrays, and
+        // the hash tables for references over DENSE_REFERENCE tokens), and
+        // 300 in long ones (more than DENSE_TOKENS distinct tokens: the
+        // hash tables).
         let words: Vec<&'static str> = (0..300)
             .map(|i| &*Box::leak(format!("w{i}").into_boxed_str()))
             .collect();
-        for round in 0..3300 {
-            let (vocab, length) = if round < 3000 { (4, 13) } else { (300, 400) };
+        for round in 0..3600 {
+            let (vocab, length) = match round {
+                0..3000 => (4, 13),
+                3000..3300 => (100, 600),
+                _ => (300, 400),
+            };
             let sentence = |draw: &mut dyn FnMut(u64) -> u64| -> Vec<&'static str> {
                 (0..draw(length))
                     .map(|_| words[draw(vocab) as usize])
