@@ -228,23 +228,11 @@ fn dense_matches(
         }
         if i >= 2 {
             let slot = &mut d.trigram_ids[bigram * width + id];
-            if *slot == 0 {
-                trigrams += 1;
-                *slot = trigrams;
-                d.trigram_counts[usize::from(trigrams)] = 0;
-            }
-            t = *slot;
-            d.trigram_counts[usize::from(t)] += 1;
+            t = counted_id(slot, &mut trigrams, &mut d.trigram_counts);
         }
         if i >= 1 {
             let slot = &mut d.bigram_ids[previous * width + id];
-            if *slot == 0 {
-                bigrams += 1;
-                *slot = bigrams;
-                d.bigram_counts[usize::from(bigrams)] = 0;
-            }
-            b = *slot;
-            d.bigram_counts[usize::from(b)] += 1;
+            b = counted_id(slot, &mut bigrams, &mut d.bigram_counts);
         }
         d.ends.push((b, t));
         (previous, bigram, trigram) = (id, usize::from(b), usize::from(t));
@@ -279,6 +267,19 @@ fn dense_matches(
         (previous, bigram, trigram) = (id, usize::from(b), usize::from(t));
     }
     correct
+}
+
+/// The id in `slot`, given it (the one after `last`, its count in `counts`
+/// set to 0) if it has none yet; its count is raised by one.
+#[inline(always)]
+fn counted_id(slot: &mut u16, last: &mut u16, counts: &mut [u16]) -> u16 {
+    if *slot == 0 {
+        *last += 1;
+        *slot = *last;
+        counts[usize::from(*last)] = 0;
+    }
+    counts[usize::from(*slot)] += 1;
+    *slot
 }
 
 /// Tables of [`clipped_matches`] for one key type.
