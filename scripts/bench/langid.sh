@@ -2,8 +2,10 @@
 # Benchmarks `retarget eval langid`: lines per second for each backend on
 # every UDHR paragraph of the example assets (~26k lines, 500+ languages),
 # against fasttext-predict (Python, the cross-check virtualenv) on the same
-# lines and model. Usage: scripts/bench/langid.sh [COPIES]  (copies of the
-# UDHR text, default 4)
+# lines and model, and the lingua backend against lingua's own detector
+# (the `lingua_agreement` example: both in one process, on all cores, every
+# label compared; it fails when one differs). Usage:
+# scripts/bench/langid.sh [COPIES]  (copies of the UDHR text, default 4)
 source "$(dirname "$0")/common.sh" retarget-bench-langid
 copies=${1:-4}
 "$venv/bin/python" - "$work/text.txt" "$copies" <<'PY'
@@ -30,4 +32,9 @@ measure "retarget fasttext:lid.176.ftz, 1 thread" -- env RAYON_NUM_THREADS=1 "$b
 measure "retarget lingua" -- "$bin" eval langid -i "$work/text.txt" --backend lingua --summary-only
 measure "retarget lingua, 1 thread" -- env RAYON_NUM_THREADS=1 "$bin" eval langid -i "$work/text.txt" --backend lingua --summary-only
 measure "retarget lingua:low" -- "$bin" eval langid -i "$work/text.txt" --backend lingua:low --summary-only
+cargo build --release --quiet -p retarget-eval --example lingua_agreement
+for mode in high low; do
+  echo "lingua ($mode accuracy), retarget against lingua 1.8.0 itself:"
+  target/release/examples/lingua_agreement "$work/text.txt" "$mode"
+done
 rm -rf "$work"

@@ -1,15 +1,15 @@
-//! The `lingua` backend: lingua's 75 languages (or a chosen subset), models
-//! embedded in the binary and loaded lazily on first use.
+//! The `lingua` backend: lingua's 75 languages (or a chosen subset), with
+//! lingua's models embedded in the binary and lingua's decisions, scored by
+//! `lingua_port`.
 
-use lingua::{LanguageDetector, LanguageDetectorBuilder};
-
+use super::lingua_port::Detector;
 use super::Identification;
 use crate::error::{EvalError, Result};
 use crate::language::Language;
 
 /// A lingua detector over all its languages or a chosen subset.
 pub struct Lingua {
-    detector: LanguageDetector,
+    detector: Detector,
     /// The languages it chooses among.
     languages: Vec<lingua::Language>,
     /// lingua's low-accuracy mode (trigrams only).
@@ -31,13 +31,12 @@ fn matching(among: &[lingua::Language], wanted: &Language) -> Vec<lingua::Langua
 impl Lingua {
     /// A detector over lingua's languages, or only over `languages` when
     /// not empty (faster, and no confusion with languages that cannot
-    /// occur); in lingua's low-accuracy mode when `low_accuracy`. Models
-    /// load lazily, per language, when needed. Fails naming the first
-    /// language lingua does not know.
+    /// occur); in lingua's low-accuracy mode when `low_accuracy`. Fails
+    /// naming the first language lingua does not know.
     pub fn new(languages: &[Language], low_accuracy: bool) -> Result<Lingua> {
         let all: Vec<lingua::Language> = lingua::Language::all().into_iter().collect();
-        let (chosen, mut builder) = if languages.is_empty() {
-            (all, LanguageDetectorBuilder::from_all_languages())
+        let chosen = if languages.is_empty() {
+            all
         } else {
             let mut chosen = Vec::new();
             for wanted in languages {
@@ -52,14 +51,10 @@ impl Lingua {
             }
             chosen.sort();
             chosen.dedup();
-            let builder = LanguageDetectorBuilder::from_languages(&chosen);
-            (chosen, builder)
+            chosen
         };
-        if low_accuracy {
-            builder.with_low_accuracy_mode();
-        }
         Ok(Lingua {
-            detector: builder.build(),
+            detector: Detector::new(&chosen, low_accuracy),
             languages: chosen,
             low_accuracy,
         })
@@ -80,20 +75,30 @@ impl Lingua {
     }
 
     pub(super) fn identify(&self, text: &str) -> Option<Identification> {
-        let values = self.detector.compute_language_confidence_values(text);
-        let (best, confidence) = *values.first()?;
-        // lingua itself answers "unknown" when the two best are tied.
-        if values
-            .get(1)
-            .is_some_and(|&(_, second)| second == confidence)
-        {
-            return None;
-        }
-        let code = best.iso_code_639_3().to_string();
-        Some(Identification {
-            language: Language::lookup(&code),
-            label: code,
-            confidence,
-        })
+        identification(&self.detector.confidence_values(text))
     }
+
+    /// [`Lingua::identify`] of each text, their n-grams looked up together.
+    pub(super) fn identify_all(&self, texts: &[&str]) -> Vec<Option<Identification>> {
+        let values = self.detector.confidence_values_of(texts);
+        values.iter().map(|v| identification(v)).collect()
+    }
+}
+
+/// The label of the largest confidence, unless two share it.
+fn identification(values: &[(lingua::Language, f64)]) -> Option<Identification> {
+    let (best, confidence) = *values.first()?;
+    // lingua itself answers "unknown" when the two best are tied.
+    if values
+        .get(1)
+        .is_some_and(|&(_, second)| second == confidence)
+    {
+        return None;
+    }
+    let code = best.iso_code_639_3().to_string();
+    Some(Identification {
+        language: Language::lookup(&code),
+        label: code,
+        confidence,
+    })
 }

@@ -5,6 +5,8 @@
 pub use retarget_fasttext as fasttext;
 #[cfg(feature = "lingua")]
 mod lingua_backend;
+#[cfg(feature = "lingua")]
+mod lingua_port;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,6 +36,10 @@ pub struct Identification {
     /// The backend's confidence in `[0, 1]` (fastText: its probability).
     pub confidence: f64,
 }
+
+/// Lines per batch of the lingua backend.
+#[cfg(feature = "lingua")]
+const LINGUA_BATCH: usize = 64;
 
 impl Backend {
     /// `lingua` (high accuracy), `lingua:low` (lingua's low-accuracy mode:
@@ -107,6 +113,24 @@ impl Backend {
 
     /// Identifies every line on all cores; blank lines get `None`.
     pub fn identify_lines(&self, lines: &[String]) -> Vec<Option<Identification>> {
+        #[cfg(feature = "lingua")]
+        if let Backend::Lingua(lingua) = self {
+            // lingua's lines go in batches: their n-grams are looked up
+            // together, and neighbouring lines share most of them.
+            return lines
+                .par_chunks(LINGUA_BATCH)
+                .flat_map_iter(|batch| {
+                    let texts: Vec<&str> = batch.iter().map(String::as_str).collect();
+                    let mut ids = lingua.identify_all(&texts);
+                    for (id, line) in ids.iter_mut().zip(batch) {
+                        if line.trim().is_empty() {
+                            *id = None;
+                        }
+                    }
+                    ids
+                })
+                .collect();
+        }
         lines
             .par_iter()
             .map(|line| {
