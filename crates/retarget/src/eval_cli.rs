@@ -352,6 +352,13 @@ impl ScoreArgs {
     }
 }
 
+/// Leaves `text` to the end of the process instead of freeing it: `eval
+/// score` prints and exits right after scoring, and freeing the two strings
+/// of each of 250k segments took 15 ms of a 180 ms sentence-level run.
+fn exit_without_freeing(text: ParallelText) {
+    std::mem::forget(text);
+}
+
 /// Runs one `eval` subcommand and returns what to print.
 pub fn run(command: EvalCommand) -> Result<String> {
     match command {
@@ -372,14 +379,12 @@ pub fn run(command: EvalCommand) -> Result<String> {
             let text = ParallelText::read(args.input.first().map(PathBuf::as_path), &refs)?;
             if args.sentence_level {
                 // As sacrebleu: one text line per segment, whatever -f says.
-                return Ok(sentence_lines(
-                    &text,
-                    &metrics,
-                    args.width,
-                    args.score_only,
-                )?);
+                let lines = sentence_lines(&text, &metrics, args.width, args.score_only)?;
+                exit_without_freeing(text);
+                return Ok(lines);
             }
             let scores = corpus_scores(&text, &metrics);
+            exit_without_freeing(text);
             Ok(match args.format {
                 // As sacrebleu: -b prints the bare scores, as a JSON list when several.
                 Format::Json if args.score_only => join_json(
