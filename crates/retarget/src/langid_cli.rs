@@ -23,8 +23,8 @@ pub struct LangidArgs {
     /// adds the off-target rate.
     #[arg(long)]
     expect: Option<String>,
-    /// `lingua`, `lingua:low` (its low-accuracy mode: trigrams only, faster,
-    /// less accurate on short lines), or `fasttext:MODEL_PATH` for a fastText
+    /// `lingua`, `lingua:low` (its low-accuracy mode: trigrams only, less
+    /// accurate on short lines), or `fasttext:MODEL_PATH` for a fastText
     /// .bin/.ftz model (lid.176, GlotLID).
     #[arg(long, default_value = "lingua")]
     backend: String,

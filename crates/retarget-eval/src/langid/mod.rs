@@ -43,7 +43,8 @@ const LINGUA_BATCH: usize = 64;
 
 impl Backend {
     /// `lingua` (high accuracy), `lingua:low` (lingua's low-accuracy mode:
-    /// trigrams only, several times faster, less accurate on short text) or
+    /// trigrams only, less accurate on short text, and on the UDHR no
+    /// faster: BENCHMARKS.md) or
     /// `fasttext:PATH`; `languages`, when not empty, restricts lingua to
     /// those languages (a fastText model's labels are fixed).
     pub fn from_spec(spec: &str, languages: &[Language]) -> Result<Backend> {
