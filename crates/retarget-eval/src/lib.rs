@@ -107,15 +107,16 @@ const LINES_PER_TASK: usize = 1024;
 
 /// Sentence-level scores of the one requested metric, as the text sacrebleu
 /// prints: one line per segment (`score_only`: the bare score), each score
-/// with `width` decimals. Scored and formatted on all cores, each task
-/// writing its segments' lines into one buffer, with a signature of its own
-/// (clones of one shared signature would contend for its reference count).
+/// with `width` decimals, in consecutive parts (their concatenation is the
+/// text). Scored and formatted on all cores, each task writing its
+/// segments' lines into one part, with a signature of its own (clones of
+/// one shared signature would contend for its reference count).
 pub fn sentence_lines(
     text: &ParallelText,
     metrics: &Metrics,
     width: usize,
     score_only: bool,
-) -> Result<String> {
+) -> Result<Vec<String>> {
     let [metric] = metrics.all()[..] else {
         return Err(EvalError::Usage(
             "sentence-level mode takes exactly one metric".into(),
@@ -135,9 +136,14 @@ pub fn sentence_lines(
                 let stats = metric.stats(&text.hypotheses[i], &refs);
                 metric.write_score(&stats, &signature, width, score_only, &mut out);
                 out.push('\n');
+                if i == start {
+                    // Room for the task's lines at about the first one's
+                    // length, instead of growing (and copying) as it goes.
+                    out.reserve(out.len() * (end - start));
+                }
             }
             out
         })
         .collect();
-    Ok(parts.concat())
+    Ok(parts)
 }

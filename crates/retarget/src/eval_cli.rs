@@ -359,53 +359,71 @@ fn exit_without_freeing(text: ParallelText) {
     std::mem::forget(text);
 }
 
-/// Runs one `eval` subcommand and returns what to print.
-pub fn run(command: EvalCommand) -> Result<String> {
-    match command {
-        EvalCommand::Tokenizer(args) => run_tokenizer(args),
-        EvalCommand::Langid(args) => crate::langid_cli::run(args),
-        EvalCommand::Tokenize(args) => run_tokenize(args),
-        EvalCommand::Score(args) => {
-            let metrics = args.metrics()?;
-            let refs: Vec<&std::path::Path> = args.refs.iter().map(PathBuf::as_path).collect();
-            if args.input.len() > 1 || args.paired_bs || args.paired_ar {
-                return Ok(systems::evaluate(
-                    &args.systems_options(),
-                    &args.input,
-                    &refs,
-                    &metrics,
-                )?);
-            }
-            let text = ParallelText::read(args.input.first().map(PathBuf::as_path), &refs)?;
-            if args.sentence_level {
-                // As sacrebleu: one text line per segment, whatever -f says.
-                let lines = sentence_lines(&text, &metrics, args.width, args.score_only)?;
-                exit_without_freeing(text);
-                return Ok(lines);
-            }
-            let scores = corpus_scores(&text, &metrics);
-            exit_without_freeing(text);
-            Ok(match args.format {
-                // As sacrebleu: -b prints the bare scores, as a JSON list when several.
-                Format::Json if args.score_only => join_json(
-                    &scores
-                        .iter()
-                        .map(|s| s.format_text(args.width, true))
-                        .collect::<Vec<_>>(),
-                ),
-                Format::Json => join_json(
-                    &scores
-                        .iter()
-                        .map(|s| s.format_json(args.width))
-                        .collect::<Vec<_>>(),
-                ),
-                Format::Text => align_text(
-                    &scores
-                        .iter()
-                        .map(|s| s.format_text(args.width, args.score_only))
-                        .collect::<Vec<_>>(),
-                ),
-            })
-        }
+/// What an `eval` subcommand prints: its text in consecutive parts.
+/// Sentence-level scores come in one part per scoring task, printed one
+/// after another instead of first copied into one string (37 MB for 250k
+/// segments).
+pub struct Printed(Vec<String>);
+
+impl From<String> for Printed {
+    fn from(text: String) -> Self {
+        Printed(vec![text])
     }
+}
+
+impl std::fmt::Display for Printed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|part| f.write_str(part))
+    }
+}
+
+/// Runs one `eval` subcommand and returns what to print.
+pub fn run(command: EvalCommand) -> Result<Printed> {
+    match command {
+        EvalCommand::Tokenizer(args) => run_tokenizer(args).map(Printed::from),
+        EvalCommand::Langid(args) => crate::langid_cli::run(args).map(Printed::from),
+        EvalCommand::Tokenize(args) => run_tokenize(args).map(Printed::from),
+        EvalCommand::Score(args) => run_score(args),
+    }
+}
+
+/// `eval score`.
+fn run_score(args: ScoreArgs) -> Result<Printed> {
+    let metrics = args.metrics()?;
+    let refs: Vec<&std::path::Path> = args.refs.iter().map(PathBuf::as_path).collect();
+    if args.input.len() > 1 || args.paired_bs || args.paired_ar {
+        let text = systems::evaluate(&args.systems_options(), &args.input, &refs, &metrics)?;
+        return Ok(text.into());
+    }
+    let text = ParallelText::read(args.input.first().map(PathBuf::as_path), &refs)?;
+    if args.sentence_level {
+        // As sacrebleu: one text line per segment, whatever -f says.
+        let parts = sentence_lines(&text, &metrics, args.width, args.score_only)?;
+        exit_without_freeing(text);
+        return Ok(Printed(parts));
+    }
+    let scores = corpus_scores(&text, &metrics);
+    exit_without_freeing(text);
+    Ok(match args.format {
+        // As sacrebleu: -b prints the bare scores, as a JSON list when several.
+        Format::Json if args.score_only => join_json(
+            &scores
+                .iter()
+                .map(|s| s.format_text(args.width, true))
+                .collect::<Vec<_>>(),
+        ),
+        Format::Json => join_json(
+            &scores
+                .iter()
+                .map(|s| s.format_json(args.width))
+                .collect::<Vec<_>>(),
+        ),
+        Format::Text => align_text(
+            &scores
+                .iter()
+                .map(|s| s.format_text(args.width, args.score_only))
+                .collect::<Vec<_>>(),
+        ),
+    }
+    .into())
 }
