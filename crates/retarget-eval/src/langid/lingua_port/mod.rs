@@ -189,11 +189,8 @@ impl Detector {
         if one_language {
             sets.push((set(|m| m.most_common.as_ref()), &in_common));
         }
+        let grams = Grams::new(words.iter().map(|w| (&w[..], LONGEST, false)));
         for ((with_set, fsts), counts) in sets {
-            let mut grams = Grams::default();
-            for (line, words) in words.iter().enumerate() {
-                grams.add(line, words, LONGEST, false);
-            }
             // found[f][length]: whether the current n-gram of that length
             // is in set f.
             let mut found = vec![[false; LONGEST + 1]; fsts.len()];
@@ -247,23 +244,26 @@ impl Detector {
             .unzip();
         let n = languages.len();
 
-        let mut lines = Vec::with_capacity(to_score.len());
-        let mut grams = Grams::default();
-        for (k, (line, candidates, letters)) in to_score.iter().enumerate() {
-            let trigrams_only = *letters >= LONG_TEXT || self.low_accuracy;
-            let longest = if trigrams_only { 3 } else { LONGEST };
-            grams.add(k, &words[*line], longest, trigrams_only);
-            lines.push(Line {
-                index: *line,
-                candidates: languages.iter().map(|l| candidates.contains(l)).collect(),
-                trigrams_only,
-                // The orders lingua scores; an order longer than the whole
-                // text is skipped (none of its n-grams can exist).
-                orders: if trigrams_only { 3..=3 } else { 1..=LONGEST }
-                    .filter(|&order| *letters >= order)
-                    .collect(),
-            });
-        }
+        let lines: Vec<Line> = to_score
+            .iter()
+            .map(|(line, candidates, letters)| {
+                let trigrams_only = *letters >= LONG_TEXT || self.low_accuracy;
+                Line {
+                    index: *line,
+                    candidates: languages.iter().map(|l| candidates.contains(l)).collect(),
+                    trigrams_only,
+                    // The orders lingua scores; an order longer than the
+                    // whole text is skipped (none of its n-grams can exist).
+                    orders: if trigrams_only { 3..=3 } else { 1..=LONGEST }
+                        .filter(|&order| *letters >= order)
+                        .collect(),
+                }
+            })
+            .collect();
+        let grams = Grams::new(lines.iter().map(|line| {
+            let longest = if line.trigrams_only { 3 } else { LONGEST };
+            (&words[line.index][..], longest, line.trigrams_only)
+        }));
 
         // Per line and candidate: the sum of each order's log-probabilities
         // and, for the unigram order, how many of the line's distinct

@@ -33,41 +33,50 @@ pub(super) enum Visit<'v> {
 /// each with its line, sorted. Lines share most of their n-grams (a batch
 /// of 64 UDHR paragraphs has 4x fewer distinct n-grams than its lines
 /// together), so one walk serves them all.
-#[derive(Default)]
 pub(super) struct Grams<'t> {
     walks: Vec<(&'t str, usize)>,
     lines: usize,
 }
 
 impl<'t> Grams<'t> {
-    /// Adds line `line`'s sequences of up to `longest` characters of
-    /// `words`; with `exact`, only those of exactly `longest` (when that is
-    /// the only order scored). Lines are numbered from 0.
-    pub(super) fn add(&mut self, line: usize, words: &[&'t str], longest: usize, exact: bool) {
+    /// The sequences of each line of `lines` (numbered from 0): its words,
+    /// the longest n-gram scored and whether only that length is (then only
+    /// sequences of exactly that many characters are taken).
+    pub(super) fn new<'w>(lines: impl IntoIterator<Item = (&'w [&'t str], usize, bool)>) -> Self
+    where
+        't: 'w,
+    {
+        let mut walks = Vec::new();
+        let mut count = 0;
         let mut bounds: Vec<usize> = Vec::new();
-        for word in words {
-            bounds.clear();
-            bounds.extend(word.char_indices().map(|(i, _)| i));
-            bounds.push(word.len());
-            let chars = bounds.len() - 1;
-            for start in 0..chars {
-                let len = (chars - start).min(longest);
-                if exact && len < longest {
-                    break;
+        for (line, (words, longest, exact)) in lines.into_iter().enumerate() {
+            count = line + 1;
+            for word in words {
+                bounds.clear();
+                bounds.extend(word.char_indices().map(|(i, _)| i));
+                bounds.push(word.len());
+                let chars = bounds.len() - 1;
+                for start in 0..chars {
+                    let len = (chars - start).min(longest);
+                    if exact && len < longest {
+                        break;
+                    }
+                    walks.push((&word[bounds[start]..bounds[start + len]], line));
                 }
-                self.walks
-                    .push((&word[bounds[start]..bounds[start + len]], line));
             }
         }
-        self.lines = self.lines.max(line + 1);
+        walks.sort_unstable();
+        walks.dedup();
+        Grams {
+            walks,
+            lines: count,
+        }
     }
 
     /// Walks every FST of `fsts` along the sequences together, reporting
     /// each distinct n-gram (of every length up to the longest) once,
     /// parents before children, followed by the lines that have it.
-    pub(super) fn walk(&mut self, fsts: &[&Fst<&'static [u8]>], mut visit: impl FnMut(Visit)) {
-        self.walks.sort_unstable();
-        self.walks.dedup();
+    pub(super) fn walk(&self, fsts: &[&Fst<&'static [u8]>], mut visit: impl FnMut(Visit)) {
         let n = fsts.len();
         // path[d * n + f]: the node of FST f reached by the current
         // sequence's first d characters, with the output gathered on the

@@ -14,7 +14,7 @@ use regex_syntax::hir::{Class, HirKind};
 /// lingua's alphabets, in lingua's order (ties between alphabets go to the
 /// first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(super) enum Alphabet {
+enum Alphabet {
     Arabic,
     Armenian,
     Bengali,
@@ -97,7 +97,7 @@ fn lookup(ranges: &[(u32, u32, Alphabet)], c: u32) -> Option<Alphabet> {
 }
 
 /// The alphabet `c` belongs to, if any of lingua's.
-pub(super) fn alphabet_of(c: char) -> Option<Alphabet> {
+fn alphabet_of(c: char) -> Option<Alphabet> {
     let scripts = &*SCRIPTS;
     match scripts.ascii.get(c as usize) {
         Some(&alphabet) => alphabet,
@@ -116,7 +116,7 @@ fn alphabet_of_word(word: &str) -> Option<Alphabet> {
 }
 
 /// The alphabets `language` is written in (lingua's `Language::alphabets`).
-pub(super) fn alphabets(language: Language) -> &'static [Alphabet] {
+fn alphabets(language: Language) -> &'static [Alphabet] {
     use Alphabet as A;
     use Language as L;
     match language {
@@ -149,7 +149,7 @@ pub(super) fn alphabets(language: Language) -> &'static [Alphabet] {
 
 /// The characters only `language` uses among lingua's languages (lingua's
 /// `Language::unique_characters`).
-pub(super) fn unique_characters(language: Language) -> Option<&'static str> {
+fn unique_characters(language: Language) -> Option<&'static str> {
     use Language as L;
     Some(match language {
         L::Azerbaijani => "Əə",
@@ -418,12 +418,7 @@ impl Rules {
                 _ if counts.get(Language::Chinese) > 0 && counts.get(Language::Japanese) > 0 => {
                     Some(Language::Japanese)
                 }
-                _ => {
-                    let (first, second) = counts.top_two();
-                    counts
-                        .sole_maximum()
-                        .filter(|l| first > second && self.languages.contains(l))
-                }
+                _ => counts.sole_maximum().filter(|l| self.languages.contains(l)),
             };
             total.add(vote);
         }
