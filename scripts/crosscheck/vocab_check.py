@@ -10,6 +10,7 @@ in f32. Reports vocabulary and weight-file sizes before and after.
 """
 
 import argparse
+import itertools
 import json
 import subprocess
 from pathlib import Path
@@ -342,8 +343,9 @@ def wechsel_inputs(work, fasttext_path):
         # Ten epochs: fewer leave the vectors so alike that the dictionary's
         # cross-covariance is ill-conditioned and WECHSEL's float32
         # Procrustes (scipy) is numerically arbitrary in its weak directions.
+        # One thread: fastText's training is then the same on every run.
         model = fasttext.train_unsupervised(str(text), model="skipgram", dim=32, epoch=10, minCount=3, minn=3,
-                                            maxn=6, bucket=50000, thread=2, verbose=0)
+                                            maxn=6, bucket=50000, thread=1, verbose=0)
         paths[side] = work / f"wechsel-{side}.bin"
         model.save_model(str(paths[side]))
     words = sorted({(k, t) for k, t in pairs if k.isalpha() and t.isalpha()})
@@ -355,6 +357,26 @@ def wechsel_inputs(work, fasttext_path):
 def skip_random_special(info, specials, vocab):
     """Target ids WECHSEL draws at random or copies as special tokens."""
     return {vocab[t] for t in info.not_found} | {vocab[t] for t in specials if t in vocab}
+
+
+def tied_top10(sims, tol=1e-6, cap=1000):
+    """The top-10 choices a tie at the 10th place allows: lower ids first,
+    then every other choice among the neighbours within `tol` of the 10th
+    (up to `cap` of them). Tokens with the same text tie exactly; other
+    near-ties (under 1e-6) are ordered by float32 rounding, which differs
+    between numpy's matrix product and retarget's."""
+    order = np.lexsort((np.arange(len(sims)), -sims))
+    first = order[:10]
+    yield first
+    tenth = sims[order[9]]
+    above = np.nonzero(sims > tenth + tol)[0]
+    group = np.nonzero(np.abs(sims - tenth) <= tol)[0]
+    for n, chosen in enumerate(itertools.combinations(group, 10 - len(above))):
+        if n >= cap:
+            return
+        top = np.concatenate([above, np.array(chosen, dtype=above.dtype)])
+        if set(top.tolist()) != set(first.tolist()):
+            yield top
 
 
 def check_wechsel(binary, name, folder, target_dir, kind, work, addons, fasttext_path):
@@ -385,7 +407,7 @@ def check_wechsel(binary, name, folder, target_dir, kind, work, addons, fasttext
     # WECHSEL's neighbours are ambiguous where old tokens with the same text
     # (hence the same vector) tie at the 10th place: numpy's argpartition
     # keeps some, retarget the lower ids. Those rows are compared with
-    # WECHSEL's rule under retarget's tie-break instead of with wechsel.
+    # WECHSEL's rule under a tie-break it allows instead of with wechsel.
     s0, _ = get_subword_embeddings_in_word_embedding_space(source_tok, wechsel.source_embeddings, verbose=False)
     t0, _ = get_subword_embeddings_in_word_embedding_space(target_tok, wechsel.target_embeddings, verbose=False)
     s_unit = wechsel.source_transform(s0)
@@ -394,7 +416,7 @@ def check_wechsel(binary, name, folder, target_dir, kind, work, addons, fasttext
     ranked = -np.sort(-(t_unit @ s_unit.T), axis=1)
     ambiguous = set(np.nonzero(np.abs(ranked[:, 9] - ranked[:, 10]) < 1e-6)[0].tolist())
     sims_all = t_unit @ s_unit.T
-    worst, worst_rule, random_rows = 0.0, 0.0, None
+    worst, worst_rule, random_rows, other_choice = 0.0, 0.0, None, 0
     tables = [(source.get_input_embeddings().weight, ours.get_input_embeddings().weight)]
     if source.get_output_embeddings().weight.data_ptr() != source.get_input_embeddings().weight.data_ptr():
         tables.append((source.get_output_embeddings().weight, ours.get_output_embeddings().weight))
@@ -408,11 +430,14 @@ def check_wechsel(binary, name, folder, target_dir, kind, work, addons, fasttext
         worst = max(worst, np.abs(got - expected).max() / np.abs(expected).max())
         old_rows = old.detach().double().numpy()
         for i in sorted(ambiguous - skip_random_special(info, specials, vocab)):
-            top = np.lexsort((np.arange(sims_all.shape[1]), -sims_all[i]))[:10]
-            w = np.exp((sims_all[i][top] - sims_all[i][top].max()) / 0.1)
-            rule = (w / w.sum()) @ old_rows[top]
             mine = new.detach().double().numpy()[i]
-            worst_rule = max(worst_rule, np.abs(mine - rule).max() / np.abs(old_rows).max())
+            errors = []
+            for top in tied_top10(sims_all[i]):
+                w = np.exp((sims_all[i][top] - sims_all[i][top].max()) / 0.1)
+                rule = (w / w.sum()) @ old_rows[top]
+                errors.append(np.abs(mine - rule).max() / np.abs(old_rows).max())
+            worst_rule = max(worst_rule, min(errors))
+            other_choice += int(errors[0] > 1e-4 >= min(errors))
         random_rows = len([t for t in info.not_found if t not in specials])
     same_random = ours_report["random_rows"] == random_rows
     compared = len(target_tok) - len(ambiguous)
@@ -420,7 +445,8 @@ def check_wechsel(binary, name, folder, target_dir, kind, work, addons, fasttext
            f"{ours_report['tokens_before']} → {ours_report['tokens_after']} tokens; fastText en/de models and "
            f"{pairs} gettext word pairs; rows vs wechsel 0.0.4: max relative error {worst:.1e} over "
            f"{len(tables)} table(s) on {compared} rows; the {len(ambiguous)} rows with tied 10th neighbours vs "
-           f"WECHSEL's rule with lower ids first: {worst_rule:.1e}; random rows "
+           f"WECHSEL's rule with lower ids first ({other_choice} of them with another choice tied within 1e-6): "
+           f"{worst_rule:.1e}; random rows "
            f"{ours_report['random_rows']} (wechsel {random_rows})")
 
 
