@@ -333,57 +333,72 @@ impl TokenizerFile {
                 next += 1;
             }
         }
-        let mut json = self.json.clone();
         let kept_token = |t: &str| self.id(t).is_some_and(|i| keep[i]);
-        let model = json["model"].as_object_mut().expect("checked in from_json");
-        match model.get("vocab").cloned() {
-            Some(Value::Object(vocab)) => {
-                let mut entries: Vec<(usize, String)> = vocab
-                    .iter()
-                    .filter_map(|(t, id)| remap[id.as_u64()? as usize].map(|n| (n, t.clone())))
-                    .collect();
-                entries.sort();
-                let new: Map<String, Value> = entries
-                    .into_iter()
-                    .map(|(n, t)| (t, Value::from(n)))
-                    .collect();
-                model.insert("vocab".into(), Value::Object(new));
-            }
-            Some(Value::Array(pieces)) => {
-                let new: Vec<Value> = pieces
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(i, _)| keep[*i])
-                    .map(|(_, p)| p)
-                    .collect();
-                model.insert("vocab".into(), Value::Array(new));
-                if let Some(unk) = model.get("unk_id").and_then(Value::as_u64) {
-                    model.insert(
-                        "unk_id".into(),
-                        remap[unk as usize].map_or(Value::Null, Value::from),
-                    );
+        // Built key by key rather than cloned and edited: a clone of the
+        // whole tree (250k pieces for XLM-R) costs more than the trim keeps.
+        let mut model = Map::new();
+        for (key, value) in self.model() {
+            let value = match (key.as_str(), value) {
+                ("vocab", Value::Object(vocab)) => {
+                    let mut entries: Vec<(usize, &String)> = vocab
+                        .iter()
+                        .filter_map(|(t, id)| remap[id.as_u64()? as usize].map(|n| (n, t)))
+                        .collect();
+                    entries.sort();
+                    Value::Object(
+                        entries
+                            .into_iter()
+                            .map(|(n, t)| (t.clone(), Value::from(n)))
+                            .collect(),
+                    )
                 }
-            }
-            _ => {}
+                ("vocab", Value::Array(pieces)) => Value::Array(
+                    pieces
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| keep[*i])
+                        .map(|(_, p)| p.clone())
+                        .collect(),
+                ),
+                ("unk_id", unk) if self.model().get("vocab").is_some_and(Value::is_array) => {
+                    match unk.as_u64() {
+                        Some(unk) => remap[unk as usize].map_or(Value::Null, Value::from),
+                        None => unk.clone(),
+                    }
+                }
+                ("merges", Value::Array(merges)) => {
+                    let prefix = model_str(self.model(), "continuing_subword_prefix").unwrap_or("");
+                    Value::Array(
+                        merges
+                            .iter()
+                            .filter(|m| {
+                                merge_parts(m).is_some_and(|(a, b)| {
+                                    let rest = b
+                                        .strip_prefix(prefix)
+                                        .filter(|_| !prefix.is_empty())
+                                        .unwrap_or(b);
+                                    kept_token(a)
+                                        && kept_token(b)
+                                        && kept_token(&format!("{a}{rest}"))
+                                })
+                            })
+                            .cloned()
+                            .collect(),
+                    )
+                }
+                _ => value.clone(),
+            };
+            model.insert(key.clone(), value);
         }
-        if let Some(Value::Array(merges)) = model.get("merges").cloned() {
-            let prefix = model_str(model, "continuing_subword_prefix")
-                .unwrap_or("")
-                .to_string();
-            let new: Vec<Value> = merges
-                .into_iter()
-                .filter(|m| {
-                    merge_parts(m).is_some_and(|(a, b)| {
-                        let rest = b
-                            .strip_prefix(prefix.as_str())
-                            .filter(|_| !prefix.is_empty())
-                            .unwrap_or(b);
-                        kept_token(a) && kept_token(b) && kept_token(&format!("{a}{rest}"))
-                    })
-                })
-                .collect();
-            model.insert("merges".into(), Value::Array(new));
+        let mut json = Map::new();
+        for (key, value) in self.json.as_object().expect("checked in from_json") {
+            let value = match key.as_str() {
+                "model" => Value::Object(std::mem::take(&mut model)),
+                _ => value.clone(),
+            };
+            json.insert(key.clone(), value);
         }
+        let mut json = Value::Object(json);
         if let Some(Value::Array(added)) = json.get_mut("added_tokens") {
             for entry in added.iter_mut() {
                 let old = entry.get("id").and_then(Value::as_u64).map(|i| i as usize);
