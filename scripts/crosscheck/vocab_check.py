@@ -12,6 +12,8 @@ in f32. Reports vocabulary and weight-file sizes before and after.
 import argparse
 import itertools
 import json
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import torch
 from transformers import AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
 from common import finish, report
-from texts import gettext_catalogs
+from texts import gettext_catalogs, udhr_paragraphs
 
 TOLERANCE = 1e-5
 def weight_bytes(folder):
@@ -116,6 +118,68 @@ def check(binary, name, folder, kind, train, held_out, work):
         detail += (f", max |Δlogit| f32 {worst:.1e} (head input {worst_hidden:.1e}, "
                    f"logits in float64 from it {worst_exact:.1e})")
     report(lines > 0 and same_tokens and agree, f"trim {name}", detail)
+
+
+def xlmr_model(work, assets):
+    """A tiny llama folder (hidden size 8, one layer, random f32 weights)
+    with XLM-R's 250,002-piece Unigram tokenizer."""
+    from safetensors.numpy import save_file
+
+    folder = work / "xlmr-llama"
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab, hidden, inter = 250002, 8, 16
+    rng = np.random.default_rng(0)
+    w = lambda *shape: rng.standard_normal(shape, dtype=np.float32) * 0.02
+    tensors = {"model.embed_tokens.weight": w(vocab, hidden), "lm_head.weight": w(vocab, hidden),
+               "model.norm.weight": np.ones(hidden, np.float32)}
+    p = "model.layers.0."
+    tensors[p + "input_layernorm.weight"] = np.ones(hidden, np.float32)
+    tensors[p + "post_attention_layernorm.weight"] = np.ones(hidden, np.float32)
+    for proj in ["q_proj", "k_proj", "v_proj", "o_proj"]:
+        tensors[p + f"self_attn.{proj}.weight"] = w(hidden, hidden)
+    tensors[p + "mlp.gate_proj.weight"], tensors[p + "mlp.up_proj.weight"] = w(inter, hidden), w(inter, hidden)
+    tensors[p + "mlp.down_proj.weight"] = w(hidden, inter)
+    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": vocab,
+              "hidden_size": hidden, "intermediate_size": inter, "num_hidden_layers": 1,
+              "num_attention_heads": 2, "num_key_value_heads": 2, "tie_word_embeddings": False,
+              "bos_token_id": 0, "pad_token_id": 1, "eos_token_id": 2}
+    (folder / "config.json").write_text(json.dumps(config))
+    shutil.copy(assets / "xlmr-tokenizer" / "tokenizer.json", folder / "tokenizer.json")
+    return folder
+
+
+def check_trim_counts(binary, name, folder, lines, work):
+    """`vocab trim` on a Unigram tokenizer, whose corpus retarget encodes
+    without the `tokenizers` crate's model: its token count equals the
+    tokenizers package's, it keeps exactly the used tokens and those it
+    always keeps (added, unknown, single characters, byte pieces, config
+    ids), and the trimmed tokenizer encodes every corpus line to the same
+    tokens."""
+    from tokenizers import Tokenizer
+
+    corpus = write_corpus(work, f"{name}-counts-corpus", lines)
+    out = work / f"{name}-counts-trimmed"
+    trim = run_vocab(binary, f"trim counts {name}", "trim", folder, out, "--corpus", corpus)
+    if trim is None:
+        return
+    lines = [line for line in corpus.read_text().split("\n") if line.strip()]
+    before, after = Tokenizer.from_file(str(folder / "tokenizer.json")), Tokenizer.from_file(str(out / "tokenizer.json"))
+    encodings = before.encode_batch(lines, add_special_tokens=False)
+    used = {i for e in encodings for i in e.ids}
+    spec = json.loads((folder / "tokenizer.json").read_text())
+    pieces = [p for p, _ in spec["model"]["vocab"]]
+    always = {t["id"] for t in spec["added_tokens"]} | {spec["model"]["unk_id"]}
+    always |= {i for i, p in enumerate(pieces) if len(p) == 1 or re.fullmatch(r"<0x[0-9A-Fa-f]{2}>", p)}
+    config = json.loads((folder / "config.json").read_text())
+    always |= {v for k, v in config.items() if k.endswith("_token_id") and isinstance(v, int)}
+    total = sum(len(e.ids) for e in encodings)
+    same = all(a.tokens == b.tokens for a, b in zip(encodings, after.encode_batch(lines, add_special_tokens=False)))
+    expected = len(used | always)
+    report(trim["corpus_tokens"] == total and trim["tokens_after"] == expected and same, f"trim counts {name}",
+           f"{len(lines)} lines: {trim['corpus_tokens']} tokens (tokenizers {total}); {trim['tokens_before']} → "
+           f"{trim['tokens_after']} tokens kept (used or always kept: {expected}); every line the same tokens "
+           f"after: {same}")
 
 
 def fvt_pieces(tok_old, token, vocab, prefix, unk):
@@ -476,6 +540,12 @@ def main():
         models.append(("SmolLM2-135M", args.smollm2, "causal"))
     for name, folder, kind in models:
         check(args.retarget, name, folder, kind, train, held_out, args.work)
+    # Unigram corpora are counted without the tokenizers crate's model: the
+    # fixture's and XLM-R's, on German and on UDHR text in eight scripts.
+    udhr = [p for code in ["swh", "rus", "arb", "hin", "tha", "jpn", "kor", "amh"]
+            for p in udhr_paragraphs(args.assets / "udhr" / "declaration" / f"{code}.html") if p]
+    for name, folder in [("t5", args.fixtures / "t5"), ("xlmr-250k", xlmr_model(args.work, args.assets))]:
+        check_trim_counts(args.retarget, name, folder, train + udhr, args.work)
     for name, kind in [("llama-untied", "causal"), ("bert", "masked"), ("t5", "seq2seq")]:
         check_expand(args.retarget, name, args.fixtures / name, kind, train, held_out, args.work, 200)
     for name, kind, size in [("llama-untied", "causal", 2000), ("bert", "masked", 2000), ("t5", "seq2seq", 2000)]:

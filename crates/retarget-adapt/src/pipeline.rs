@@ -239,7 +239,7 @@ pub fn adapt(model: &Path, output: &Path, options: &AdaptOptions) -> Result<Adap
     let base = base_folder.path().to_path_buf();
     let code = language.code().to_string();
     let source = VocabModel::open(&base, "adaptation")?;
-    let base_tokenizer = source.tokenizer();
+    let base_tokenizer = source.tokenizer()?;
     let reference_counts = match &reference {
         Some(lines) => Some(count_each(&base, base_tokenizer, lines, "reference text")?),
         None => None,

@@ -53,6 +53,18 @@ impl HfFolder {
     /// Opens `dir`: parses `config.json` and `tokenizer.json` when present and
     /// memory-maps and validates the weights.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, true, None)
+    }
+
+    /// Opens `dir` like [`Self::open`] but without building its tokenizer
+    /// ([`Self::tokenizer`] is then `None`), for a caller that reads
+    /// `tokenizer.json` itself and found `tokens` ids in it (checked against
+    /// the config and the weights).
+    pub fn open_without_tokenizer(dir: &Path, tokens: Option<usize>) -> Result<Self> {
+        Self::open_with(dir, false, tokens)
+    }
+
+    fn open_with(dir: &Path, build_tokenizer: bool, tokens: Option<usize>) -> Result<Self> {
         if !dir.is_dir() {
             return Err(ModelError::invalid(dir, "not a folder"));
         }
@@ -63,14 +75,17 @@ impl HfFolder {
             None
         };
         let tokenizer_path = dir.join("tokenizer.json");
-        let tokenizer = if tokenizer_path.is_file() {
+        let tokenizer = if build_tokenizer && tokenizer_path.is_file() {
             Some(load_tokenizer(&tokenizer_path)?)
         } else {
             None
         };
         let weights = Weights::open_dir(dir)?;
         if let Some(c) = &config {
-            let tokens = tokenizer.as_ref().map(|t| t.get_vocab_size(true));
+            let tokens = tokenizer
+                .as_ref()
+                .map(|t| t.get_vocab_size(true))
+                .or(tokens);
             consistency::check(
                 &config_path,
                 c,

@@ -65,7 +65,7 @@ pub(crate) fn apply(
     message: &str,
 ) -> Result<ReplaceReport> {
     let old = &source.file;
-    let old_tokenizer = source.tokenizer();
+    let old_tokenizer = source.tokenizer()?;
     let (new, appended) = match vocabulary {
         NewVocabulary::Appended(tokens) => (old.with_appended(tokens)?, true),
         NewVocabulary::Replaced(new) => (new, false),

@@ -68,7 +68,7 @@ pub fn expand(source: &VocabModel, output: &Path, options: &ExpandOptions) -> Re
     let lines = non_empty(&options.corpus)?;
     let added = match &options.tokens {
         Some(tokens) => tokens.clone(),
-        None => learn(&source.file, source.tokenizer(), lines, options.add)?,
+        None => learn(&source.file, source.tokenizer()?, lines, options.add)?,
     };
     let applied = apply(
         source,

@@ -6,8 +6,9 @@
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use retarget_model::hf_folder::HfFolder;
+use retarget_model::hf_folder::{load_tokenizer, HfFolder};
 use retarget_model::output::OutputDir;
 use retarget_model::progress::bytes_bar;
 use retarget_model::tensor_roles::Architecture;
@@ -40,27 +41,47 @@ pub struct VocabModel {
     pub arch: &'static Architecture,
     /// Rows of the input embedding.
     pub rows: usize,
+    /// The tokenizer, once built, when opened with [`Self::open_lazy`].
+    lazy_tokenizer: OnceLock<tokenizers::Tokenizer>,
 }
 
 impl VocabModel {
-    /// Opens `dir` for `purpose` (named in error messages).
+    /// Opens `dir` for `purpose` (named in error messages), its tokenizer
+    /// built by the `tokenizers` crate.
     pub fn open(dir: &Path, purpose: &str) -> Result<Self> {
+        Self::open_with(dir, purpose, true)
+    }
+
+    /// Opens `dir` like [`Self::open`], leaving the `tokenizers` crate's
+    /// tokenizer to the first call of [`Self::tokenizer`]: for work that
+    /// may not need it (it takes ~0.5 s to build for a 250k vocabulary).
+    pub fn open_lazy(dir: &Path, purpose: &str) -> Result<Self> {
+        Self::open_with(dir, purpose, false)
+    }
+
+    fn open_with(dir: &Path, purpose: &str, build_tokenizer: bool) -> Result<Self> {
         let tokenizer_path = dir.join("tokenizer.json");
-        // The folder (which builds the tokenizer with the `tokenizers` crate)
-        // and the JSON tree of the same file are read side by side: each
-        // takes a large share of the time on a 250k vocabulary.
-        let (folder, file) = rayon::join(
-            || HfFolder::open(dir),
-            || TokenizerFile::read(&tokenizer_path),
-        );
-        let folder = folder?;
-        if folder.tokenizer().is_none() {
+        if dir.is_dir() && !tokenizer_path.is_file() {
             return Err(VocabError::invalid(
                 dir,
                 format!("has no tokenizer.json; {purpose} needs one"),
             ));
         }
-        let file = file?;
+        let (folder, file) = if build_tokenizer {
+            // The folder (which builds the tokenizer with the `tokenizers`
+            // crate) and the JSON tree of the same file are read side by
+            // side: each takes a large share of the time on a 250k vocabulary.
+            let (folder, file) = rayon::join(
+                || HfFolder::open(dir),
+                || TokenizerFile::read(&tokenizer_path),
+            );
+            (folder?, file?)
+        } else {
+            let file = TokenizerFile::read(&tokenizer_path);
+            let folder =
+                HfFolder::open_without_tokenizer(dir, file.as_ref().ok().map(|f| f.len()))?;
+            (folder, file?)
+        };
         let arch = folder.architecture().ok_or_else(|| {
             VocabError::invalid(
                 dir.join("config.json"),
@@ -90,19 +111,25 @@ impl VocabModel {
             file,
             arch,
             rows,
+            lazy_tokenizer: OnceLock::new(),
         })
     }
 
     /// Frees the model on a thread of its own, so that the caller need not
-    /// wait: a 250k-piece tokenizer held twice (as the `tokenizers` crate's
-    /// and as a JSON tree) takes ~0.3 s to free, a sixth of a trim.
+    /// wait: a 250k-piece tokenizer held as a JSON tree (and, once built, as
+    /// the `tokenizers` crate's) takes up to ~0.3 s to free.
     pub fn release(self) {
         std::thread::spawn(move || drop(self));
     }
 
-    /// The tokenizer, loaded by the `tokenizers` crate.
-    pub fn tokenizer(&self) -> &tokenizers::Tokenizer {
-        self.folder.tokenizer().expect("checked in open")
+    /// The tokenizer, loaded by the `tokenizers` crate (on the first call
+    /// when opened with [`Self::open_lazy`]).
+    pub fn tokenizer(&self) -> Result<&tokenizers::Tokenizer> {
+        if let Some(tokenizer) = self.folder.tokenizer().or(self.lazy_tokenizer.get()) {
+            return Ok(tokenizer);
+        }
+        let built = load_tokenizer(self.file.path())?;
+        Ok(self.lazy_tokenizer.get_or_init(|| built))
     }
 
     /// Every tensor, in file order.

@@ -69,7 +69,7 @@ fn new_tokenizer_file(source: &VocabModel, options: &ReplaceOptions) -> Result<T
                 ));
             }
             let size = options.replacement.vocab_size.unwrap_or(source.file.len());
-            train_replacement(&source.file, source.tokenizer(), &options.corpus, size)
+            train_replacement(&source.file, source.tokenizer()?, &options.corpus, size)
         }
     }
 }

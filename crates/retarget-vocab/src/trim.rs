@@ -15,6 +15,7 @@ use crate::error::{Result, VocabError};
 use crate::model::{Row, VocabModel};
 use crate::tokenizer::files::{config_token_ids, write_tokenizer_files};
 use crate::tokenizer::json::TokenizerFile;
+use crate::tokenizer::unigram_count::UnigramCounter;
 use crate::tokenizer::usage::{count_tokens, select, Selection};
 
 /// Options of `retarget vocab trim`.
@@ -147,7 +148,7 @@ fn mean_row(t: &TensorRef, rows: &[usize], width: usize) -> Result<Vec<u8>> {
 
 /// Trims the model folder `model` into the new folder `output`.
 pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimReport> {
-    let source = VocabModel::open(model, "trimming")?;
+    let source = VocabModel::open_lazy(model, "trimming")?;
     if options
         .pad_to_multiple
         .is_some_and(|m| m > MAX_PAD_MULTIPLE)
@@ -161,7 +162,12 @@ pub fn trim(model: &Path, output: &Path, options: &TrimOptions) -> Result<TrimRe
     let file = &source.file;
     let rows_before = source.rows;
     let lines = non_empty(&options.corpus)?;
-    let counts = count_tokens(source.tokenizer(), lines, file.len())?;
+    // A Unigram tokenizer's pieces are counted without building the
+    // `tokenizers` crate's model; the others with it.
+    let counts = match UnigramCounter::new(file)? {
+        Some(counter) => counter.count(lines, file.len())?,
+        None => count_tokens(source.tokenizer()?, lines, file.len())?,
+    };
     let mut keep = file.structural();
     let mut kept = KeptTokens {
         structural: keep.iter().filter(|k| **k).count(),

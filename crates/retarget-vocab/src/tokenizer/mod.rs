@@ -7,6 +7,8 @@
 //!   the new tokens it brings (BPE merges, Unigram pieces, WordPiece entries).
 //! - [`token_text`]: a token's text across Ġ/▁/## conventions.
 //! - [`usage`]: token counts over a corpus and the selection of kept tokens.
+//! - [`unigram_count`]: those counts for a Unigram tokenizer without building
+//!   the `tokenizers` crate's model.
 //! - [`files`]: the tokenizer and config files rewritten for a new vocabulary.
 //! - [`config_ids`]: token ids in config files.
 
@@ -15,4 +17,5 @@ pub mod files;
 pub mod json;
 pub mod new_tokens;
 pub mod token_text;
+pub mod unigram_count;
 pub mod usage;
