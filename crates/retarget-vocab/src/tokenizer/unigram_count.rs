@@ -18,21 +18,18 @@
 use std::collections::HashMap;
 
 use foldhash::fast::RandomState;
-use rayon::prelude::*;
 use serde_json::{Map, Value};
 use tokenizers::Tokenizer;
 
 use crate::error::{Result, VocabError};
 use crate::tokenizer::json::{ModelKind, TokenizerFile};
+use crate::tokenizer::usage::count_ids;
 
 /// `tokenizers`' penalty of an unknown character under the lowest score.
 const UNK_PENALTY: f64 = 10.0;
 
 /// The one piece of the word-splitting tokenizer's model: text no corpus has.
 const SPLITTER_PIECE: &str = "\u{0}retarget-unigram-splitter\u{0}";
-
-/// Lines per parallel work item.
-const LINES_PER_TASK: usize = 256;
 
 /// A Unigram tokenizer's encoder, for counting.
 pub struct UnigramCounter<'a> {
@@ -121,29 +118,9 @@ impl<'a> UnigramCounter<'a> {
     /// Occurrences of every token id in `lines` (special tokens not added),
     /// as [`crate::tokenizer::usage::count_tokens`] counts them, all cores.
     pub fn count(&self, lines: &[String], vocab_len: usize) -> Result<Vec<u64>> {
-        lines
-            .par_chunks(LINES_PER_TASK)
-            .map(|chunk| {
-                let mut counts = vec![0u64; vocab_len];
-                let (mut ids, mut nodes) = (Vec::new(), Vec::new());
-                for line in chunk {
-                    ids.clear();
-                    self.encode(line, &mut ids, &mut nodes)?;
-                    for &id in &ids {
-                        if let Some(c) = counts.get_mut(id as usize) {
-                            *c += 1;
-                        }
-                    }
-                }
-                Ok(counts)
-            })
-            .try_reduce(
-                || vec![0u64; vocab_len],
-                |mut a, b| {
-                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                    Ok(a)
-                },
-            )
+        count_ids(lines, vocab_len, |line, nodes, ids| {
+            self.encode(line, ids, nodes)
+        })
     }
 
     /// Appends the ids of `line` to `ids`.

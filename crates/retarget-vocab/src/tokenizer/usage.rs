@@ -11,15 +11,32 @@ const LINES_PER_TASK: usize = 256;
 
 /// Occurrences of every token id in `lines` (special tokens not added).
 pub fn count_tokens(tokenizer: &Tokenizer, lines: &[String], vocab_len: usize) -> Result<Vec<u64>> {
+    count_ids(lines, vocab_len, |line, _: &mut (), ids| {
+        let encoding = tokenizer
+            .encode(line, false)
+            .map_err(|e| VocabError::Internal(format!("tokenizing the corpus: {e}")))?;
+        ids.extend_from_slice(encoding.get_ids());
+        Ok(())
+    })
+}
+
+/// Occurrences of every id below `vocab_len` that `encode` gives the lines
+/// of `lines` (it appends a line's ids to the vector it is handed, with
+/// scratch space of its own per work item), all cores.
+pub(crate) fn count_ids<S: Default>(
+    lines: &[String],
+    vocab_len: usize,
+    encode: impl Fn(&str, &mut S, &mut Vec<u32>) -> Result<()> + Sync,
+) -> Result<Vec<u64>> {
     lines
         .par_chunks(LINES_PER_TASK)
         .map(|chunk| {
             let mut counts = vec![0u64; vocab_len];
+            let (mut scratch, mut ids) = (S::default(), Vec::new());
             for line in chunk {
-                let encoding = tokenizer
-                    .encode(line.as_str(), false)
-                    .map_err(|e| VocabError::Internal(format!("tokenizing the corpus: {e}")))?;
-                for &id in encoding.get_ids() {
+                ids.clear();
+                encode(line, &mut scratch, &mut ids)?;
+                for &id in &ids {
                     if let Some(c) = counts.get_mut(id as usize) {
                         *c += 1;
                     }
