@@ -13,7 +13,6 @@ import argparse
 import itertools
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-from common import finish, report
+from common import finish, report, xlmr_llama
 from texts import gettext_catalogs, udhr_paragraphs
 
 TOLERANCE = 1e-5
@@ -118,35 +117,6 @@ def check(binary, name, folder, kind, train, held_out, work):
         detail += (f", max |Δlogit| f32 {worst:.1e} (head input {worst_hidden:.1e}, "
                    f"logits in float64 from it {worst_exact:.1e})")
     report(lines > 0 and same_tokens and agree, f"trim {name}", detail)
-
-
-def xlmr_model(work, assets):
-    """A tiny llama folder (hidden size 8, one layer, random f32 weights)
-    with XLM-R's 250,002-piece Unigram tokenizer."""
-    from safetensors.numpy import save_file
-
-    folder = work / "xlmr-llama"
-    folder.mkdir(parents=True, exist_ok=True)
-    vocab, hidden, inter = 250002, 8, 16
-    rng = np.random.default_rng(0)
-    w = lambda *shape: rng.standard_normal(shape, dtype=np.float32) * 0.02
-    tensors = {"model.embed_tokens.weight": w(vocab, hidden), "lm_head.weight": w(vocab, hidden),
-               "model.norm.weight": np.ones(hidden, np.float32)}
-    p = "model.layers.0."
-    tensors[p + "input_layernorm.weight"] = np.ones(hidden, np.float32)
-    tensors[p + "post_attention_layernorm.weight"] = np.ones(hidden, np.float32)
-    for proj in ["q_proj", "k_proj", "v_proj", "o_proj"]:
-        tensors[p + f"self_attn.{proj}.weight"] = w(hidden, hidden)
-    tensors[p + "mlp.gate_proj.weight"], tensors[p + "mlp.up_proj.weight"] = w(inter, hidden), w(inter, hidden)
-    tensors[p + "mlp.down_proj.weight"] = w(hidden, inter)
-    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
-    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": vocab,
-              "hidden_size": hidden, "intermediate_size": inter, "num_hidden_layers": 1,
-              "num_attention_heads": 2, "num_key_value_heads": 2, "tie_word_embeddings": False,
-              "bos_token_id": 0, "pad_token_id": 1, "eos_token_id": 2}
-    (folder / "config.json").write_text(json.dumps(config))
-    shutil.copy(assets / "xlmr-tokenizer" / "tokenizer.json", folder / "tokenizer.json")
-    return folder
 
 
 def check_trim_counts(binary, name, folder, lines, work):
@@ -544,7 +514,9 @@ def main():
     # fixture's and XLM-R's, on German and on UDHR text in eight scripts.
     udhr = [p for code in ["swh", "rus", "arb", "hin", "tha", "jpn", "kor", "amh"]
             for p in udhr_paragraphs(args.assets / "udhr" / "declaration" / f"{code}.html") if p]
-    for name, folder in [("t5", args.fixtures / "t5"), ("xlmr-250k", xlmr_model(args.work, args.assets))]:
+    xlmr = xlmr_llama(args.work / "xlmr-llama", args.assets / "xlmr-tokenizer" / "tokenizer.json", hidden=8,
+                      inter=16, layers=1, heads=2)
+    for name, folder in [("t5", args.fixtures / "t5"), ("xlmr-250k", xlmr)]:
         check_trim_counts(args.retarget, name, folder, train + udhr, args.work)
     for name, kind in [("llama-untied", "causal"), ("bert", "masked"), ("t5", "seq2seq")]:
         check_expand(args.retarget, name, args.fixtures / name, kind, train, held_out, args.work, 200)
